@@ -1,0 +1,38 @@
+//! One builder per language. A builder first locates its toolchain (a missing toolchain is a
+//! reason, not an error), then turns a fixture's sources into a component.
+
+mod c;
+mod go;
+mod javascript;
+mod python;
+mod rust;
+
+use std::path::{Path, PathBuf};
+
+use crate::spec::{Fixture, Language};
+use crate::toolchain::Env;
+
+/// A language's toolchain, located and identified, ready to build fixtures.
+pub trait Toolchain {
+    /// Versions of every tool the build runs (part of the input hash).
+    fn identity(&self) -> String;
+    /// The build steps and any glue written on the fly (part of the input hash).
+    fn recipe(&self) -> String;
+    /// Files or directories outside the fixture's sources that its build reads.
+    fn shared_inputs(&self, _fixture: &Fixture) -> Vec<PathBuf> {
+        Vec::new()
+    }
+    /// Builds `fixture` into the component `out`, using `work` (empty, private) as scratch space.
+    fn build(&self, fixture: &Fixture, work: &Path, out: &Path) -> anyhow::Result<()>;
+}
+
+/// Locates the toolchain for `lang`; `Err` says what is missing.
+pub fn locate(lang: Language, env: &Env) -> Result<Box<dyn Toolchain>, String> {
+    match lang {
+        Language::Rust => rust::locate(env).map(|t| Box::new(t) as Box<dyn Toolchain>),
+        Language::Python => python::locate(env).map(|t| Box::new(t) as Box<dyn Toolchain>),
+        Language::Javascript => javascript::locate(env).map(|t| Box::new(t) as Box<dyn Toolchain>),
+        Language::C => c::locate(env).map(|t| Box::new(t) as Box<dyn Toolchain>),
+        Language::Go => go::locate(env).map(|t| Box::new(t) as Box<dyn Toolchain>),
+    }
+}
