@@ -1,0 +1,19 @@
+# Shared by the ci/ scripts: locations and small helpers. Source it, do not run it.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Everything the project installs or caches lives under WCC_CACHE, outside the clone, so a fresh
+# clone on the same machine reuses it (CI runs on a fresh clone every time).
+WCC_CACHE="${WCC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wasmcloud-conformance}"
+# Cargo's target directory is kept outside the clone for the same reason.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$WCC_CACHE/target}"
+# Per-clone state: links to the binaries under test and the fixture manifest.
+WCC_STATE="$REPO_ROOT/.wcc"
+export WCC_CACHE
+
+# shellcheck source=/dev/null
+source "$REPO_ROOT/ci/versions.env"
+NATS_SERVER_VERSION="${NATS_SERVER_VERSION_OVERRIDE:-$NATS_SERVER_VERSION}"
+
+log() { printf '\033[1m[ci]\033[0m %s\n' "$*" >&2; }
+die() { printf '[ci] error: %s\n' "$*" >&2; exit 1; }
