@@ -1,0 +1,11 @@
+//! Conformance tests as values, how one is executed against a fresh lattice, the libtest-mimic
+//! adapter that lets `cargo nextest run` run each as its own test, and the report model.
+mod context;
+mod execute;
+pub mod libtest;
+mod model;
+pub mod report;
+
+pub use context::Cx;
+pub use execute::{execute, skip_reason, Outcome, RunOptions, Status};
+pub use model::{Area, ConformanceTest, Feature, Setup, TestFuture};

@@ -1,0 +1,70 @@
+//! What a test body gets: its lattice, fixtures, the redaction policy and an HTTP client.
+use std::sync::Arc;
+
+use crate::fixtures::{Fixture, FixtureRef};
+use crate::redact::Redactor;
+use crate::Lattice;
+
+/// The test context. Cheap to clone; the lattice lives as long as the test.
+#[derive(Clone)]
+pub struct Cx {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    lattice: Lattice,
+    redactor: Redactor,
+    http: reqwest::Client,
+}
+
+impl Cx {
+    pub(crate) fn new(lattice: Lattice) -> Self {
+        let redactor = Redactor::for_lattice(&lattice);
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .no_proxy()
+            .build()
+            .expect("a default reqwest client builds");
+        Self { inner: Arc::new(Inner { lattice, redactor, http }) }
+    }
+
+    /// The lattice under test.
+    pub fn lattice(&self) -> &Lattice {
+        &self.inner.lattice
+    }
+
+    /// Shortcut for `lattice().ctl()`.
+    pub fn ctl(&self) -> &crate::ctl::Ctl {
+        self.inner.lattice.ctl()
+    }
+
+    /// Shortcut for `lattice().wadm()`.
+    pub fn wadm(&self) -> &crate::wadm::Wadm {
+        self.inner.lattice.wadm()
+    }
+
+    /// Shortcut for `lattice().journal()`.
+    pub fn journal(&self) -> &crate::journal::Journal {
+        self.inner.lattice.journal()
+    }
+
+    /// The first host's ID.
+    pub fn host_id(&self) -> String {
+        self.inner.lattice.host_ids().into_iter().next().unwrap_or_default()
+    }
+
+    /// A fixture declared by the test (resolved before the body runs).
+    pub fn fixture(&self, reference: FixtureRef) -> anyhow::Result<Fixture> {
+        Ok(crate::fixtures::fixture(reference)?)
+    }
+
+    /// The redaction policy, primed with this lattice's identity.
+    pub fn redactor(&self) -> &Redactor {
+        &self.inner.redactor
+    }
+
+    /// An HTTP client (10 s timeout, no proxy).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+}

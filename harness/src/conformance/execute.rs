@@ -1,0 +1,166 @@
+//! Runs one conformance test against a fresh lattice and classifies the outcome.
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use futures::FutureExt as _;
+use serde::Serialize;
+
+use super::{ConformanceTest, Cx};
+use crate::binaries::Binaries;
+use crate::lattice::{HostSpec, LatticeBuilder};
+use crate::wait::scaled;
+
+/// Keep a failed test's lattice running until Ctrl-C (`WCC_KEEP=1`).
+pub const KEEP_ENV: &str = "WCC_KEEP";
+/// Comma-separated feature ids the target lacks (`wadm`, `builtin-http-server`, ...).
+pub const UNSUPPORTED_ENV: &str = "WCC_TARGET_UNSUPPORTED";
+
+/// How a test ended. Kept apart in every report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The implementation behaved as the test requires.
+    Passed,
+    /// The implementation did not (an assertion failed in the body).
+    Failed,
+    /// Not run, with a reason (unsupported feature, missing fixture).
+    Skipped,
+    /// The harness could not run the test (the lattice did not come up, a fixture is unusable).
+    Error,
+}
+
+/// The result of one test.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    /// Passed, failed, skipped or error.
+    pub status: Status,
+    /// Wall time, lattice start included.
+    pub duration: Duration,
+    /// Why it failed, errored or was skipped.
+    pub message: Option<String>,
+    /// The failure report (lattice, events, exchanges, log tails), for failures and errors.
+    pub diagnostics: Option<String>,
+    /// Where the full logs were kept, for failures and errors.
+    pub log_dir: Option<std::path::PathBuf>,
+}
+
+/// Options for executing tests.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The binaries under test.
+    pub binaries: Binaries,
+    /// The longest a test body may run (scaled by `WCC_TIMEOUT_SCALE`).
+    pub test_timeout: Duration,
+    /// Whether missing fixtures fail the test (CI) rather than skip it.
+    pub strict_fixtures: bool,
+}
+
+impl RunOptions {
+    /// Options from the environment: binaries from `WCC_*_BIN`, strict fixtures when `CI` is set.
+    pub fn from_env() -> Result<Self, crate::HarnessError> {
+        Ok(Self {
+            binaries: Binaries::from_env()?,
+            test_timeout: Duration::from_secs(300),
+            strict_fixtures: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false"),
+        })
+    }
+}
+
+/// Why the test will not run on this target, if it will not: a feature the target declares
+/// unsupported, or (outside strict mode) a fixture that was not built.
+pub fn skip_reason(test: &ConformanceTest, strict_fixtures: bool) -> Option<String> {
+    let unsupported = std::env::var(UNSUPPORTED_ENV).unwrap_or_default();
+    let unsupported: Vec<&str> = unsupported.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if let Some(f) = test.features.iter().find(|f| unsupported.contains(&f.id())) {
+        return Some(format!("the target declares no support for feature `{}`", f.id()));
+    }
+    if !strict_fixtures {
+        for f in test.fixtures {
+            if let Err(e) = crate::fixtures::fixture(*f) {
+                return Some(e.to_string());
+            }
+        }
+    }
+    None
+}
+
+fn builder_for(test: &ConformanceTest, binaries: &Binaries) -> LatticeBuilder {
+    let spec = HostSpec {
+        labels: test.setup.host_labels.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect(),
+        features: test.setup.host_features.iter().map(|f| (*f).to_string()).collect(),
+        env: Vec::new(),
+        deny_file_load: test.setup.deny_file_load,
+    };
+    let mut builder = LatticeBuilder::default().hosts(0).wadm(test.setup.wadm).binaries(binaries.clone());
+    for _ in 0..test.setup.hosts {
+        builder = builder.host(spec.clone());
+    }
+    builder
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+        .unwrap_or_else(|| "panic with a non-string payload".into())
+}
+
+/// The command that re-runs `name` with its lattice kept alive on failure.
+pub fn repro_command(name: &str) -> String {
+    format!("{KEEP_ENV}=1 cargo nextest run -p conformance-suite --test conformance --no-capture -E 'test(={name})'")
+}
+
+/// Executes `test`: checks fixtures, starts its lattice, runs the body under a deadline, and on
+/// failure gathers the diagnostics (and with `WCC_KEEP=1` keeps the lattice up until Ctrl-C).
+pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
+    let started = Instant::now();
+    let outcome = |status, message: Option<String>, diagnostics: Option<String>, log_dir| Outcome {
+        status,
+        duration: started.elapsed(),
+        message,
+        diagnostics,
+        log_dir,
+    };
+    for f in test.fixtures {
+        if let Err(e) = crate::fixtures::fixture(*f) {
+            return outcome(Status::Error, Some(e.to_string()), None, None);
+        }
+    }
+    let lattice = match builder_for(test, &options.binaries).start().await {
+        Ok(l) => l,
+        Err(e) => return outcome(Status::Error, Some(format!("the lattice did not come up: {e}")), None, None),
+    };
+    let cx = Cx::new(lattice);
+    let timeout = scaled(options.test_timeout);
+    let body = AssertUnwindSafe((test.run)(cx.clone())).catch_unwind();
+    let failure = match tokio::time::timeout(timeout, body).await {
+        Ok(Ok(Ok(()))) => None,
+        Ok(Ok(Err(e))) => Some(format!("{e:#}")),
+        Ok(Err(panic)) => Some(panic_message(&*panic)),
+        Err(_) => Some(format!("the test body did not finish within {timeout:?}")),
+    };
+    let Some(failure) = failure else {
+        return outcome(Status::Passed, None, None, None);
+    };
+    let lattice = cx.lattice();
+    let log_dir = lattice.keep_logs();
+    let diagnostics = format!(
+        "=== {} failed ===\n{failure}\n{}--- reproduce with the lattice kept alive ---\n{}\n",
+        test.name,
+        lattice.diagnostics(),
+        repro_command(test.name)
+    );
+    if let Some(dir) = &log_dir {
+        let _ = std::fs::write(dir.join("diagnostics.txt"), &diagnostics);
+    }
+    if std::env::var_os(KEEP_ENV).is_some_and(|v| v == "1") {
+        eprintln!(
+            "{diagnostics}\n{KEEP_ENV}=1: lattice {} kept alive (NATS {}); press Ctrl-C to tear it down",
+            lattice.name(),
+            lattice.nats_url()
+        );
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    outcome(Status::Failed, Some(failure), Some(diagnostics), log_dir)
+}

@@ -1,0 +1,164 @@
+//! What a conformance test is: a stable name, a description, the features it relies on, the
+//! catalogue items it checks, the lattice and fixtures it needs, and a short async body.
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::Serialize;
+
+use super::Cx;
+use crate::fixtures::FixtureRef;
+
+/// The body of a test. Errors and panics both fail the test.
+pub type TestFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+
+/// The area of the contract a test belongs to: host configuration and lifecycle, and wasmCloud's
+/// five declared features.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Area {
+    /// Host configuration and lifecycle (catalogue CFG, HL).
+    Host,
+    /// Declarative WebAssembly orchestration: wadm (ORC).
+    Orchestration,
+    /// Seamless distributed networking: lattice, wRPC, links (NET).
+    Networking,
+    /// Vendorless application components (VAC).
+    Vendorless,
+    /// Completely OTEL observable (OBS).
+    Observability,
+    /// Defense-in-depth security by default (SEC).
+    Security,
+}
+
+impl Area {
+    /// Stable id used in reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Area::Host => "host",
+            Area::Orchestration => "orchestration",
+            Area::Networking => "networking",
+            Area::Vendorless => "vendorless",
+            Area::Observability => "observability",
+            Area::Security => "security",
+        }
+    }
+}
+
+/// A capability of the implementation under test that a test relies on. A target may declare
+/// that it lacks one (`WCC_TARGET_UNSUPPORTED`); tests needing it are then skipped with that reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Feature {
+    /// The control interface v1 over NATS.
+    ControlInterface,
+    /// CloudEvents on `wasmbus.evt.<lattice>.*`.
+    LatticeEvents,
+    /// Loading components from `file://` references.
+    FileLoad,
+    /// wRPC invocation of component exports.
+    Wrpc,
+    /// Links between components and providers.
+    Links,
+    /// wadm and its API.
+    Wadm,
+    /// The host's builtin HTTP server provider (experimental feature flag).
+    BuiltinHttpServer,
+}
+
+impl Feature {
+    /// Every feature.
+    pub const ALL: [Feature; 7] = [
+        Feature::ControlInterface,
+        Feature::LatticeEvents,
+        Feature::FileLoad,
+        Feature::Wrpc,
+        Feature::Links,
+        Feature::Wadm,
+        Feature::BuiltinHttpServer,
+    ];
+
+    /// Stable id (kebab case), as used in `WCC_TARGET_UNSUPPORTED` and reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Feature::ControlInterface => "control-interface",
+            Feature::LatticeEvents => "lattice-events",
+            Feature::FileLoad => "file-load",
+            Feature::Wrpc => "wrpc",
+            Feature::Links => "links",
+            Feature::Wadm => "wadm",
+            Feature::BuiltinHttpServer => "builtin-http-server",
+        }
+    }
+}
+
+/// The lattice a test needs; every test gets a fresh one.
+#[derive(Clone, Copy, Debug)]
+pub struct Setup {
+    /// Number of hosts.
+    pub hosts: usize,
+    /// Whether wadm runs.
+    pub wadm: bool,
+    /// Experimental features enabled on every host.
+    pub host_features: &'static [&'static str],
+    /// Labels set on every host.
+    pub host_labels: &'static [(&'static str, &'static str)],
+    /// Start hosts without `WASMCLOUD_ALLOW_FILE_LOAD`.
+    pub deny_file_load: bool,
+}
+
+impl Setup {
+    /// `n` hosts, no wadm.
+    pub const fn hosts(n: usize) -> Self {
+        Self { hosts: n, wadm: false, host_features: &[], host_labels: &[], deny_file_load: false }
+    }
+
+    /// Also run wadm.
+    pub const fn with_wadm(mut self) -> Self {
+        self.wadm = true;
+        self
+    }
+
+    /// Enable these experimental host features.
+    pub const fn features(mut self, features: &'static [&'static str]) -> Self {
+        self.host_features = features;
+        self
+    }
+
+    /// Set these labels on every host.
+    pub const fn labels(mut self, labels: &'static [(&'static str, &'static str)]) -> Self {
+        self.host_labels = labels;
+        self
+    }
+
+    /// Start the hosts with file loading disabled (the upstream default).
+    pub const fn deny_file_load(mut self) -> Self {
+        self.deny_file_load = true;
+        self
+    }
+}
+
+/// One conformance test.
+pub struct ConformanceTest {
+    /// `area::behavior`; never renamed (reports key on it).
+    pub name: &'static str,
+    /// One line: what a conformant implementation does.
+    pub description: &'static str,
+    /// The area of the contract.
+    pub area: Area,
+    /// Capabilities it relies on.
+    pub features: &'static [Feature],
+    /// Catalogue item IDs it checks (e.g. `HL-05`).
+    pub covers: &'static [&'static str],
+    /// Fixtures it needs.
+    pub fixtures: &'static [FixtureRef],
+    /// The lattice it needs.
+    pub setup: Setup,
+    /// The body.
+    pub run: fn(Cx) -> TestFuture,
+}
+
+impl std::fmt::Debug for ConformanceTest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConformanceTest").field("name", &self.name).field("covers", &self.covers).finish_non_exhaustive()
+    }
+}

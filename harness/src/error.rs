@@ -1,0 +1,92 @@
+//! Errors of the harness itself. Messages are lowercase fragments that read well after
+//! "failed to"; every error that concerns a process carries its log tail.
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// An error raised while standing up, driving or tearing down a lattice.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// A binary the lattice needs is absent or cannot be executed.
+    #[error("{what} binary not usable at {path}: {problem}\n  fix: {fix}")]
+    BinaryUnusable {
+        /// Which binary (`nats-server`, `wasmCloud host`, `wadm`).
+        what: &'static str,
+        /// The path that was tried.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+        /// How to get a usable one.
+        fix: String,
+    },
+    /// A process could not be started at all.
+    #[error("start {what} ({path}): {source}")]
+    Spawn {
+        /// The service being started.
+        what: String,
+        /// The binary.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A process exited while it was expected to run.
+    #[error("{what} exited early ({status}) while {during}\n--- last log lines of {what} ---\n{log_tail}")]
+    ExitedEarly {
+        /// The service.
+        what: String,
+        /// Its exit status.
+        status: String,
+        /// What the harness was waiting for.
+        during: String,
+        /// Its last log lines.
+        log_tail: String,
+    },
+    /// A bounded wait ran out.
+    #[error(transparent)]
+    Timeout(#[from] crate::wait::WaitError),
+    /// The NATS server could not be reached.
+    #[error("connect to NATS at {url}: {message}")]
+    NatsConnect {
+        /// The URL tried.
+        url: String,
+        /// The client's error.
+        message: String,
+    },
+    /// A request through an official client failed.
+    #[error("{operation}: {message}")]
+    Request {
+        /// What was asked (e.g. `ctl host.ping`).
+        operation: String,
+        /// The client's error.
+        message: String,
+    },
+    /// The fixture manifest is missing, unreadable, or lacks a fixture.
+    #[error("fixture {0}")]
+    Fixture(String),
+    /// Any I/O problem of the harness itself (log files, temp dirs).
+    #[error("{context}: {source}")]
+    Io {
+        /// What the harness was doing.
+        context: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Invalid configuration given to the harness (environment variable, builder option).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl HarnessError {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+        let context = context.into();
+        move |source| Self::Io { context, source }
+    }
+
+    pub(crate) fn request(operation: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        Self::Request { operation: operation.into(), message: message.to_string() }
+    }
+}
+
+/// How long a whole lattice may take to come up before the harness gives up, before scaling.
+pub(crate) const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);

@@ -1,0 +1,35 @@
+//! The wasmCloud conformance harness: stands up a real wasmCloud 1.x lattice (NATS with JetStream,
+//! hosts, wadm), drives it through the official client crates while recording every exchange, and
+//! runs conformance tests against it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), harness::HarnessError> {
+//! let lattice = harness::Lattice::builder().hosts(1).wadm(true).start().await?;
+//! let hosts = lattice.ctl().get_hosts().await?;
+//! assert_eq!(hosts.len(), 1);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+pub mod binaries;
+pub mod conformance;
+pub mod ctl;
+pub mod error;
+pub mod fixtures;
+pub mod journal;
+pub mod lattice;
+pub mod manifest;
+mod nats;
+mod process;
+pub mod redact;
+mod reaper;
+mod services;
+pub mod versions;
+pub mod wadm;
+pub mod wait;
+pub mod wrpc;
+
+pub use error::HarnessError;
+pub use lattice::{Lattice, LatticeBuilder};
+/// Re-exported so that [`snapshot!`] expands in the caller's crate with the same insta version.
+pub use insta;

@@ -1,0 +1,147 @@
+//! wadm application manifests built as `wadm-types` values (valid by construction), so tests do not
+//! hand-write YAML for the common shapes.
+use std::collections::{BTreeMap, HashMap};
+
+use wadm_types::{
+    CapabilityProperties, Component, ComponentProperties, ConfigDefinition, ConfigProperty, LinkProperty, Manifest,
+    Metadata, Properties, Specification, SpreadScalerProperty, TargetConfig, Trait, APPLICATION_KIND, OAM_VERSION,
+    VERSION_ANNOTATION_KEY,
+};
+
+/// Builds an OAM `Application` manifest.
+#[derive(Clone, Debug)]
+pub struct AppBuilder {
+    manifest: Manifest,
+}
+
+/// A link from one manifest component to another (becomes a `link` trait on the source).
+#[derive(Clone, Debug)]
+pub struct LinkSpec<'a> {
+    /// WIT namespace, e.g. `wasi`.
+    pub namespace: &'a str,
+    /// WIT package, e.g. `http`.
+    pub package: &'a str,
+    /// Interfaces, e.g. `["incoming-handler"]`.
+    pub interfaces: &'a [&'a str],
+    /// Named config with properties given to the source side (wadm owns it).
+    pub source_config: Option<(&'a str, BTreeMap<String, String>)>,
+}
+
+impl AppBuilder {
+    /// A manifest `name` at `version` with no components.
+    pub fn new(name: &str, version: &str) -> Self {
+        let annotations = BTreeMap::from([(VERSION_ANNOTATION_KEY.to_string(), version.to_string())]);
+        Self {
+            manifest: Manifest {
+                api_version: OAM_VERSION.to_string(),
+                kind: APPLICATION_KIND.to_string(),
+                metadata: Metadata { name: name.to_string(), annotations, labels: BTreeMap::new() },
+                spec: Specification { components: Vec::new(), policies: Vec::new() },
+            },
+        }
+    }
+
+    fn scaler(instances: usize) -> Trait {
+        Trait::new_spreadscaler(SpreadScalerProperty { instances, spread: Vec::new() })
+    }
+
+    /// A component from `image`, spread-scaled to `instances`.
+    pub fn component(mut self, name: &str, image: &str, instances: usize) -> Self {
+        let properties = ComponentProperties { image: Some(image.to_string()), application: None, id: None, config: Vec::new(), secrets: Vec::new() };
+        self.manifest.spec.components.push(Component {
+            name: name.to_string(),
+            properties: Properties::Component { properties },
+            traits: Some(vec![Self::scaler(instances)]),
+        });
+        self
+    }
+
+    /// A capability provider from `image`, spread-scaled to `instances` hosts.
+    pub fn capability(mut self, name: &str, image: &str, instances: usize) -> Self {
+        let properties = CapabilityProperties { image: Some(image.to_string()), application: None, id: None, config: Vec::new(), secrets: Vec::new() };
+        self.manifest.spec.components.push(Component {
+            name: name.to_string(),
+            properties: Properties::Capability { properties },
+            traits: Some(vec![Self::scaler(instances)]),
+        });
+        self
+    }
+
+    /// Links `source` to `target` (both components of this manifest).
+    ///
+    /// # Panics
+    /// If `source` is not a component added before (a programming error in the test).
+    pub fn link(mut self, source: &str, target: &str, spec: LinkSpec<'_>) -> Self {
+        let source_def = spec.source_config.map(|(name, props)| ConfigDefinition {
+            config: vec![ConfigProperty { name: name.to_string(), properties: Some(props.into_iter().collect::<HashMap<_, _>>()) }],
+            secrets: Vec::new(),
+        });
+        let link = LinkProperty {
+            namespace: spec.namespace.to_string(),
+            package: spec.package.to_string(),
+            interfaces: spec.interfaces.iter().map(ToString::to_string).collect(),
+            source: source_def,
+            target: TargetConfig { name: target.to_string(), ..Default::default() },
+            ..Default::default()
+        };
+        let component = self
+            .manifest
+            .spec
+            .components
+            .iter_mut()
+            .find(|c| c.name == source)
+            .unwrap_or_else(|| panic!("link source {source} is not a component of the manifest"));
+        component.traits.get_or_insert_with(Vec::new).push(Trait::new_link(link));
+        self
+    }
+
+    /// The manifest.
+    pub fn build(self) -> Manifest {
+        self.manifest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hello() -> Manifest {
+        AppBuilder::new("hello-app", "v0.1.0")
+            .component("http-component", "file:///tmp/http.wasm", 1)
+            .capability("httpserver", "wasmcloud+builtin://http-server", 1)
+            .link(
+                "httpserver",
+                "http-component",
+                LinkSpec {
+                    namespace: "wasi",
+                    package: "http",
+                    interfaces: &["incoming-handler"],
+                    source_config: Some(("listen", BTreeMap::from([("address".into(), "127.0.0.1:8080".into())]))),
+                },
+            )
+            .build()
+    }
+
+    #[tokio::test]
+    async fn built_manifest_passes_wadm_validation() {
+        let failures = wadm_types::validation::validate_manifest(&hello()).await.unwrap();
+        let errors: Vec<_> = failures.iter().filter(|f| f.level == wadm_types::validation::ValidationFailureLevel::Error).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn manifest_round_trips_through_yaml() {
+        let m = hello();
+        let yaml = serde_yaml::to_string(&m).unwrap();
+        let back: Manifest = serde_yaml::from_str(&yaml).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.version(), "v0.1.0");
+        assert!(yaml.contains("type: link") && yaml.contains("address: 127.0.0.1:8080"), "{yaml}");
+    }
+
+    #[test]
+    #[should_panic(expected = "not a component")]
+    fn link_from_an_unknown_component_is_a_test_bug() {
+        let _ = AppBuilder::new("a", "v1").link("nope", "x", LinkSpec { namespace: "a", package: "b", interfaces: &[], source_config: None });
+    }
+}

@@ -1,0 +1,75 @@
+//! The NATS server of a lattice: the official `nats-server` with JetStream, on a random
+//! loopback port, storing JetStream data in the lattice's own directory.
+use std::path::Path;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use crate::process::ManagedProcess;
+use crate::wait::{Probe, Wait};
+use crate::HarnessError;
+
+static LISTENING: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"Listening for client connections on 127\.0\.0\.1:(\d+)").expect("valid regex")
+});
+static READY: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(r"Server is ready").expect("valid regex"));
+
+pub(crate) struct NatsServer {
+    pub(crate) process: ManagedProcess,
+    pub(crate) port: u16,
+}
+
+impl NatsServer {
+    /// Starts nats-server and waits until it answers a client.
+    pub(crate) async fn start(bin: &Path, dir: &Path, timeout: Duration) -> Result<Self, HarnessError> {
+        let store = dir.join("jetstream");
+        let args = [
+            "--jetstream".to_string(),
+            "--addr".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            "-1".into(),
+            "--store_dir".into(),
+            store.display().to_string(),
+        ];
+        let mut process = ManagedProcess::spawn("nats-server", bin, &args, &[], dir)?;
+        let port = process
+            .wait_for_log("nats-server to listen", &LISTENING, timeout, |c| c[1].parse::<u16>().ok())
+            .await?
+            .ok_or_else(|| HarnessError::Config("nats-server printed an invalid port".into()))?;
+        process.wait_for_log("nats-server to be ready", &READY, timeout, |_| ()).await?;
+        let server = Self { process, port };
+        // Ready by protocol: a client connects and round-trips a flush.
+        let url = server.url();
+        let client = connect(&url, "wcc-readiness").await?;
+        Wait::new(format!("nats-server at {url} to answer a flush"), timeout)
+            .until(|_| {
+                let client = client.clone();
+                async move {
+                    match client.flush().await {
+                        Ok(()) => Probe::Ready(()),
+                        Err(e) => Probe::NotYet(e.to_string()),
+                    }
+                }
+            })
+            .await?;
+        Ok(server)
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+/// Connects a client, bounded in time, with a clear error when NATS is unreachable.
+pub(crate) async fn connect(url: &str, name: &str) -> Result<async_nats::Client, HarnessError> {
+    let options = async_nats::ConnectOptions::new()
+        .name(name)
+        .connection_timeout(Duration::from_secs(5))
+        .request_timeout(Some(Duration::from_secs(10)));
+    match tokio::time::timeout(Duration::from_secs(10), options.connect(url)).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(HarnessError::NatsConnect { url: url.to_string(), message: e.to_string() }),
+        Err(_) => Err(HarnessError::NatsConnect { url: url.to_string(), message: "no answer within 10 s".into() }),
+    }
+}

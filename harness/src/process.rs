@@ -1,0 +1,252 @@
+//! Child processes of a lattice: started in their own process group, killed with their parent
+//! (`PR_SET_PDEATHSIG`), logs captured to a file and a ring buffer for failure reports.
+use std::collections::VecDeque;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::wait::{Probe, Wait};
+use crate::HarnessError;
+
+/// How many log lines a process keeps in memory for failure reports.
+const LOG_LINES_KEPT: usize = 400;
+/// Environment variables handed through to every child (everything else is cleared, so a
+/// `WASMCLOUD_*` variable in the caller's shell cannot change the lattice under test).
+const PASSTHROUGH_ENV: &[&str] = &["PATH", "HOME", "TMPDIR", "LD_LIBRARY_PATH", "RUST_BACKTRACE", "RUST_LOG"];
+
+/// Lines a process printed, most recent last.
+#[derive(Clone, Default)]
+pub(crate) struct LogBuffer(Arc<Mutex<VecDeque<String>>>);
+
+impl LogBuffer {
+    fn push(&self, line: String) {
+        let mut lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if lines.len() == LOG_LINES_KEPT {
+            lines.pop_front();
+        }
+        lines.push_back(line);
+    }
+
+    /// The last `n` lines joined by newlines.
+    pub(crate) fn tail(&self, n: usize) -> String {
+        let lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let skip = lines.len().saturating_sub(n);
+        lines.iter().skip(skip).cloned().collect::<Vec<_>>().join("\n")
+    }
+
+    /// The first line matching `re`, with its captures rendered by `pick`.
+    pub(crate) fn find<T>(&self, re: &regex::Regex, pick: impl Fn(&regex::Captures<'_>) -> T) -> Option<T> {
+        let lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        lines.iter().find_map(|l| re.captures(l).map(|c| pick(&c)))
+    }
+}
+
+/// A running child process owned by a lattice.
+pub(crate) struct ManagedProcess {
+    pub(crate) name: String,
+    child: Child,
+    pid: u32,
+    pub(crate) logs: LogBuffer,
+}
+
+fn strip_ansi(line: &str) -> String {
+    static ANSI: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").expect("valid regex"));
+    ANSI.replace_all(line, "").into_owned()
+}
+
+fn pump(reader: impl AsyncRead + Unpin + Send + 'static, logs: LogBuffer, file: Arc<Mutex<std::fs::File>>) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let line = strip_ansi(&line);
+            if let Ok(mut f) = file.lock() {
+                let _ = writeln!(f, "{line}");
+            }
+            logs.push(line);
+        }
+    });
+}
+
+impl ManagedProcess {
+    /// Starts `path` with `args` and exactly `env` (plus a few pass-through variables).
+    pub(crate) fn spawn(
+        name: &str,
+        path: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        log_dir: &Path,
+    ) -> Result<Self, HarnessError> {
+        let log_file = log_dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log_file).map_err(HarnessError::io(format!("create {}", log_file.display())))?;
+        let mut cmd = Command::new(path);
+        cmd.args(args)
+            .env_clear()
+            .envs(PASSTHROUGH_ENV.iter().filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))))
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                // Own process group: teardown kills the service and anything it started.
+                libc::setpgid(0, 0);
+                // Die with the parent, even when the parent is SIGKILLed.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|source| HarnessError::Spawn {
+            what: name.to_string(),
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let pid = child.id().unwrap_or_default();
+        crate::reaper::register(pid);
+        let logs = LogBuffer::default();
+        let file = Arc::new(Mutex::new(file));
+        if let Some(out) = child.stdout.take() {
+            pump(out, logs.clone(), file.clone());
+        }
+        if let Some(err) = child.stderr.take() {
+            pump(err, logs.clone(), file);
+        }
+        Ok(Self { name: name.to_string(), child, pid, logs })
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// `Some(status)` once the process has exited.
+    pub(crate) fn exited(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Some(status.to_string()),
+            Ok(None) => None,
+            Err(e) => Some(format!("unknown ({e})")),
+        }
+    }
+
+    /// Fails with the log tail if the process has exited.
+    pub(crate) fn ensure_running(&mut self, during: &str) -> Result<(), HarnessError> {
+        match self.exited() {
+            None => Ok(()),
+            Some(status) => Err(HarnessError::ExitedEarly {
+                what: self.name.clone(),
+                status,
+                during: during.to_string(),
+                log_tail: self.logs.tail(40),
+            }),
+        }
+    }
+
+    /// Waits until a log line matches `re`, returning what `pick` extracts from it.
+    pub(crate) async fn wait_for_log<T: Send>(
+        &mut self,
+        what: &str,
+        re: &regex::Regex,
+        timeout: Duration,
+        pick: impl Fn(&regex::Captures<'_>) -> T,
+    ) -> Result<T, HarnessError> {
+        let logs = self.logs.clone();
+        let name = self.name.clone();
+        let wait = Wait::new(format!("{name}: {what}"), timeout).interval(Duration::from_millis(20));
+        wait.until_with_exit(self, |_| {
+            let found = logs.find(re, &pick);
+            async move {
+                match found {
+                    Some(v) => Probe::Ready(v),
+                    None => Probe::NotYet("no matching log line yet".into()),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Sends `signal` to the whole process group.
+    pub(crate) fn signal(&self, signal: libc::c_int) {
+        if self.pid > 0 {
+            // SAFETY: plain syscall on a process group we created.
+            unsafe {
+                libc::killpg(self.pid as libc::pid_t, signal);
+            }
+        }
+    }
+
+    /// Asks the process to stop (SIGTERM), then kills it after `grace`.
+    pub(crate) async fn stop(&mut self, grace: Duration) -> Option<String> {
+        self.signal(libc::SIGTERM);
+        match tokio::time::timeout(grace, self.child.wait()).await {
+            Ok(Ok(status)) => {
+                self.signal(libc::SIGKILL);
+                Some(status.to_string())
+            }
+            _ => {
+                self.signal(libc::SIGKILL);
+                self.child.wait().await.ok().map(|s| s.to_string())
+            }
+        }
+    }
+}
+
+impl Drop for ManagedProcess {
+    fn drop(&mut self) {
+        self.signal(libc::SIGKILL);
+        crate::reaper::unregister(self.pid);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ansi_codes_are_stripped() {
+        assert_eq!(strip_ansi("\x1b[2m2026\x1b[0m \x1b[32m INFO\x1b[0m ok"), "2026  INFO ok");
+    }
+
+    #[test]
+    fn log_buffer_keeps_the_tail() {
+        let logs = LogBuffer::default();
+        for i in 0..(LOG_LINES_KEPT + 10) {
+            logs.push(format!("line {i}"));
+        }
+        let tail = logs.tail(2);
+        assert_eq!(tail, format!("line {}\nline {}", LOG_LINES_KEPT + 8, LOG_LINES_KEPT + 9));
+        let re = regex::Regex::new(r"line (\d+)").unwrap();
+        assert_eq!(logs.find(&re, |c| c[1].to_string()).as_deref(), Some("10"));
+    }
+
+    #[tokio::test]
+    async fn process_is_killed_on_drop_and_exit_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = ManagedProcess::spawn("sleeper", Path::new("/bin/sleep"), &["30".into()], &[], dir.path()).unwrap();
+        let pid = p.pid() as libc::pid_t;
+        assert!(p.exited().is_none());
+        drop(p);
+        // The group was SIGKILLed; reap check via kill(0) converging within a bound.
+        let gone = Wait::new("sleeper to die", Duration::from_secs(5))
+            .until(|_| async move {
+                // SAFETY: signal 0 only checks existence.
+                if unsafe { libc::kill(pid, 0) } == 0 { Probe::NotYet("still alive".into()) } else { Probe::Ready(()) }
+            })
+            .await;
+        assert!(gone.is_ok(), "{gone:?}");
+
+        let mut p = ManagedProcess::spawn("failer", Path::new("/bin/sh"), &["-c".into(), "echo boom >&2; exit 3".into()], &[], dir.path()).unwrap();
+        let re = regex::Regex::new("never printed").unwrap();
+        let err = p.wait_for_log("a line", &re, Duration::from_secs(10), |_| ()).await.unwrap_err().to_string();
+        assert!(err.contains("exited early") && err.contains("boom"), "{err}");
+    }
+}

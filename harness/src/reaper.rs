@@ -1,0 +1,121 @@
+//! Removes what a dead run left behind.
+//!
+//! Children already die with their parent (`PR_SET_PDEATHSIG`), but what *they* started (provider
+//! processes of a host) may survive a SIGKILL of the test process. Every process group the harness
+//! starts is recorded under `<tmp>/wcc-reaper/<owner pid>/<group id>` with the group leader's start
+//! time; before a lattice starts, groups recorded by owners that no longer exist are killed.
+use std::path::PathBuf;
+use std::sync::Once;
+
+fn root() -> PathBuf {
+    std::env::temp_dir().join("wcc-reaper")
+}
+
+/// Start time of a process in clock ticks since boot (field 22 of `/proc/<pid>/stat`).
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces; fields after it follow the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Process group of a process (field 5 of `/proc/<pid>/stat`).
+fn group_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(2)?.parse().ok()
+}
+
+fn alive(pid: i32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+pub(crate) fn register(pid: u32) {
+    let Ok(pid) = i32::try_from(pid) else { return };
+    let dir = root().join(std::process::id().to_string());
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let started = start_time(pid).unwrap_or(0);
+        let _ = std::fs::write(dir.join(pid.to_string()), started.to_string());
+    }
+}
+
+pub(crate) fn unregister(pid: u32) {
+    let dir = root().join(std::process::id().to_string());
+    let _ = std::fs::remove_file(dir.join(pid.to_string()));
+    let _ = std::fs::remove_dir(dir); // only succeeds once empty
+}
+
+/// Kills the process groups recorded by owners that are gone. Runs once per process.
+pub(crate) fn sweep_once() {
+    static SWEEP: Once = Once::new();
+    SWEEP.call_once(|| {
+        let killed = sweep();
+        if killed > 0 {
+            eprintln!("[wcc] reaped {killed} leftover process(es) of dead runs");
+        }
+    });
+}
+
+/// Returns how many processes were killed.
+pub(crate) fn sweep() -> usize {
+    let mut killed = 0;
+    let Ok(owners) = std::fs::read_dir(root()) else { return 0 };
+    for owner in owners.flatten() {
+        let Some(owner_pid) = owner.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        if alive(owner_pid) {
+            continue;
+        }
+        for entry in std::fs::read_dir(owner.path()).into_iter().flatten().flatten() {
+            let Some(group) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+            let leader_start: u64 = std::fs::read_to_string(entry.path()).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+            killed += kill_group_members(group, leader_start);
+            let _ = std::fs::remove_file(entry.path());
+        }
+        let _ = std::fs::remove_dir(owner.path());
+    }
+    killed
+}
+
+/// Kills members of `group` that started no earlier than its recorded leader (so a reused group
+/// id of an unrelated, older process group is left alone).
+fn kill_group_members(group: i32, leader_start: u64) -> usize {
+    let mut killed = 0;
+    for proc_entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = proc_entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        if group_of(pid) == Some(group) && start_time(pid).is_some_and(|t| t >= leader_start) {
+            // SAFETY: plain syscall.
+            if unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
+                killed += 1;
+            }
+        }
+    }
+    killed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_process_fields_are_readable() {
+        let me = std::process::id() as i32;
+        assert!(start_time(me).is_some());
+        assert!(group_of(me).is_some());
+        assert!(alive(me));
+    }
+
+    #[test]
+    fn orphans_of_a_dead_owner_are_killed() {
+        // A fake dead owner (pid beyond pid_max is never alive) that "left" a sleeping group.
+        use std::os::unix::process::CommandExt as _;
+        let mut child = std::process::Command::new("/bin/sleep").arg("30").process_group(0).spawn().unwrap();
+        let pid = child.id() as i32;
+        let dir = root().join("999999999");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(pid.to_string()), start_time(pid).unwrap().to_string()).unwrap();
+        assert!(sweep() >= 1);
+        let status = child.wait().unwrap();
+        assert!(!status.success());
+        assert!(!dir.exists());
+    }
+}

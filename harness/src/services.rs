@@ -1,0 +1,167 @@
+//! How a wasmCloud host and wadm are started and when they count as ready (by protocol, never by
+//! a fixed sleep).
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use nkeys::KeyPair;
+
+use crate::journal::Journal;
+use crate::process::ManagedProcess;
+use crate::wait::{Probe, Wait};
+use crate::HarnessError;
+
+/// How one host of a lattice is configured (through the upstream env contract, CFG-01..09).
+#[derive(Clone, Debug, Default)]
+pub struct HostSpec {
+    /// Labels, passed as `WASMCLOUD_LABEL_<key>=<value>`.
+    pub labels: BTreeMap<String, String>,
+    /// Experimental features (`WASMCLOUD_EXPERIMENTAL_FEATURES`), e.g. `builtin-http-server`.
+    pub features: Vec<String>,
+    /// Further environment variables, applied last (they win).
+    pub env: Vec<(String, String)>,
+    /// Whether `file://` references are allowed (`WASMCLOUD_ALLOW_FILE_LOAD`); the fixtures need it.
+    pub deny_file_load: bool,
+}
+
+/// A running host of the lattice.
+pub struct HostHandle {
+    /// The host ID (public server nkey, `N...`), fixed by the seed the harness generated.
+    pub id: String,
+    /// The spec it was started with.
+    pub spec: HostSpec,
+    pub(crate) process: ManagedProcess,
+}
+
+impl HostHandle {
+    /// The host's process ID.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// The last `n` lines the host printed.
+    pub fn log_tail(&self, n: usize) -> String {
+        self.process.logs.tail(n)
+    }
+}
+
+pub(crate) struct HostLaunch<'a> {
+    pub(crate) bin: &'a Path,
+    pub(crate) nats_port: u16,
+    pub(crate) lattice: &'a str,
+    pub(crate) heartbeat: Duration,
+    pub(crate) log_dir: &'a Path,
+    pub(crate) index: usize,
+    pub(crate) journal: &'a Journal,
+    pub(crate) timeout: Duration,
+}
+
+impl HostLaunch<'_> {
+    fn env(&self, spec: &HostSpec, seed: &str) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("WASMCLOUD_LATTICE".to_string(), self.lattice.to_string()),
+            ("WASMCLOUD_NATS_HOST".into(), "127.0.0.1".into()),
+            ("WASMCLOUD_NATS_PORT".into(), self.nats_port.to_string()),
+            ("WASMCLOUD_HOST_SEED".into(), seed.to_string()),
+            ("WASMCLOUD_ALLOW_FILE_LOAD".into(), (!spec.deny_file_load).to_string()),
+            ("WASMCLOUD_HEARTBEAT_INTERVAL".into(), self.heartbeat.as_secs().max(1).to_string()),
+        ];
+        if !spec.features.is_empty() {
+            env.push(("WASMCLOUD_EXPERIMENTAL_FEATURES".into(), spec.features.join(",")));
+        }
+        env.extend(spec.labels.iter().map(|(k, v)| (format!("WASMCLOUD_LABEL_{k}"), v.clone())));
+        env.extend(spec.env.iter().cloned());
+        env
+    }
+
+    /// Starts a host and waits for its `host_started` event (HL-03): the host answers the
+    /// control interface from then on.
+    pub(crate) async fn start(&self, spec: HostSpec) -> Result<HostHandle, HarnessError> {
+        let key = KeyPair::new_server();
+        let id = key.public_key();
+        let seed = key.seed().map_err(|e| HarnessError::Config(format!("cannot encode host seed: {e}")))?;
+        let name = format!("host-{}", self.index);
+        let mark = self.journal.mark();
+        let mut process = ManagedProcess::spawn(&name, self.bin, &[], &self.env(&spec, &seed), self.log_dir)?;
+        let journal = self.journal.clone();
+        let wanted = id.clone();
+        Wait::new(format!("{name} ({id}) to publish host_started"), self.timeout)
+            .interval(Duration::from_millis(20))
+            .until_with_exit(&mut process, |_| {
+                let started = journal.since(mark).into_iter().any(|e| e.kind == "host_started" && e.source() == wanted);
+                async move {
+                    if started { Probe::Ready(()) } else { Probe::NotYet("no host_started event from this host yet".into()) }
+                }
+            })
+            .await?;
+        Ok(HostHandle { id, spec, process })
+    }
+}
+
+/// A running wadm.
+pub struct WadmHandle {
+    pub(crate) process: ManagedProcess,
+}
+
+impl WadmHandle {
+    /// Starts wadm against the lattice's NATS and waits until its API answers (ORC-04).
+    pub(crate) async fn start(
+        bin: &Path,
+        nats_port: u16,
+        log_dir: &Path,
+        api: &crate::wadm::Wadm,
+        timeout: Duration,
+    ) -> Result<Self, HarnessError> {
+        let env = vec![
+            ("WADM_NATS_SERVER".to_string(), format!("127.0.0.1:{nats_port}")),
+            // Reconcile quickly after a host disappears (default 70 s).
+            ("WADM_CLEANUP_INTERVAL".into(), "10".into()),
+        ];
+        let mut process = ManagedProcess::spawn("wadm", bin, &[], &env, log_dir)?;
+        Wait::new("wadm to answer model.list", timeout)
+            .interval(Duration::from_millis(50))
+            .until_with_exit(&mut process, |_| async move {
+                match api.list().await {
+                    Ok(_) => Probe::Ready(()),
+                    Err(e) => Probe::NotYet(format!("model.list failed: {e}")),
+                }
+            })
+            .await?;
+        Ok(Self { process })
+    }
+
+    /// Waits until wadm's lattice state (KV `wadm_state`, key `host_<lattice>`, ORC-02) lists
+    /// every host, so manifests deployed next are scheduled on them.
+    pub(crate) async fn wait_aware_of(
+        &mut self,
+        nats: &async_nats::Client,
+        lattice: &str,
+        host_ids: &[String],
+        timeout: Duration,
+    ) -> Result<(), HarnessError> {
+        let js = async_nats::jetstream::new(nats.clone());
+        let key = format!("host_{lattice}");
+        Wait::new(format!("wadm to know the {} host(s) of lattice {lattice}", host_ids.len()), timeout)
+            .interval(Duration::from_millis(100))
+            .until_with_exit(&mut self.process, |_| {
+                let js = js.clone();
+                let key = key.clone();
+                async move {
+                    let store = match js.get_key_value("wadm_state").await {
+                        Ok(store) => store,
+                        Err(e) => return Probe::NotYet(format!("KV wadm_state not readable: {e}")),
+                    };
+                    match store.get(&key).await {
+                        Ok(Some(bytes)) => {
+                            let text = String::from_utf8_lossy(&bytes);
+                            let missing: Vec<_> = host_ids.iter().filter(|id| !text.contains(id.as_str())).collect();
+                            if missing.is_empty() { Probe::Ready(()) } else { Probe::NotYet(format!("hosts unknown to wadm: {missing:?}")) }
+                        }
+                        Ok(None) => Probe::NotYet(format!("no key {key} yet")),
+                        Err(e) => Probe::NotYet(format!("reading {key}: {e}")),
+                    }
+                }
+            })
+            .await
+    }
+}

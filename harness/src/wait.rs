@@ -1,0 +1,192 @@
+//! Bounded waits that converge on an observed condition.
+//!
+//! Every wait has a deadline (scaled by `WCC_TIMEOUT_SCALE` for slow machines), may require several
+//! successes in a row where the system is eventually consistent, and on timeout reports what was
+//! awaited, how many attempts were made and what was last seen.
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use crate::process::ManagedProcess;
+use crate::HarnessError;
+
+/// Multiplies every harness timeout (e.g. `WCC_TIMEOUT_SCALE=3` on a loaded machine).
+pub const TIMEOUT_SCALE_ENV: &str = "WCC_TIMEOUT_SCALE";
+
+/// The outcome of one look at the system.
+#[derive(Debug)]
+pub enum Probe<T> {
+    /// The condition holds; here is what was observed.
+    Ready(T),
+    /// Not yet; the text says what was seen instead.
+    NotYet(String),
+}
+
+/// A wait ran out of time.
+#[derive(Debug, thiserror::Error)]
+#[error("timed out after {elapsed:.1?} ({attempts} attempts) waiting for {what}\n  last seen: {last_seen}")]
+pub struct WaitError {
+    /// What was awaited.
+    pub what: String,
+    /// How many times the condition was checked.
+    pub attempts: u32,
+    /// How long the wait lasted.
+    pub elapsed: Duration,
+    /// What the last check observed.
+    pub last_seen: String,
+}
+
+/// A bounded wait for a condition.
+#[derive(Clone, Debug)]
+pub struct Wait {
+    what: String,
+    timeout: Duration,
+    interval: Duration,
+    consecutive: u32,
+}
+
+/// The factor from `WCC_TIMEOUT_SCALE` (default 1; invalid values are ignored).
+pub fn timeout_scale() -> f64 {
+    std::env::var(TIMEOUT_SCALE_ENV)
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|f| f.is_finite() && *f > 0.0)
+        .unwrap_or(1.0)
+}
+
+/// `d` scaled by [`timeout_scale`].
+pub fn scaled(d: Duration) -> Duration {
+    d.mul_f64(timeout_scale())
+}
+
+impl Wait {
+    /// A wait for `what`, giving up after `timeout` (scaled).
+    pub fn new(what: impl Into<String>, timeout: Duration) -> Self {
+        Self { what: what.into(), timeout: scaled(timeout), interval: Duration::from_millis(100), consecutive: 1 }
+    }
+
+    /// Pause between checks (default 100 ms).
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Require `n` successful checks in a row (default 1).
+    pub fn consecutive(mut self, n: u32) -> Self {
+        self.consecutive = n.max(1);
+        self
+    }
+
+    /// Checks `probe` (given the attempt number) until it is ready `consecutive` times in a row.
+    pub async fn until<T, F, Fut>(self, probe: F) -> Result<T, WaitError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Probe<T>>,
+    {
+        self.run(probe, || None).await
+    }
+
+    /// Like [`Wait::until`], but fails at once with the log tail if `process` exits.
+    pub(crate) async fn until_with_exit<T, F, Fut>(self, process: &mut ManagedProcess, probe: F) -> Result<T, HarnessError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Probe<T>>,
+    {
+        let what = self.what.clone();
+        let mut exit: Option<HarnessError> = None;
+        let result = self
+            .run(probe, || match process.ensure_running(&what) {
+                Ok(()) => None,
+                Err(e) => {
+                    exit = Some(e);
+                    Some(())
+                }
+            })
+            .await;
+        if let Some(e) = exit {
+            return Err(e);
+        }
+        result.map_err(|e| {
+            let mut e = e;
+            e.last_seen = format!("{}\n--- last log lines of {} ---\n{}", e.last_seen, process.name, process.logs.tail(30));
+            HarnessError::Timeout(e)
+        })
+    }
+
+    async fn run<T, F, Fut>(self, mut probe: F, mut abort: impl FnMut() -> Option<()>) -> Result<T, WaitError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Probe<T>>,
+    {
+        let start = Instant::now();
+        let deadline = start + self.timeout;
+        let mut attempts = 0;
+        let mut streak = 0;
+        let mut last_seen = String::from("(not checked yet)");
+        loop {
+            attempts += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(remaining.max(Duration::from_millis(1)), probe(attempts)).await {
+                Ok(Probe::Ready(value)) => {
+                    streak += 1;
+                    if streak >= self.consecutive {
+                        return Ok(value);
+                    }
+                    last_seen = format!("ready {streak} of {} times in a row", self.consecutive);
+                }
+                Ok(Probe::NotYet(seen)) => {
+                    streak = 0;
+                    last_seen = seen;
+                }
+                Err(_) => {
+                    streak = 0;
+                    last_seen = format!("{last_seen} (the last check itself did not finish in time)");
+                }
+            }
+            if abort().is_some() {
+                return Err(WaitError { what: self.what, attempts, elapsed: start.elapsed(), last_seen });
+            }
+            if Instant::now() + self.interval > deadline {
+                return Err(WaitError { what: self.what, attempts, elapsed: start.elapsed(), last_seen });
+            }
+            tokio::time::sleep(self.interval).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn requires_consecutive_successes() {
+        // Ready, NotYet, Ready, Ready, Ready: three in a row only from attempt 3 on.
+        let seen = Wait::new("flappy", Duration::from_secs(5))
+            .interval(Duration::from_millis(1))
+            .consecutive(3)
+            .until(|n| async move { if n == 2 { Probe::NotYet("blip".into()) } else { Probe::Ready(n) } })
+            .await
+            .unwrap();
+        assert_eq!(seen, 5);
+    }
+
+    #[tokio::test]
+    async fn timeout_reports_what_was_awaited_and_last_seen() {
+        let err = Wait::new("the moon", Duration::from_millis(50))
+            .interval(Duration::from_millis(5))
+            .until(|n| async move { Probe::<()>::NotYet(format!("cloud #{n}")) })
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("waiting for the moon") && msg.contains("last seen: cloud #"), "{msg}");
+        assert!(err.attempts >= 2, "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_hanging_check_is_bounded() {
+        let err = Wait::new("a hanging check", Duration::from_millis(50))
+            .until(|_| async { std::future::pending::<Probe<()>>().await })
+            .await
+            .unwrap_err();
+        assert!(err.elapsed < Duration::from_secs(2), "{err:?}");
+    }
+}
