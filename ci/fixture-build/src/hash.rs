@@ -18,7 +18,8 @@ const IGNORED_SUFFIXES: &[&str] = &[".pyc", ".wasm", "~", ".swp"];
 /// Everything besides the fixture's own sources and WIT that a build depends on.
 #[derive(Debug, Default, Clone)]
 pub struct ExtraInputs<'a> {
-    /// Files shared by several fixtures (a cargo workspace's manifest and lock file, ...).
+    /// Files or directories shared by several fixtures (a cargo workspace's manifest and lock
+    /// file, a Go module, ...). Named by their last path component only.
     pub files: Vec<PathBuf>,
     /// The toolchain's identity: versions of every tool the build runs.
     pub toolchain: &'a str,
@@ -53,8 +54,12 @@ pub fn input_hash(fixture: &Fixture, extra: &ExtraInputs<'_>) -> std::io::Result
     tree(&mut feed, "src", &fixture.sources)?;
     tree(&mut feed, "wit", &fixture.wit)?;
     for file in &extra.files {
-        feed.field("extra-file", path_bytes(file.file_name().map(Path::new).unwrap_or(file)));
-        feed.field("extra-content", &std::fs::read(file)?);
+        feed.field("extra", path_bytes(file.file_name().map(Path::new).unwrap_or(file)));
+        if file.is_dir() {
+            tree(&mut feed, "extra-tree", file)?;
+        } else {
+            feed.field("extra-content", &std::fs::read(file)?);
+        }
     }
     Ok(hex::encode(feed.0.finalize()))
 }
@@ -117,6 +122,8 @@ mod tests {
         std::fs::write(wit.join("fixtures.wit"), "package test:fixtures@0.1.0;").unwrap();
         std::fs::write(wit.join("deps/x/x.wit"), "package x:y;").unwrap();
         std::fs::write(dir.path().join("shared.lock"), "lock v1").unwrap();
+        std::fs::create_dir_all(dir.path().join("shared/pkg")).unwrap();
+        std::fs::write(dir.path().join("shared/pkg/lib.go"), "package pkg").unwrap();
         let entry = FixtureEntry {
             name: "probe".into(),
             language: Language::C,
@@ -134,7 +141,7 @@ mod tests {
 
     fn hash_with(t: &Tree, toolchain: &str, recipe: &str) -> String {
         let extra = ExtraInputs {
-            files: vec![t.dir.path().join("shared.lock")],
+            files: vec![t.dir.path().join("shared.lock"), t.dir.path().join("shared")],
             toolchain,
             recipe,
         };
@@ -180,6 +187,7 @@ mod tests {
             ("wit", t.fixture.wit.join("fixtures.wit")),
             ("wit dependency", t.fixture.wit.join("deps/x/x.wit")),
             ("shared file", t.dir.path().join("shared.lock")),
+            ("shared directory", t.dir.path().join("shared/pkg/lib.go")),
         ] {
             let old = std::fs::read(&edit).unwrap();
             std::fs::write(&edit, [old.as_slice(), b" "].concat()).unwrap();
