@@ -1,0 +1,106 @@
+//! Components scaled through the control interface and invoked over wRPC (catalogue HL-14, NET-08,
+//! VAC-01, CFG-05).
+use std::time::Duration;
+
+use anyhow::{ensure, Context as _};
+use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
+use harness::wait::{Probe, Wait};
+
+use crate::bindings::{about, echo};
+use crate::support::{scale, wait_inventory};
+use crate::PROBE_RUST;
+
+/// HL-14 + NET-08: scale from `file://`, invoke the custom export over wRPC, scale to zero.
+pub static SCALE_INVOKE_STOP: ConformanceTest = ConformanceTest {
+    name: "components::scale_invoke_and_stop",
+    description: "a component scaled from file:// is reported by component_scaled and the inventory, answers its export over wRPC, and is gone after a scale to 0",
+    area: Area::Networking,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad, Feature::Wrpc],
+    covers: &["HL-14", "HL-06", "NET-08", "NET-05", "VAC-01", "Q-03"],
+    fixtures: &[PROBE_RUST],
+    setup: Setup::hosts(1),
+    run: scale_invoke_stop,
+};
+
+fn scale_invoke_stop(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let fixture = cx.fixture(PROBE_RUST)?;
+        let id = "probe-rust";
+        let event = scale(&cx, &host, &fixture.file_ref(), id, 2).await?;
+        let data = event.data();
+        ensure!(data["host_id"] == host.as_str() && data["image_ref"] == fixture.file_ref().as_str(), "component_scaled: {data}");
+        ensure!(data["annotations"].is_object(), "component_scaled lacks annotations: {data}");
+        ensure!(event.source() == host, "event source {} is not the host", event.source());
+        let inv = wait_inventory(&cx, &host, "probe-rust listed with max_instances 2", 2, |inv| {
+            inv.components().iter().any(|c| c.id() == id && c.max_instances() == 2)
+        })
+        .await?;
+        let listed = inv.components().iter().find(|c| c.id() == id).context("listed component")?;
+        ensure!(listed.image_ref() == fixture.file_ref(), "inventory image_ref {}", listed.image_ref());
+
+        // NET-08: the export is served on <lattice>.<id>.wrpc.0.0.1.test:fixtures/echo@0.1.0.echo
+        let client = cx.lattice().wrpc_client(id).await?;
+        let big = "x".repeat(100_000);
+        for msg in ["hello", "", "ünïcødé ✓ 🚀", big.as_str()] {
+            let got = echo::echo(&client, None, msg).await.with_context(|| format!("wRPC echo of a {}-byte message", msg.len()))?;
+            ensure!(got == msg, "echo returned {} bytes for a {}-byte message", got.len(), msg.len());
+        }
+        let lang = about::language(&client, None).await.context("wRPC about.language")?;
+        ensure!(lang == "rust", "about.language answered {lang:?}");
+
+        scale(&cx, &host, &fixture.file_ref(), id, 0).await?;
+        wait_inventory(&cx, &host, "probe-rust gone", 2, |inv| inv.components().iter().all(|c| c.id() != id)).await?;
+        // Nobody serves the export any more: the call fails (no responders) instead of answering.
+        let after = Wait::new("wRPC echo to fail after the scale to 0", Duration::from_secs(30))
+            .consecutive(2)
+            .until(|_| {
+                let client = client.clone();
+                async move {
+                    match tokio::time::timeout(Duration::from_secs(5), echo::echo(&client, None, "still there?")).await {
+                        Ok(Ok(answer)) => Probe::NotYet(format!("still answered {answer:?}")),
+                        Ok(Err(e)) => Probe::Ready(format!("{e:#}")),
+                        Err(_) => Probe::Ready("no answer within 5 s".to_string()),
+                    }
+                }
+            })
+            .await?;
+        ensure!(!after.is_empty());
+        Ok(())
+    })
+}
+
+/// CFG-05 / VAC-01 / SEC-03: without WASMCLOUD_ALLOW_FILE_LOAD a file:// component is refused.
+pub static FILE_LOAD_DENIED: ConformanceTest = ConformanceTest {
+    name: "components::file_load_denied_by_default",
+    description: "a host started without allow-file-load acks the scale request, then reports component_scale_failed and runs nothing",
+    area: Area::Security,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents],
+    covers: &["CFG-05", "VAC-01", "SEC-03", "HL-14"],
+    fixtures: &[PROBE_RUST],
+    setup: Setup::hosts(1).deny_file_load(),
+    run: file_load_denied,
+};
+
+fn file_load_denied(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let fixture = cx.fixture(PROBE_RUST)?;
+        let mark = cx.journal().mark();
+        let ack = cx.ctl().scale_component(&host, &fixture.file_ref(), "denied-probe", 1, None, vec![]).await?;
+        ensure!(ack.succeeded(), "the scale request is acked before any work (HL-14), got: {}", ack.message());
+        let failed = cx
+            .journal()
+            .wait_for(mark, "component_scale_failed", "denied-probe", Duration::from_secs(30), |e| {
+                e.field("component_id") == Some("denied-probe")
+            })
+            .await?;
+        let error = failed.field("error").unwrap_or_default();
+        ensure!(error.contains("file loading is disabled"), "component_scale_failed error: {error:?}");
+        let scaled = cx.journal().since(mark).into_iter().filter(|e| e.kind == "component_scaled").count();
+        ensure!(scaled == 0, "a component_scaled event was published for a refused component");
+        let inv = crate::support::inventory(&cx, &host).await?;
+        ensure!(inv.components().is_empty(), "the host runs {:?}", inv.components());
+        Ok(())
+    })
+}

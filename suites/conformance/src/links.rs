@@ -1,0 +1,182 @@
+//! Links through the control interface and component-to-component calls over them (catalogue
+//! NET-03, NET-04, NET-05, NET-09, SEC-03).
+use std::time::Duration;
+
+use anyhow::{ensure, Context as _};
+use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
+use harness::wait::{Probe, Wait};
+use wasmcloud_control_interface::Link;
+
+use crate::bindings::runner;
+use crate::support::{scale, wait_inventory};
+use crate::{PROBE_RUST, RUNNER_RUST};
+
+fn echo_link(source: &str, target: &str, name: &str) -> anyhow::Result<Link> {
+    Link::builder()
+        .source_id(source)
+        .target(target)
+        .name(name)
+        .wit_namespace("test")
+        .wit_package("fixtures")
+        .interfaces(vec!["echo".to_string()])
+        .build()
+        .map_err(|e| anyhow::anyhow!("build link: {e}"))
+}
+
+fn same_link(a: &Link, b: &Link) -> bool {
+    a.source_id() == b.source_id() && a.target() == b.target() && a.name() == b.name() && a.interfaces() == b.interfaces()
+}
+
+/// NET-03/04/05: put, get and delete a link, with the events each publishes.
+pub static PUT_GET_DELETE: ConformanceTest = ConformanceTest {
+    name: "links::put_get_delete_with_events",
+    description: "link.put stores a link lattice-wide (linkdef_set), link.get lists it, link.del removes it (linkdef_deleted), and a second delete still succeeds",
+    area: Area::Networking,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::Links],
+    covers: &["NET-03", "NET-04", "NET-05", "Q-20"],
+    fixtures: &[],
+    setup: Setup::hosts(1),
+    run: put_get_delete,
+};
+
+fn put_get_delete(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let journal = cx.journal();
+        let link = echo_link("link-source", "link-target", "default")?;
+        let mark = journal.mark();
+        let put = cx.ctl().put_link(link.clone()).await?;
+        ensure!(put.succeeded(), "link.put refused: {}", put.message());
+        let set = journal
+            .wait_for(mark, "linkdef_set", "link-source -> link-target", Duration::from_secs(10), |e| e.field("source_id") == Some("link-source"))
+            .await?;
+        let d = set.data();
+        ensure!(
+            d["target"] == "link-target" && d["name"] == "default" && d["wit_namespace"] == "test" && d["wit_package"] == "fixtures"
+                && d["interfaces"] == serde_json::json!(["echo"]) && d["source_config"].is_array() && d["target_config"].is_array(),
+            "linkdef_set data: {d}"
+        );
+        let links = cx.ctl().get_links().await?.into_data().context("link.get returned no list")?;
+        ensure!(links.iter().any(|l| same_link(l, &link)), "link.get does not list the link: {links:?}");
+
+        let mark = journal.mark();
+        let del = cx.ctl().delete_link("link-source", "default", "test", "fixtures").await?;
+        ensure!(del.succeeded(), "link.del refused: {}", del.message());
+        let deleted = journal
+            .wait_for(mark, "linkdef_deleted", "link-source", Duration::from_secs(10), |e| e.field("source_id") == Some("link-source"))
+            .await?;
+        let d = deleted.data();
+        ensure!(d["name"] == "default" && d["wit_namespace"] == "test" && d["wit_package"] == "fixtures", "linkdef_deleted data: {d}");
+        ensure!(d["target"] == "link-target", "linkdef_deleted of an existing link names its target: {d}");
+        let links = cx.ctl().get_links().await?.into_data().unwrap_or_default();
+        ensure!(links.iter().all(|l| l.source_id() != "link-source"), "link still listed after delete: {links:?}");
+
+        // Deleting again is idempotent (NET-04).
+        let again = cx.ctl().delete_link("link-source", "default", "test", "fixtures").await?;
+        ensure!(again.succeeded(), "second link.del refused: {}", again.message());
+        Ok(())
+    })
+}
+
+/// NET-03: a second link with the same source, name and interface but another target is refused.
+pub static CONFLICTING_TARGET: ConformanceTest = ConformanceTest {
+    name: "links::conflicting_target_rejected",
+    description: "link.put with the same source/name/interface and a different target is refused with the documented message and linkdef_set_failed; another link name is accepted",
+    area: Area::Networking,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::Links],
+    covers: &["NET-03", "NET-05"],
+    fixtures: &[],
+    setup: Setup::hosts(1),
+    run: conflicting_target,
+};
+
+fn conflicting_target(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let journal = cx.journal();
+        let first = cx.ctl().put_link(echo_link("src", "target-a", "default")?).await?;
+        ensure!(first.succeeded(), "first link refused: {}", first.message());
+        let mark = journal.mark();
+        let conflict = cx.ctl().put_link(echo_link("src", "target-b", "default")?).await?;
+        ensure!(!conflict.succeeded(), "a conflicting link was accepted");
+        ensure!(
+            conflict.message().contains("link already exists with different target, consider deleting the existing link or using a different link name"),
+            "conflict message: {:?}",
+            conflict.message()
+        );
+        let failed = journal
+            .wait_for(mark, "linkdef_set_failed", "the conflicting link", Duration::from_secs(10), |e| e.field("target") == Some("target-b"))
+            .await?;
+        ensure!(failed.field("error").is_some_and(|e| !e.is_empty()), "linkdef_set_failed without error: {}", failed.data());
+        let other_name = cx.ctl().put_link(echo_link("src", "target-b", "secondary")?).await?;
+        ensure!(other_name.succeeded(), "a link under another name was refused: {}", other_name.message());
+        let links = cx.ctl().get_links().await?.into_data().unwrap_or_default();
+        let targets: Vec<(&str, &str)> = links.iter().filter(|l| l.source_id() == "src").map(|l| (l.name(), l.target())).collect();
+        ensure!(targets.contains(&("default", "target-a")) && targets.contains(&("secondary", "target-b")) && targets.len() == 2,
+            "links of src: {targets:?}");
+        Ok(())
+    })
+}
+
+/// NET-09 / SEC-03: an import resolves only through a link; with it, component calls component.
+pub static COMPONENT_CALLS_LINKED_TARGET: ConformanceTest = ConformanceTest {
+    name: "links::component_calls_linked_target",
+    description: "a component's custom import fails while unlinked (deny by default), reaches the target component once linked, and fails again after the link is deleted",
+    area: Area::Networking,
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc, Feature::Links],
+    covers: &["NET-09", "NET-03", "NET-04", "SEC-03", "NET-08"],
+    fixtures: &[PROBE_RUST, RUNNER_RUST],
+    setup: Setup::hosts(1),
+    run: component_calls_linked_target,
+};
+
+async fn run_outcome(client: &wrpc_transport_nats::Client, msg: &str) -> Result<String, String> {
+    match tokio::time::timeout(Duration::from_secs(15), runner::run(client, None, msg)).await {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(_) => Err("no answer within 15 s".into()),
+    }
+}
+
+fn component_calls_linked_target(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let probe = cx.fixture(PROBE_RUST)?;
+        let runner_fixture = cx.fixture(RUNNER_RUST)?;
+        scale(&cx, &host, &probe.file_ref(), "echo-target", 1).await?;
+        scale(&cx, &host, &runner_fixture.file_ref(), "runner", 1).await?;
+        wait_inventory(&cx, &host, "both components listed", 1, |inv| inv.components().len() == 2).await?;
+        let client = cx.lattice().wrpc_client("runner").await?;
+
+        let unlinked = run_outcome(&client, "before").await;
+        ensure!(unlinked.is_err(), "an unlinked import answered {unlinked:?} (deny by default, NET-09)");
+
+        let put = cx.ctl().put_link(echo_link("runner", "echo-target", "default")?).await?;
+        ensure!(put.succeeded(), "link.put refused: {}", put.message());
+        let client_ref = &client;
+        Wait::new("runner.run to reach echo-target through the link", Duration::from_secs(30))
+            .consecutive(3)
+            .interval(Duration::from_millis(200))
+            .until(|n| async move {
+                let msg = format!("through the link #{n}");
+                match run_outcome(client_ref, &msg).await {
+                    Ok(answer) if answer == msg => Probe::Ready(()),
+                    Ok(answer) => Probe::NotYet(format!("answered {answer:?} for {msg:?}")),
+                    Err(e) => Probe::NotYet(e),
+                }
+            })
+            .await?;
+
+        let del = cx.ctl().delete_link("runner", "default", "test", "fixtures").await?;
+        ensure!(del.succeeded(), "link.del refused: {}", del.message());
+        Wait::new("runner.run to fail again once the link is deleted", Duration::from_secs(30))
+            .consecutive(2)
+            .interval(Duration::from_millis(200))
+            .until(|_| async move {
+                match run_outcome(client_ref, "after").await {
+                    Ok(answer) => Probe::NotYet(format!("still answered {answer:?}")),
+                    Err(_) => Probe::Ready(()),
+                }
+            })
+            .await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,174 @@
+//! wadm: deploying an application that serves real HTTP, undeploying it, and validation messages
+//! (catalogue ORC-04, ORC-05, ORC-06, ORC-08, VAC-08).
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{ensure, Context as _};
+use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
+use harness::manifest::{AppBuilder, LinkSpec};
+use harness::wait::{Probe, Wait};
+use wadm_types::api::StatusType;
+
+use crate::support::{free_port, inventory};
+use crate::HTTP_RUST;
+
+/// ORC-04/06 + VAC-08: put, deploy, serve HTTP, undeploy, everything removed.
+pub static HTTP_APP_LIFECYCLE: ConformanceTest = ConformanceTest {
+    name: "orchestration::http_app_deploy_serve_undeploy",
+    description: "wadm deploys an HTTP component behind the builtin HTTP server, real requests get the component's answers, and undeploy removes every component, provider and link",
+    area: Area::Orchestration,
+    features: &[Feature::Wadm, Feature::FileLoad, Feature::BuiltinHttpServer, Feature::Links],
+    covers: &["ORC-04", "ORC-06", "ORC-15", "VAC-08", "ORC-13"],
+    fixtures: &[HTTP_RUST],
+    setup: Setup::hosts(1).with_wadm().features(&["builtin-http-server"]),
+    run: http_app_lifecycle,
+};
+
+fn http_app_lifecycle(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let fixture = cx.fixture(HTTP_RUST)?;
+        let port = free_port()?;
+        let address = format!("127.0.0.1:{port}");
+        let manifest = AppBuilder::new("hello-http", "v0.1.0")
+            .component("http-component", &fixture.file_ref(), 1)
+            .capability("httpserver", "wasmcloud+builtin://http-server", 1)
+            .link(
+                "httpserver",
+                "http-component",
+                LinkSpec {
+                    namespace: "wasi",
+                    package: "http",
+                    interfaces: &["incoming-handler"],
+                    source_config: Some(("listen", BTreeMap::from([("address".to_string(), address.clone())]))),
+                },
+            )
+            .build();
+        let wadm = cx.wadm();
+        let (name, version) = wadm.put(&manifest).await.context("model.put")?;
+        ensure!(name == "hello-http" && version == "v0.1.0", "put answered {name} {version}");
+        wadm.deploy("hello-http", None).await.context("model.deploy")?;
+        wadm.wait_for_status("hello-http", StatusType::Deployed, Duration::from_secs(90), 2).await?;
+
+        let url = format!("http://{address}/");
+        let http = cx.http();
+        let url_ref = &url;
+        Wait::new(format!("GET {url} to answer `hello from rust`"), Duration::from_secs(60))
+            .consecutive(3)
+            .interval(Duration::from_millis(200))
+            .until(|_| async move {
+                match http.get(url_ref).send().await {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        let body = resp.text().await.unwrap_or_default();
+                        if status == 200 && body == "hello from rust" { Probe::Ready(()) } else { Probe::NotYet(format!("{status} {body:?}")) }
+                    }
+                    Err(e) => Probe::NotYet(format!("request failed: {e}")),
+                }
+            })
+            .await?;
+        let payload: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let resp = http.post(&url).body(payload.clone()).send().await.context("POST echo")?;
+        ensure!(resp.status() == 200, "POST answered {}", resp.status());
+        let echoed = resp.bytes().await.context("POST body")?;
+        ensure!(echoed.as_ref() == payload.as_slice(), "POST echoed {} bytes, sent {}", echoed.len(), payload.len());
+
+        wadm.undeploy("hello-http").await.context("model.undeploy")?;
+        wadm.wait_for_status("hello-http", StatusType::Undeployed, Duration::from_secs(60), 1).await?;
+        let cx_ref = &cx;
+        let host_ref = &host;
+        Wait::new("every component, provider and link of hello-http to be removed", Duration::from_secs(60))
+            .consecutive(2)
+            .interval(Duration::from_millis(250))
+            .until(|_| async move {
+                let inv = match inventory(cx_ref, host_ref).await {
+                    Ok(inv) => inv,
+                    Err(e) => return Probe::NotYet(format!("{e:#}")),
+                };
+                let links = cx_ref.ctl().get_links().await.ok().and_then(|r| r.into_data()).unwrap_or_default();
+                if inv.components().is_empty() && inv.providers().is_empty() && links.is_empty() {
+                    Probe::Ready(())
+                } else {
+                    Probe::NotYet(format!(
+                        "components {:?}, providers {:?}, links {}",
+                        inv.components().iter().map(|c| c.id()).collect::<Vec<_>>(),
+                        inv.providers().iter().map(|p| p.id()).collect::<Vec<_>>(),
+                        links.len()
+                    ))
+                }
+            })
+            .await?;
+        Wait::new(format!("{url} to stop answering"), Duration::from_secs(30))
+            .consecutive(2)
+            .until(|_| async move {
+                match http.get(url_ref).send().await {
+                    Ok(resp) if resp.status() == 200 => Probe::NotYet(format!("still answered {}", resp.status())),
+                    Ok(_) | Err(_) => Probe::Ready(()),
+                }
+            })
+            .await?;
+        Ok(())
+    })
+}
+
+/// ORC-05/08: the messages wadm gives for invalid manifests, snapshotted through the one redaction
+/// policy.
+pub static VALIDATION_MESSAGES: ConformanceTest = ConformanceTest {
+    name: "orchestration::validation_messages",
+    description: "wadm rejects invalid manifests at put time with its documented messages, and accepts nothing it rejected",
+    area: Area::Orchestration,
+    features: &[Feature::Wadm],
+    covers: &["ORC-05", "ORC-08", "ORC-04"],
+    fixtures: &[],
+    setup: Setup::hosts(1).with_wadm(),
+    run: validation_messages,
+};
+
+/// Invalid manifests, each breaking one rule. `{}` becomes the case name.
+const CASES: &[(&str, &str)] = &[
+    ("invalid_name", "metadata: {name: 'bad name!', annotations: {version: v1}}\nspec: {components: []}"),
+    ("latest_version", "metadata: {name: latest-version, annotations: {version: latest}}\nspec: {components: []}"),
+    (
+        "duplicate_component_name",
+        "metadata: {name: dup-name, annotations: {version: v1}}\nspec:\n  components:\n  - {name: same, type: component, properties: {image: 'file:///a.wasm'}}\n  - {name: same, type: component, properties: {image: 'file:///b.wasm'}}",
+    ),
+    (
+        "duplicate_component_id",
+        "metadata: {name: dup-id, annotations: {version: v1}}\nspec:\n  components:\n  - {name: one, type: component, properties: {image: 'file:///a.wasm', id: shared}}\n  - {name: two, type: component, properties: {image: 'file:///b.wasm', id: shared}}",
+    ),
+    (
+        "link_target_missing",
+        "metadata: {name: missing-target, annotations: {version: v1}}\nspec:\n  components:\n  - name: one\n    type: component\n    properties: {image: 'file:///a.wasm'}\n    traits:\n    - {type: link, properties: {namespace: test, package: fixtures, interfaces: [echo], target: {name: nowhere}}}",
+    ),
+    (
+        "image_and_application",
+        "metadata: {name: both-sources, annotations: {version: v1}}\nspec:\n  components:\n  - {name: one, type: component, properties: {image: 'file:///a.wasm', application: {name: other, component: c}}}",
+    ),
+];
+
+fn validation_messages(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let wadm = cx.wadm();
+        let mut answers = BTreeMap::new();
+        for (case, body) in CASES {
+            let yaml = format!("apiVersion: core.oam.dev/v1beta1\nkind: Application\n{body}\n");
+            let answer = match wadm.put_raw(yaml.as_bytes()).await {
+                Ok((name, version)) => anyhow::bail!("wadm accepted the invalid manifest {case}: {name} {version}"),
+                Err(e) => e.to_string(),
+            };
+            answers.insert((*case).to_string(), answer);
+        }
+        // A version can be put once only (ORC-05).
+        let ok = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata: {name: put-twice, annotations: {version: v1}}\nspec: {components: []}\n";
+        wadm.put_raw(ok.as_bytes()).await.context("first put of a valid manifest")?;
+        let again = wadm.put_raw(ok.as_bytes()).await;
+        ensure!(again.is_err(), "the same version was accepted twice: {again:?}");
+        answers.insert("version_put_twice".into(), again.err().map(|e| e.to_string()).unwrap_or_default());
+
+        let models = wadm.list().await.context("model.list")?;
+        let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+        ensure!(names == ["put-twice"], "wadm stored {names:?}; only put-twice is valid");
+        harness::snapshot!(cx.redactor(), "wadm_validation_messages", CASES, answers);
+        Ok(())
+    })
+}

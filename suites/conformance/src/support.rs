@@ -1,0 +1,64 @@
+//! Steps several tests share. Each is a bounded, observed step; none asserts by itself.
+use std::time::Duration;
+
+use anyhow::{ensure, Context as _};
+use harness::conformance::Cx;
+use harness::journal::LatticeEvent;
+use harness::wait::{Probe, Wait};
+use wasmcloud_control_interface::HostInventory;
+
+/// A TCP port free on 127.0.0.1 right now (the OS picks it).
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("bind 127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Scales `component_id` from `image_ref` to `count` on `host_id` through the control interface,
+/// checks the immediate ack, and returns the `component_scaled` event that reports the outcome
+/// (HL-14: the ack comes before the work; the event carries the result).
+pub async fn scale(cx: &Cx, host_id: &str, image_ref: &str, component_id: &str, count: u32) -> anyhow::Result<LatticeEvent> {
+    let mark = cx.journal().mark();
+    let ack = cx.ctl().scale_component(host_id, image_ref, component_id, count, None, vec![]).await?;
+    ensure!(ack.succeeded(), "scale request for {component_id} was not acknowledged: {}", ack.message());
+    let event = cx
+        .journal()
+        .wait_for(mark, "component_scaled", &format!("{component_id} at {count} on {host_id}"), Duration::from_secs(60), |e| {
+            e.field("component_id") == Some(component_id) && e.data()["max_instances"] == count
+        })
+        .await?;
+    Ok(event)
+}
+
+/// The inventory of `host_id`.
+pub async fn inventory(cx: &Cx, host_id: &str) -> anyhow::Result<HostInventory> {
+    let reply = cx.ctl().get_host_inventory(host_id).await?;
+    ensure!(reply.succeeded(), "inventory request failed: {}", reply.message());
+    reply.into_data().context("inventory reply carried no inventory")
+}
+
+/// Waits until `host_id`'s inventory satisfies `pred` in `consecutive` polls in a row.
+pub async fn wait_inventory(
+    cx: &Cx,
+    host_id: &str,
+    what: &str,
+    consecutive: u32,
+    pred: impl Fn(&HostInventory) -> bool,
+) -> anyhow::Result<HostInventory> {
+    let pred = &pred;
+    let inv = Wait::new(format!("inventory of {host_id}: {what}"), Duration::from_secs(60))
+        .interval(Duration::from_millis(200))
+        .consecutive(consecutive)
+        .until(|_| async move {
+            match inventory(cx, host_id).await {
+                Ok(inv) if pred(&inv) => Probe::Ready(inv),
+                Ok(inv) => Probe::NotYet(format!(
+                    "components {:?}, providers {:?}",
+                    inv.components().iter().map(|c| (c.id(), c.max_instances())).collect::<Vec<_>>(),
+                    inv.providers().iter().map(|p| p.id()).collect::<Vec<_>>()
+                )),
+                Err(e) => Probe::NotYet(format!("{e:#}")),
+            }
+        })
+        .await?;
+    Ok(inv)
+}
