@@ -27,7 +27,10 @@ impl Cache {
 
     fn paths(&self, input_hash: &str, stem: &str) -> (PathBuf, PathBuf) {
         let dir = self.root.join(input_hash);
-        (dir.join(format!("{stem}.wasm")), dir.join(format!("{stem}.json")))
+        (
+            dir.join(format!("{stem}.wasm")),
+            dir.join(format!("{stem}.json")),
+        )
     }
 
     /// The artifact stored for this input hash, if it is complete.
@@ -43,7 +46,13 @@ impl Cache {
 
     /// Moves a freshly built component into the store (the sidecar is written last, so an
     /// interrupted store is never taken for a complete one).
-    pub fn store(&self, input_hash: &str, stem: &str, built: &Path, build_seconds: f64) -> std::io::Result<Artifact> {
+    pub fn store(
+        &self,
+        input_hash: &str,
+        stem: &str,
+        built: &Path,
+        build_seconds: f64,
+    ) -> std::io::Result<Artifact> {
         let (wasm, meta) = self.paths(input_hash, stem);
         let dir = wasm.parent().expect("artifact has a directory");
         std::fs::create_dir_all(dir)?;
@@ -58,7 +67,10 @@ impl Cache {
         std::fs::write(&tmp, &bytes)?;
         std::fs::rename(&tmp, &wasm)?;
         let tmp = dir.join(format!(".{stem}.json.tmp"));
-        std::fs::write(&tmp, serde_json::to_vec(&artifact).expect("sidecar serializes"))?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec(&artifact).expect("sidecar serializes"),
+        )?;
         std::fs::rename(&tmp, &meta)?;
         Ok(artifact)
     }

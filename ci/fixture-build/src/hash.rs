@@ -48,13 +48,19 @@ pub fn input_hash(fixture: &Fixture, extra: &ExtraInputs<'_>) -> std::io::Result
     feed.field("language", e.language.id().as_bytes());
     feed.field("world", e.world.as_bytes());
     feed.field("sources", path_bytes(&e.sources));
-    feed.field("wit", e.wit.as_deref().map(path_bytes).unwrap_or(b"<shared>"));
+    feed.field(
+        "wit",
+        e.wit.as_deref().map(path_bytes).unwrap_or(b"<shared>"),
+    );
     feed.field("toolchain", extra.toolchain.as_bytes());
     feed.field("recipe", extra.recipe.as_bytes());
     tree(&mut feed, "src", &fixture.sources)?;
     tree(&mut feed, "wit", &fixture.wit)?;
     for file in &extra.files {
-        feed.field("extra", path_bytes(file.file_name().map(Path::new).unwrap_or(file)));
+        feed.field(
+            "extra",
+            path_bytes(file.file_name().map(Path::new).unwrap_or(file)),
+        );
         if file.is_dir() {
             tree(&mut feed, "extra-tree", file)?;
         } else {
@@ -94,7 +100,10 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()
             }
         } else if kind.is_file() && !IGNORED_SUFFIXES.iter().any(|s| name.ends_with(s)) {
             let rel = path.strip_prefix(root).expect("walked under root");
-            let rel: Vec<_> = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect();
+            let rel: Vec<_> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect();
             out.push(rel.join("/"));
         }
     }
@@ -132,7 +141,14 @@ mod tests {
             wit: None,
             tags: vec!["a".into()],
         };
-        Tree { fixture: Fixture { entry, sources, wit }, dir }
+        Tree {
+            fixture: Fixture {
+                entry,
+                sources,
+                wit,
+            },
+            dir,
+        }
     }
 
     fn hash(t: &Tree) -> String {
@@ -141,7 +157,10 @@ mod tests {
 
     fn hash_with(t: &Tree, toolchain: &str, recipe: &str) -> String {
         let extra = ExtraInputs {
-            files: vec![t.dir.path().join("shared.lock"), t.dir.path().join("shared")],
+            files: vec![
+                t.dir.path().join("shared.lock"),
+                t.dir.path().join("shared"),
+            ],
             toolchain,
             recipe,
         };
@@ -199,11 +218,17 @@ mod tests {
         std::fs::write(t.fixture.sources.join("new.c"), "").unwrap();
         changed("added file", hash(&t));
         std::fs::remove_file(t.fixture.sources.join("new.c")).unwrap();
-        std::fs::rename(t.fixture.sources.join("probe.c"), t.fixture.sources.join("probe2.c"))
-            .unwrap();
+        std::fs::rename(
+            t.fixture.sources.join("probe.c"),
+            t.fixture.sources.join("probe2.c"),
+        )
+        .unwrap();
         changed("renamed file", hash(&t));
-        std::fs::rename(t.fixture.sources.join("probe2.c"), t.fixture.sources.join("probe.c"))
-            .unwrap();
+        std::fs::rename(
+            t.fixture.sources.join("probe2.c"),
+            t.fixture.sources.join("probe.c"),
+        )
+        .unwrap();
 
         for edit in [
             |e: &mut FixtureEntry| e.name = "probe2".into(),

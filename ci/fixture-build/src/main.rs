@@ -25,7 +25,10 @@ use crate::run::Selection;
 use crate::spec::Language;
 
 #[derive(Parser)]
-#[command(name = "fixture-build", about = "Builds the fixture components and writes the fixture manifest")]
+#[command(
+    name = "fixture-build",
+    about = "Builds the fixture components and writes the fixture manifest"
+)]
 struct Cli {
     /// Repository root (default: the nearest directory above the current one holding fixtures/).
     #[arg(long, global = true)]
@@ -59,7 +62,8 @@ enum Command {
 }
 
 fn parse_language(s: &str) -> Result<Language, String> {
-    Language::parse(s).ok_or_else(|| format!("unknown language {s:?} (rust, python, javascript, c, go)"))
+    Language::parse(s)
+        .ok_or_else(|| format!("unknown language {s:?} (rust, python, javascript, c, go)"))
 }
 
 fn main() -> ExitCode {
@@ -75,10 +79,15 @@ fn main() -> ExitCode {
         }
     };
     let cache = cli.cache.clone().unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/tmp"));
         home.join(".cache/wasmcloud-conformance")
     });
-    let env = toolchain::Env { cache, repo: repo.clone() };
+    let env = toolchain::Env {
+        cache,
+        repo: repo.clone(),
+    };
 
     let spec_path = repo.join("fixtures/fixtures.toml");
     let fixtures = match spec::load(&spec_path) {
@@ -103,10 +112,18 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Build { only, langs, strict, manifest } => {
+        Command::Build {
+            only,
+            langs,
+            strict,
+            manifest,
+        } => {
             for name in &only {
                 if !fixtures.iter().any(|f| f.name() == name) {
-                    eprintln!("fixture-build: --only {name}: no such fixture in {}", spec_path.display());
+                    eprintln!(
+                        "fixture-build: --only {name}: no such fixture in {}",
+                        spec_path.display()
+                    );
                     return ExitCode::from(2);
                 }
             }
@@ -116,10 +133,17 @@ fn main() -> ExitCode {
             let manifest_path = manifest.unwrap_or_else(|| repo.join(".wcc/fixtures.json"));
             let m = manifest::Manifest::new(report.entries());
             if let Err(e) = m.write(&manifest_path) {
-                eprintln!("fixture-build: cannot write {}: {e}", manifest_path.display());
+                eprintln!(
+                    "fixture-build: cannot write {}: {e}",
+                    manifest_path.display()
+                );
                 return ExitCode::FAILURE;
             }
-            let built = m.fixtures.iter().filter(|e| matches!(e.status, manifest::Status::Built { .. })).count();
+            let built = m
+                .fixtures
+                .iter()
+                .filter(|e| matches!(e.status, manifest::Status::Built { .. }))
+                .count();
             eprintln!(
                 "fixture-build: {built} of {} fixtures available; manifest {} ({:.1}s)",
                 m.fixtures.len(),
@@ -128,7 +152,10 @@ fn main() -> ExitCode {
             );
 
             let mut failed = false;
-            let missing: Vec<_> = report.without_toolchain().filter(|(f, _)| selection.selects(f)).collect();
+            let missing: Vec<_> = report
+                .without_toolchain()
+                .filter(|(f, _)| selection.selects(f))
+                .collect();
             if !missing.is_empty() {
                 let level = if strict { "error" } else { "warning" };
                 for (f, reason) in &missing {

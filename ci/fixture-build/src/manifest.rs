@@ -46,7 +46,11 @@ impl Manifest {
         let generated_at = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .expect("UTC time formats as RFC 3339");
-        Manifest { schema: SCHEMA, generated_at, fixtures }
+        Manifest {
+            schema: SCHEMA,
+            generated_at,
+            fixtures,
+        }
     }
 
     pub fn to_json(&self) -> String {
@@ -92,7 +96,9 @@ mod tests {
                     language: "go".into(),
                     world: "probe".into(),
                     kind: "component".into(),
-                    status: Status::Missing { reason: "go toolchain not found: x".into() },
+                    status: Status::Missing {
+                        reason: "go toolchain not found: x".into(),
+                    },
                 },
             ],
         }
@@ -134,8 +140,11 @@ mod tests {
     #[test]
     fn generated_at_is_rfc3339_utc() {
         let m = Manifest::new(vec![]);
-        time::OffsetDateTime::parse(&m.generated_at, &time::format_description::well_known::Rfc3339)
-            .unwrap();
+        time::OffsetDateTime::parse(
+            &m.generated_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
         assert!(m.generated_at.ends_with('Z'), "{}", m.generated_at);
     }
 

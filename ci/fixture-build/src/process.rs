@@ -10,9 +10,16 @@ const TAIL_LINES: usize = 40;
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
     #[error("run {program}: {source}")]
-    Spawn { program: String, source: std::io::Error },
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
     #[error("{command} exited with {status}\n{tail}")]
-    Failed { command: String, status: String, tail: String },
+    Failed {
+        command: String,
+        status: String,
+        tail: String,
+    },
 }
 
 /// A command to run to completion with its output captured.
@@ -65,7 +72,10 @@ impl Tool {
     pub fn run(mut self) -> Result<String, ToolError> {
         let command = self.describe();
         let program = self.cmd.get_program().to_string_lossy().into_owned();
-        let out = self.cmd.output().map_err(|source| ToolError::Spawn { program, source })?;
+        let out = self
+            .cmd
+            .output()
+            .map_err(|source| ToolError::Spawn { program, source })?;
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         if out.status.success() {
             return Ok(stdout);
@@ -75,8 +85,15 @@ impl Tool {
         if shown.trim().is_empty() {
             shown = tail(&stdout, TAIL_LINES);
         }
-        let status = out.status.code().map_or_else(|| "a signal".to_string(), |c| format!("status {c}"));
-        Err(ToolError::Failed { command, status, tail: shown })
+        let status = out
+            .status
+            .code()
+            .map_or_else(|| "a signal".to_string(), |c| format!("status {c}"));
+        Err(ToolError::Failed {
+            command,
+            status,
+            tail: shown,
+        })
     }
 }
 
@@ -109,12 +126,18 @@ mod tests {
     #[test]
     fn failure_carries_command_and_stderr_tail() {
         let err = Tool::new("sh")
-            .args(["-c", "for i in $(seq 1 50); do echo line$i >&2; done; exit 3"])
+            .args([
+                "-c",
+                "for i in $(seq 1 50); do echo line$i >&2; done; exit 3",
+            ])
             .run()
             .unwrap_err()
             .to_string();
         assert!(err.contains("exited with status 3"), "{err}");
-        assert!(err.contains("line50") && err.contains("line11") && !err.contains("line10\n"), "{err}");
+        assert!(
+            err.contains("line50") && err.contains("line11") && !err.contains("line10\n"),
+            "{err}"
+        );
         assert!(err.contains("(10 earlier lines)"), "{err}");
     }
 

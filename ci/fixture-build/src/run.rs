@@ -71,7 +71,9 @@ impl Report {
                         input_hash: hash.clone(),
                         build_seconds: a.build_seconds,
                     },
-                    Outcome::NoToolchain(reason) => Status::Missing { reason: reason.clone() },
+                    Outcome::NoToolchain(reason) => Status::Missing {
+                        reason: reason.clone(),
+                    },
                     Outcome::NotSelected => Status::Missing {
                         reason: "not built: left out by --only/--lang and not in the cache".into(),
                     },
@@ -108,19 +110,41 @@ pub fn run(env: &Env, fixtures: Vec<Fixture>, selection: &Selection) -> Report {
             Err(reason) => {
                 let reason = format!("{} toolchain not found: {reason}", fixture.language());
                 if selection.selects(&fixture) {
-                    eprintln!("fixture-build: {label}: MISSING ({reason})");
+                    eprintln!(
+                        "fixture-build: {label}: missing ({} toolchain)",
+                        fixture.language()
+                    );
                 }
                 results.push((fixture, Outcome::NoToolchain(reason)));
                 continue;
             }
         };
-        let outcome = one(env, &cache, wasm_tools.as_ref(), toolchain.as_ref(), &fixture, selection, &mut wit_checks);
+        let outcome = one(
+            env,
+            &cache,
+            wasm_tools.as_ref(),
+            toolchain.as_ref(),
+            &fixture,
+            selection,
+            &mut wit_checks,
+        );
         match &outcome {
-            Outcome::Cached(a, _) => eprintln!("fixture-build: {label}: cached ({})", size(a.bytes)),
-            Outcome::Built(a, _) => {
-                eprintln!("fixture-build: {label}: built in {:.1}s ({})", a.build_seconds, size(a.bytes))
+            Outcome::Cached(a, _) => {
+                eprintln!("fixture-build: {label}: cached ({})", size(a.bytes))
             }
-            Outcome::Failed(e) => eprintln!("fixture-build: {label}: FAILED: {e}"),
+            Outcome::Built(a, _) => {
+                eprintln!(
+                    "fixture-build: {label}: built in {:.1}s ({})",
+                    a.build_seconds,
+                    size(a.bytes)
+                )
+            }
+            Outcome::Failed(e) => {
+                eprintln!(
+                    "fixture-build: {label}: FAILED: {}",
+                    e.lines().next().unwrap_or("")
+                )
+            }
             Outcome::NoToolchain(_) | Outcome::NotSelected => {}
         }
         results.push((fixture, outcome));
@@ -139,7 +163,11 @@ fn one(
 ) -> Outcome {
     let identity = toolchain.identity();
     let recipe = toolchain.recipe();
-    let extra = ExtraInputs { files: toolchain.shared_inputs(fixture), toolchain: &identity, recipe: &recipe };
+    let extra = ExtraInputs {
+        files: toolchain.shared_inputs(fixture),
+        toolchain: &identity,
+        recipe: &recipe,
+    };
     let hash = match input_hash(fixture, &extra) {
         Ok(h) => h,
         Err(e) => return Outcome::Failed(format!("cannot read its inputs: {e}")),
@@ -154,7 +182,10 @@ fn one(
     if let Some(wt) = wasm_tools {
         let check = wit_checks.entry(fixture.wit.clone()).or_insert_with(|| {
             verify::wit_parses(&wt.path, &fixture.wit).map_err(|e| {
-                eprintln!("fixture-build: malformed WIT in {}: {e}", fixture.wit.display());
+                eprintln!(
+                    "fixture-build: malformed WIT in {}: {e}",
+                    fixture.wit.display()
+                );
                 e
             })
         });
@@ -162,7 +193,11 @@ fn one(
             return Outcome::Failed(format!("malformed WIT in {}", fixture.wit.display()));
         }
     }
-    eprintln!("fixture-build: {}: building ({})", fixture.label(), &hash[..12]);
+    eprintln!(
+        "fixture-build: {}: building ({})",
+        fixture.label(),
+        &hash[..12]
+    );
     match build(env, wasm_tools, toolchain, fixture, &hash, &stem) {
         Ok((built, seconds, work)) => {
             let stored = cache.store(&hash, &stem, &built, seconds);
@@ -190,7 +225,9 @@ fn build(
     std::fs::create_dir_all(&work).map_err(|e| format!("create {}: {e}", work.display()))?;
     let out = work.join(format!("{stem}.wasm"));
     let start = Instant::now();
-    toolchain.build(fixture, &work, &out).map_err(|e| format!("{e:#}"))?;
+    toolchain
+        .build(fixture, &work, &out)
+        .map_err(|e| format!("{e:#}"))?;
     let seconds = start.elapsed().as_secs_f64();
     if !out.is_file() {
         return Err(format!("the build produced no {}", out.display()));
@@ -211,5 +248,8 @@ fn size(bytes: u64) -> String {
 
 /// The repository root: the nearest ancestor of `start` holding `fixtures/fixtures.toml`.
 pub fn find_repo(start: &Path) -> Option<PathBuf> {
-    start.ancestors().find(|d| d.join("fixtures/fixtures.toml").is_file()).map(Path::to_path_buf)
+    start
+        .ancestors()
+        .find(|d| d.join("fixtures/fixtures.toml").is_file())
+        .map(Path::to_path_buf)
 }

@@ -19,8 +19,13 @@ pub enum Language {
 }
 
 impl Language {
-    pub const ALL: [Language; 5] =
-        [Language::Rust, Language::Python, Language::Javascript, Language::C, Language::Go];
+    pub const ALL: [Language; 5] = [
+        Language::Rust,
+        Language::Python,
+        Language::Javascript,
+        Language::C,
+        Language::Go,
+    ];
 
     pub fn id(self) -> &'static str {
         match self {
@@ -91,7 +96,10 @@ impl Fixture {
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     #[error("read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("parse {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: unsupported schema {found} (this build reads schema 1)")]
@@ -105,24 +113,34 @@ pub const SHARED_WIT_DIR: &str = "wit";
 
 /// Reads and checks `fixtures.toml`; paths in it are taken relative to its directory.
 pub fn load(path: &Path) -> Result<Vec<Fixture>, SpecError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| SpecError::Read { path: path.to_owned(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     let root = path.parent().unwrap_or(Path::new("."));
     parse(&text, path, root)
 }
 
 /// Parses the text of a fixtures file and checks every entry against the files under `root`.
 pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Vec<Fixture>, SpecError> {
-    let file: FixturesFile = toml::from_str(text)
-        .map_err(|e| SpecError::Parse { path: path.to_owned(), message: e.to_string() })?;
+    let file: FixturesFile = toml::from_str(text).map_err(|e| SpecError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
     if file.schema != SCHEMA {
-        return Err(SpecError::Schema { path: path.to_owned(), found: file.schema });
+        return Err(SpecError::Schema {
+            path: path.to_owned(),
+            found: file.schema,
+        });
     }
     let mut seen = BTreeSet::new();
     let mut out = Vec::with_capacity(file.fixtures.len());
     for entry in file.fixtures {
         let label = format!("{}/{}", entry.name, entry.language);
-        let bad = |problem: String| SpecError::Entry { label: label.clone(), problem };
+        let bad = |problem: String| SpecError::Entry {
+            label: label.clone(),
+            problem,
+        };
         if !is_name(&entry.name) {
             return Err(bad(format!(
                 "name {:?} must be lowercase letters, digits and '-'",
@@ -130,24 +148,43 @@ pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Vec<Fixture>, SpecE
             )));
         }
         if !is_name(&entry.world) {
-            return Err(bad(format!("world {:?} is not a WIT identifier", entry.world)));
+            return Err(bad(format!(
+                "world {:?} is not a WIT identifier",
+                entry.world
+            )));
         }
         if !seen.insert((entry.name.clone(), entry.language)) {
             return Err(bad("listed twice".into()));
         }
         let sources = relative(root, &entry.sources).map_err(&bad)?;
         if !sources.is_dir() {
-            return Err(bad(format!("sources directory {} does not exist", sources.display())));
+            return Err(bad(format!(
+                "sources directory {} does not exist",
+                sources.display()
+            )));
         }
         if !has_files(&sources) {
-            return Err(bad(format!("sources directory {} holds no files", sources.display())));
+            return Err(bad(format!(
+                "sources directory {} holds no files",
+                sources.display()
+            )));
         }
-        let wit_rel = entry.wit.clone().unwrap_or_else(|| PathBuf::from(SHARED_WIT_DIR));
+        let wit_rel = entry
+            .wit
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(SHARED_WIT_DIR));
         let wit = relative(root, &wit_rel).map_err(&bad)?;
         if !wit.is_dir() {
-            return Err(bad(format!("WIT directory {} does not exist", wit.display())));
+            return Err(bad(format!(
+                "WIT directory {} does not exist",
+                wit.display()
+            )));
         }
-        out.push(Fixture { entry, sources, wit });
+        out.push(Fixture {
+            entry,
+            sources,
+            wit,
+        });
     }
     Ok(out)
 }
@@ -155,7 +192,8 @@ pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Vec<Fixture>, SpecE
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// Joins a relative path onto `root`, refusing absolute paths and `..` (fixtures stay inside
@@ -165,8 +203,14 @@ fn relative(root: &Path, p: &Path) -> Result<PathBuf, String> {
     if p.as_os_str().is_empty() {
         return Err("empty path".into());
     }
-    if !p.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) {
-        return Err(format!("path {} must be relative and stay inside fixtures/", p.display()));
+    if !p
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(format!(
+            "path {} must be relative and stay inside fixtures/",
+            p.display()
+        ));
     }
     Ok(root.join(p))
 }
@@ -279,14 +323,19 @@ mod tests {
     #[test]
     fn rejects_entry_without_sources() {
         let e = entry_error(&GOOD.replace("components/rust/probe", "components/rust/nothing"));
-        assert!(e.starts_with("fixture probe/rust: sources directory"), "{e}");
+        assert!(
+            e.starts_with("fixture probe/rust: sources directory"),
+            "{e}"
+        );
         assert!(e.contains("does not exist"), "{e}");
     }
 
     #[test]
     fn rejects_empty_sources() {
         let e = entry_error(
-            &GOOD.replace("components/rust/probe", "components/go/empty").replace("rust", "go"),
+            &GOOD
+                .replace("components/rust/probe", "components/go/empty")
+                .replace("rust", "go"),
         );
         assert!(e.contains("holds no files"), "{e}");
     }
@@ -317,6 +366,8 @@ mod tests {
     fn the_repository_list_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/fixtures.toml");
         let fixtures = load(&path).unwrap();
-        assert!(fixtures.iter().any(|f| f.name() == "probe" && f.language() == Language::Rust));
+        assert!(fixtures
+            .iter()
+            .any(|f| f.name() == "probe" && f.language() == Language::Rust));
     }
 }

@@ -29,7 +29,11 @@ impl Env {
     /// Finds `name` in the project's toolchain dirs (`rel_dirs` under `toolchains/`), then on PATH.
     pub fn find(&self, name: &str, rel_dirs: &[&str]) -> Option<PathBuf> {
         let tc = self.toolchains();
-        rel_dirs.iter().map(|d| tc.join(d).join(name)).find(|p| is_executable(p)).or_else(|| which(name))
+        rel_dirs
+            .iter()
+            .map(|d| tc.join(d).join(name))
+            .find(|p| is_executable(p))
+            .or_else(|| which(name))
     }
 
     /// wasm-tools: C and Go builds assemble components with it; every build is checked with it.
@@ -50,7 +54,10 @@ impl Env {
         if p.is_file() {
             Ok(p)
         } else {
-            Err(format!("preview1 adapter not found at {} (run ci/install-fixture-toolchains)", p.display()))
+            Err(format!(
+                "preview1 adapter not found at {} (run ci/install-fixture-toolchains)",
+                p.display()
+            ))
         }
     }
 }
@@ -64,12 +71,16 @@ pub struct Tool {
 
 pub fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| is_executable(p))
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
 }
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 /// sha256 of a file, for identities of data files that have no version (the adapter).

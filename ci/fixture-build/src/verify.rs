@@ -8,7 +8,12 @@ use crate::process::Tool;
 
 /// `import`/`export` lines of `wasm-tools component wit` output for a component.
 fn items(wasm_tools: &Path, component: &Path, keyword: &str) -> Result<BTreeSet<String>, String> {
-    let wit = Tool::new(wasm_tools).arg("component").arg("wit").arg(component).run().map_err(|e| e.to_string())?;
+    let wit = Tool::new(wasm_tools)
+        .arg("component")
+        .arg("wit")
+        .arg(component)
+        .run()
+        .map_err(|e| e.to_string())?;
     Ok(wit
         .lines()
         .map(str::trim)
@@ -16,7 +21,7 @@ fn items(wasm_tools: &Path, component: &Path, keyword: &str) -> Result<BTreeSet<
         .map(|l| l.trim_end_matches(';').trim().to_string())
         // `export foo: func(...)`-style items and interfaces alike are named by what precedes ':'
         // or '{' (an inline interface); keep the whole name for package-qualified interfaces.
-        .map(|l| match l.find(|c| c == '{') {
+        .map(|l| match l.find('{') {
             Some(i) => l[..i].trim().to_string(),
             None => l,
         })
@@ -24,7 +29,13 @@ fn items(wasm_tools: &Path, component: &Path, keyword: &str) -> Result<BTreeSet<
 }
 
 /// Fails unless `component` exports every export of `world` (as defined in `wit_dir`).
-pub fn exports_world(wasm_tools: &Path, wit_dir: &Path, world: &str, component: &Path, work: &Path) -> Result<(), String> {
+pub fn exports_world(
+    wasm_tools: &Path,
+    wit_dir: &Path,
+    world: &str,
+    component: &Path,
+    work: &Path,
+) -> Result<(), String> {
     let core = work.join("world-dummy.core.wasm");
     let dummy = work.join("world-dummy.wasm");
     Tool::new(wasm_tools)
@@ -57,5 +68,10 @@ pub fn exports_world(wasm_tools: &Path, wit_dir: &Path, world: &str, component: 
 
 /// Parses `dir` as a WIT package with its dependencies.
 pub fn wit_parses(wasm_tools: &Path, dir: &Path) -> Result<(), String> {
-    Tool::new(wasm_tools).args(["component", "wit"]).arg(dir).run().map(|_| ()).map_err(|e| e.to_string())
+    Tool::new(wasm_tools)
+        .args(["component", "wit"])
+        .arg(dir)
+        .run()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

@@ -24,30 +24,51 @@ pub fn locate(env: &Env) -> Result<C, String> {
         .map(PathBuf::from)
         .or_else(|| which("clang-14"))
         .or_else(|| which("clang"))
-        .ok_or("clang not found (apt-get install clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32)")?;
+        .ok_or(
+            "clang not found (apt-get install clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32)",
+        )?;
     let clang_version = first_line(&clang, &["--version"]).map_err(|e| e.to_string())?;
     // clang answers the bare name when it cannot find the file for the target.
-    let libc = first_line(&clang, &["--target=wasm32-wasi", "-print-file-name=libc.a"]).map_err(|e| e.to_string())?;
-    if !Path::new(&libc).is_absolute() {
-        return Err(format!("{} finds no wasi-libc for {TARGET} (apt-get install wasi-libc)", clang.display()));
-    }
-    let builtins = first_line(&clang, &["--target=wasm32-wasi", "--rtlib=compiler-rt", "-print-libgcc-file-name"])
+    let libc = first_line(&clang, &["--target=wasm32-wasi", "-print-file-name=libc.a"])
         .map_err(|e| e.to_string())?;
+    if !Path::new(&libc).is_absolute() {
+        return Err(format!(
+            "{} finds no wasi-libc for {TARGET} (apt-get install wasi-libc)",
+            clang.display()
+        ));
+    }
+    let builtins = first_line(
+        &clang,
+        &[
+            "--target=wasm32-wasi",
+            "--rtlib=compiler-rt",
+            "-print-libgcc-file-name",
+        ],
+    )
+    .map_err(|e| e.to_string())?;
     if !Path::new(&builtins).is_file() {
         return Err(format!("no compiler-rt builtins for {TARGET} at {builtins} (apt-get install libclang-rt-14-dev-wasm32)"));
     }
-    let wit_bindgen = env
-        .find("wit-bindgen", &["cargo/bin"])
-        .ok_or("wit-bindgen not found (cargo install wit-bindgen-cli; ci/install-fixture-toolchains does)")?;
-    let wit_bindgen_version = first_line(&wit_bindgen, &["--version"]).map_err(|e| e.to_string())?;
+    let wit_bindgen = env.find("wit-bindgen", &["cargo/bin"]).ok_or(
+        "wit-bindgen not found (cargo install wit-bindgen-cli; ci/install-fixture-toolchains does)",
+    )?;
+    let wit_bindgen_version =
+        first_line(&wit_bindgen, &["--version"]).map_err(|e| e.to_string())?;
     let wasm_tools = env.wasm_tools()?;
     let adapter = env.adapter()?;
-    let adapter_sha = file_sha256(&adapter).map_err(|e| format!("read {}: {e}", adapter.display()))?;
+    let adapter_sha =
+        file_sha256(&adapter).map_err(|e| format!("read {}: {e}", adapter.display()))?;
     let identity = format!(
         "{clang_version}; {wit_bindgen_version}; {}; adapter sha256 {adapter_sha}",
         wasm_tools.version
     );
-    Ok(C { clang, wit_bindgen, wasm_tools: wasm_tools.path, adapter, identity })
+    Ok(C {
+        clang,
+        wit_bindgen,
+        wasm_tools: wasm_tools.path,
+        adapter,
+        identity,
+    })
 }
 
 /// Files in `dir` with the given suffix, sorted (the order reaches the linker).
@@ -90,7 +111,12 @@ impl super::Toolchain for C {
         }
         let core = work.join("core.wasm");
         Tool::new(&self.clang)
-            .args([&format!("--target={TARGET}"), "-mexec-model=reactor", "-O2", "-Wall"])
+            .args([
+                &format!("--target={TARGET}"),
+                "-mexec-model=reactor",
+                "-O2",
+                "-Wall",
+            ])
             .arg("-I")
             .arg(&gen)
             .arg("-I")

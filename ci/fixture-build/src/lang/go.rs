@@ -27,9 +27,19 @@ pub fn locate(env: &Env) -> Result<Go, String> {
     let go_version = first_line(&go, &["version"]).map_err(|e| e.to_string())?;
     let wasm_tools = env.wasm_tools()?;
     let adapter = env.adapter()?;
-    let adapter_sha = file_sha256(&adapter).map_err(|e| format!("read {}: {e}", adapter.display()))?;
-    let identity = format!("{go_version}; {}; adapter sha256 {adapter_sha}", wasm_tools.version);
-    Ok(Go { go, wasm_tools: wasm_tools.path, adapter, identity, cache: env.scratch().join("go") })
+    let adapter_sha =
+        file_sha256(&adapter).map_err(|e| format!("read {}: {e}", adapter.display()))?;
+    let identity = format!(
+        "{go_version}; {}; adapter sha256 {adapter_sha}",
+        wasm_tools.version
+    );
+    Ok(Go {
+        go,
+        wasm_tools: wasm_tools.path,
+        adapter,
+        identity,
+        cache: env.scratch().join("go"),
+    })
 }
 
 /// The Go module holding a fixture: the parent of its sources directory (all Go fixtures share
@@ -60,7 +70,10 @@ impl super::Toolchain for Go {
         if !module.join("go.mod").is_file() {
             anyhow::bail!("{} has no go.mod", module.display());
         }
-        let package = fixture.sources.file_name().context("sources directory has no name")?;
+        let package = fixture
+            .sources
+            .file_name()
+            .context("sources directory has no name")?;
         let core = work.join("core.wasm");
         Tool::new(&self.go)
             .args(["build", "-buildmode=c-shared", "-trimpath", "-o"])

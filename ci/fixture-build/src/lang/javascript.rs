@@ -29,14 +29,22 @@ pub fn locate(env: &Env) -> Result<Javascript, String> {
         ));
     }
     let version = package_version(&package.join("package.json"))?;
-    Ok(Javascript { node, cli, identity: format!("node {node_version}; componentize-js {version}") })
+    Ok(Javascript {
+        node,
+        cli,
+        identity: format!("node {node_version}; componentize-js {version}"),
+    })
 }
 
 fn package_version(package_json: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(package_json).map_err(|e| format!("read {}: {e}", package_json.display()))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("parse {}: {e}", package_json.display()))?;
-    value["version"].as_str().map(str::to_owned).ok_or_else(|| format!("{} has no version", package_json.display()))
+    let text = std::fs::read_to_string(package_json)
+        .map_err(|e| format!("read {}: {e}", package_json.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("parse {}: {e}", package_json.display()))?;
+    value["version"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{} has no version", package_json.display()))
 }
 
 /// Worlds that serve HTTP keep the engine's HTTP features; the others leave them out, so the
@@ -69,7 +77,12 @@ impl super::Toolchain for Javascript {
         if !serves_http(fixture) {
             tool = tool.args(["-d", "http", "fetch-event"]);
         }
-        tool.arg("-o").arg(out).dir(work).env("TMPDIR", work).run().context("componentize-js")?;
+        tool.arg("-o")
+            .arg(out)
+            .dir(work)
+            .env("TMPDIR", work)
+            .run()
+            .context("componentize-js")?;
         Ok(())
     }
 }

@@ -17,7 +17,10 @@ pub fn locate(env: &Env) -> Result<Python, String> {
         .find("componentize-py", &["py/bin"])
         .ok_or("componentize-py not found (pip install componentize-py; ci/install-fixture-toolchains does)")?;
     let version = first_line(&componentize_py, &["--version"]).map_err(|e| e.to_string())?;
-    Ok(Python { componentize_py, version })
+    Ok(Python {
+        componentize_py,
+        version,
+    })
 }
 
 impl super::Toolchain for Python {

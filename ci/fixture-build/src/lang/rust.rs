@@ -24,13 +24,27 @@ pub fn locate(env: &Env) -> Result<Rust, String> {
         .ok_or("cargo not found")?;
     let rustc = crate::toolchain::which("rustc").ok_or("rustc not found")?;
     let workspace = env.repo.join("fixtures/components/rust");
-    let version = Tool::new(&rustc).arg("-vV").dir(&workspace).run().map_err(|e| e.to_string())?;
+    let version = Tool::new(&rustc)
+        .arg("-vV")
+        .dir(&workspace)
+        .run()
+        .map_err(|e| e.to_string())?;
     let sysroot = first_line(&rustc, &["--print", "sysroot"]).map_err(|e| e.to_string())?;
-    if !Path::new(&sysroot).join("lib/rustlib").join(TARGET).is_dir() {
-        return Err(format!("rust target {TARGET} not installed (rustup target add {TARGET})"));
+    if !Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(TARGET)
+        .is_dir()
+    {
+        return Err(format!(
+            "rust target {TARGET} not installed (rustup target add {TARGET})"
+        ));
     }
     let identity = format!("{}target {TARGET}", version.replace('\n', "; "));
-    Ok(Rust { cargo, identity, target_dir: env.scratch().join("rust-target") })
+    Ok(Rust {
+        cargo,
+        identity,
+        target_dir: env.scratch().join("rust-target"),
+    })
 }
 
 impl super::Toolchain for Rust {
@@ -51,11 +65,24 @@ impl super::Toolchain for Rust {
         let package = package_name(&fixture.sources)?;
         let ws = workspace_of(fixture);
         let mut tool = Tool::new(&self.cargo)
-            .args(["build", "--release", "--locked", "--target", TARGET, "-p", &package])
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "--target",
+                TARGET,
+                "-p",
+                &package,
+            ])
             .dir(&ws)
             .env("CARGO_TARGET_DIR", &self.target_dir);
         // `cargo run` hands its own settings down; none of them are meant for the guest build.
-        for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_BUILD_RUSTFLAGS"] {
+        for var in [
+            "RUSTFLAGS",
+            "CARGO_ENCODED_RUSTFLAGS",
+            "CARGO_BUILD_TARGET",
+            "CARGO_BUILD_RUSTFLAGS",
+        ] {
             tool = tool.env_remove(var);
         }
         tool.run()?;
@@ -71,13 +98,19 @@ impl super::Toolchain for Rust {
 
 /// The cargo workspace holding a fixture: the parent of its sources directory.
 fn workspace_of(fixture: &Fixture) -> PathBuf {
-    fixture.sources.parent().unwrap_or(&fixture.sources).to_path_buf()
+    fixture
+        .sources
+        .parent()
+        .unwrap_or(&fixture.sources)
+        .to_path_buf()
 }
 
 fn package_name(sources: &Path) -> anyhow::Result<String> {
     let manifest = sources.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).with_context(|| format!("read {}", manifest.display()))?;
-    let value: toml::Value = toml::from_str(&text).with_context(|| format!("parse {}", manifest.display()))?;
+    let text = std::fs::read_to_string(&manifest)
+        .with_context(|| format!("read {}", manifest.display()))?;
+    let value: toml::Value =
+        toml::from_str(&text).with_context(|| format!("parse {}", manifest.display()))?;
     value
         .get("package")
         .and_then(|p| p.get("name"))
