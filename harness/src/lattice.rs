@@ -138,7 +138,7 @@ impl LatticeBuilder {
             startup: Duration::ZERO,
             heartbeat: self.heartbeat,
         };
-        lattice.wait_hosts_answer_ping(timeout).await?;
+        lattice.wait_hosts_answer_ctl(timeout).await?;
         if let Some(w) = wadm.as_mut() {
             w.wait_aware_of(&lattice.client, &lattice.name, &lattice.host_ids(), timeout).await?;
         }
@@ -252,24 +252,21 @@ impl Lattice {
         crate::wrpc::client(&self.client, &self.name, component_id).await
     }
 
-    /// Waits until `host.ping` lists exactly the lattice's hosts (twice in a row).
-    async fn wait_hosts_answer_ping(&self, timeout: Duration) -> Result<(), HarnessError> {
-        let mut want = self.host_ids();
-        want.sort();
-        Wait::new(format!("all {} host(s) to answer host.ping", want.len()), timeout)
-            .consecutive(2)
-            .interval(Duration::from_millis(50))
-            .until(|_| async {
-                match self.ctl.get_hosts().await {
-                    Ok(hosts) => {
-                        let mut ids: Vec<String> = hosts.iter().map(|h| h.id().to_string()).collect();
-                        ids.sort();
-                        if ids == want { Probe::Ready(()) } else { Probe::NotYet(format!("ping answered by {ids:?}")) }
+    /// Waits until every host answers a control request addressed to it (`host.get.<id>`). A
+    /// host is only expected to answer after `host_started` (HL-01); this checks it does.
+    async fn wait_hosts_answer_ctl(&self, timeout: Duration) -> Result<(), HarnessError> {
+        for id in self.host_ids() {
+            Wait::new(format!("host {id} to answer host.get"), timeout)
+                .interval(Duration::from_millis(20))
+                .until(|_| async {
+                    match self.ctl.get_host_inventory(&id).await {
+                        Ok(reply) if reply.succeeded() => Probe::Ready(()),
+                        Ok(reply) => Probe::NotYet(format!("answered success=false: {}", reply.message())),
+                        Err(e) => Probe::NotYet(e.to_string()),
                     }
-                    Err(e) => Probe::NotYet(e.to_string()),
-                }
-            })
-            .await?;
+                })
+                .await?;
+        }
         Ok(())
     }
 
