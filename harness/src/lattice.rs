@@ -232,6 +232,14 @@ impl Lattice {
         self.heartbeat
     }
 
+    /// Process IDs of every service (NATS, wadm, hosts); each leads its own process group.
+    pub fn pids(&self) -> Vec<u32> {
+        let mut pids = vec![self.nats.process.pid()];
+        pids.extend(self.wadm.iter().map(|w| w.process.pid()));
+        pids.extend(self.hosts.iter().map(HostHandle::pid));
+        pids
+    }
+
     /// The directory holding every process's full log.
     pub fn log_dir(&self) -> Option<PathBuf> {
         self.kept_logs.get().cloned().or_else(|| {

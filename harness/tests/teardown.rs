@@ -1,0 +1,64 @@
+//! Nothing survives the harness: a process holding a lattice that is SIGKILLed, or interrupted
+//! with Ctrl-C (SIGINT), leaves no nats-server, host or wadm behind.
+//!
+//! Needs the binaries under test (`bash ci/setup`).
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// True once `pid` is gone (or a zombie, which holds no resources and is waiting to be reaped).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rfind(')').and_then(|i| stat[i + 2..].split_whitespace().next()) == Some("Z"),
+    }
+}
+
+fn hold_lattice() -> (std::process::Child, Vec<u32>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wcc-lattice"))
+        .args(["--hosts", "2", "--wadm"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("wcc-lattice starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    // The first line arrives once the lattice is ready; the lattice start itself is bounded.
+    let line = BufReader::new(stdout).lines().next().expect("a readiness line").expect("readable stdout");
+    let info: serde_json::Value = serde_json::from_str(&line).expect("readiness line is JSON");
+    let pids: Vec<u32> = info["pids"].as_array().expect("pids").iter().map(|p| p.as_u64().unwrap() as u32).collect();
+    assert_eq!(pids.len(), 4, "nats + wadm + 2 hosts: {info}");
+    assert!(pids.iter().all(|p| !gone(*p)), "every service runs before the kill: {info}");
+    (child, pids)
+}
+
+fn assert_all_gone(pids: &[u32], how: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let alive: Vec<u32> = pids.iter().copied().filter(|p| !gone(*p)).collect();
+        if alive.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "after {how}, these lattice processes still run: {alive:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigkill_of_the_harness_leaves_no_process() {
+    let (mut child, pids) = hold_lattice();
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    assert_all_gone(&pids, "SIGKILL of the harness process");
+}
+
+#[test]
+fn ctrl_c_of_the_harness_leaves_no_process() {
+    let (mut child, pids) = hold_lattice();
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let status = child.wait().expect("reaped");
+    assert!(status.success(), "graceful shutdown on Ctrl-C exits 0, got {status}");
+    assert_all_gone(&pids, "Ctrl-C of the harness process");
+}
