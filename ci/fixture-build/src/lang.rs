@@ -36,3 +36,20 @@ pub fn locate(lang: Language, env: &Env) -> Result<Box<dyn Toolchain>, String> {
         Language::Go => go::locate(env).map(|t| Box::new(t) as Box<dyn Toolchain>),
     }
 }
+
+/// Copies the files under `from` into `to` (created), so a tool that writes beside its inputs
+/// (caches, bytecode) writes into the build's scratch space, not into the repository.
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_tree(&path, &target)?;
+        } else if path.is_file() {
+            std::fs::copy(&path, &target)?;
+        }
+    }
+    Ok(())
+}

@@ -1,8 +1,10 @@
 //! Running the tools a build needs, keeping what they printed for the error message.
 
 use std::ffi::OsStr;
+use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Lines of a failing tool's output shown in the error.
 const TAIL_LINES: usize = 40;
@@ -25,13 +27,17 @@ pub enum ToolError {
 /// A command to run to completion with its output captured.
 pub struct Tool {
     cmd: Command,
+    timeout: Duration,
 }
 
 impl Tool {
     pub fn new(program: impl AsRef<OsStr>) -> Tool {
         let mut cmd = Command::new(program);
         cmd.stdin(Stdio::null());
-        Tool { cmd }
+        Tool {
+            cmd,
+            timeout: timeout(),
+        }
     }
 
     pub fn arg(mut self, a: impl AsRef<OsStr>) -> Tool {
@@ -59,6 +65,12 @@ impl Tool {
         self
     }
 
+    /// Overrides how long the command may run.
+    pub fn timeout(mut self, limit: Duration) -> Tool {
+        self.timeout = limit;
+        self
+    }
+
     fn describe(&self) -> String {
         let mut s = self.cmd.get_program().to_string_lossy().into_owned();
         for a in self.cmd.get_args() {
@@ -68,33 +80,85 @@ impl Tool {
         s
     }
 
-    /// Runs the command; on failure the error names it and carries the tail of its output.
+    /// Runs the command; on failure the error names it and carries the tail of its output. A
+    /// command still running after [`TIMEOUT`] (or `WCC_FIXTURE_TOOL_TIMEOUT` seconds) is killed.
     pub fn run(mut self) -> Result<String, ToolError> {
         let command = self.describe();
         let program = self.cmd.get_program().to_string_lossy().into_owned();
-        let out = self
+        let mut child = self
             .cmd
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|source| ToolError::Spawn { program, source })?;
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        if out.status.success() {
+        // Drain both pipes on threads so a chatty tool never blocks on a full pipe.
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(mut p) = pipe {
+                    let _ = p.read_to_end(&mut buf);
+                }
+                buf
+            })
+        };
+        let out_reader = drain(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let err_reader = drain(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let limit = self.timeout;
+        let started = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if started.elapsed() > limit => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(_) => break child.wait().ok(),
+            }
+        };
+        let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
+        let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
+        if status.is_some_and(|s| s.success()) {
             return Ok(stdout);
         }
-        let stderr = String::from_utf8_lossy(&out.stderr);
         let mut shown = tail(&stderr, TAIL_LINES);
         if shown.trim().is_empty() {
             shown = tail(&stdout, TAIL_LINES);
         }
-        let status = out
-            .status
-            .code()
-            .map_or_else(|| "a signal".to_string(), |c| format!("status {c}"));
+        let status = match status {
+            None => format!("no result: killed after {}s", limit.as_secs()),
+            Some(s) => s
+                .code()
+                .map_or_else(|| "a signal".to_string(), |c| format!("status {c}")),
+        };
         Err(ToolError::Failed {
             command,
             status,
             tail: shown,
         })
     }
+}
+
+/// How long one tool may run (the slowest, a cold cargo build of a fixture, takes under a minute).
+pub const TIMEOUT: Duration = Duration::from_secs(900);
+
+fn timeout() -> Duration {
+    std::env::var("WCC_FIXTURE_TOOL_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(TIMEOUT)
 }
 
 /// The last `n` lines of `text`, each indented, so they read as a quoted block.
@@ -115,7 +179,10 @@ pub fn tail(text: &str, n: usize) -> String {
 
 /// First line of a command's output, for version strings.
 pub fn first_line(program: impl AsRef<OsStr>, args: &[&str]) -> Result<String, ToolError> {
-    let out = Tool::new(program).args(args).run()?;
+    let out = Tool::new(program)
+        .args(args)
+        .timeout(Duration::from_secs(120))
+        .run()?;
     Ok(out.lines().next().unwrap_or("").trim().to_string())
 }
 
@@ -139,6 +206,31 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("(10 earlier lines)"), "{err}");
+    }
+
+    #[test]
+    fn success_returns_stdout_even_when_large() {
+        let out = Tool::new("sh")
+            .args([
+                "-c",
+                "head -c 300000 /dev/zero | tr '\\0' a; echo; echo done >&2",
+            ])
+            .run()
+            .unwrap();
+        assert_eq!(out.trim_end().len(), 300000);
+    }
+
+    #[test]
+    fn a_hung_tool_is_killed() {
+        let started = Instant::now();
+        let err = Tool::new("sleep")
+            .arg("30")
+            .timeout(Duration::from_secs(1))
+            .run()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("killed after 1s"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 
     #[test]

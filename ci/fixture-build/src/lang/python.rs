@@ -29,25 +29,27 @@ impl super::Toolchain for Python {
     }
 
     fn recipe(&self) -> String {
-        "componentize-py -d <wit> -w <world> componentize app -p <sources> -o <out>".into()
+        "cp -r <sources> src; componentize-py -d <wit> -w <world> componentize app -p src -o <out>"
+            .into()
     }
 
     fn build(&self, fixture: &Fixture, work: &Path, out: &Path) -> anyhow::Result<()> {
         if !fixture.sources.join("app.py").is_file() {
             anyhow::bail!("{} has no app.py", fixture.sources.display());
         }
+        // Built from a copy: componentize-py leaves __pycache__ beside the sources.
+        let src = work.join("src");
+        super::copy_tree(&fixture.sources, &src)?;
         Tool::new(&self.componentize_py)
             .arg("-d")
             .arg(&fixture.wit)
             .arg("-w")
             .arg(&fixture.entry.world)
             .args(["componentize", "app", "-p"])
-            .arg(&fixture.sources)
+            .arg(&src)
             .arg("-o")
             .arg(out)
             .dir(work)
-            // Keep Python from writing __pycache__ into the source tree.
-            .env("PYTHONDONTWRITEBYTECODE", "1")
             .run()?;
         Ok(())
     }
