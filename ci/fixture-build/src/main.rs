@@ -59,6 +59,13 @@ enum Command {
     },
     /// Lists the fixtures in fixtures.toml.
     List,
+    /// Deletes cached artifacts that no listed fixture uses any more (and leftover work
+    /// directories of failed builds).
+    Gc {
+        /// Only print what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 fn parse_language(s: &str) -> Result<Language, String> {
@@ -111,6 +118,44 @@ fn main() -> ExitCode {
                 );
             }
             ExitCode::SUCCESS
+        }
+        Command::Gc { dry_run } => {
+            // Keep what the current manifest points at, for fixtures whose toolchain is absent.
+            let keep: std::collections::BTreeSet<String> =
+                std::fs::read(repo.join(".wcc/fixtures.json"))
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<manifest::Manifest>(&b).ok())
+                    .map(|m| {
+                        m.fixtures
+                            .into_iter()
+                            .filter_map(|e| match e.status {
+                                manifest::Status::Built { input_hash, .. } => Some(input_hash),
+                                manifest::Status::Missing { .. } => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            match run::gc(&env, &fixtures, &keep, dry_run) {
+                Ok(removed) => {
+                    for dir in &removed {
+                        println!(
+                            "{}{}",
+                            if dry_run { "would remove " } else { "removed " },
+                            dir.display()
+                        );
+                    }
+                    eprintln!(
+                        "fixture-build: gc: {} directories {}",
+                        removed.len(),
+                        if dry_run { "to remove" } else { "removed" }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("fixture-build: gc: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Build {
             only,

@@ -1,7 +1,7 @@
 //! One build run: decide for every listed fixture whether it is cached, to be built, or missing,
 //! build what is needed, and produce the manifest entries.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -161,14 +161,7 @@ fn one(
     selection: &Selection,
     wit_checks: &mut BTreeMap<PathBuf, Result<(), String>>,
 ) -> Outcome {
-    let identity = toolchain.identity();
-    let recipe = toolchain.recipe();
-    let extra = ExtraInputs {
-        files: toolchain.shared_inputs(fixture),
-        toolchain: &identity,
-        recipe: &recipe,
-    };
-    let hash = match input_hash(fixture, &extra) {
+    let hash = match fixture_hash(toolchain, fixture) {
         Ok(h) => h,
         Err(e) => return Outcome::Failed(format!("cannot read its inputs: {e}")),
     };
@@ -209,6 +202,61 @@ fn one(
         }
         Err(e) => Outcome::Failed(e),
     }
+}
+
+/// The input hash of `fixture` built with `toolchain`.
+fn fixture_hash(toolchain: &dyn Toolchain, fixture: &Fixture) -> std::io::Result<String> {
+    let identity = toolchain.identity();
+    let recipe = toolchain.recipe();
+    let extra = ExtraInputs {
+        files: toolchain.shared_inputs(fixture),
+        toolchain: &identity,
+        recipe: &recipe,
+    };
+    input_hash(fixture, &extra)
+}
+
+/// Removes cached artifacts no fixture uses any more, and leftover work directories. An artifact
+/// is kept when it matches a fixture's current input hash, or when `keep` lists its hash (the
+/// manifest's, for fixtures whose toolchain is not here to compute a hash with). Returns the
+/// removed directories.
+pub fn gc(
+    env: &Env,
+    fixtures: &[Fixture],
+    keep: &BTreeSet<String>,
+    dry_run: bool,
+) -> std::io::Result<Vec<PathBuf>> {
+    let mut keep = keep.clone();
+    let mut toolchains: BTreeMap<Language, Option<Box<dyn Toolchain>>> = BTreeMap::new();
+    for f in fixtures {
+        let tc = toolchains
+            .entry(f.language())
+            .or_insert_with(|| lang::locate(f.language(), env).ok());
+        if let Some(tc) = tc {
+            keep.insert(fixture_hash(tc.as_ref(), f)?);
+        }
+    }
+    let mut removed = Vec::new();
+    let artifacts = env.cache.join("fixtures");
+    for entry in std::fs::read_dir(&artifacts).into_iter().flatten() {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_dir() && !keep.contains(&name) {
+            removed.push(entry.path());
+        }
+    }
+    for entry in std::fs::read_dir(env.scratch()).into_iter().flatten() {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with("work-") {
+            removed.push(entry.path());
+        }
+    }
+    if !dry_run {
+        for dir in &removed {
+            std::fs::remove_dir_all(dir)?;
+        }
+    }
+    Ok(removed)
 }
 
 /// Builds into a fresh work directory; returns the component, the build time and the directory.
