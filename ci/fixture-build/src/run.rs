@@ -95,7 +95,12 @@ impl Report {
 
 pub fn run(env: &Env, fixtures: Vec<Fixture>, selection: &Selection) -> Report {
     let cache = Cache::new(env.cache.join("fixtures"));
-    let wasm_tools = env.wasm_tools().ok();
+    let wasm_tools = env
+        .wasm_tools()
+        .map_err(|e| {
+            eprintln!("fixture-build: warning: {e}: WIT and built components go unchecked")
+        })
+        .ok();
     let mut toolchains: BTreeMap<Language, Result<Box<dyn Toolchain>, String>> = BTreeMap::new();
     let mut wit_checks: BTreeMap<PathBuf, Result<(), String>> = BTreeMap::new();
     let mut results = Vec::with_capacity(fixtures.len());
