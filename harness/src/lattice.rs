@@ -7,7 +7,7 @@ use crate::binaries::Binaries;
 use crate::ctl::Ctl;
 use crate::error::DEFAULT_START_TIMEOUT;
 use crate::journal::Journal;
-use crate::nats::{connect, NatsServer};
+use crate::nats::NatsServer;
 use crate::services::{HostHandle, HostLaunch, WadmHandle};
 pub use crate::services::HostSpec;
 use crate::wadm::Wadm;
@@ -22,11 +22,19 @@ pub struct LatticeBuilder {
     heartbeat: Duration,
     binaries: Option<Binaries>,
     timeout: Duration,
+    await_wadm_awareness: bool,
 }
 
 impl Default for LatticeBuilder {
     fn default() -> Self {
-        Self { hosts: vec![HostSpec::default()], wadm: false, heartbeat: Duration::from_secs(2), binaries: None, timeout: DEFAULT_START_TIMEOUT }
+        Self {
+            hosts: vec![HostSpec::default()],
+            wadm: false,
+            heartbeat: Duration::from_secs(2),
+            binaries: None,
+            timeout: DEFAULT_START_TIMEOUT,
+            await_wadm_awareness: true,
+        }
     }
 }
 
@@ -71,6 +79,13 @@ impl LatticeBuilder {
         self
     }
 
+    /// Whether `start` also waits until wadm knows every host (default true). Without it a
+    /// manifest deployed at once may first report that no host is eligible, then converge.
+    pub fn await_wadm_awareness(mut self, on: bool) -> Self {
+        self.await_wadm_awareness = on;
+        self
+    }
+
     /// Uses these binaries instead of the ones from the environment.
     pub fn binaries(mut self, binaries: Binaries) -> Self {
         self.binaries = Some(binaries);
@@ -98,15 +113,20 @@ impl LatticeBuilder {
             .tempdir()
             .map_err(HarnessError::io("create the lattice's log directory"))?;
         let timeout = scaled(self.timeout);
-        let nats = NatsServer::start(&binaries.nats_server, log_dir.path(), timeout).await?;
-        let client = connect(&nats.url(), "wcc-harness").await?;
+        let (nats, client) = NatsServer::start(&binaries.nats_server, log_dir.path(), timeout).await?;
         let journal = Journal::new(started);
         journal.follow(&client, &name).await?;
         let ctl = Ctl::new(client.clone(), &name, journal.clone());
         let wadm_api = Wadm::new(client.clone(), &name, journal.clone());
 
+        // wadm first, answering, so its event streams exist before any host publishes
+        // host_started (otherwise it would only learn of the host from the next heartbeat).
         let mut wadm = match self.wadm {
-            true => Some(WadmHandle::start(&binaries.wadm, nats.port, log_dir.path(), &wadm_api, timeout).await?),
+            true => {
+                let mut w = WadmHandle::spawn(&binaries.wadm, nats.port, log_dir.path())?;
+                w.wait_api(&wadm_api, timeout).await?;
+                Some(w)
+            }
             false => None,
         };
         let mut hosts = Vec::with_capacity(self.hosts.len());
@@ -139,7 +159,7 @@ impl LatticeBuilder {
             heartbeat: self.heartbeat,
         };
         lattice.wait_hosts_answer_ctl(timeout).await?;
-        if let Some(w) = wadm.as_mut() {
+        if let Some(w) = wadm.as_mut().filter(|_| self.await_wadm_awareness) {
             w.wait_aware_of(&lattice.client, &lattice.name, &lattice.host_ids(), timeout).await?;
         }
         lattice.wadm = wadm;
@@ -265,7 +285,7 @@ impl Lattice {
     async fn wait_hosts_answer_ctl(&self, timeout: Duration) -> Result<(), HarnessError> {
         for id in self.host_ids() {
             Wait::new(format!("host {id} to answer host.get"), timeout)
-                .interval(Duration::from_millis(20))
+                .interval(Duration::from_millis(5))
                 .until(|_| async {
                     match self.ctl.get_host_inventory(&id).await {
                         Ok(reply) if reply.succeeded() => Probe::Ready(()),

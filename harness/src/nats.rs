@@ -21,7 +21,8 @@ pub(crate) struct NatsServer {
 
 impl NatsServer {
     /// Starts nats-server and waits until it answers a client.
-    pub(crate) async fn start(bin: &Path, dir: &Path, timeout: Duration) -> Result<Self, HarnessError> {
+    /// Returns the server and the client that proved it ready.
+    pub(crate) async fn start(bin: &Path, dir: &Path, timeout: Duration) -> Result<(Self, async_nats::Client), HarnessError> {
         let store = dir.join("jetstream");
         let args = [
             "--jetstream".to_string(),
@@ -41,7 +42,7 @@ impl NatsServer {
         let server = Self { process, port };
         // Ready by protocol: a client connects and round-trips a flush.
         let url = server.url();
-        let client = connect(&url, "wcc-readiness").await?;
+        let client = connect(&url, "wcc-harness").await?;
         Wait::new(format!("nats-server at {url} to answer a flush"), timeout)
             .until(|_| {
                 let client = client.clone();
@@ -53,7 +54,7 @@ impl NatsServer {
                 }
             })
             .await?;
-        Ok(server)
+        Ok((server, client))
     }
 
     pub(crate) fn url(&self) -> String {

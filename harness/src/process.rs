@@ -161,7 +161,7 @@ impl ManagedProcess {
     ) -> Result<T, HarnessError> {
         let logs = self.logs.clone();
         let name = self.name.clone();
-        let wait = Wait::new(format!("{name}: {what}"), timeout).interval(Duration::from_millis(20));
+        let wait = Wait::new(format!("{name}: {what}"), timeout).interval(Duration::from_millis(5));
         wait.until_with_exit(self, |_| {
             let found = logs.find(re, &pick);
             async move {

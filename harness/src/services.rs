@@ -86,7 +86,7 @@ impl HostLaunch<'_> {
         let journal = self.journal.clone();
         let wanted = id.clone();
         Wait::new(format!("{name} ({id}) to publish host_started"), self.timeout)
-            .interval(Duration::from_millis(20))
+            .interval(Duration::from_millis(5))
             .until_with_exit(&mut process, |_| {
                 let started = journal.since(mark).into_iter().any(|e| e.kind == "host_started" && e.source() == wanted);
                 async move {
@@ -104,30 +104,27 @@ pub struct WadmHandle {
 }
 
 impl WadmHandle {
-    /// Starts wadm against the lattice's NATS and waits until its API answers (ORC-04).
-    pub(crate) async fn start(
-        bin: &Path,
-        nats_port: u16,
-        log_dir: &Path,
-        api: &crate::wadm::Wadm,
-        timeout: Duration,
-    ) -> Result<Self, HarnessError> {
+    /// Starts wadm against the lattice's NATS (see [`WadmHandle::wait_api`] for readiness).
+    pub(crate) fn spawn(bin: &Path, nats_port: u16, log_dir: &Path) -> Result<Self, HarnessError> {
         let env = vec![
             ("WADM_NATS_SERVER".to_string(), format!("127.0.0.1:{nats_port}")),
             // Reconcile quickly after a host disappears (default 70 s).
             ("WADM_CLEANUP_INTERVAL".into(), "10".into()),
         ];
-        let mut process = ManagedProcess::spawn("wadm", bin, &[], &env, log_dir)?;
+        Ok(Self { process: ManagedProcess::spawn("wadm", bin, &[], &env, log_dir)? })
+    }
+
+    /// Waits until wadm's API answers (ORC-04).
+    pub(crate) async fn wait_api(&mut self, api: &crate::wadm::Wadm, timeout: Duration) -> Result<(), HarnessError> {
         Wait::new("wadm to answer model.list", timeout)
-            .interval(Duration::from_millis(50))
-            .until_with_exit(&mut process, |_| async move {
+            .interval(Duration::from_millis(5))
+            .until_with_exit(&mut self.process, |_| async move {
                 match api.list().await {
                     Ok(_) => Probe::Ready(()),
                     Err(e) => Probe::NotYet(format!("model.list failed: {e}")),
                 }
             })
-            .await?;
-        Ok(Self { process })
+            .await
     }
 
     /// Waits until wadm's lattice state (KV `wadm_state`, key `host_<lattice>`, ORC-02) lists
@@ -142,7 +139,7 @@ impl WadmHandle {
         let js = async_nats::jetstream::new(nats.clone());
         let key = format!("host_{lattice}");
         Wait::new(format!("wadm to know the {} host(s) of lattice {lattice}", host_ids.len()), timeout)
-            .interval(Duration::from_millis(100))
+            .interval(Duration::from_millis(10))
             .until_with_exit(&mut self.process, |_| {
                 let js = js.clone();
                 let key = key.clone();
