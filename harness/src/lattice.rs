@@ -112,6 +112,7 @@ impl LatticeBuilder {
             .prefix(&format!("{name}-"))
             .tempdir()
             .map_err(HarnessError::io("create the lattice's log directory"))?;
+        crate::reaper::register_dir(&name, log_dir.path());
         let timeout = scaled(self.timeout);
         let (nats, client) = NatsServer::start(&binaries.nats_server, log_dir.path(), timeout).await?;
         let journal = Journal::new(started);
@@ -270,6 +271,7 @@ impl Lattice {
     /// Keeps the log directory after the lattice is dropped and returns its path.
     pub fn keep_logs(&self) -> Option<PathBuf> {
         if let Some(kept) = self.log_dir.lock().unwrap_or_else(|e| e.into_inner()).take().map(|d| d.keep()) {
+            crate::reaper::unregister_dir(&self.name);
             let _ = self.kept_logs.set(kept);
         }
         self.kept_logs.get().cloned()
@@ -337,5 +339,12 @@ impl Lattice {
             w.process.stop(Duration::from_secs(5)).await;
         }
         self.nats.process.stop(Duration::from_secs(5)).await;
+    }
+}
+
+impl Drop for Lattice {
+    fn drop(&mut self) {
+        // The TempDir (if not kept) removes itself right after this; the record goes first.
+        crate::reaper::unregister_dir(&self.name);
     }
 }

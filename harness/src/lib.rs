@@ -22,7 +22,7 @@ pub mod manifest;
 mod nats;
 mod process;
 pub mod redact;
-mod reaper;
+pub mod reaper;
 mod services;
 pub mod versions;
 pub mod wadm;

@@ -1,9 +1,11 @@
 //! Removes what a dead run left behind.
 //!
 //! Children already die with their parent (`PR_SET_PDEATHSIG`), but what *they* started (provider
-//! processes of a host) may survive a SIGKILL of the test process. Every process group the harness
-//! starts is recorded under `<tmp>/wcc-reaper/<owner pid>/<group id>` with the group leader's start
-//! time; before a lattice starts, groups recorded by owners that no longer exist are killed.
+//! processes of a host) may survive a SIGKILL of the test process, and so does the lattice's log
+//! directory. Every process group the harness starts is recorded under
+//! `<tmp>/wcc-reaper/<owner pid>/<group id>` with the group leader's start time, every log
+//! directory as `dir-<lattice>`; before a lattice starts, what owners that no longer exist recorded
+//! is killed or removed.
 use std::path::PathBuf;
 use std::sync::Once;
 
@@ -39,6 +41,25 @@ pub(crate) fn register(pid: u32) {
     }
 }
 
+fn owner_dir() -> PathBuf {
+    root().join(std::process::id().to_string())
+}
+
+/// Records a lattice's scratch directory, removed if this process dies without cleaning up.
+pub(crate) fn register_dir(lattice: &str, dir: &std::path::Path) {
+    let owner = owner_dir();
+    if std::fs::create_dir_all(&owner).is_ok() {
+        let _ = std::fs::write(owner.join(format!("dir-{lattice}")), dir.as_os_str().as_encoded_bytes());
+    }
+}
+
+/// Forgets a scratch directory (removed by its owner, or kept on purpose).
+pub(crate) fn unregister_dir(lattice: &str) {
+    let owner = owner_dir();
+    let _ = std::fs::remove_file(owner.join(format!("dir-{lattice}")));
+    let _ = std::fs::remove_dir(owner);
+}
+
 pub(crate) fn unregister(pid: u32) {
     let dir = root().join(std::process::id().to_string());
     let _ = std::fs::remove_file(dir.join(pid.to_string()));
@@ -56,8 +77,10 @@ pub(crate) fn sweep_once() {
     });
 }
 
-/// Returns how many processes were killed.
-pub(crate) fn sweep() -> usize {
+/// Kills the processes and removes the scratch directories of harness runs that died without
+/// cleaning up (e.g. a SIGKILLed test process). Returns how many processes were killed. Runs
+/// automatically before the first lattice of a process starts.
+pub fn sweep() -> usize {
     let mut killed = 0;
     let Ok(owners) = std::fs::read_dir(root()) else { return 0 };
     for owner in owners.flatten() {
@@ -66,6 +89,18 @@ pub(crate) fn sweep() -> usize {
             continue;
         }
         for entry in std::fs::read_dir(owner.path()).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            if name.to_str().is_some_and(|n| n.starts_with("dir-")) {
+                if let Ok(dir) = std::fs::read_to_string(entry.path()) {
+                    let dir = PathBuf::from(dir);
+                    // Only scratch directories the harness made (`<tmp>/wcc-…`) are removed.
+                    if dir.starts_with(std::env::temp_dir()) && dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("wcc-")) {
+                        let _ = std::fs::remove_dir_all(dir);
+                    }
+                }
+                let _ = std::fs::remove_file(entry.path());
+                continue;
+            }
             let Some(group) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
             let leader_start: u64 = std::fs::read_to_string(entry.path()).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
             killed += kill_group_members(group, leader_start);
@@ -102,6 +137,16 @@ mod tests {
         assert!(start_time(me).is_some());
         assert!(group_of(me).is_some());
         assert!(alive(me));
+    }
+
+    #[test]
+    fn scratch_dirs_of_a_dead_owner_are_removed() {
+        let scratch = tempfile::Builder::new().prefix("wcc-test-").tempdir().unwrap().keep();
+        let dir = root().join("999999998");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("dir-wcc-test"), scratch.as_os_str().as_encoded_bytes()).unwrap();
+        sweep();
+        assert!(!scratch.exists() && !dir.exists());
     }
 
     #[test]

@@ -14,7 +14,7 @@ fn gone(pid: u32) -> bool {
     }
 }
 
-fn hold_lattice() -> (std::process::Child, Vec<u32>) {
+fn hold_lattice() -> (std::process::Child, Vec<u32>, std::path::PathBuf) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wcc-lattice"))
         .args(["--hosts", "2", "--wadm"])
         .stdout(Stdio::piped())
@@ -28,7 +28,9 @@ fn hold_lattice() -> (std::process::Child, Vec<u32>) {
     let pids: Vec<u32> = info["pids"].as_array().expect("pids").iter().map(|p| p.as_u64().unwrap() as u32).collect();
     assert_eq!(pids.len(), 4, "nats + wadm + 2 hosts: {info}");
     assert!(pids.iter().all(|p| !gone(*p)), "every service runs before the kill: {info}");
-    (child, pids)
+    let logs = std::path::PathBuf::from(info["logs"].as_str().expect("log dir"));
+    assert!(logs.is_dir(), "{info}");
+    (child, pids, logs)
 }
 
 fn assert_all_gone(pids: &[u32], how: &str) {
@@ -45,15 +47,19 @@ fn assert_all_gone(pids: &[u32], how: &str) {
 
 #[test]
 fn sigkill_of_the_harness_leaves_no_process() {
-    let (mut child, pids) = hold_lattice();
+    let (mut child, pids, logs) = hold_lattice();
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
     assert_all_gone(&pids, "SIGKILL of the harness process");
+    // The scratch directory outlives a SIGKILL; the next run's reaper removes it.
+    assert!(logs.is_dir(), "nothing could have removed {} yet", logs.display());
+    harness::reaper::sweep();
+    assert!(!logs.exists(), "the reaper left {} behind", logs.display());
 }
 
 #[test]
 fn ctrl_c_of_the_harness_leaves_no_process() {
-    let (mut child, pids) = hold_lattice();
+    let (mut child, pids, logs) = hold_lattice();
     // SAFETY: signalling our own child.
     unsafe {
         libc::kill(child.id() as libc::pid_t, libc::SIGINT);
@@ -61,4 +67,5 @@ fn ctrl_c_of_the_harness_leaves_no_process() {
     let status = child.wait().expect("reaped");
     assert!(status.success(), "graceful shutdown on Ctrl-C exits 0, got {status}");
     assert_all_gone(&pids, "Ctrl-C of the harness process");
+    assert!(!logs.exists(), "a graceful shutdown leaves {} behind", logs.display());
 }
