@@ -12,6 +12,7 @@ mod host;
 mod links;
 mod orchestration;
 mod support;
+mod vendorless;
 
 /// The probe component in Rust: exports echo, about, config-reader, logger, counter.
 pub const PROBE_RUST: FixtureRef = FixtureRef::new("probe", Lang::Rust);
@@ -22,7 +23,7 @@ pub const HTTP_RUST: FixtureRef = FixtureRef::new("http", Lang::Rust);
 
 /// Every conformance test, in report order.
 pub fn registry() -> Vec<&'static ConformanceTest> {
-    vec![
+    let mut tests: Vec<&'static ConformanceTest> = vec![
         &host::PING,
         &host::INVENTORY,
         &host::HEARTBEAT,
@@ -33,7 +34,9 @@ pub fn registry() -> Vec<&'static ConformanceTest> {
         &links::COMPONENT_CALLS_LINKED_TARGET,
         &orchestration::HTTP_APP_LIFECYCLE,
         &orchestration::VALIDATION_MESSAGES,
-    ]
+    ];
+    tests.extend(vendorless::all());
+    tests
 }
 
 #[cfg(test)]

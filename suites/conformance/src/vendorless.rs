@@ -1,0 +1,305 @@
+//! Vendorless application components (catalogue VAC): the same behaviour from a component
+//! whatever language it is written in. Every behaviour is one test definition, stamped out once
+//! per fixture language (`vendorless::<behavior>_<language>`; reports build their language ×
+//! behaviour matrix from these names).
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{ensure, Context as _};
+use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup};
+use harness::fixtures::{FixtureRef, Lang};
+use harness::wait::{Probe, Wait};
+use wasmcloud_control_interface::Link;
+
+use crate::bindings::{about, echo, runner};
+use crate::bindings::test::fixtures::{config_reader, logger};
+use crate::support::{free_port, scale, wait_inventory};
+
+/// The language whose echo a runner in `lang` calls: the next one in report order, so that every
+/// language is once caller and once callee.
+pub const fn callee_of(lang: Lang) -> Lang {
+    match lang {
+        Lang::Rust => Lang::Python,
+        Lang::Python => Lang::JavaScript,
+        Lang::JavaScript => Lang::C,
+        Lang::C => Lang::Go,
+        Lang::Go => Lang::Rust,
+    }
+}
+
+/// Stamps out one behaviour for every fixture language. `$body` is `async fn(Cx, Lang)`.
+macro_rules! per_language {
+    (
+        $module:ident, $body:ident,
+        behavior: $behavior:literal,
+        description: $description:literal,
+        features: $features:expr,
+        covers: $covers:expr,
+        setup: $setup:expr,
+        fixtures: |$lang:ident| $fixtures:expr $(,)?
+    ) => {
+        pub mod $module {
+            use super::*;
+            per_language!(@one RUST, "rust", Rust, $body, $behavior, $description, $features, $covers, $setup, |$lang| $fixtures);
+            per_language!(@one PYTHON, "python", Python, $body, $behavior, $description, $features, $covers, $setup, |$lang| $fixtures);
+            per_language!(@one JAVASCRIPT, "javascript", JavaScript, $body, $behavior, $description, $features, $covers, $setup, |$lang| $fixtures);
+            per_language!(@one C, "c", C, $body, $behavior, $description, $features, $covers, $setup, |$lang| $fixtures);
+            per_language!(@one GO, "go", Go, $body, $behavior, $description, $features, $covers, $setup, |$lang| $fixtures);
+            /// This behaviour in every language, in report order.
+            pub static ALL: [&ConformanceTest; 5] = [&RUST, &PYTHON, &JAVASCRIPT, &C, &GO];
+        }
+    };
+    (@one $static:ident, $id:literal, $variant:ident, $body:ident, $behavior:literal, $description:literal, $features:expr, $covers:expr, $setup:expr, |$lang:ident| $fixtures:expr) => {
+        pub static $static: ConformanceTest = ConformanceTest {
+            name: concat!("vendorless::", $behavior, "_", $id),
+            description: $description,
+            area: Area::Vendorless,
+            features: $features,
+            covers: $covers,
+            fixtures: {
+                const $lang: Lang = Lang::$variant;
+                $fixtures
+            },
+            setup: $setup,
+            run: |cx| Box::pin(super::$body(cx, Lang::$variant)),
+        };
+    };
+}
+
+per_language!(
+    echo_export, echo_body,
+    behavior: "echo",
+    description: "a component's custom export answers over wRPC with its argument unchanged (empty, unicode, 100 kB) and names its language",
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
+    covers: &["VAC-02", "NET-08", "HL-14"],
+    setup: Setup::hosts(1),
+    fixtures: |L| &[FixtureRef::new("probe", L)],
+);
+
+async fn echo_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
+    let host = cx.host_id();
+    let fixture = cx.fixture(FixtureRef::new("probe", lang))?;
+    let id = format!("probe-{lang}");
+    scale(&cx, &host, &fixture.file_ref(), &id, 1).await?;
+    let client = cx.lattice().wrpc_client(&id).await?;
+    let big = "é".repeat(50_000);
+    for msg in ["hello", "", "ünïcødé ✓ 🚀", big.as_str()] {
+        let got = bounded(echo::echo(&client, None, msg))
+            .await
+            .with_context(|| format!("wRPC echo of {} bytes", msg.len()))?;
+        ensure!(got == msg, "echo returned {} bytes for a {}-byte message", got.len(), msg.len());
+    }
+    let named = bounded(about::language(&client, None)).await.context("about.language")?;
+    ensure!(named == lang.id(), "the {lang} fixture says it is written in {named:?}");
+    Ok(())
+}
+
+per_language!(
+    config, config_body,
+    behavior: "config",
+    description: "wasi:config/store returns the named configuration the component was scaled with (later names override earlier ones) and nothing for unset keys",
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
+    covers: &["VAC-05", "NET-06", "VAC-03"],
+    setup: Setup::hosts(1),
+    fixtures: |L| &[FixtureRef::new("probe", L)],
+);
+
+async fn config_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
+    let host = cx.host_id();
+    let fixture = cx.fixture(FixtureRef::new("probe", lang))?;
+    let base = BTreeMap::from([("greeting".to_string(), format!("hello {lang}")), ("shared".to_string(), "base".to_string())]);
+    let over = BTreeMap::from([("shared".to_string(), "override".to_string())]);
+    for (name, values) in [("fixture-base", base), ("fixture-override", over)] {
+        let put = cx.ctl().put_config(name, values).await?;
+        ensure!(put.succeeded(), "config.put {name}: {}", put.message());
+    }
+    let id = format!("config-{lang}");
+    let mark = cx.journal().mark();
+    let ack = cx
+        .ctl()
+        .scale_component(&host, &fixture.file_ref(), &id, 1, None, vec!["fixture-base".into(), "fixture-override".into()])
+        .await?;
+    ensure!(ack.succeeded(), "scale with config: {}", ack.message());
+    cx.journal()
+        .wait_for(mark, "component_scaled", &id, Duration::from_secs(60), |e| e.field("component_id") == Some(id.as_str()))
+        .await?;
+    let client = cx.lattice().wrpc_client(&id).await?;
+    let get = |key: &'static str| {
+        let client = client.clone();
+        async move { bounded(config_reader::get(&client, None, key)).await.with_context(|| format!("config-reader.get({key})")) }
+    };
+    ensure!(get("greeting").await?.as_deref() == Some(format!("hello {lang}").as_str()), "greeting");
+    let shared = get("shared").await?;
+    ensure!(shared.as_deref() == Some("override"), "later config names override earlier keys (NET-06), got {shared:?}");
+    let absent = get("absent").await?;
+    ensure!(absent.is_none(), "an unset key reads as {absent:?}");
+    Ok(())
+}
+
+per_language!(
+    logging, logging_body,
+    behavior: "logging",
+    description: "a wasi:logging call from the component appears in the host's log at its level with the component's id",
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
+    covers: &["VAC-06", "VAC-03", "OBS-06"],
+    setup: Setup::hosts(1),
+    fixtures: |L| &[FixtureRef::new("probe", L)],
+);
+
+async fn logging_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
+    let host = cx.host_id();
+    let fixture = cx.fixture(FixtureRef::new("probe", lang))?;
+    let id = format!("logger-{lang}");
+    scale(&cx, &host, &fixture.file_ref(), &id, 1).await?;
+    let client = cx.lattice().wrpc_client(&id).await?;
+    let token = format!("wcc-log-{}", ulid_like(&id));
+    bounded(logger::log(&client, None, "warn", &token)).await.context("logger.log")?;
+    let host_handle = &cx.lattice().hosts()[0];
+    let token_ref = &token;
+    let id_ref = &id;
+    let line = Wait::new(format!("the host log to show {token}"), Duration::from_secs(20))
+        .interval(Duration::from_millis(50))
+        .until(|_| async move {
+            let tail = host_handle.log_tail(400);
+            match tail.lines().find(|l| l.contains(token_ref.as_str())) {
+                Some(line) => Probe::Ready(line.to_string()),
+                None => Probe::NotYet(format!("not among the last {} lines", tail.lines().count())),
+            }
+        })
+        .await?;
+    ensure!(line.contains("WARN"), "logged at warn, the host line is: {line}");
+    ensure!(line.contains(id_ref.as_str()), "the host line does not name component {id}: {line}");
+    Ok(())
+}
+
+/// One wRPC call, bounded: a component that never answers fails the test instead of hanging it.
+async fn bounded<T>(call: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+    tokio::time::timeout(harness::wait::scaled(CALL_TIMEOUT), call)
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer within {CALL_TIMEOUT:?}"))?
+}
+
+/// A token unique enough to find one line in a log.
+fn ulid_like(seed: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{seed}-{nanos:x}")
+}
+
+per_language!(
+    http, http_body,
+    behavior: "http",
+    description: "an HTTP component behind the builtin HTTP server answers GET with its greeting and echoes a 300 kB POST body byte for byte",
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Links, Feature::BuiltinHttpServer],
+    covers: &["VAC-08", "VAC-03", "NET-03", "HL-16"],
+    setup: Setup::hosts(1).features(&["builtin-http-server"]),
+    fixtures: |L| &[FixtureRef::new("http", L)],
+);
+
+async fn http_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
+    let host = cx.host_id();
+    let fixture = cx.fixture(FixtureRef::new("http", lang))?;
+    let id = format!("http-{lang}");
+    scale(&cx, &host, &fixture.file_ref(), &id, 4).await?;
+    let address = format!("127.0.0.1:{}", free_port()?);
+    let put = cx.ctl().put_config("listen", BTreeMap::from([("address".to_string(), address.clone())])).await?;
+    ensure!(put.succeeded(), "config.put: {}", put.message());
+    let mark = cx.journal().mark();
+    let started = cx.ctl().start_provider(&host, "wasmcloud+builtin://http-server", "http-server", vec![]).await?;
+    ensure!(started.succeeded(), "provider.start: {}", started.message());
+    cx.journal()
+        .wait_for(mark, "provider_started", "builtin http-server", Duration::from_secs(30), |e| e.field("provider_id") == Some("http-server"))
+        .await?;
+    let link = Link::builder()
+        .source_id("http-server")
+        .target(&id)
+        .name("default")
+        .wit_namespace("wasi")
+        .wit_package("http")
+        .interfaces(vec!["incoming-handler".to_string()])
+        .source_config(vec!["listen".to_string()])
+        .build()
+        .map_err(|e| anyhow::anyhow!("build link: {e}"))?;
+    let linked = cx.ctl().put_link(link).await?;
+    ensure!(linked.succeeded(), "link.put: {}", linked.message());
+
+    let http = cx.http();
+    let url = format!("http://{address}/some/path");
+    let (url_ref, want) = (&url, format!("hello from {lang}"));
+    let want_ref = &want;
+    Wait::new(format!("GET {url} to answer {want:?}"), Duration::from_secs(60))
+        .consecutive(3)
+        .interval(Duration::from_millis(200))
+        .until(|_| async move {
+            match http.get(url_ref).send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let body = resp.text().await.unwrap_or_default();
+                    if status == 200 && &body == want_ref { Probe::Ready(()) } else { Probe::NotYet(format!("{status} {body:?}")) }
+                }
+                Err(e) => Probe::NotYet(format!("request failed: {e}")),
+            }
+        })
+        .await?;
+    let payload: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(31) % 256) as u8).collect();
+    let resp = http.post(&url).body(payload.clone()).send().await.context("POST")?;
+    ensure!(resp.status() == 200, "POST answered {}", resp.status());
+    let body = resp.bytes().await.context("POST body")?;
+    ensure!(body.as_ref() == payload.as_slice(), "POST echoed {} bytes of {}", body.len(), payload.len());
+    Ok(())
+}
+
+per_language!(
+    link_call, link_call_body,
+    behavior: "link_call",
+    description: "a runner component calls the echo export of a component written in another language through a link (Rust→Python→JavaScript→C→Go→Rust)",
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc, Feature::Links],
+    covers: &["NET-09", "VAC-02", "VAC-03", "NET-03"],
+    setup: Setup::hosts(1),
+    fixtures: |L| &[FixtureRef::new("runner", L), FixtureRef::new("probe", callee_of(L))],
+);
+
+async fn link_call_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
+    let host = cx.host_id();
+    let callee = callee_of(lang);
+    let runner_fixture = cx.fixture(FixtureRef::new("runner", lang))?;
+    let echo_fixture = cx.fixture(FixtureRef::new("probe", callee))?;
+    let (runner_id, echo_id) = (format!("runner-{lang}"), format!("echo-{callee}"));
+    scale(&cx, &host, &echo_fixture.file_ref(), &echo_id, 1).await?;
+    scale(&cx, &host, &runner_fixture.file_ref(), &runner_id, 1).await?;
+    wait_inventory(&cx, &host, "runner and echo listed", 1, |inv| inv.components().len() == 2).await?;
+    let link = Link::builder()
+        .source_id(&runner_id)
+        .target(&echo_id)
+        .name("default")
+        .wit_namespace("test")
+        .wit_package("fixtures")
+        .interfaces(vec!["echo".to_string()])
+        .build()
+        .map_err(|e| anyhow::anyhow!("build link: {e}"))?;
+    let put = cx.ctl().put_link(link).await?;
+    ensure!(put.succeeded(), "link.put: {}", put.message());
+    let client = cx.lattice().wrpc_client(&runner_id).await?;
+    let client_ref = &client;
+    Wait::new(format!("runner ({lang}) to reach echo ({callee}) through the link"), Duration::from_secs(60))
+        .consecutive(3)
+        .interval(Duration::from_millis(200))
+        .until(|n| async move {
+            let msg = format!("{lang} → {callee} #{n} ✓");
+            match tokio::time::timeout(Duration::from_secs(20), runner::run(client_ref, None, &msg)).await {
+                Ok(Ok(answer)) if answer == msg => Probe::Ready(()),
+                Ok(Ok(answer)) => Probe::NotYet(format!("answered {answer:?} for {msg:?}")),
+                Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
+                Err(_) => Probe::NotYet("no answer within 20 s".into()),
+            }
+        })
+        .await?;
+    let named = bounded(about::language(&client, None)).await.context("about.language of the runner")?;
+    ensure!(named == lang.id(), "the runner says it is written in {named:?}");
+    Ok(())
+}
+
+/// Every vendorless test, behaviour by behaviour.
+pub fn all() -> Vec<&'static ConformanceTest> {
+    [&echo_export::ALL, &config::ALL, &logging::ALL, &http::ALL, &link_call::ALL].into_iter().flatten().copied().collect()
+}
