@@ -1,10 +1,15 @@
 //! Conformance tests as values, how one is executed against a fresh lattice, the libtest-mimic
-//! adapter that lets `cargo nextest run` run each as its own test, and the report model.
+//! adapter that lets `cargo nextest run` run each as its own test, and the report model (schema,
+//! seal, verification, diff, HTML).
 mod context;
+pub mod diff;
 mod execute;
+pub mod html;
 pub mod libtest;
 mod model;
 pub mod report;
+pub mod schema;
+pub mod verify;
 
 pub use context::Cx;
 pub use execute::{execute, skip_reason, Outcome, RunOptions, Status};

@@ -1,4 +1,5 @@
-//! The conformance report: a versioned JSON document, JUnit XML and a Markdown summary.
+//! The conformance report: a versioned JSON document (schema `results/schema/report-v1.schema.json`)
+//! sealed with the SHA-256 of its canonical form, JUnit XML, a Markdown summary and an HTML page.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,10 @@ use crate::HarnessError;
 
 /// Identifies the JSON schema of [`Report`].
 pub const SCHEMA: &str = "wasmcloud-conformance/report/v1";
+/// The JSON Schema of `report.json` (the file under `results/schema/`, compiled in).
+pub const SCHEMA_JSON: &str = include_str!("../../../results/schema/report-v1.schema.json");
+/// The field holding the seal; it is left out of the hashed canonical form.
+pub const SEAL_FIELD: &str = "content_sha256";
 
 /// One binary of the implementation under test.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -47,6 +52,136 @@ pub struct Summary {
     pub skipped: usize,
     /// The harness could not run them.
     pub error: usize,
+    /// Failed as an expectation file says they do (known failures; they do not fail the run).
+    pub expected_failure: usize,
+    /// Passed although an expectation file lists them as known failures (fails the run: update
+    /// the expectation file).
+    pub unexpected_pass: usize,
+}
+
+/// A test's status in a report: the execution status, adjusted by the implementation's
+/// expectation file (known failures).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecordStatus {
+    /// The implementation behaved as the test requires.
+    Passed,
+    /// It did not.
+    Failed,
+    /// Not run, with a reason.
+    Skipped,
+    /// The harness could not run the test.
+    Error,
+    /// Failed, and listed as a known failure of this implementation.
+    ExpectedFailure,
+    /// Passed, although listed as a known failure.
+    UnexpectedPass,
+}
+
+impl RecordStatus {
+    /// Every status, in report order.
+    pub const ALL: [RecordStatus; 6] = [
+        RecordStatus::Passed,
+        RecordStatus::Failed,
+        RecordStatus::Skipped,
+        RecordStatus::Error,
+        RecordStatus::ExpectedFailure,
+        RecordStatus::UnexpectedPass,
+    ];
+
+    /// Stable id, as in `report.json`.
+    pub fn id(self) -> &'static str {
+        match self {
+            RecordStatus::Passed => "passed",
+            RecordStatus::Failed => "failed",
+            RecordStatus::Skipped => "skipped",
+            RecordStatus::Error => "error",
+            RecordStatus::ExpectedFailure => "expected-failure",
+            RecordStatus::UnexpectedPass => "unexpected-pass",
+        }
+    }
+
+    /// Whether a test with this status makes the run fail.
+    pub fn fails_run(self) -> bool {
+        matches!(self, RecordStatus::Failed | RecordStatus::Error | RecordStatus::UnexpectedPass)
+    }
+}
+
+impl From<Status> for RecordStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Passed => RecordStatus::Passed,
+            Status::Failed => RecordStatus::Failed,
+            Status::Skipped => RecordStatus::Skipped,
+            Status::Error => RecordStatus::Error,
+        }
+    }
+}
+
+impl Summary {
+    /// Counts of `statuses`.
+    pub fn of(statuses: impl IntoIterator<Item = RecordStatus>) -> Self {
+        let mut s = Summary::default();
+        for status in statuses {
+            s.total += 1;
+            *s.count_mut(status) += 1;
+        }
+        s
+    }
+
+    /// The count of one status.
+    pub fn count(&self, status: RecordStatus) -> usize {
+        match status {
+            RecordStatus::Passed => self.passed,
+            RecordStatus::Failed => self.failed,
+            RecordStatus::Skipped => self.skipped,
+            RecordStatus::Error => self.error,
+            RecordStatus::ExpectedFailure => self.expected_failure,
+            RecordStatus::UnexpectedPass => self.unexpected_pass,
+        }
+    }
+
+    fn count_mut(&mut self, status: RecordStatus) -> &mut usize {
+        match status {
+            RecordStatus::Passed => &mut self.passed,
+            RecordStatus::Failed => &mut self.failed,
+            RecordStatus::Skipped => &mut self.skipped,
+            RecordStatus::Error => &mut self.error,
+            RecordStatus::ExpectedFailure => &mut self.expected_failure,
+            RecordStatus::UnexpectedPass => &mut self.unexpected_pass,
+        }
+    }
+
+    /// One line: `9 passed, 1 failed, ...` (statuses with a zero count among the last two omitted).
+    pub fn line(&self) -> String {
+        let mut parts = vec![
+            format!("{} passed", self.passed),
+            format!("{} failed", self.failed),
+            format!("{} skipped", self.skipped),
+            format!("{} error", self.error),
+        ];
+        if self.expected_failure > 0 {
+            parts.push(format!("{} expected failure", self.expected_failure));
+        }
+        if self.unexpected_pass > 0 {
+            parts.push(format!("{} unexpected pass", self.unexpected_pass));
+        }
+        format!("{} (of {})", parts.join(", "), self.total)
+    }
+}
+
+/// Which tests a run selected, and the expectations it applied.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Selection {
+    /// `extended` (everything), `core`, or an area id.
+    pub profile: String,
+    /// Only tests relying on any of these features (empty: no restriction).
+    pub features: Vec<String>,
+    /// Only tests whose name contains any of these (empty: no restriction).
+    pub filters: Vec<String>,
+    /// The expectation file applied, if any (path as given).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expectations: Option<String>,
 }
 
 /// One test's record.
@@ -63,12 +198,15 @@ pub struct TestRecord {
     /// Catalogue items checked.
     pub covers: Vec<String>,
     /// Outcome.
-    pub status: Status,
+    pub status: RecordStatus,
     /// Wall time in seconds.
     pub duration_seconds: f64,
     /// Why it failed, errored or was skipped.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub message: Option<String>,
+    /// The reason the implementation's expectation file gives for listing it as a known failure.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expected_failure_reason: Option<String>,
     /// Where its logs were kept.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub log_dir: Option<String>,
@@ -85,6 +223,12 @@ pub struct Report {
     pub implementation: Implementation,
     /// `processes` (containers come later).
     pub backend: String,
+    /// The run's random seed (it orders test execution; `run --seed` repeats an order).
+    pub seed: u64,
+    /// Which tests were selected and which expectations applied.
+    pub selection: Selection,
+    /// UTC date the run started (`YYYY-MM-DD`).
+    pub date: String,
     /// RFC 3339.
     pub started_at: String,
     /// RFC 3339.
@@ -95,17 +239,17 @@ pub struct Report {
     pub tests: Vec<TestRecord>,
     /// Catalogue item → names of the *passing* tests that cover it.
     pub coverage: BTreeMap<String, Vec<String>>,
+    /// SHA-256 (hex) of the report's canonical JSON without this field: see [`content_sha256`].
+    pub content_sha256: String,
 }
 
-impl Status {
-    fn id(self) -> &'static str {
-        match self {
-            Status::Passed => "passed",
-            Status::Failed => "failed",
-            Status::Skipped => "skipped",
-            Status::Error => "error",
-        }
-    }
+/// Run parameters recorded in the report.
+#[derive(Clone, Debug, Default)]
+pub struct RunInfo {
+    /// The seed.
+    pub seed: u64,
+    /// The selection.
+    pub selection: Selection,
 }
 
 /// RFC 3339 UTC time now.
@@ -124,49 +268,125 @@ impl TestRecord {
             area: test.area.id().to_string(),
             features: test.features.iter().map(|f| f.id().to_string()).collect(),
             covers: test.covers.iter().map(ToString::to_string).collect(),
-            status: outcome.status,
+            status: outcome.status.into(),
             duration_seconds: outcome.duration.as_secs_f64(),
             message: outcome.message.clone(),
+            expected_failure_reason: None,
             log_dir: outcome.log_dir.as_ref().map(|p| p.display().to_string()),
         }
     }
+
+    /// Applies a known-failure expectation: a failure becomes `expected-failure`, a pass
+    /// `unexpected-pass`; skipped and error stay as they are (the reason is recorded either way).
+    pub fn expecting_failure(mut self, reason: &str) -> Self {
+        self.status = match self.status {
+            RecordStatus::Failed => RecordStatus::ExpectedFailure,
+            RecordStatus::Passed => RecordStatus::UnexpectedPass,
+            other => other,
+        };
+        self.expected_failure_reason = Some(reason.to_string());
+        self
+    }
+}
+
+/// Catalogue item → names of the passing tests covering it (every covered item is a key).
+pub fn coverage_of(tests: &[TestRecord]) -> BTreeMap<String, Vec<String>> {
+    let mut coverage: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for t in tests {
+        for item in &t.covers {
+            let entry = coverage.entry(item.clone()).or_default();
+            if t.status == RecordStatus::Passed {
+                entry.push(t.name.clone());
+            }
+        }
+    }
+    coverage
+}
+
+/// The canonical JSON text of `value`: object keys sorted by code point, no insignificant
+/// whitespace, strings and numbers as `serde_json` writes them. Two equal documents always give
+/// the same text, whatever the key order or formatting of the file they came from.
+pub fn canonical_json(value: &serde_json::Value) -> String {
+    fn write(v: &serde_json::Value, out: &mut String) {
+        match v {
+            serde_json::Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                    out.push(':');
+                    write(&map[k], out);
+                }
+                out.push('}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(item, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+/// The seal of a report document: SHA-256 (hex) of [`canonical_json`] of the document with its
+/// top-level `content_sha256` field removed.
+pub fn content_sha256(document: &serde_json::Value) -> String {
+    use sha2::Digest as _;
+    let mut unsealed = document.clone();
+    if let Some(map) = unsealed.as_object_mut() {
+        map.remove(SEAL_FIELD);
+    }
+    hex::encode(sha2::Sha256::digest(canonical_json(&unsealed).as_bytes()))
 }
 
 impl Report {
-    /// A report over `tests` (counts and coverage are derived from them).
-    pub fn new(implementation: Implementation, started_at: String, tests: Vec<TestRecord>) -> Self {
-        let mut summary = Summary { total: tests.len(), ..Summary::default() };
-        let mut coverage: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for t in &tests {
-            match t.status {
-                Status::Passed => summary.passed += 1,
-                Status::Failed => summary.failed += 1,
-                Status::Skipped => summary.skipped += 1,
-                Status::Error => summary.error += 1,
-            }
-            for item in &t.covers {
-                let entry = coverage.entry(item.clone()).or_default();
-                if t.status == Status::Passed {
-                    entry.push(t.name.clone());
-                }
-            }
-        }
-        Self {
+    /// A sealed report over `tests` (counts and coverage are derived from them).
+    pub fn new(implementation: Implementation, run: RunInfo, started_at: String, tests: Vec<TestRecord>) -> Self {
+        let mut report = Self {
             schema: SCHEMA.to_string(),
             suite_version: env!("CARGO_PKG_VERSION").to_string(),
             implementation,
             backend: "processes".into(),
+            seed: run.seed,
+            selection: run.selection,
+            date: started_at.get(..10).unwrap_or_default().to_string(),
             started_at,
             finished_at: now_rfc3339(),
-            summary,
+            summary: Summary::of(tests.iter().map(|t| t.status)),
+            coverage: coverage_of(&tests),
             tests,
-            coverage,
-        }
+            content_sha256: String::new(),
+        };
+        report.seal();
+        report
     }
 
-    /// True when nothing failed or errored.
+    /// The report as a JSON value.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Recomputes `content_sha256` (after any change to the report).
+    pub fn seal(&mut self) {
+        self.content_sha256 = content_sha256(&self.to_value());
+    }
+
+    /// True when nothing failed, errored or passed unexpectedly (expected failures are fine).
     pub fn ok(&self) -> bool {
-        self.summary.failed == 0 && self.summary.error == 0
+        self.tests.iter().all(|t| !t.status.fails_run())
     }
 
     /// JUnit XML (one suite, one case per test; skipped cases carry their reason).
@@ -175,19 +395,34 @@ impl Report {
         let mut suite = TestSuite::new("wasmcloud-conformance");
         for t in &self.tests {
             let status = match t.status {
-                Status::Passed => TestCaseStatus::success(),
-                Status::Failed | Status::Error => {
-                    let kind = if t.status == Status::Failed { NonSuccessKind::Failure } else { NonSuccessKind::Error };
+                RecordStatus::Passed => TestCaseStatus::success(),
+                RecordStatus::Failed | RecordStatus::Error | RecordStatus::UnexpectedPass => {
+                    let kind = if t.status == RecordStatus::Error { NonSuccessKind::Error } else { NonSuccessKind::Failure };
                     let mut s = TestCaseStatus::non_success(kind);
-                    if let Some(m) = &t.message {
+                    let message = match (t.status, &t.message) {
+                        (RecordStatus::UnexpectedPass, _) => Some(format!(
+                            "unexpected pass: the expectation file lists it as a known failure ({})",
+                            t.expected_failure_reason.as_deref().unwrap_or("no reason given")
+                        )),
+                        (_, m) => m.clone(),
+                    };
+                    if let Some(m) = &message {
                         s.set_message(m.lines().next().unwrap_or_default());
                         s.set_description(m.as_str());
                     }
                     s
                 }
-                Status::Skipped => {
+                RecordStatus::Skipped | RecordStatus::ExpectedFailure => {
                     let mut s = TestCaseStatus::skipped();
-                    if let Some(m) = &t.message {
+                    let message = match t.status {
+                        RecordStatus::ExpectedFailure => Some(format!(
+                            "expected failure ({}): {}",
+                            t.expected_failure_reason.as_deref().unwrap_or("no reason given"),
+                            t.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("")
+                        )),
+                        _ => t.message.clone(),
+                    };
+                    if let Some(m) = &message {
                         s.set_message(m.as_str());
                     }
                     s
@@ -207,23 +442,27 @@ impl Report {
     pub fn markdown(&self) -> String {
         let i = &self.implementation;
         let mut md = format!(
-            "# wasmCloud conformance: {}\n\n| | |\n|---|---|\n| host | {} |\n| wadm | {} |\n| nats-server | {} |\n| backend | {} |\n| run | {} → {} |\n\n**{} passed, {} failed, {} skipped, {} error** (of {})\n\n",
+            "# wasmCloud conformance: {}\n\n| | |\n|---|---|\n| host | {} |\n| wadm | {} |\n| nats-server | {} |\n| backend | {} |\n| profile | {} |\n| run | {} → {} (seed {}) |\n| content_sha256 | `{}` |\n\n**{}**\n\n",
             i.name,
             i.host.version.as_deref().unwrap_or("?"),
             i.wadm.version.as_deref().unwrap_or("?"),
             i.nats_server.version.as_deref().unwrap_or("?"),
             self.backend,
+            self.selection.profile,
             self.started_at,
             self.finished_at,
-            self.summary.passed,
-            self.summary.failed,
-            self.summary.skipped,
-            self.summary.error,
-            self.summary.total,
+            self.seed,
+            self.content_sha256,
+            self.summary.line(),
         );
         md.push_str("| test | status | covers | time | note |\n|---|---|---|---|---|\n");
         for t in &self.tests {
-            let note = t.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("").replace('|', "\\|");
+            let first = t.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("");
+            let note = match &t.expected_failure_reason {
+                Some(reason) => format!("known failure: {reason}. {first}"),
+                None => first.to_string(),
+            }
+            .replace('|', "\\|");
             md.push_str(&format!(
                 "| `{}` | {} | {} | {:.1} s | {} |\n",
                 t.name,
@@ -236,11 +475,16 @@ impl Report {
         md
     }
 
-    /// Writes `report.json`, `junit.xml` and `summary.md` into `dir` (created if needed).
+    /// Writes `report.json`, `junit.xml`, `summary.md` and `report.html` into `dir` (created if needed).
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, HarnessError> {
         std::fs::create_dir_all(dir).map_err(HarnessError::io(format!("create results directory {}", dir.display())))?;
         let json = serde_json::to_string_pretty(self).map_err(|e| HarnessError::Config(format!("cannot render report: {e}")))?;
-        let files = [("report.json", json), ("junit.xml", self.junit()?), ("summary.md", self.markdown())];
+        let files = [
+            ("report.json", json + "\n"),
+            ("junit.xml", self.junit()?),
+            ("summary.md", self.markdown()),
+            ("report.html", super::html::render(self)),
+        ];
         let mut written = Vec::new();
         for (name, content) in files {
             let path = dir.join(name);
@@ -251,27 +495,30 @@ impl Report {
     }
 }
 
+/// Sample reports for unit tests of the modules that read reports.
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use super::*;
 
-    fn record(name: &str, status: Status, covers: &[&str], message: Option<&str>) -> TestRecord {
+    pub(crate) fn record(name: &str, status: Status, covers: &[&str], message: Option<&str>) -> TestRecord {
         TestRecord {
             name: name.into(),
             description: "d".into(),
             area: "host".into(),
             features: vec![],
             covers: covers.iter().map(ToString::to_string).collect(),
-            status,
+            status: status.into(),
             duration_seconds: 1.5,
             message: message.map(Into::into),
+            expected_failure_reason: None,
             log_dir: None,
         }
     }
 
-    fn sample() -> Report {
+    pub(crate) fn sample() -> Report {
         Report::new(
             Implementation { name: "reference".into(), ..Default::default() },
+            RunInfo { seed: 42, selection: Selection { profile: "extended".into(), ..Default::default() } },
             "2026-11-24T00:00:00Z".into(),
             vec![
                 record("host::ping", Status::Passed, &["HL-05"], None),
@@ -281,15 +528,23 @@ mod tests {
             ],
         )
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{record, sample};
+    use super::*;
 
     #[test]
     fn counts_and_coverage_follow_the_records() {
         let r = sample();
-        assert_eq!(r.summary, Summary { total: 4, passed: 1, failed: 1, skipped: 1, error: 1 });
+        assert_eq!(r.summary, Summary { total: 4, passed: 1, failed: 1, skipped: 1, error: 1, expected_failure: 0, unexpected_pass: 0 });
         assert_eq!(r.coverage["HL-05"], vec!["host::ping".to_string()]);
         assert!(r.coverage["HL-06"].is_empty(), "a failing test covers nothing");
         assert!(!r.ok());
         assert_eq!(r.schema, SCHEMA);
+        assert_eq!(r.date, "2026-11-24");
+        assert_eq!(r.summary.line(), "1 passed, 1 failed, 1 skipped, 1 error (of 4)");
     }
 
     #[test]
@@ -300,15 +555,70 @@ mod tests {
     }
 
     #[test]
+    fn expectations_turn_failures_into_expected_failures_and_passes_into_unexpected_passes() {
+        let failed = record("a::b", Status::Failed, &["HL-05"], Some("boom")).expecting_failure("bug 12");
+        let passed = record("a::c", Status::Passed, &["HL-05"], None).expecting_failure("bug 13");
+        let skipped = record("a::d", Status::Skipped, &["HL-05"], Some("no")).expecting_failure("bug 14");
+        assert_eq!(failed.status, RecordStatus::ExpectedFailure);
+        assert_eq!(passed.status, RecordStatus::UnexpectedPass);
+        assert_eq!(skipped.status, RecordStatus::Skipped);
+        assert_eq!(failed.expected_failure_reason.as_deref(), Some("bug 12"));
+
+        let only_expected = Report::new(Implementation::default(), RunInfo::default(), "2026-11-24T00:00:00Z".into(), vec![failed.clone()]);
+        assert!(only_expected.ok(), "an expected failure does not fail the run");
+        assert_eq!(only_expected.summary.expected_failure, 1);
+        assert!(only_expected.coverage["HL-05"].is_empty(), "an expected failure covers nothing");
+        let with_unexpected = Report::new(Implementation::default(), RunInfo::default(), "2026-11-24T00:00:00Z".into(), vec![failed, passed]);
+        assert!(!with_unexpected.ok(), "an unexpected pass fails the run");
+        assert_eq!(with_unexpected.summary.line(), "0 passed, 0 failed, 0 skipped, 0 error, 1 expected failure, 1 unexpected pass (of 2)");
+        let json = serde_json::to_value(&with_unexpected).unwrap();
+        assert_eq!(json["tests"][0]["status"], "expected-failure");
+        assert_eq!(json["tests"][1]["status"], "unexpected-pass");
+        let xml = with_unexpected.junit().unwrap();
+        assert!(xml.contains("unexpected pass") && xml.contains("expected failure (bug 12)"), "{xml}");
+    }
+
+    #[test]
+    fn canonical_json_ignores_key_order_and_whitespace() {
+        let a: serde_json::Value = serde_json::from_str(r#"{"b": 1, "a": {"y": [1, 2.5, "x"], "x": null}}"#).unwrap();
+        let b: serde_json::Value = serde_json::from_str("{\"a\":{\"x\":null,\"y\":[1,2.5,\"x\"]},\n \"b\":1}").unwrap();
+        assert_eq!(canonical_json(&a), r#"{"a":{"x":null,"y":[1,2.5,"x"]},"b":1}"#);
+        assert_eq!(canonical_json(&a), canonical_json(&b));
+        let escaped: serde_json::Value = serde_json::json!({"q\"k": "line\nbreak"});
+        assert_eq!(canonical_json(&escaped), r#"{"q\"k":"line\nbreak"}"#);
+    }
+
+    #[test]
+    fn the_seal_covers_everything_but_itself() {
+        let r = sample();
+        assert_eq!(r.content_sha256.len(), 64);
+        let value = r.to_value();
+        assert_eq!(content_sha256(&value), r.content_sha256, "the seal excludes its own field");
+        // Re-reading the pretty file gives the same seal.
+        let reread: serde_json::Value = serde_json::from_str(&serde_json::to_string_pretty(&r).unwrap()).unwrap();
+        assert_eq!(content_sha256(&reread), r.content_sha256);
+        // Any edit changes it.
+        let mut edited = value.clone();
+        edited["tests"][0]["duration_seconds"] = serde_json::json!(1.6);
+        assert_ne!(content_sha256(&edited), r.content_sha256);
+        let mut edited = value;
+        edited["seed"] = serde_json::json!(43);
+        assert_ne!(content_sha256(&edited), r.content_sha256);
+    }
+
+    #[test]
     fn junit_and_markdown_carry_every_status() {
         let r = sample();
         let xml = r.junit().unwrap();
         assert!(xml.contains(r#"name="host::ping""#) && xml.contains("<failure") && xml.contains("<error") && xml.contains("<skipped"), "{xml}");
         let md = r.markdown();
-        assert!(md.contains("**1 passed, 1 failed, 1 skipped, 1 error** (of 4)"), "{md}");
+        assert!(md.contains("**1 passed, 1 failed, 1 skipped, 1 error (of 4)**"), "{md}");
         assert!(md.contains("| `host::inventory` | failed | HL-06, HL-05 |"), "{md}");
+        assert!(md.contains(&r.content_sha256), "{md}");
         let dir = tempfile::tempdir().unwrap();
         let files = r.write(&dir.path().join("nested")).unwrap();
-        assert_eq!(files.len(), 3);
+        assert_eq!(files.len(), 4);
+        let back: Report = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+        assert_eq!(back, r);
     }
 }

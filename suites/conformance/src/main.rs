@@ -1,172 +1,172 @@
 //! `wasmcloud-conformance`: runs the conformance suite against a wasmCloud lattice and writes a
-//! report (JSON, JUnit, Markdown) under `results/<implementation>/<host version>/`.
+//! sealed report (JSON, JUnit, Markdown, HTML) under `results/<implementation>/<host version>/`;
+//! verifies and compares reports.
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
-use clap::{Parser, Subcommand};
-use futures::StreamExt as _;
-use harness::binaries::{sha256_of, version_of};
-use harness::conformance::report::{now_rfc3339, Binary, Implementation, Report, TestRecord};
-use harness::conformance::{execute, skip_reason, ConformanceTest, Outcome, RunOptions, Status};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
-/// Exit code when a test failed or errored.
-const EXIT_FAILED: u8 = 1;
-/// Exit code for bad input or an unusable environment (nothing was tested).
-const EXIT_USAGE: u8 = 2;
+mod cli {
+    pub(crate) mod diff;
+    pub(crate) mod exit;
+    pub(crate) mod expectations;
+    pub(crate) mod run;
+    pub(crate) mod select;
+    pub(crate) mod verify;
+}
+
+use cli::exit::{CliError, Exit};
+use cli::select::{Profile, Selection};
+
+const ABOUT: &str = "wasmCloud 1.x conformance suite";
+
+const LONG_ABOUT: &str = "wasmCloud 1.x conformance suite.
+
+Vendor flow:
+  WCC_HOST_BIN=/opt/acme/wasmcloud WCC_WADM_BIN=/opt/acme/wadm \\
+    wasmcloud-conformance run --implementation acme --profile core
+  wasmcloud-conformance verify results/acme/<host version>/report.json
+  wasmcloud-conformance diff results/reference/<version>/report.json results/acme/<version>/report.json
+
+Profiles (--profile): extended (every test, the default); core (tests relying on neither wadm nor
+the host's builtin HTTP server); or an area: host, orchestration, networking, vendorless,
+observability, security. --feature and --filter narrow the profile further.
+
+Expectation files (known failures): suites/conformance/expectations/<implementation>.toml, or
+--expectations FILE:
+  [[known-failure]]
+  test = \"links::conflicting_target_is_rejected\"
+  reason = \"why, with a tracking reference\"
+A known failure that fails is `expected-failure` (the run still passes); one that passes is
+`unexpected-pass` (the run fails).";
+
+/// The name must make a safe folder name under --results.
+fn implementation_name(s: &str) -> Result<String, String> {
+    let ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("use letters, digits, '.', '_' and '-', starting with a letter or digit".into())
+    }
+}
 
 #[derive(Parser)]
-#[command(name = "wasmcloud-conformance", version, about = "wasmCloud 1.x conformance suite")]
+#[command(name = "wasmcloud-conformance", version, about = ABOUT, long_about = LONG_ABOUT)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+/// Which tests.
+#[derive(Args)]
+struct SelectArgs {
+    /// core, extended, or an area (host, orchestration, networking, vendorless, observability, security).
+    #[arg(long, default_value = "extended")]
+    profile: String,
+    /// Only tests relying on this feature (repeatable: any of them), e.g. `wadm`, `links`.
+    #[arg(long = "feature")]
+    features: Vec<String>,
+    /// Only tests whose name contains this text (repeatable: any of them).
+    #[arg(long = "filter")]
+    filters: Vec<String>,
+}
+
+impl SelectArgs {
+    fn parse(&self) -> Result<Selection, CliError> {
+        Selection::parse(&self.profile, &self.features, &self.filters)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Stand up lattices of the binaries under test, run the suite, write the report.
+    /// Stand up lattices of the binaries under test, run the selected tests, write the report.
     Run {
         /// Where reports go (a folder per implementation and host version is created inside).
         #[arg(long, default_value_os_t = harness::binaries::repo_root().join("results"))]
         results: PathBuf,
-        /// Name of the implementation under test, used in the report and its folder.
-        #[arg(long, default_value = "reference")]
+        /// Name of the implementation under test, used in the report, its folder and the default
+        /// expectation file.
+        #[arg(long, default_value = "reference", value_parser = implementation_name)]
         implementation: String,
         /// Tests run at once (each on its own lattice).
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
         jobs: u16,
-        /// Only tests whose name contains this text (repeatable: any of them).
-        #[arg(long = "filter")]
-        filters: Vec<String>,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Expectation file (default: suites/conformance/expectations/<implementation>.toml if present).
+        #[arg(long)]
+        expectations: Option<PathBuf>,
+        /// Seed of the execution order (default: random; the report records it).
+        #[arg(long)]
+        seed: Option<u64>,
     },
-    /// List the tests with the catalogue items they cover.
-    List,
+    /// List the selected tests with their area, profile membership and covered catalogue items.
+    List {
+        #[command(flatten)]
+        select: SelectArgs,
+    },
+    /// Check a report: schema, counts and coverage, catalogue items, and its content_sha256 seal.
+    Verify {
+        /// The report.json to check.
+        report: PathBuf,
+        /// The conformance catalogue.
+        #[arg(long, default_value_os_t = cli::verify::default_catalogue())]
+        catalogue: PathBuf,
+    },
+    /// Compare two reports test by test (exit 0 when no test differs, 1 otherwise).
+    Diff {
+        /// The first report.json.
+        a: PathBuf,
+        /// The second report.json.
+        b: PathBuf,
+    },
 }
 
-fn selected(filters: &[String]) -> Vec<&'static ConformanceTest> {
-    conformance_suite::registry()
-        .into_iter()
-        .filter(|t| filters.is_empty() || filters.iter().any(|f| t.name.contains(f.as_str())))
-        .collect()
-}
-
-async fn describe(path: &std::path::Path) -> Binary {
-    Binary {
-        path: path.display().to_string(),
-        version: version_of(path).await.ok(),
-        sha256: sha256_of(path).ok(),
+fn list(select: &SelectArgs) -> Result<(), CliError> {
+    let selection = select.parse()?;
+    for t in selection.apply(conformance_suite::registry())? {
+        let profile = if Profile::Core.includes(t) { "core" } else { "extended" };
+        println!("{:<48} {:<14} {:<9} {}", t.name, t.area.id(), profile, t.covers.join(","));
     }
+    Ok(())
 }
 
-/// `wasmcloud 1.9.2+x` → `1.9.2+x`; anything unusable → `unknown`.
-fn version_folder(version: Option<&str>) -> String {
-    let v = version.and_then(|v| v.split_whitespace().last()).unwrap_or("unknown");
-    v.chars().map(|c| if c.is_ascii_alphanumeric() || "._+-".contains(c) { c } else { '_' }).collect()
+fn run(args: cli::run::RunArgs) -> Result<bool, CliError> {
+    // Snapshots are compared, never rewritten, by a conformance run.
+    std::env::set_var("INSTA_UPDATE", "no");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(Exit::Internal, format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(cli::run::run(args))
 }
 
-fn status_word(status: Status) -> &'static str {
-    match status {
-        Status::Passed => "PASS",
-        Status::Failed => "FAIL",
-        Status::Skipped => "SKIP",
-        Status::Error => "ERROR",
-    }
-}
-
-async fn run(results: PathBuf, implementation: String, jobs: u16, filters: Vec<String>) -> Result<bool, String> {
-    let options = RunOptions::from_env().map_err(|e| e.to_string())?;
-    let tests = selected(&filters);
-    if tests.is_empty() {
-        return Err(format!("no test matches the filters {filters:?} (see `wasmcloud-conformance list`)"));
-    }
-    let started_at = now_rfc3339();
-    let implementation = Implementation {
-        name: implementation,
-        host: describe(&options.binaries.host).await,
-        wadm: describe(&options.binaries.wadm).await,
-        nats_server: describe(&options.binaries.nats_server).await,
-    };
-    if implementation.host.version.is_none() {
-        return Err(format!("the host binary {} does not answer --version", implementation.host.path));
-    }
-    eprintln!(
-        "wasmcloud-conformance: {} test(s) against {} ({}), {} at a time",
-        tests.len(),
-        implementation.name,
-        implementation.host.version.as_deref().unwrap_or("?"),
-        jobs
-    );
-    let total = tests.len();
-    let clock = Instant::now();
-    let options_ref = &options;
-    let mut done = 0usize;
-    let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(total);
-    let mut stream = futures::stream::iter(tests.iter().enumerate().map(|(i, test)| async move {
-        let outcome = match skip_reason(test, options_ref.strict_fixtures) {
-            Some(reason) => Outcome { status: Status::Skipped, duration: Default::default(), message: Some(reason), diagnostics: None, log_dir: None },
-            None => execute(test, options_ref).await,
-        };
-        (i, outcome)
-    }))
-    .buffer_unordered(usize::from(jobs));
-    while let Some((i, outcome)) = stream.next().await {
-        done += 1;
-        let note = outcome.message.as_deref().and_then(|m| m.lines().next()).map(|m| format!(": {m}")).unwrap_or_default();
-        eprintln!(
-            "[{done:>3}/{total}] {:<5} {} ({:.1} s, {:.0} s elapsed){note}",
-            status_word(outcome.status),
-            tests[i].name,
-            outcome.duration.as_secs_f64(),
-            clock.elapsed().as_secs_f64()
-        );
-        if let Some(d) = &outcome.diagnostics {
-            eprintln!("{d}");
+fn dispatch(command: Command) -> Result<Exit, CliError> {
+    let verdict = |ok: bool| if ok { Exit::Ok } else { Exit::Failed };
+    match command {
+        Command::List { select } => list(&select).map(|()| Exit::Ok),
+        Command::Run { results, implementation, jobs, select, expectations, seed } => {
+            let selection = select.parse()?;
+            run(cli::run::RunArgs { results, implementation, jobs, selection, expectations, seed }).map(verdict)
         }
-        outcomes.push((i, outcome));
+        Command::Verify { report, catalogue } => cli::verify::run(&report, &catalogue).map(|()| Exit::Ok),
+        Command::Diff { a, b } => cli::diff::run(&a, &b).map(verdict),
     }
-    outcomes.sort_by_key(|(i, _)| *i);
-    let records = outcomes.iter().map(|(i, o)| TestRecord::new(tests[*i], o)).collect();
-    let report = Report::new(implementation, started_at, records);
-    let dir = results.join(&report.implementation.name).join(version_folder(report.implementation.host.version.as_deref()));
-    let files = report.write(&dir).map_err(|e| e.to_string())?;
-    let s = &report.summary;
-    eprintln!(
-        "\n{} passed, {} failed, {} skipped, {} error (of {}) in {:.0} s",
-        s.passed, s.failed, s.skipped, s.error, s.total, clock.elapsed().as_secs_f64()
-    );
-    for f in files {
-        eprintln!("wrote {}", f.display());
-    }
-    Ok(report.ok())
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::List => {
-            for t in conformance_suite::registry() {
-                println!("{:<48} {:<14} {}", t.name, t.area.id(), t.covers.join(","));
-            }
-            ExitCode::SUCCESS
-        }
-        Command::Run { results, implementation, jobs, filters } => {
-            // Snapshots are compared, never rewritten, by a conformance run.
-            std::env::set_var("INSTA_UPDATE", "no");
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("error: cannot start the async runtime: {e}");
-                    return ExitCode::from(EXIT_USAGE);
-                }
-            };
-            match runtime.block_on(run(results, implementation, jobs, filters)) {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => ExitCode::from(EXIT_FAILED),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(EXIT_USAGE)
-                }
-            }
+    // clap exits with 2 (Exit::Usage) on a bad command line, 0 for --help and --version.
+    let matches = Cli::command().after_help(Exit::table()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    match dispatch(cli.command) {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            e.exit.into()
         }
     }
 }
@@ -176,16 +176,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn version_folders_are_path_safe() {
-        assert_eq!(version_folder(Some("wasmcloud 1.9.2+reference.wasmcloud-host.0.27.1")), "1.9.2+reference.wasmcloud-host.0.27.1");
-        assert_eq!(version_folder(Some("weird/ver")), "weird_ver");
-        assert_eq!(version_folder(None), "unknown");
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
     }
 
     #[test]
-    fn filters_select_by_substring() {
-        assert_eq!(selected(&[]).len(), conformance_suite::registry().len());
-        assert!(selected(&["host::".into()]).iter().all(|t| t.name.starts_with("host::")));
-        assert!(selected(&["no-such-test".into()]).is_empty());
+    fn implementation_names_are_folder_safe() {
+        assert!(implementation_name("acme-1.2_x").is_ok());
+        assert!(implementation_name("../x").is_err() && implementation_name("").is_err() && implementation_name("a/b").is_err());
+    }
+
+    #[test]
+    fn help_documents_every_exit_code() {
+        let help = Cli::command().after_help(Exit::table()).render_help().to_string();
+        for e in Exit::ALL {
+            assert!(help.contains(e.meaning()), "{help}");
+        }
     }
 }

@@ -1,0 +1,172 @@
+//! `report.html`: one standalone page a person reads (no scripts, no external resources).
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::report::{Binary, RecordStatus, Report};
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
+table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}\
+th{background:#f3f3f3}code,pre{font-family:ui-monospace,monospace;font-size:90%}pre{white-space:pre-wrap;margin:0;max-width:70em}\
+.passed{color:#176f2c}.failed,.error,.unexpected-pass{color:#b00020;font-weight:bold}.skipped{color:#666}.expected-failure{color:#a05a00}\
+.verdict{font-size:120%;padding:.5em;border-radius:4px;display:inline-block}.ok{background:#e6f4ea}.notok{background:#fce8e6}";
+
+fn binary_row(out: &mut String, what: &str, b: &Binary) {
+    let _ = writeln!(
+        out,
+        "<tr><th>{}</th><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+        escape(what),
+        escape(b.version.as_deref().unwrap_or("?")),
+        escape(&b.path),
+        escape(b.sha256.as_deref().unwrap_or("?"))
+    );
+}
+
+/// The page for `report`.
+pub fn render(report: &Report) -> String {
+    let r = report;
+    let i = &r.implementation;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>wasmCloud conformance: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>wasmCloud conformance: {}</h1>",
+        escape(&i.name),
+        escape(&i.name)
+    );
+    let (class, word) = if r.ok() { ("ok", "conformant for the selected tests") } else { ("notok", "not conformant for the selected tests") };
+    let _ = writeln!(out, "<p class=\"verdict {class}\">{word}: {}</p>", escape(&r.summary.line()));
+
+    let _ = writeln!(out, "<h2>Summary</h2>\n<table>\n<tr><th>status</th><th>tests</th></tr>");
+    for status in RecordStatus::ALL {
+        let _ = writeln!(out, "<tr><td class=\"{0}\">{0}</td><td>{1}</td></tr>", status.id(), r.summary.count(status));
+    }
+    let _ = writeln!(out, "<tr><th>total</th><th>{}</th></tr>\n</table>", r.summary.total);
+
+    let _ = writeln!(out, "<h2>Implementation</h2>\n<table>\n<tr><th></th><th>version</th><th>path</th><th>sha256</th></tr>");
+    binary_row(&mut out, "host", &i.host);
+    binary_row(&mut out, "wadm", &i.wadm);
+    binary_row(&mut out, "nats-server", &i.nats_server);
+    let _ = writeln!(out, "</table>\n<table>");
+    let sel = &r.selection;
+    let rows = [
+        ("backend", r.backend.clone()),
+        ("profile", sel.profile.clone()),
+        ("features", if sel.features.is_empty() { "any".into() } else { sel.features.join(", ") }),
+        ("filters", if sel.filters.is_empty() { "none".into() } else { sel.filters.join(", ") }),
+        ("expectations", sel.expectations.clone().unwrap_or_else(|| "none".into())),
+        ("date", r.date.clone()),
+        ("run", format!("{} → {}", r.started_at, r.finished_at)),
+        ("seed", r.seed.to_string()),
+        ("suite version", r.suite_version.clone()),
+        ("content_sha256", r.content_sha256.clone()),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(out, "<tr><th>{}</th><td><code>{}</code></td></tr>", escape(k), escape(&v));
+    }
+    let _ = writeln!(out, "</table>");
+
+    let _ = writeln!(
+        out,
+        "<h2>Tests</h2>\n<table>\n<tr><th>test</th><th>status</th><th>covers</th><th>time</th><th>message</th></tr>"
+    );
+    for t in &r.tests {
+        let mut message = String::new();
+        if let Some(reason) = &t.expected_failure_reason {
+            let _ = write!(message, "<p>known failure: {}</p>", escape(reason));
+        }
+        if let Some(m) = &t.message {
+            let _ = write!(message, "<pre>{}</pre>", escape(m));
+        }
+        let _ = writeln!(
+            out,
+            "<tr id=\"{}\"><td><code>{}</code><br><small>{}</small></td><td class=\"{}\">{}</td><td>{}</td><td>{:.1}&nbsp;s</td><td>{}</td></tr>",
+            escape(&t.name),
+            escape(&t.name),
+            escape(&t.description),
+            t.status.id(),
+            t.status.id(),
+            escape(&t.covers.join(", ")),
+            t.duration_seconds,
+            message
+        );
+    }
+    let _ = writeln!(out, "</table>");
+
+    // item → every test covering it, with its status (the report's `coverage` keeps the passing ones).
+    let mut items: BTreeMap<&str, Vec<(&str, RecordStatus)>> = BTreeMap::new();
+    for t in &r.tests {
+        for item in &t.covers {
+            items.entry(item.as_str()).or_default().push((t.name.as_str(), t.status));
+        }
+    }
+    let covered = items.values().filter(|ts| ts.iter().any(|(_, s)| *s == RecordStatus::Passed)).count();
+    let _ = writeln!(
+        out,
+        "<h2>Coverage</h2>\n<p>{covered} of {} catalogue items checked by these tests are covered by a passing test.</p>\n<table>\n<tr><th>item</th><th>covered</th><th>tests</th></tr>",
+        items.len()
+    );
+    for (item, tests) in &items {
+        let passing = tests.iter().any(|(_, s)| *s == RecordStatus::Passed);
+        let list: Vec<String> = tests
+            .iter()
+            .map(|(name, s)| format!("<a href=\"#{0}\"><code>{0}</code></a> <span class=\"{1}\">{1}</span>", escape(name), s.id()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
+            escape(item),
+            if passing { "passed" } else { "failed" },
+            if passing { "yes" } else { "no" },
+            list.join("<br>")
+        );
+    }
+    let _ = writeln!(out, "</table>\n</body>\n</html>");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance::report::testing::{record, sample};
+    use crate::conformance::Status;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape("<a href=\"x\">&'</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+    }
+
+    #[test]
+    fn the_page_has_summary_tests_coverage_and_implementation() {
+        let mut r = sample();
+        r.implementation.host.sha256 = Some("ab".repeat(32));
+        r.implementation.host.version = Some("wasmcloud 1.9.2".into());
+        r.tests[1] = r.tests[1].clone().expecting_failure("bug <42>");
+        r.tests.push(record("x::script", Status::Failed, &["HL-05"], Some("<script>alert(1)</script>")));
+        let html = render(&r);
+        assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+        assert!(!html.contains("<script>"), "messages are escaped");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("known failure: bug &lt;42&gt;"));
+        assert!(html.contains(&"ab".repeat(32)) && html.contains("wasmcloud 1.9.2"));
+        assert!(html.contains("<td class=\"expected-failure\">expected-failure</td>"));
+        assert!(html.contains("<tr><td>HL-05</td><td class=\"passed\">yes</td>"), "HL-05 has a passing test");
+        assert!(html.contains("<tr><td>NET-03</td><td class=\"failed\">no</td>"));
+        assert!(html.contains("not conformant"));
+        assert!(html.contains(&r.content_sha256));
+    }
+}

@@ -1,0 +1,227 @@
+//! Checks a `report.json`: it is JSON, matches the versioned schema, its counts and coverage follow
+//! its test list, every covered item exists in the catalogue, and its seal (`content_sha256`)
+//! matches its content, so a report edited after the run is detected.
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::report::{content_sha256, coverage_of, Report, Summary, SCHEMA_JSON, SEAL_FIELD};
+use super::schema::validate;
+
+/// The kind of a problem, in the order checks run (and the order of their exit codes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProblemKind {
+    /// The text is not JSON.
+    NotJson,
+    /// It does not match `report-v1.schema.json`.
+    Schema,
+    /// Counts, coverage or names disagree with the test list.
+    Inconsistent,
+    /// A covered item is not in the catalogue.
+    UnknownItem,
+    /// `content_sha256` does not match the content: edited after the run.
+    Tampered,
+}
+
+/// One problem found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Its class.
+    pub kind: ProblemKind,
+    /// What is wrong, where.
+    pub message: String,
+}
+
+/// The catalogue's item IDs: headings `### CFG-01 …` and bullets `* Q-03 …`.
+pub fn catalogue_items(markdown: &str) -> BTreeSet<String> {
+    markdown
+        .lines()
+        .filter_map(|line| line.strip_prefix("### ").or_else(|| line.strip_prefix("* ")))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .filter(|id| {
+            id.split_once('-').is_some_and(|(area, n)| {
+                !area.is_empty()
+                    && area.chars().all(|c| c.is_ascii_uppercase())
+                    && !n.is_empty()
+                    && n.chars().all(|c| c.is_ascii_digit())
+            })
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every problem of the report text `text` against `catalogue` (empty: valid). Checks stop after
+/// the first class that makes later ones meaningless (not JSON, not matching the schema).
+pub fn verify(text: &str, catalogue: &BTreeSet<String>) -> Vec<Problem> {
+    let problem = |kind, message: String| Problem { kind, message };
+    let doc: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return vec![problem(ProblemKind::NotJson, format!("not JSON: {e}"))],
+    };
+    let schema: Value = serde_json::from_str(SCHEMA_JSON).expect("the compiled-in report schema is JSON");
+    let violations = validate(&schema, &doc);
+    if !violations.is_empty() {
+        return violations
+            .into_iter()
+            .map(|v| problem(ProblemKind::Schema, format!("does not match report-v1.schema.json {v}")))
+            .collect();
+    }
+    let report: Report = match serde_json::from_value(doc.clone()) {
+        Ok(r) => r,
+        Err(e) => return vec![problem(ProblemKind::Schema, format!("does not match the report model: {e}"))],
+    };
+    let mut problems = Vec::new();
+
+    // Consistency: counts, coverage, names, date.
+    let derived = Summary::of(report.tests.iter().map(|t| t.status));
+    if derived != report.summary {
+        problems.push(problem(
+            ProblemKind::Inconsistent,
+            format!("summary counts {} do not match the test list, which gives {}", report.summary.line(), derived.line()),
+        ));
+    }
+    let mut names = BTreeSet::new();
+    for t in &report.tests {
+        if !names.insert(t.name.as_str()) {
+            problems.push(problem(ProblemKind::Inconsistent, format!("test `{}` is listed twice", t.name)));
+        }
+    }
+    let coverage = coverage_of(&report.tests);
+    if coverage != report.coverage {
+        problems.push(problem(ProblemKind::Inconsistent, coverage_difference(&report.coverage, &coverage)));
+    }
+    if report.started_at.get(..10) != Some(report.date.as_str()) {
+        problems.push(problem(
+            ProblemKind::Inconsistent,
+            format!("date {} is not the day the run started ({})", report.date, report.started_at),
+        ));
+    }
+
+    // Catalogue.
+    let mut unknown: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for t in &report.tests {
+        for item in &t.covers {
+            if !catalogue.contains(item) {
+                unknown.entry(item).or_default().push(&t.name);
+            }
+        }
+    }
+    for item in report.coverage.keys() {
+        if !catalogue.contains(item) {
+            unknown.entry(item).or_default();
+        }
+    }
+    for (item, tests) in unknown {
+        let by = if tests.is_empty() { "the coverage table".to_string() } else { format!("test(s) {}", tests.join(", ")) };
+        problems.push(problem(ProblemKind::UnknownItem, format!("catalogue item {item}, covered by {by}, is not in the catalogue")));
+    }
+
+    // Seal.
+    let recorded = doc.get(SEAL_FIELD).and_then(Value::as_str).unwrap_or_default();
+    let actual = content_sha256(&doc);
+    if recorded != actual {
+        problems.push(problem(
+            ProblemKind::Tampered,
+            format!("content_sha256 is {recorded} but the content hashes to {actual}: the report was changed after the run"),
+        ));
+    }
+    problems
+}
+
+fn coverage_difference(recorded: &BTreeMap<String, Vec<String>>, derived: &BTreeMap<String, Vec<String>>) -> String {
+    let mut parts = Vec::new();
+    for (item, tests) in recorded {
+        match derived.get(item) {
+            None => parts.push(format!("{item} is listed but no test covers it")),
+            Some(d) if d != tests => parts.push(format!("{item} lists {:?}, the passing tests covering it are {:?}", tests, d)),
+            Some(_) => {}
+        }
+    }
+    for item in derived.keys().filter(|i| !recorded.contains_key(*i)) {
+        parts.push(format!("{item} is covered by a test but missing from the coverage table"));
+    }
+    format!("the coverage table does not follow the test list: {}", parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance::report::testing::sample;
+    use serde_json::json;
+
+    fn catalogue() -> BTreeSet<String> {
+        ["HL-05", "HL-06", "ORC-04", "NET-03"].iter().map(ToString::to_string).collect()
+    }
+
+    fn kinds(text: &str) -> Vec<ProblemKind> {
+        verify(text, &catalogue()).iter().map(|p| p.kind).collect()
+    }
+
+    fn reseal(mut doc: Value) -> String {
+        doc[SEAL_FIELD] = json!(content_sha256(&doc));
+        doc.to_string()
+    }
+
+    #[test]
+    fn catalogue_ids_come_from_headings_and_bullets() {
+        let md = "# T\n### CFG-01 NATS connection\ntext HL-99 inline\n* Q-03 quirk\n* not an id\n### 0. Scope\n";
+        assert_eq!(catalogue_items(md), ["CFG-01", "Q-03"].iter().map(ToString::to_string).collect());
+    }
+
+    #[test]
+    fn the_real_catalogue_has_the_items_tests_cover() {
+        let path = crate::binaries::repo_root().join("../shared/spec/wasmcloud-1x-catalogue.md");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let items = catalogue_items(&text);
+            assert!(items.contains("CFG-01") && items.contains("HL-05") && items.contains("Q-01"), "{items:?}");
+            assert!(items.len() > 50, "{}", items.len());
+        }
+    }
+
+    #[test]
+    fn a_fresh_report_verifies() {
+        let text = serde_json::to_string_pretty(&sample()).unwrap();
+        assert_eq!(verify(&text, &catalogue()), vec![]);
+    }
+
+    #[test]
+    fn each_failure_class_is_detected() {
+        let doc = sample().to_value();
+        assert_eq!(kinds("{not json"), vec![ProblemKind::NotJson]);
+        assert_eq!(kinds(""), vec![ProblemKind::NotJson]);
+        assert!(kinds("{}").iter().all(|k| *k == ProblemKind::Schema));
+        assert!(!kinds("{}").is_empty());
+
+        let mut tampered = doc.clone();
+        tampered["tests"][0]["duration_seconds"] = json!(99.0);
+        assert_eq!(kinds(&tampered.to_string()), vec![ProblemKind::Tampered]);
+
+        let mut counts = doc.clone();
+        counts["summary"]["passed"] = json!(2);
+        assert_eq!(kinds(&reseal(counts.clone())), vec![ProblemKind::Inconsistent]);
+        assert_eq!(kinds(&counts.to_string()), vec![ProblemKind::Inconsistent, ProblemKind::Tampered]);
+
+        let mut unknown = doc.clone();
+        unknown["tests"][0]["covers"] = json!(["HL-05", "ZZ-99"]);
+        unknown["coverage"]["ZZ-99"] = json!(["host::ping"]);
+        let problems = verify(&reseal(unknown), &catalogue());
+        assert_eq!(problems.iter().map(|p| p.kind).collect::<Vec<_>>(), vec![ProblemKind::UnknownItem]);
+        assert!(problems[0].message.contains("ZZ-99") && problems[0].message.contains("host::ping"), "{problems:?}");
+
+        let mut coverage = doc.clone();
+        coverage["coverage"]["HL-06"] = json!(["host::inventory"]);
+        let problems = verify(&reseal(coverage), &catalogue());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("HL-06"), "{problems:?}");
+
+        let mut twice = doc.clone();
+        let first = twice["tests"][0].clone();
+        twice["tests"].as_array_mut().unwrap().push(first);
+        let problems = verify(&reseal(twice), &catalogue());
+        assert!(problems.iter().any(|p| p.message.contains("listed twice")), "{problems:?}");
+
+        let mut date = doc;
+        date["date"] = json!("2026-11-25");
+        assert_eq!(kinds(&reseal(date)), vec![ProblemKind::Inconsistent]);
+    }
+}

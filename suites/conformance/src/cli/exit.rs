@@ -1,0 +1,152 @@
+//! Every exit code of `wasmcloud-conformance`, in one place (shown by `--help`).
+use std::process::ExitCode;
+
+/// Why the program ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Exit {
+    /// Success: the run passed, the report verifies, the reports do not differ.
+    Ok,
+    /// `run`: a test failed, errored or passed unexpectedly; `diff`: a test differs.
+    Failed,
+    /// Bad command line: unknown subcommand or flag, bad value (clap's own code).
+    Usage,
+    /// A binary under test is missing, not an executable file, or does not answer `--version`.
+    Binary,
+    /// Unknown profile or feature (`--profile`, `--feature`, `WCC_TARGET_UNSUPPORTED`).
+    UnknownSelection,
+    /// The selection (profile, features, filters) matches no test.
+    NothingSelected,
+    /// The expectation file is missing (when named), malformed, or names an unknown test.
+    Expectations,
+    /// The results directory cannot be created or written.
+    Results,
+    /// `verify`/`diff`: an input file cannot be read.
+    Unreadable,
+    /// `verify`/`diff`: an input is not JSON.
+    NotJson,
+    /// `verify`/`diff`: an input does not match `results/schema/report-v1.schema.json`.
+    Schema,
+    /// `verify`: summary counts, coverage or test names disagree with the test list.
+    Inconsistent,
+    /// `verify`: a covered item is not in the catalogue.
+    UnknownItem,
+    /// `verify`: `content_sha256` does not match the content (edited after the run).
+    Tampered,
+    /// `verify`: the catalogue cannot be read.
+    Catalogue,
+    /// The program itself broke (e.g. the async runtime did not start).
+    Internal,
+}
+
+impl Exit {
+    /// Every code, in table order.
+    pub(crate) const ALL: [Exit; 16] = [
+        Exit::Ok,
+        Exit::Failed,
+        Exit::Usage,
+        Exit::Binary,
+        Exit::UnknownSelection,
+        Exit::NothingSelected,
+        Exit::Expectations,
+        Exit::Results,
+        Exit::Unreadable,
+        Exit::NotJson,
+        Exit::Schema,
+        Exit::Inconsistent,
+        Exit::UnknownItem,
+        Exit::Tampered,
+        Exit::Catalogue,
+        Exit::Internal,
+    ];
+
+    /// The process exit code.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Failed => 1,
+            Exit::Usage => 2,
+            Exit::Binary => 3,
+            Exit::UnknownSelection => 4,
+            Exit::NothingSelected => 5,
+            Exit::Expectations => 6,
+            Exit::Results => 7,
+            Exit::Unreadable => 8,
+            Exit::NotJson => 9,
+            Exit::Schema => 10,
+            Exit::Inconsistent => 11,
+            Exit::UnknownItem => 12,
+            Exit::Tampered => 13,
+            Exit::Catalogue => 14,
+            Exit::Internal => 70,
+        }
+    }
+
+    /// One line for the table.
+    pub(crate) fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "success: the run passed (expected failures allowed), the report verifies, no test differs",
+            Exit::Failed => "run: a test failed, errored or passed unexpectedly; diff: a test differs",
+            Exit::Usage => "bad command line: unknown subcommand or flag, bad value (e.g. --jobs 0)",
+            Exit::Binary => "a binary under test is missing, not an executable file, or does not answer --version",
+            Exit::UnknownSelection => "unknown profile or feature (--profile, --feature, WCC_TARGET_UNSUPPORTED)",
+            Exit::NothingSelected => "the selection (profile, features, filters) matches no test",
+            Exit::Expectations => "expectation file missing (when named), malformed, or naming an unknown test",
+            Exit::Results => "the results directory cannot be created or written",
+            Exit::Unreadable => "verify/diff: an input file cannot be read",
+            Exit::NotJson => "verify/diff: an input is not JSON",
+            Exit::Schema => "verify/diff: an input does not match report-v1.schema.json",
+            Exit::Inconsistent => "verify: summary counts, coverage or names disagree with the test list",
+            Exit::UnknownItem => "verify: a covered item is not in the catalogue",
+            Exit::Tampered => "verify: content_sha256 does not match the content (edited after the run)",
+            Exit::Catalogue => "verify: the catalogue cannot be read",
+            Exit::Internal => "internal error of the program itself",
+        }
+    }
+
+    /// The table shown by `--help`.
+    pub(crate) fn table() -> String {
+        let mut out = String::from("Exit codes:\n");
+        for e in Exit::ALL {
+            out.push_str(&format!("  {:>3}  {}\n", e.code(), e.meaning()));
+        }
+        out
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e.code())
+    }
+}
+
+/// An error that ends the program with its exit code; the message names the problem and, where
+/// there is one, the fix.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    pub(crate) exit: Exit,
+    pub(crate) message: String,
+}
+
+impl CliError {
+    pub(crate) fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Self { exit, message: message.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_the_table_lists_each() {
+        let mut codes: Vec<u8> = Exit::ALL.iter().map(|e| e.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), Exit::ALL.len());
+        let table = Exit::table();
+        for e in Exit::ALL {
+            assert!(table.contains(&format!("{:>3}  {}", e.code(), e.meaning())), "{table}");
+        }
+        assert_eq!(Exit::Usage.code(), 2, "clap exits with 2 on a bad command line");
+    }
+}
