@@ -5,7 +5,9 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use wasmcloud_control_interface::{Client, ClientBuilder, CtlResponse, Host, HostInventory, Link};
+use std::collections::HashMap;
+
+use wasmcloud_control_interface::{Client, ClientBuilder, ComponentAuctionAck, CtlResponse, Host, HostInventory, Link};
 
 use crate::journal::Journal;
 use crate::HarnessError;
@@ -36,6 +38,17 @@ impl Ctl {
             .auction_timeout(Duration::from_secs(2))
             .build();
         Self { client, journal }
+    }
+
+    /// The same client with another request timeout (e.g. short, for requests that must go
+    /// unanswered).
+    pub fn with_timeout(&self, timeout: Duration) -> Self {
+        let client = ClientBuilder::new(self.client.nats_client())
+            .lattice(self.client.lattice())
+            .timeout(timeout)
+            .auction_timeout(Duration::from_secs(2))
+            .build();
+        Self { client, journal: self.journal.clone() }
     }
 
     /// The underlying official client, for calls this wrapper does not cover (not recorded).
@@ -134,5 +147,50 @@ impl Ctl {
             self.client.start_provider(host_id, provider_ref, provider_id, None, config),
         )
         .await
+    }
+
+    /// `provider.stop.<host>`.
+    pub async fn stop_provider(&self, host_id: &str, provider_id: &str) -> Result<CtlResponse<()>, HarnessError> {
+        self.record("stop_provider", format!("host={host_id} id={provider_id}"), self.client.stop_provider(host_id, provider_id)).await
+    }
+
+    /// `config.get.<name>`.
+    pub async fn get_config(&self, name: &str) -> Result<CtlResponse<HashMap<String, String>>, HarnessError> {
+        self.record("get_config", name.to_string(), self.client.get_config(name)).await
+    }
+
+    /// `config.del.<name>`.
+    pub async fn delete_config(&self, name: &str) -> Result<CtlResponse<()>, HarnessError> {
+        self.record("delete_config", name.to_string(), self.client.delete_config(name)).await
+    }
+
+    /// `label.put.<host>`.
+    pub async fn put_label(&self, host_id: &str, key: &str, value: &str) -> Result<CtlResponse<()>, HarnessError> {
+        self.record("put_label", format!("host={host_id} {key}={value}"), self.client.put_label(host_id, key, value)).await
+    }
+
+    /// `label.del.<host>`.
+    pub async fn delete_label(&self, host_id: &str, key: &str) -> Result<CtlResponse<()>, HarnessError> {
+        self.record("delete_label", format!("host={host_id} {key}"), self.client.delete_label(host_id, key)).await
+    }
+
+    /// `host.stop.<host>` with an optional shutdown timeout in milliseconds.
+    pub async fn stop_host(&self, host_id: &str, timeout_ms: Option<u64>) -> Result<CtlResponse<()>, HarnessError> {
+        self.record("stop_host", format!("host={host_id} timeout={timeout_ms:?}"), self.client.stop_host(host_id, timeout_ms)).await
+    }
+
+    /// `component.auction`: the acks of every host that could run the component (gathered for the
+    /// auction window).
+    pub async fn component_auction(
+        &self,
+        component_ref: &str,
+        component_id: &str,
+        constraints: BTreeMap<String, String>,
+    ) -> Result<Vec<ComponentAuctionAck>, HarnessError> {
+        let request = format!("ref={component_ref} id={component_id} constraints={constraints:?}");
+        let replies = self
+            .record("component_auction", request, self.client.perform_component_auction(component_ref, component_id, constraints))
+            .await?;
+        Ok(replies.into_iter().filter_map(CtlResponse::into_data).collect())
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use wadm_types::{
-    CapabilityProperties, Component, ComponentProperties, ConfigDefinition, ConfigProperty, LinkProperty, Manifest,
+    Spread, CapabilityProperties, Component, ComponentProperties, ConfigDefinition, ConfigProperty, LinkProperty, Manifest,
     Metadata, Properties, Specification, SpreadScalerProperty, TargetConfig, Trait, APPLICATION_KIND, OAM_VERSION,
     VERSION_ANNOTATION_KEY,
 };
@@ -53,6 +53,40 @@ impl AppBuilder {
             properties: Properties::Component { properties },
             traits: Some(vec![Self::scaler(instances)]),
         });
+        self
+    }
+
+    /// A component from `image` with a spreadscaler over `spreads` (name, requirements, weight).
+    pub fn component_spread(mut self, name: &str, image: &str, instances: usize, spreads: &[(&str, &[(&str, &str)], usize)]) -> Self {
+        let spread = spreads
+            .iter()
+            .map(|(n, reqs, weight)| Spread {
+                name: (*n).to_string(),
+                requirements: reqs.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect(),
+                weight: Some(*weight),
+            })
+            .collect();
+        self = self.component(name, image, instances);
+        let component = self.manifest.spec.components.last_mut().expect("just added");
+        component.traits = Some(vec![Trait::new_spreadscaler(SpreadScalerProperty { instances, spread })]);
+        self
+    }
+
+    /// A component from `image` run by a daemonscaler: every host matching `requirements` runs
+    /// it with `instances` max instances.
+    pub fn component_daemon(mut self, name: &str, image: &str, instances: usize, requirements: &[(&str, &str)]) -> Self {
+        let spread = if requirements.is_empty() {
+            Vec::new()
+        } else {
+            vec![Spread {
+                name: "daemon".into(),
+                requirements: requirements.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect(),
+                weight: None,
+            }]
+        };
+        self = self.component(name, image, instances);
+        let component = self.manifest.spec.components.last_mut().expect("just added");
+        component.traits = Some(vec![Trait::new_daemonscaler(SpreadScalerProperty { instances, spread })]);
         self
     }
 
@@ -137,6 +171,18 @@ mod tests {
         assert_eq!(back, m);
         assert_eq!(back.version(), "v0.1.0");
         assert!(yaml.contains("type: link") && yaml.contains("address: 127.0.0.1:8080"), "{yaml}");
+    }
+
+    #[tokio::test]
+    async fn spread_and_daemon_scalers_validate_and_serialize() {
+        let m = AppBuilder::new("spread", "v1")
+            .component_spread("a", "file:///a.wasm", 4, &[("east", &[("zone", "a")], 75), ("west", &[("zone", "b")], 25)])
+            .component_daemon("b", "file:///b.wasm", 2, &[("zone", "a")])
+            .build();
+        let yaml = serde_yaml::to_string(&m).unwrap();
+        assert!(yaml.contains("type: spreadscaler") && yaml.contains("weight: 75") && yaml.contains("type: daemonscaler"), "{yaml}");
+        let failures = wadm_types::validation::validate_manifest(&m).await.unwrap();
+        assert!(failures.iter().all(|f| f.level != wadm_types::validation::ValidationFailureLevel::Error), "{failures:?}");
     }
 
     #[test]

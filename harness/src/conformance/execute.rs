@@ -92,8 +92,12 @@ fn builder_for(test: &ConformanceTest, binaries: &Binaries) -> LatticeBuilder {
         deny_file_load: test.setup.deny_file_load,
     };
     let mut builder = LatticeBuilder::default().hosts(0).wadm(test.setup.wadm).binaries(binaries.clone());
-    for _ in 0..test.setup.hosts {
-        builder = builder.host(spec.clone());
+    for i in 0..test.setup.hosts {
+        let mut spec = spec.clone();
+        if let Some(extra) = test.setup.labels_per_host.get(i) {
+            spec.labels.extend(extra.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())));
+        }
+        builder = builder.host(spec);
     }
     builder
 }

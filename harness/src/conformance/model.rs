@@ -104,12 +104,14 @@ pub struct Setup {
     pub host_labels: &'static [(&'static str, &'static str)],
     /// Start hosts without `WASMCLOUD_ALLOW_FILE_LOAD`.
     pub deny_file_load: bool,
+    /// Labels for individual hosts: entry `i` is added to host `i` (on top of `host_labels`).
+    pub labels_per_host: &'static [&'static [(&'static str, &'static str)]],
 }
 
 impl Setup {
     /// `n` hosts, no wadm.
     pub const fn hosts(n: usize) -> Self {
-        Self { hosts: n, wadm: false, host_features: &[], host_labels: &[], deny_file_load: false }
+        Self { hosts: n, wadm: false, host_features: &[], host_labels: &[], deny_file_load: false, labels_per_host: &[] }
     }
 
     /// Also run wadm.
@@ -127,6 +129,12 @@ impl Setup {
     /// Set these labels on every host.
     pub const fn labels(mut self, labels: &'static [(&'static str, &'static str)]) -> Self {
         self.host_labels = labels;
+        self
+    }
+
+    /// Labels for individual hosts (entry `i` for host `i`).
+    pub const fn labels_per_host(mut self, labels: &'static [&'static [(&'static str, &'static str)]]) -> Self {
+        self.labels_per_host = labels;
         self
     }
 

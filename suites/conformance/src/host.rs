@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context as _};
 use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
+use harness::wait::{Probe, Wait};
 
 const LABELS: &[(&str, &str)] = &[("zone", "conformance-a"), ("Tier", "gold")];
 
@@ -125,6 +126,174 @@ fn heartbeat(cx: Cx) -> TestFuture {
             ensure!(!data[field].is_null(), "heartbeat data lacks `{field}`: {data}");
         }
         ensure!(data["host_id"] == host.as_str(), "heartbeat for another host: {data}");
+        Ok(())
+    })
+}
+
+/// HL-09: labels changed at runtime, with the events and the hostcore.* guard.
+pub static LABELS_AT_RUNTIME: ConformanceTest = ConformanceTest {
+    name: "host::labels_at_runtime",
+    description: "label.put adds a label (labels_changed with the full map), hostcore.* labels are refused, label.del of a missing key succeeds without an event",
+    area: Area::Host,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents],
+    covers: &["HL-09", "NET-05", "SEC-03"],
+    fixtures: &[],
+    setup: Setup::hosts(1).labels(LABELS),
+    run: labels_at_runtime,
+};
+
+fn labels_at_runtime(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let journal = cx.journal();
+        let mark = journal.mark();
+        let put = cx.ctl().put_label(&host, "rack", "r42").await?;
+        ensure!(put.succeeded(), "label.put refused: {}", put.message());
+        let changed = journal
+            .wait_for(mark, "labels_changed", "after label.put", Duration::from_secs(10), |e| e.source() == host)
+            .await?;
+        let labels = &changed.data()["labels"];
+        ensure!(labels["rack"] == "r42" && labels["zone"] == "conformance-a" && !labels["hostcore.os"].is_null(),
+            "labels_changed carries the full map: {}", changed.data());
+        let hosts = cx.ctl().get_hosts().await?;
+        ensure!(hosts[0].labels().get("rack").map(String::as_str) == Some("r42"), "ping does not show the new label");
+
+        let guarded = cx.ctl().put_label(&host, "hostcore.os", "plan9").await?;
+        ensure!(!guarded.succeeded(), "a hostcore.* label was set dynamically");
+        ensure!(guarded.message().contains("hostcore"), "refusal message: {:?}", guarded.message());
+
+        let mark = journal.mark();
+        let missing = cx.ctl().delete_label(&host, "no-such-label").await?;
+        ensure!(missing.succeeded(), "deleting a missing label failed: {}", missing.message());
+        let del = cx.ctl().delete_label(&host, "rack").await?;
+        ensure!(del.succeeded(), "label.del refused: {}", del.message());
+        let after = journal
+            .wait_for(mark, "labels_changed", "after label.del", Duration::from_secs(10), |e| e.source() == host)
+            .await?;
+        ensure!(after.data()["labels"]["rack"].is_null(), "rack still present: {}", after.data());
+        let changes = journal.since(mark).iter().filter(|e| e.kind == "labels_changed").count();
+        ensure!(changes == 1, "{changes} labels_changed events for one real deletion and one no-op");
+        Ok(())
+    })
+}
+
+/// HL-07: a host stopped through the control interface says goodbye and leaves the lattice.
+pub static STOP_HOST: ConformanceTest = ConformanceTest {
+    name: "host::stop_through_control_interface",
+    description: "host.stop is acknowledged, the host publishes host_stopped with its labels and stops answering the control interface",
+    area: Area::Host,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents],
+    covers: &["HL-07", "NET-05"],
+    fixtures: &[],
+    setup: Setup::hosts(2).labels(LABELS),
+    run: stop_host,
+};
+
+fn stop_host(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let ids = cx.lattice().host_ids();
+        let (victim, survivor) = (&ids[0], &ids[1]);
+        let mark = cx.journal().mark();
+        let ack = cx.ctl().stop_host(victim, Some(5_000)).await?;
+        ensure!(ack.succeeded(), "host.stop refused: {}", ack.message());
+        let stopped = cx
+            .journal()
+            .wait_for(mark, "host_stopped", "the stopped host", Duration::from_secs(20), |e| e.source() == victim.as_str())
+            .await?;
+        ensure!(stopped.data()["labels"]["zone"] == "conformance-a", "host_stopped data: {}", stopped.data());
+        let ctl = cx.ctl().clone();
+        Wait::new("the stopped host to stop answering ping", Duration::from_secs(20))
+            .consecutive(2)
+            .until(|_| {
+                let ctl = ctl.clone();
+                async move {
+                    match ctl.get_hosts().await {
+                        Ok(hosts) if hosts.iter().all(|h| h.id() != victim) => Probe::Ready(hosts.len()),
+                        Ok(hosts) => Probe::NotYet(format!("{} host(s) still answer, the stopped one among them", hosts.len())),
+                        Err(e) => Probe::NotYet(e.to_string()),
+                    }
+                }
+            })
+            .await?;
+        let hosts = cx.ctl().get_hosts().await?;
+        ensure!(hosts.len() == 1 && hosts[0].id() == survivor, "the other host must keep running: {:?}", hosts.iter().map(|h| h.id()).collect::<Vec<_>>());
+        Ok(())
+    })
+}
+
+/// HL-19: malformed control requests get an error reply, never silence or a crash.
+pub static PROTOCOL_ERRORS: ConformanceTest = ConformanceTest {
+    name: "host::protocol_errors",
+    description: "an unknown control operation answers `unsupported subject`, an undeserialisable scale command answers `failed to deserialize`, and the host keeps serving",
+    area: Area::Host,
+    features: &[Feature::ControlInterface],
+    covers: &["HL-19", "NET-02"],
+    fixtures: &[],
+    setup: Setup::hosts(1),
+    run: protocol_errors,
+};
+
+fn protocol_errors(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let lattice = cx.lattice();
+        let host = cx.host_id();
+        let nats = lattice.nats();
+        let ask = |subject: String, body: &'static str| {
+            let nats = nats.clone();
+            async move {
+                let reply = tokio::time::timeout(Duration::from_secs(5), nats.request(subject.clone(), body.into()))
+                    .await
+                    .map_err(|_| anyhow::anyhow!("no reply on {subject} within 5 s"))?
+                    .with_context(|| format!("request on {subject}"))?;
+                let json: serde_json::Value = serde_json::from_slice(&reply.payload).context("reply is not JSON")?;
+                anyhow::Ok(json)
+            }
+        };
+        let bogus = ask(format!("wasmbus.ctl.v1.{}.component.bogus.{host}", lattice.name()), "{}").await?;
+        ensure!(bogus["success"] == false && bogus["message"] == "unsupported subject", "unknown operation: {bogus}");
+        let garbage = ask(format!("wasmbus.ctl.v1.{}.component.scale.{host}", lattice.name()), "{not json").await?;
+        ensure!(garbage["success"] == false, "malformed scale: {garbage}");
+        ensure!(garbage["message"].as_str().is_some_and(|m| m.contains("failed to deserialize")), "malformed scale: {garbage}");
+        let inv = crate::support::inventory(&cx, &host).await?;
+        ensure!(inv.host_id() == host, "the host no longer serves its inventory");
+        Ok(())
+    })
+}
+
+/// HL-18: auctions are answered only by hosts whose labels satisfy the constraints and that do
+/// not already run the component.
+pub static AUCTION: ConformanceTest = ConformanceTest {
+    name: "host::component_auction_constraints",
+    description: "component.auction is acked only by hosts whose labels match every constraint (an empty constraint set matches every host)",
+    area: Area::Host,
+    features: &[Feature::ControlInterface, Feature::FileLoad],
+    covers: &["HL-18", "CFG-09"],
+    fixtures: &[crate::PROBE_RUST],
+    setup: Setup::hosts(2).labels_per_host(&[&[("zone", "east")], &[("zone", "west")]]),
+    run: auction,
+};
+
+fn auction(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let ids = cx.lattice().host_ids();
+        let image = cx.fixture(crate::PROBE_RUST)?.file_ref();
+        let east = std::collections::BTreeMap::from([("zone".to_string(), "east".to_string())]);
+        let acks = cx.ctl().component_auction(&image, "auctioned", east.clone()).await?;
+        let hosts: Vec<&str> = acks.iter().map(|a| a.host_id()).collect();
+        ensure!(hosts == [ids[0].as_str()], "east auction acked by {hosts:?}, expected only {}", ids[0]);
+        // Known divergence (found here, not in the catalogue): wasmcloud-control-interface 3.0.1's
+        // `ComponentAuctionRequest::component_id()` and `ComponentAuctionAck::component_id()`
+        // return the component *ref*. The host reads the request through that accessor, so its
+        // ack carries the ref as `component_id` and its "already running this id" check compares
+        // running ids with the ref. Only the label matching, which does not depend on it, is
+        // asserted here; the id semantics of HL-18 wait for an expectation entry.
+        let wire = serde_json::to_value(&acks[0])?;
+        ensure!(wire["component_ref"] == image.as_str() && acks[0].constraints() == &east, "ack content: {wire}");
+        let nowhere = std::collections::BTreeMap::from([("zone".to_string(), "south".to_string())]);
+        let none = cx.ctl().component_auction(&image, "auctioned", nowhere).await?;
+        ensure!(none.is_empty(), "an unmatched auction was acked by {:?}", none.iter().map(|a| a.host_id()).collect::<Vec<_>>());
+        let all = cx.ctl().component_auction(&image, "auctioned", Default::default()).await?;
+        ensure!(all.len() == 2, "an unconstrained auction was acked by {} host(s)", all.len());
         Ok(())
     })
 }

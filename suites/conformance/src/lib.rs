@@ -8,9 +8,11 @@ use harness::fixtures::{FixtureRef, Lang};
 
 pub mod bindings;
 mod components;
+mod config;
 mod host;
 mod links;
 mod orchestration;
+mod providers;
 mod support;
 mod vendorless;
 
@@ -18,6 +20,8 @@ mod vendorless;
 pub const PROBE_RUST: FixtureRef = FixtureRef::new("probe", Lang::Rust);
 /// The runner component in Rust: imports echo, exports runner.
 pub const RUNNER_RUST: FixtureRef = FixtureRef::new("runner", Lang::Rust);
+/// The probe component in C (a second build of the same contract).
+pub const PROBE_C: FixtureRef = FixtureRef::new("probe", Lang::C);
 /// The HTTP hello/echo component in Rust.
 pub const HTTP_RUST: FixtureRef = FixtureRef::new("http", Lang::Rust);
 
@@ -27,13 +31,28 @@ pub fn registry() -> Vec<&'static ConformanceTest> {
         &host::PING,
         &host::INVENTORY,
         &host::HEARTBEAT,
+        &host::LABELS_AT_RUNTIME,
+        &host::STOP_HOST,
+        &host::PROTOCOL_ERRORS,
+        &host::AUCTION,
         &components::SCALE_INVOKE_STOP,
         &components::FILE_LOAD_DENIED,
+        &config::CRUD,
+        &config::LIVE_UPDATE,
+        &config::MISSING_CONFIG,
+        &providers::BUILTINS_GATED,
+        &providers::START_STOP,
         &links::PUT_GET_DELETE,
         &links::CONFLICTING_TARGET,
         &links::COMPONENT_CALLS_LINKED_TARGET,
+        &links::CROSS_HOST_CALL,
+        &links::LOAD_BALANCING,
         &orchestration::HTTP_APP_LIFECYCLE,
         &orchestration::VALIDATION_MESSAGES,
+        &orchestration::MODEL_API,
+        &orchestration::SPREAD_WEIGHTS,
+        &orchestration::NO_ELIGIBLE_HOST,
+        &orchestration::DAEMON,
     ];
     tests.extend(vendorless::all());
     tests

@@ -180,3 +180,76 @@ fn component_calls_linked_target(cx: Cx) -> TestFuture {
         Ok(())
     })
 }
+
+/// NET-10: a component on one host calls a component on another host through a link.
+pub static CROSS_HOST_CALL: ConformanceTest = ConformanceTest {
+    name: "links::call_across_hosts",
+    description: "a runner on one host reaches an echo component running only on another host through a link (NATS routing by component id)",
+    area: Area::Networking,
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc, Feature::Links],
+    covers: &["NET-10", "NET-09", "NET-08"],
+    fixtures: &[PROBE_RUST, RUNNER_RUST],
+    setup: Setup::hosts(2),
+    run: cross_host_call,
+};
+
+fn cross_host_call(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let ids = cx.lattice().host_ids();
+        scale(&cx, &ids[1], &cx.fixture(PROBE_RUST)?.file_ref(), "far-echo", 1).await?;
+        scale(&cx, &ids[0], &cx.fixture(RUNNER_RUST)?.file_ref(), "near-runner", 1).await?;
+        let put = cx.ctl().put_link(echo_link("near-runner", "far-echo", "default")?).await?;
+        ensure!(put.succeeded(), "link.put: {}", put.message());
+        let client = cx.lattice().wrpc_client("near-runner").await?;
+        let client_ref = &client;
+        Wait::new("near-runner (host 0) to reach far-echo (host 1)", Duration::from_secs(30))
+            .consecutive(3)
+            .interval(Duration::from_millis(200))
+            .until(|n| async move {
+                let msg = format!("across hosts #{n}");
+                match run_outcome(client_ref, &msg).await {
+                    Ok(answer) if answer == msg => Probe::Ready(()),
+                    Ok(answer) => Probe::NotYet(format!("answered {answer:?}")),
+                    Err(e) => Probe::NotYet(e),
+                }
+            })
+            .await?;
+        let inv0 = crate::support::inventory(&cx, &ids[0]).await?;
+        ensure!(inv0.components().iter().all(|c| c.id() != "far-echo"), "far-echo must run on host 1 only");
+        Ok(())
+    })
+}
+
+/// NET-08: the same component id on two hosts shares one queue group: calls are spread.
+pub static LOAD_BALANCING: ConformanceTest = ConformanceTest {
+    name: "links::same_id_on_two_hosts_load_balances",
+    description: "with one component id running on two hosts (a Rust build on one, a C build on the other), repeated wRPC calls are answered by both",
+    area: Area::Networking,
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
+    covers: &["NET-08", "NET-10"],
+    fixtures: &[PROBE_RUST, crate::PROBE_C],
+    setup: Setup::hosts(2),
+    run: load_balancing,
+};
+
+fn load_balancing(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let ids = cx.lattice().host_ids();
+        scale(&cx, &ids[0], &cx.fixture(PROBE_RUST)?.file_ref(), "balanced", 1).await?;
+        scale(&cx, &ids[1], &cx.fixture(crate::PROBE_C)?.file_ref(), "balanced", 1).await?;
+        let client = cx.lattice().wrpc_client("balanced").await?;
+        let mut seen = std::collections::BTreeMap::<String, u32>::new();
+        for _ in 0..60 {
+            let lang = tokio::time::timeout(Duration::from_secs(10), crate::bindings::about::language(&client, None))
+                .await
+                .map_err(|_| anyhow::anyhow!("about.language did not answer within 10 s"))??;
+            *seen.entry(lang).or_default() += 1;
+            if seen.len() == 2 && seen.values().all(|n| *n >= 3) {
+                break;
+            }
+        }
+        ensure!(seen.get("rust").is_some_and(|n| *n >= 3) && seen.get("c").is_some_and(|n| *n >= 3),
+            "60 calls were answered by {seen:?}; both hosts should serve the shared id");
+        Ok(())
+    })
+}

@@ -1,0 +1,135 @@
+//! Named configuration, lattice-wide (catalogue NET-06, VAC-05).
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{ensure, Context as _};
+use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
+use harness::wait::{Probe, Wait};
+
+use crate::bindings::test::fixtures::config_reader;
+use crate::support::scale;
+use crate::PROBE_RUST;
+
+/// NET-06: put, get, delete, with events and the documented answers for bad and missing input.
+pub static CRUD: ConformanceTest = ConformanceTest {
+    name: "config::put_get_delete",
+    description: "config.put stores a string map (config_set), rejects anything else, config.get returns it or `Configuration not found`, config.del removes it (config_deleted)",
+    area: Area::Networking,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents],
+    covers: &["NET-06", "NET-05", "NET-02"],
+    fixtures: &[],
+    setup: Setup::hosts(1),
+    run: crud,
+};
+
+fn crud(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let lattice = cx.lattice();
+        let journal = cx.journal();
+        // Not a string map: refused (sent raw; the typed client cannot express it).
+        let subject = format!("wasmbus.ctl.v1.{}.config.put.bad-config", lattice.name());
+        let reply = lattice.nats().request(subject, r#"["not","a","map"]"#.into()).await.context("raw config.put")?;
+        let raw: serde_json::Value = serde_json::from_slice(&reply.payload)?;
+        ensure!(raw["success"] == false, "a non-map config was accepted: {raw}");
+        ensure!(raw["message"].as_str().is_some_and(|m| m.contains("map of string")), "refusal: {raw}");
+
+        let missing = cx.ctl().get_config("absent-config").await?;
+        ensure!(missing.succeeded() && missing.data().is_none(), "missing config: success={} data={:?}", missing.succeeded(), missing.data());
+        ensure!(missing.message().contains("not found"), "missing config message: {:?}", missing.message());
+
+        let mark = journal.mark();
+        let values = BTreeMap::from([("a".to_string(), "1".to_string()), ("b".to_string(), "two".to_string())]);
+        let put = cx.ctl().put_config("app-config", values.clone()).await?;
+        ensure!(put.succeeded(), "config.put: {}", put.message());
+        journal.wait_for(mark, "config_set", "app-config", Duration::from_secs(10), |e| e.field("config_name") == Some("app-config")).await?;
+        let got = cx.ctl().get_config("app-config").await?.into_data().context("config.get returned no map")?;
+        let got: BTreeMap<String, String> = got.into_iter().collect();
+        ensure!(got == values, "config.get returned {got:?}");
+
+        let mark = journal.mark();
+        let del = cx.ctl().delete_config("app-config").await?;
+        ensure!(del.succeeded(), "config.del: {}", del.message());
+        journal.wait_for(mark, "config_deleted", "app-config", Duration::from_secs(10), |e| e.field("config_name") == Some("app-config")).await?;
+        let gone = cx.ctl().get_config("app-config").await?;
+        ensure!(gone.data().is_none(), "config still readable after delete: {:?}", gone.data());
+        Ok(())
+    })
+}
+
+/// NET-06 / VAC-05: a running component sees config updates without a restart.
+pub static LIVE_UPDATE: ConformanceTest = ConformanceTest {
+    name: "config::live_update_reaches_component",
+    description: "after config.put of new values, a running component's wasi:config reads them without being rescaled",
+    area: Area::Networking,
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
+    covers: &["NET-06", "VAC-05"],
+    fixtures: &[PROBE_RUST],
+    setup: Setup::hosts(1),
+    run: live_update,
+};
+
+fn live_update(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let image = cx.fixture(PROBE_RUST)?.file_ref();
+        let put = cx.ctl().put_config("live", BTreeMap::from([("mode".to_string(), "first".to_string())])).await?;
+        ensure!(put.succeeded(), "config.put: {}", put.message());
+        let mark = cx.journal().mark();
+        let ack = cx.ctl().scale_component(&host, &image, "live-reader", 1, None, vec!["live".into()]).await?;
+        ensure!(ack.succeeded(), "scale: {}", ack.message());
+        cx.journal()
+            .wait_for(mark, "component_scaled", "live-reader", Duration::from_secs(30), |e| e.field("component_id") == Some("live-reader"))
+            .await?;
+        let client = cx.lattice().wrpc_client("live-reader").await?;
+        let first = config_reader::get(&client, None, "mode").await.context("config-reader.get")?;
+        ensure!(first.as_deref() == Some("first"), "before the update: {first:?}");
+        let put = cx.ctl().put_config("live", BTreeMap::from([("mode".to_string(), "second".to_string())])).await?;
+        ensure!(put.succeeded(), "config.put: {}", put.message());
+        let client_ref = &client;
+        Wait::new("the component to read the updated config", Duration::from_secs(20))
+            .consecutive(2)
+            .interval(Duration::from_millis(100))
+            .until(|_| async move {
+                match config_reader::get(client_ref, None, "mode").await {
+                    Ok(Some(v)) if v == "second" => Probe::Ready(()),
+                    Ok(v) => Probe::NotYet(format!("reads {v:?}")),
+                    Err(e) => Probe::NotYet(format!("{e:#}")),
+                }
+            })
+            .await?;
+        Ok(())
+    })
+}
+
+/// NET-06 / HL-14: scaling with a config that does not exist fails through the event.
+pub static MISSING_CONFIG: ConformanceTest = ConformanceTest {
+    name: "config::scale_with_missing_config_fails",
+    description: "scaling a component with a named config that does not exist is acked, then reported by component_scale_failed naming the config",
+    area: Area::Networking,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
+    covers: &["NET-06", "HL-14", "Q-03"],
+    fixtures: &[PROBE_RUST],
+    setup: Setup::hosts(1),
+    run: missing_config,
+};
+
+fn missing_config(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let image = cx.fixture(PROBE_RUST)?.file_ref();
+        let mark = cx.journal().mark();
+        let ack = cx.ctl().scale_component(&host, &image, "needs-config", 1, None, vec!["never-put".into()]).await?;
+        ensure!(ack.succeeded(), "the scale is acked before any work: {}", ack.message());
+        let failed = cx
+            .journal()
+            .wait_for(mark, "component_scale_failed", "needs-config", Duration::from_secs(30), |e| e.field("component_id") == Some("needs-config"))
+            .await?;
+        let error = failed.field("error").unwrap_or_default();
+        ensure!(error.contains("never-put"), "the error does not name the missing config: {error:?}");
+        let inv = crate::support::inventory(&cx, &host).await?;
+        ensure!(inv.components().is_empty(), "the component runs anyway: {:?}", inv.components());
+        // A good scale afterwards still works (the failure left nothing behind).
+        scale(&cx, &host, &image, "needs-config", 1).await?;
+        Ok(())
+    })
+}
