@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::spec::Fixture;
+use crate::spec::{Fixture, Kind};
 
 /// Bump when the way every fixture is built changes in a way that changes the artifacts.
 const HASH_VERSION: &str = "fixture-build input hash v1";
@@ -46,6 +46,10 @@ pub fn input_hash(fixture: &Fixture, extra: &ExtraInputs<'_>) -> std::io::Result
     let e = &fixture.entry;
     feed.field("name", e.name.as_bytes());
     feed.field("language", e.language.id().as_bytes());
+    // Fed only for kinds other than the original one, so components keep their hashes (and caches).
+    if e.kind != Kind::Component {
+        feed.field("kind", e.kind.id().as_bytes());
+    }
     feed.field("world", e.world.as_bytes());
     feed.field("sources", path_bytes(&e.sources));
     feed.field(
@@ -136,6 +140,7 @@ mod tests {
         let entry = FixtureEntry {
             name: "probe".into(),
             language: Language::C,
+            kind: Kind::Component,
             world: "probe".into(),
             sources: "components/c/probe".into(),
             wit: None,
@@ -235,6 +240,7 @@ mod tests {
             |e: &mut FixtureEntry| e.language = Language::Go,
             |e: &mut FixtureEntry| e.world = "other".into(),
             |e: &mut FixtureEntry| e.wit = Some("wit".into()),
+            |e: &mut FixtureEntry| e.kind = Kind::Provider,
         ] {
             let mut t2 = tree();
             edit(&mut t2.fixture.entry);

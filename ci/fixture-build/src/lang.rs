@@ -1,15 +1,17 @@
-//! One builder per language. A builder first locates its toolchain (a missing toolchain is a
-//! reason, not an error), then turns a fixture's sources into a component.
+//! One builder per language (and one for providers). A builder first locates its toolchain (a
+//! missing toolchain is a reason, not an error), then turns a fixture's sources into a component,
+//! or a provider into a provider archive.
 
 mod c;
 mod go;
 mod javascript;
+mod provider;
 mod python;
 mod rust;
 
 use std::path::{Path, PathBuf};
 
-use crate::spec::{Fixture, Language};
+use crate::spec::{Fixture, Kind, Language};
 use crate::toolchain::Env;
 
 /// A language's toolchain, located and identified, ready to build fixtures.
@@ -22,12 +24,19 @@ pub trait Toolchain {
     fn shared_inputs(&self, _fixture: &Fixture) -> Vec<PathBuf> {
         Vec::new()
     }
-    /// Builds `fixture` into the component `out`, using `work` (empty, private) as scratch space.
+    /// Builds `fixture` into `out` (a component, or for a provider a `.par.gz`), using `work`
+    /// (empty, private) as scratch space.
     fn build(&self, fixture: &Fixture, work: &Path, out: &Path) -> anyhow::Result<()>;
 }
 
-/// Locates the toolchain for `lang`; `Err` says what is missing.
-pub fn locate(lang: Language, env: &Env) -> Result<Box<dyn Toolchain>, String> {
+/// Locates the toolchain for fixtures of `kind` in `lang`; `Err` says what is missing.
+pub fn locate(kind: Kind, lang: Language, env: &Env) -> Result<Box<dyn Toolchain>, String> {
+    if kind == Kind::Provider {
+        return match lang {
+            Language::Rust => provider::locate(env).map(|t| Box::new(t) as Box<dyn Toolchain>),
+            other => Err(format!("no provider builder for {other}")),
+        };
+    }
     match lang {
         Language::Rust => rust::locate(env).map(|t| Box::new(t) as Box<dyn Toolchain>),
         Language::Python => python::locate(env).map(|t| Box::new(t) as Box<dyn Toolchain>),

@@ -1,4 +1,4 @@
-//! `fixture-build`: builds the fixture components listed in `fixtures/fixtures.toml` (cached by
+//! `fixture-build`: builds the fixture components and providers listed in `fixtures/fixtures.toml` (cached by
 //! input hash under `${WCC_CACHE:-~/.cache/wasmcloud-conformance}/fixtures`) and writes the fixture
 //! manifest `<repo>/.wcc/fixtures.json` that the harness reads.
 //!
@@ -27,7 +27,7 @@ use crate::spec::Language;
 #[derive(Parser)]
 #[command(
     name = "fixture-build",
-    about = "Builds the fixture components and writes the fixture manifest"
+    about = "Builds the fixture components and providers and writes the fixture manifest"
 )]
 struct Cli {
     /// Repository root (default: the nearest directory above the current one holding fixtures/).
@@ -109,9 +109,10 @@ fn main() -> ExitCode {
         Command::List => {
             for f in &fixtures {
                 println!(
-                    "{:<10} {:<11} world={:<13} sources={} tags={}",
+                    "{:<10} {:<11} {:<9} world={:<13} sources={} tags={}",
                     f.name(),
                     f.language(),
+                    f.kind().id(),
                     f.entry.world,
                     f.entry.sources.display(),
                     f.entry.tags.join(",")

@@ -19,7 +19,7 @@ pub struct Entry {
     pub name: String,
     pub language: String,
     pub world: String,
-    /// Always "component" for now (fixture providers would be another kind).
+    /// "component" (a `.wasm`) or "provider" (a `.par.gz` provider archive; `world` is empty).
     pub kind: String,
     #[serde(flatten)]
     pub status: Status,

@@ -150,7 +150,8 @@ impl Tool {
     }
 }
 
-/// How long one tool may run (the slowest, a cold cargo build of a fixture, takes under a minute).
+/// How long one tool may run (the slowest, a cold release build of the fixture providers, takes
+/// about 5 minutes on 2 cores; a cold cargo build of a component, under a minute).
 pub const TIMEOUT: Duration = Duration::from_secs(900);
 
 fn timeout() -> Duration {

@@ -9,7 +9,7 @@ use crate::cache::{Artifact, Cache};
 use crate::hash::{input_hash, ExtraInputs};
 use crate::lang::{self, Toolchain};
 use crate::manifest::{Entry, Status};
-use crate::spec::{Fixture, Language};
+use crate::spec::{Fixture, Kind, Language};
 use crate::toolchain::{Env, Tool};
 use crate::verify;
 
@@ -85,7 +85,7 @@ impl Report {
                     name: f.entry.name.clone(),
                     language: f.entry.language.id().to_string(),
                     world: f.entry.world.clone(),
-                    kind: "component".into(),
+                    kind: f.entry.kind.id().into(),
                     status,
                 }
             })
@@ -101,15 +101,16 @@ pub fn run(env: &Env, fixtures: Vec<Fixture>, selection: &Selection) -> Report {
             eprintln!("fixture-build: warning: {e}: WIT and built components go unchecked")
         })
         .ok();
-    let mut toolchains: BTreeMap<Language, Result<Box<dyn Toolchain>, String>> = BTreeMap::new();
+    let mut toolchains: BTreeMap<(Kind, Language), Result<Box<dyn Toolchain>, String>> =
+        BTreeMap::new();
     let mut wit_checks: BTreeMap<PathBuf, Result<(), String>> = BTreeMap::new();
     let mut results = Vec::with_capacity(fixtures.len());
 
     for fixture in fixtures {
         let label = fixture.label();
         let toolchain = toolchains
-            .entry(fixture.language())
-            .or_insert_with(|| lang::locate(fixture.language(), env));
+            .entry((fixture.kind(), fixture.language()))
+            .or_insert_with(|| lang::locate(fixture.kind(), fixture.language(), env));
         let toolchain = match toolchain {
             Ok(t) => t,
             Err(reason) => {
@@ -171,7 +172,8 @@ fn one(
         Err(e) => return Outcome::Failed(format!("cannot read its inputs: {e}")),
     };
     let stem = format!("{}-{}", fixture.name(), fixture.language());
-    if let Some(artifact) = cache.lookup(&hash, &stem) {
+    let ext = fixture.kind().extension();
+    if let Some(artifact) = cache.lookup(&hash, &stem, ext) {
         return Outcome::Cached(artifact, hash);
     }
     if !selection.selects(fixture) {
@@ -198,7 +200,7 @@ fn one(
     );
     match build(env, wasm_tools, toolchain, fixture, &hash, &stem) {
         Ok((built, seconds, work)) => {
-            let stored = cache.store(&hash, &stem, &built, seconds);
+            let stored = cache.store(&hash, &stem, ext, &built, seconds);
             let _ = std::fs::remove_dir_all(&work);
             match stored {
                 Ok(artifact) => Outcome::Built(artifact, hash),
@@ -232,11 +234,11 @@ pub fn gc(
     dry_run: bool,
 ) -> std::io::Result<Vec<PathBuf>> {
     let mut keep = keep.clone();
-    let mut toolchains: BTreeMap<Language, Option<Box<dyn Toolchain>>> = BTreeMap::new();
+    let mut toolchains: BTreeMap<(Kind, Language), Option<Box<dyn Toolchain>>> = BTreeMap::new();
     for f in fixtures {
         let tc = toolchains
-            .entry(f.language())
-            .or_insert_with(|| lang::locate(f.language(), env).ok());
+            .entry((f.kind(), f.language()))
+            .or_insert_with(|| lang::locate(f.kind(), f.language(), env).ok());
         if let Some(tc) = tc {
             keep.insert(fixture_hash(tc.as_ref(), f)?);
         }
@@ -264,7 +266,7 @@ pub fn gc(
     Ok(removed)
 }
 
-/// Builds into a fresh work directory; returns the component, the build time and the directory.
+/// Builds into a fresh work directory; returns the artifact, the build time and the directory.
 fn build(
     env: &Env,
     wasm_tools: Option<&Tool>,
@@ -276,7 +278,7 @@ fn build(
     let work = env.scratch().join(format!("work-{stem}-{}", &hash[..12]));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| format!("create {}: {e}", work.display()))?;
-    let out = work.join(format!("{stem}.wasm"));
+    let out = work.join(format!("{stem}.{}", fixture.kind().extension()));
     let start = Instant::now();
     toolchain
         .build(fixture, &work, &out)
@@ -285,7 +287,7 @@ fn build(
     if !out.is_file() {
         return Err(format!("the build produced no {}", out.display()));
     }
-    if let Some(wt) = wasm_tools {
+    if let (Some(wt), Kind::Component) = (wasm_tools, fixture.kind()) {
         verify::exports_world(&wt.path, &fixture.wit, &fixture.entry.world, &out, &work)?;
     }
     Ok((out, seconds, work))

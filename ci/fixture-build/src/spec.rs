@@ -48,12 +48,49 @@ impl fmt::Display for Language {
     }
 }
 
+/// What a fixture builds into.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A WebAssembly component exporting `world` (`<name>-<language>.wasm`).
+    #[default]
+    Component,
+    /// A native capability provider packed as a provider archive (`<name>-<language>.par.gz`);
+    /// it has no world.
+    Provider,
+}
+
+impl Kind {
+    /// The id the manifest reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Kind::Component => "component",
+            Kind::Provider => "provider",
+        }
+    }
+
+    /// The artifact's file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Kind::Component => "wasm",
+            Kind::Provider => "par.gz",
+        }
+    }
+}
+
 /// One `[[fixture]]` entry, as written.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FixtureEntry {
     pub name: String,
     pub language: Language,
+    /// `component` (the default) or `provider`.
+    #[serde(default)]
+    pub kind: Kind,
+    /// The world a component is built from; empty (or absent) for a provider.
+    #[serde(default)]
     pub world: String,
     /// Guest sources, relative to the directory of fixtures.toml.
     pub sources: PathBuf,
@@ -86,6 +123,9 @@ impl Fixture {
     }
     pub fn language(&self) -> Language {
         self.entry.language
+    }
+    pub fn kind(&self) -> Kind {
+        self.entry.kind
     }
     /// `name/language`, how the build names a fixture in messages.
     pub fn label(&self) -> String {
@@ -147,11 +187,23 @@ pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Vec<Fixture>, SpecE
                 entry.name
             )));
         }
-        if !is_name(&entry.world) {
-            return Err(bad(format!(
-                "world {:?} is not a WIT identifier",
-                entry.world
-            )));
+        match entry.kind {
+            Kind::Component if !is_name(&entry.world) => {
+                return Err(bad(format!(
+                    "world {:?} is not a WIT identifier",
+                    entry.world
+                )));
+            }
+            Kind::Provider if !entry.world.is_empty() => {
+                return Err(bad("a provider has no world".into()));
+            }
+            Kind::Provider if entry.language != Language::Rust => {
+                return Err(bad(format!(
+                    "providers are built from rust only, not {}",
+                    entry.language
+                )));
+            }
+            _ => {}
         }
         if !seen.insert((entry.name.clone(), entry.language)) {
             return Err(bad("listed twice".into()));
@@ -305,7 +357,36 @@ mod tests {
     #[test]
     fn rejects_missing_field() {
         let e = entry_error(&GOOD.replace("world = \"probe\"", ""));
-        assert!(e.contains("missing field `world`"), "{e}");
+        assert!(e.contains("world \"\" is not a WIT identifier"), "{e}");
+        let e = entry_error(&GOOD.replace("sources = \"components/rust/probe\"", ""));
+        assert!(e.contains("missing field `sources`"), "{e}");
+    }
+
+    const PROVIDER: &str = r#"
+        schema = 1
+        [[fixture]]
+        name = "kv-memory"
+        language = "rust"
+        kind = "provider"
+        sources = "components/rust/probe"
+        wit = "wit"
+    "#;
+
+    #[test]
+    fn kind_defaults_to_component_and_providers_have_no_world() {
+        let dir = tree();
+        assert_eq!(parse_in(&dir, GOOD).unwrap()[0].kind(), Kind::Component);
+        let f = &parse_in(&dir, PROVIDER).unwrap()[0];
+        assert_eq!(f.kind(), Kind::Provider);
+        assert_eq!(f.entry.world, "");
+        assert_eq!(f.kind().extension(), "par.gz");
+        assert_eq!(Kind::Component.extension(), "wasm");
+        let e = entry_error(&PROVIDER.replace("kind = ", "world = \"probe\"\nkind = "));
+        assert!(e.contains("a provider has no world"), "{e}");
+        let e = entry_error(&PROVIDER.replace("\"rust\"", "\"go\""));
+        assert!(e.contains("providers are built from rust only"), "{e}");
+        let e = entry_error(&PROVIDER.replace("\"provider\"", "\"service\""));
+        assert!(e.contains("unknown variant `service`"), "{e}");
     }
 
     #[test]
@@ -369,5 +450,13 @@ mod tests {
         assert!(fixtures
             .iter()
             .any(|f| f.name() == "probe" && f.language() == Language::Rust));
+        for name in ["kv-memory", "kv-file"] {
+            assert!(
+                fixtures
+                    .iter()
+                    .any(|f| f.name() == name && f.kind() == Kind::Provider),
+                "{name}"
+            );
+        }
     }
 }

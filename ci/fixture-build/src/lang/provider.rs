@@ -1,0 +1,305 @@
+//! Rust capability providers: members of the cargo workspace in `fixtures/providers`, built for
+//! the machine's own target and packed by the workspace's `par-pack` into a provider archive
+//! (`.par.gz`: `claims.jwt` signed with freshly generated nkeys, one `<arch>-<os>.bin`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::process::{first_line, Tool};
+use crate::spec::Fixture;
+use crate::toolchain::Env;
+
+/// The workspace package that packs a binary into a provider archive.
+pub const PACKER: &str = "par-pack";
+/// A provider archive must stay well under this (OCI registries and `file://` loads choke well
+/// before; the fixtures are about 5 MB).
+pub const MAX_ARCHIVE_BYTES: u64 = 100 * 1024 * 1024;
+
+pub struct RustProvider {
+    cargo: PathBuf,
+    identity: String,
+    target_dir: PathBuf,
+}
+
+pub fn locate(env: &Env) -> Result<RustProvider, String> {
+    let cargo = std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .or_else(|| crate::toolchain::which("cargo"))
+        .ok_or("cargo not found")?;
+    let rustc = crate::toolchain::which("rustc").ok_or("rustc not found")?;
+    let workspace = env.repo.join("fixtures/providers");
+    let version = Tool::new(&rustc)
+        .arg("-vV")
+        .dir(&workspace)
+        .run()
+        .map_err(|e| e.to_string())?;
+    let cargo_version = first_line(&cargo, &["--version"]).map_err(|e| e.to_string())?;
+    Ok(RustProvider {
+        cargo,
+        identity: format!("{}{cargo_version}", version.replace('\n', "; ")),
+        target_dir: env.scratch().join("provider-target"),
+    })
+}
+
+impl super::Toolchain for RustProvider {
+    fn identity(&self) -> String {
+        self.identity.clone()
+    }
+
+    fn recipe(&self) -> String {
+        format!(
+            "cargo build --release --locked -p <package> -p {PACKER}; \
+             {PACKER} --name <name> --binary <package binary> --out <out>.par.gz"
+        )
+    }
+
+    fn shared_inputs(&self, fixture: &Fixture) -> Vec<PathBuf> {
+        let ws = workspace_of(fixture);
+        shared_inputs(&ws, &fixture.sources).unwrap_or_else(|e| {
+            // The build fails on the same problem with a better message; hash what is certain.
+            eprintln!("fixture-build: {}: {e:#}", fixture.label());
+            vec![ws.join("Cargo.toml"), ws.join("Cargo.lock")]
+        })
+    }
+
+    fn build(&self, fixture: &Fixture, _work: &Path, out: &Path) -> anyhow::Result<()> {
+        let package = package_name(&fixture.sources)?;
+        let ws = workspace_of(fixture);
+        let mut tool = Tool::new(&self.cargo)
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "-p",
+                &package,
+                "-p",
+                PACKER,
+            ])
+            .dir(&ws)
+            .env("CARGO_TARGET_DIR", &self.target_dir);
+        // `cargo run` hands its own settings down; none of them are meant for this build.
+        for var in [
+            "RUSTFLAGS",
+            "CARGO_ENCODED_RUSTFLAGS",
+            "CARGO_BUILD_TARGET",
+            "CARGO_BUILD_RUSTFLAGS",
+        ] {
+            tool = tool.env_remove(var);
+        }
+        tool.run()?;
+        let release = self.target_dir.join("release");
+        let binary = release.join(&package);
+        Tool::new(release.join(PACKER))
+            .arg("--name")
+            .arg(fixture.name())
+            .arg("--binary")
+            .arg(&binary)
+            .arg("--out")
+            .arg(out)
+            .run()?;
+        check_archive_size(out)
+    }
+}
+
+fn check_archive_size(archive: &Path) -> anyhow::Result<()> {
+    let bytes = std::fs::metadata(archive)
+        .with_context(|| format!("{} was not written", archive.display()))?
+        .len();
+    anyhow::ensure!(
+        bytes < MAX_ARCHIVE_BYTES,
+        "{} is {bytes} bytes, over the {MAX_ARCHIVE_BYTES}-byte limit",
+        archive.display()
+    );
+    Ok(())
+}
+
+/// The cargo workspace holding a provider: the parent of its sources directory.
+fn workspace_of(fixture: &Fixture) -> PathBuf {
+    fixture
+        .sources
+        .parent()
+        .unwrap_or(&fixture.sources)
+        .to_path_buf()
+}
+
+fn package_name(sources: &Path) -> anyhow::Result<String> {
+    let manifest = read_toml(&sources.join("Cargo.toml"))?;
+    manifest
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .map(str::to_owned)
+        .with_context(|| format!("{} has no [package] name", sources.display()))
+}
+
+fn read_toml(path: &Path) -> anyhow::Result<toml::Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parse {}", path.display()))
+}
+
+/// What a provider's build reads besides its own sources: the workspace's manifest, lock file and
+/// cargo configuration, every crate of the workspace it depends on by path (transitively), and
+/// the packer. Sibling providers are not inputs, so changing one does not rebuild the other.
+pub fn shared_inputs(ws: &Path, sources: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let root = read_toml(&ws.join("Cargo.toml"))?;
+    let workspace_paths = |name: &str| -> Option<PathBuf> {
+        root.get("workspace")?
+            .get("dependencies")?
+            .get(name)?
+            .get("path")?
+            .as_str()
+            .map(|p| ws.join(p))
+    };
+    let mut crates = BTreeSet::new();
+    let mut todo = vec![sources.to_path_buf(), ws.join(PACKER)];
+    while let Some(dir) = todo.pop() {
+        let manifest = read_toml(&dir.join("Cargo.toml"))?;
+        for table in ["dependencies", "build-dependencies", "dev-dependencies"] {
+            let Some(deps) = manifest.get(table).and_then(|d| d.as_table()) else {
+                continue;
+            };
+            for (name, spec) in deps {
+                let name = spec.get("package").and_then(|p| p.as_str()).unwrap_or(name);
+                let path = match spec.get("path").and_then(|p| p.as_str()) {
+                    Some(p) => Some(dir.join(p)),
+                    None if spec.get("workspace").and_then(|w| w.as_bool()) == Some(true) => {
+                        workspace_paths(name)
+                    }
+                    None => None,
+                };
+                if let Some(path) = path {
+                    let path = normalize(&path);
+                    if path != normalize(sources) && crates.insert(path.clone()) {
+                        todo.push(path);
+                    }
+                }
+            }
+        }
+        if dir != sources {
+            crates.insert(normalize(&dir));
+        }
+    }
+    let mut inputs = vec![ws.join("Cargo.toml"), ws.join("Cargo.lock")];
+    let config = ws.join(".cargo/config.toml");
+    if config.is_file() {
+        inputs.push(config);
+    }
+    inputs.extend(crates);
+    Ok(inputs)
+}
+
+/// Drops `.` and folds `..` lexically (the paths are inside the workspace, no symlinks).
+fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// A workspace: two providers sharing `common` (which uses `util` by relative path), the packer.
+    fn workspace() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path();
+        write(
+            &ws.join("Cargo.toml"),
+            r#"
+            [workspace]
+            members = ["a", "b", "common", "util", "par-pack"]
+            [workspace.dependencies]
+            common = { path = "common" }
+            anyhow = "1"
+            "#,
+        );
+        write(&ws.join("Cargo.lock"), "");
+        for (krate, deps) in [
+            ("a", "common.workspace = true\nanyhow.workspace = true"),
+            ("b", "common = { workspace = true }"),
+            ("common", "util = { path = \"../util\" }"),
+            ("util", "anyhow = \"1\""),
+            ("par-pack", "nkeys = \"0.4\""),
+        ] {
+            write(
+                &ws.join(krate).join("Cargo.toml"),
+                &format!("[package]\nname = \"{krate}\"\n[dependencies]\n{deps}\n"),
+            );
+        }
+        dir
+    }
+
+    #[test]
+    fn shared_inputs_follow_path_dependencies_but_not_siblings() {
+        let dir = workspace();
+        let ws = dir.path();
+        let inputs = shared_inputs(ws, &ws.join("a")).unwrap();
+        assert_eq!(
+            inputs,
+            vec![
+                ws.join("Cargo.toml"),
+                ws.join("Cargo.lock"),
+                ws.join("common"),
+                ws.join("par-pack"),
+                ws.join("util"),
+            ]
+        );
+        let b = shared_inputs(ws, &ws.join("b")).unwrap();
+        assert!(!b.contains(&ws.join("a")) && b.contains(&ws.join("util")));
+        write(&ws.join(".cargo/config.toml"), "[build]\n");
+        assert!(shared_inputs(ws, &ws.join("a"))
+            .unwrap()
+            .contains(&ws.join(".cargo/config.toml")));
+    }
+
+    #[test]
+    fn package_names_and_errors() {
+        let dir = workspace();
+        assert_eq!(package_name(&dir.path().join("b")).unwrap(), "b");
+        let err = package_name(&dir.path().join("nothing")).unwrap_err();
+        assert!(format!("{err:#}").contains("read"), "{err:#}");
+        let err = shared_inputs(dir.path(), &dir.path().join("nothing")).unwrap_err();
+        assert!(format!("{err:#}").contains("nothing"), "{err:#}");
+    }
+
+    #[test]
+    fn archive_size_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let par = dir.path().join("x.par.gz");
+        assert!(check_archive_size(&par).is_err());
+        std::fs::write(&par, b"small").unwrap();
+        check_archive_size(&par).unwrap();
+        std::fs::File::create(&par)
+            .unwrap()
+            .set_len(MAX_ARCHIVE_BYTES)
+            .unwrap();
+        let err = check_archive_size(&par).unwrap_err().to_string();
+        assert!(err.contains("over the"), "{err}");
+    }
+
+    #[test]
+    fn the_repository_providers_share_kv_common_and_the_packer() {
+        let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/providers");
+        let ws = normalize(&ws);
+        let inputs = shared_inputs(&ws, &ws.join("kv-memory")).unwrap();
+        assert!(inputs.contains(&ws.join("kv-common")), "{inputs:?}");
+        assert!(inputs.contains(&ws.join(PACKER)), "{inputs:?}");
+        assert!(!inputs.contains(&ws.join("kv-file")), "{inputs:?}");
+    }
+}
