@@ -19,6 +19,7 @@ pub mod fixtures;
 pub mod journal;
 pub mod lattice;
 pub mod manifest;
+pub mod otel;
 mod nats;
 mod process;
 pub mod redact;

@@ -12,25 +12,32 @@ pub struct Cx {
 }
 
 struct Inner {
+    // Field order is drop order: the hosts go before the receiver they export to.
     lattice: Lattice,
+    otel: Option<crate::otel::OtlpReceiver>,
     redactor: Redactor,
     http: reqwest::Client,
 }
 
 impl Cx {
-    pub(crate) fn new(lattice: Lattice) -> Self {
+    pub(crate) fn new(lattice: Lattice, otel: Option<crate::otel::OtlpReceiver>) -> Self {
         let redactor = Redactor::for_lattice(&lattice);
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .no_proxy()
             .build()
             .expect("a default reqwest client builds");
-        Self { inner: Arc::new(Inner { lattice, redactor, http }) }
+        Self { inner: Arc::new(Inner { lattice, otel, redactor, http }) }
     }
 
     /// The lattice under test.
     pub fn lattice(&self) -> &Lattice {
         &self.inner.lattice
+    }
+
+    /// The OTLP receiver the hosts export to (tests whose setup asks for `otel()`).
+    pub fn otel(&self) -> anyhow::Result<&crate::otel::OtlpReceiver> {
+        self.inner.otel.as_ref().ok_or_else(|| anyhow::anyhow!("this test's setup runs no OTLP receiver (Setup::otel)"))
     }
 
     /// Shortcut for `lattice().ctl()`.

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{ConformanceTest, Cx};
 use crate::binaries::Binaries;
 use crate::lattice::{HostSpec, LatticeBuilder};
+use crate::otel::OtlpReceiver;
 use crate::wait::scaled;
 
 /// Keep a failed test's lattice running until Ctrl-C (`WCC_KEEP=1`).
@@ -84,7 +85,7 @@ pub fn skip_reason(test: &ConformanceTest, strict_fixtures: bool) -> Option<Stri
     None
 }
 
-fn builder_for(test: &ConformanceTest, binaries: &Binaries) -> LatticeBuilder {
+fn builder_for(test: &ConformanceTest, binaries: &Binaries, otel: Option<&OtlpReceiver>) -> LatticeBuilder {
     let spec = HostSpec {
         labels: test.setup.host_labels.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect(),
         features: test.setup.host_features.iter().map(|f| (*f).to_string()).collect(),
@@ -96,6 +97,12 @@ fn builder_for(test: &ConformanceTest, binaries: &Binaries) -> LatticeBuilder {
         let mut spec = spec.clone();
         if let Some(extra) = test.setup.labels_per_host.get(i) {
             spec.labels.extend(extra.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())));
+        }
+        if let Some(rx) = otel {
+            spec.env = if i < test.setup.otel_enabled_hosts { rx.host_env() } else { rx.endpoint_env() };
+        }
+        if let Some(extra) = test.setup.env_per_host.get(i) {
+            spec.env.extend(extra.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())));
         }
         builder = builder.host(spec);
     }
@@ -131,11 +138,18 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
             return outcome(Status::Error, Some(e.to_string()), None, None);
         }
     }
-    let lattice = match builder_for(test, &options.binaries).start().await {
+    let otel = match test.setup.otel {
+        true => match OtlpReceiver::start().await {
+            Ok(rx) => Some(rx),
+            Err(e) => return outcome(Status::Error, Some(format!("the OTLP receiver did not start: {e}")), None, None),
+        },
+        false => None,
+    };
+    let lattice = match builder_for(test, &options.binaries, otel.as_ref()).start().await {
         Ok(l) => l,
         Err(e) => return outcome(Status::Error, Some(format!("the lattice did not come up: {e}")), None, None),
     };
-    let cx = Cx::new(lattice);
+    let cx = Cx::new(lattice, otel);
     let timeout = scaled(options.test_timeout);
     let body = AssertUnwindSafe((test.run)(cx.clone())).catch_unwind();
     let failure = match tokio::time::timeout(timeout, body).await {
@@ -149,8 +163,9 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
     };
     let lattice = cx.lattice();
     let log_dir = lattice.keep_logs();
+    let otel_summary = cx.otel().map(|rx| format!("--- OTLP receiver ---\n{}\n", rx.summary())).unwrap_or_default();
     let diagnostics = format!(
-        "=== {} failed ===\n{failure}\n{}--- reproduce with the lattice kept alive ---\n{}\n",
+        "=== {} failed ===\n{failure}\n{}{otel_summary}--- reproduce with the lattice kept alive ---\n{}\n",
         test.name,
         lattice.diagnostics(),
         repro_command(test.name)

@@ -106,12 +106,18 @@ pub struct Setup {
     pub deny_file_load: bool,
     /// Labels for individual hosts: entry `i` is added to host `i` (on top of `host_labels`).
     pub labels_per_host: &'static [&'static [(&'static str, &'static str)]],
+    /// Run an OTLP receiver and point every host at it (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+    pub otel: bool,
+    /// How many hosts, from the first, also get `WASMCLOUD_OBSERVABILITY_ENABLED=true`.
+    pub otel_enabled_hosts: usize,
+    /// Extra environment for individual hosts (entry `i` for host `i`), applied last.
+    pub env_per_host: &'static [&'static [(&'static str, &'static str)]],
 }
 
 impl Setup {
     /// `n` hosts, no wadm.
     pub const fn hosts(n: usize) -> Self {
-        Self { hosts: n, wadm: false, host_features: &[], host_labels: &[], deny_file_load: false, labels_per_host: &[] }
+        Self { hosts: n, wadm: false, host_features: &[], host_labels: &[], deny_file_load: false, labels_per_host: &[], otel: false, otel_enabled_hosts: 0, env_per_host: &[] }
     }
 
     /// Also run wadm.
@@ -129,6 +135,27 @@ impl Setup {
     /// Set these labels on every host.
     pub const fn labels(mut self, labels: &'static [(&'static str, &'static str)]) -> Self {
         self.host_labels = labels;
+        self
+    }
+
+    /// Export traces, metrics and logs of every host to an OTLP receiver in the harness.
+    pub const fn otel(mut self) -> Self {
+        self.otel = true;
+        self.otel_enabled_hosts = usize::MAX;
+        self
+    }
+
+    /// Run the OTLP receiver and point every host at it, but enable observability
+    /// (`WASMCLOUD_OBSERVABILITY_ENABLED`) only on the first `n` hosts.
+    pub const fn otel_enabled_on(mut self, n: usize) -> Self {
+        self.otel = true;
+        self.otel_enabled_hosts = n;
+        self
+    }
+
+    /// Extra environment for individual hosts (entry `i` for host `i`).
+    pub const fn env_per_host(mut self, env: &'static [&'static [(&'static str, &'static str)]]) -> Self {
+        self.env_per_host = env;
         self
     }
 

@@ -11,6 +11,7 @@ mod components;
 mod config;
 mod host;
 mod links;
+mod observability;
 mod orchestration;
 mod providers;
 mod support;
@@ -54,6 +55,16 @@ pub fn registry() -> Vec<&'static ConformanceTest> {
         &orchestration::NO_ELIGIBLE_HOST,
         &orchestration::DAEMON,
     ];
+    tests.extend([
+        &observability::TRACES,
+        &observability::TRACEPARENT,
+        &observability::INVOCATION_METRICS,
+        &observability::HOST_METRICS,
+        &observability::COMPONENT_LOGS,
+        &observability::OFF_BY_DEFAULT,
+        &observability::SINGLE_SIGNAL,
+        &observability::FLAG_CONFLICT,
+    ]);
     tests.extend(vendorless::all());
     tests
 }
