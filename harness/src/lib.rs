@@ -20,6 +20,7 @@ pub mod journal;
 pub mod lattice;
 pub mod manifest;
 pub mod otel;
+pub mod policy;
 mod nats;
 mod process;
 pub mod redact;

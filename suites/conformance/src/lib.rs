@@ -14,6 +14,7 @@ mod links;
 mod observability;
 mod orchestration;
 mod providers;
+mod security;
 mod support;
 mod vendorless;
 
@@ -64,6 +65,12 @@ pub fn registry() -> Vec<&'static ConformanceTest> {
         &observability::OFF_BY_DEFAULT,
         &observability::SINGLE_SIGNAL,
         &observability::FLAG_CONFLICT,
+    ]);
+    tests.extend([
+        &security::POLICY_DENIES_START,
+        &security::POLICY_FAILS_CLOSED,
+        &security::POLICY_CHECKS_INVOCATIONS,
+        &security::COMPONENT_SIZE_LIMIT,
     ]);
     tests.extend(vendorless::all());
     tests

@@ -1,0 +1,167 @@
+//! Defense-in-depth security by default (catalogue SEC): the policy service protocol, failing
+//! closed, and resource limits.
+use std::time::Duration;
+
+use anyhow::{ensure, Context as _};
+use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
+use harness::policy::{Decision, PolicyService};
+
+use crate::bindings::{about, echo};
+use crate::support::scale;
+use crate::PROBE_RUST;
+
+const POLICY_TOPIC: &str = "wcc.policy";
+const POLICY_ENV: &[&[(&str, &str)]] = &[&[("WASMCLOUD_POLICY_TOPIC", POLICY_TOPIC)]];
+
+/// SEC-05: denied starts fail, allowed starts run, and the requests have the documented shape.
+pub static POLICY_DENIES_START: ConformanceTest = ConformanceTest {
+    name: "security::policy_denial_blocks_start",
+    description: "with a policy topic set, the host asks the policy service before starting a component; a denial fails the start (component_scale_failed with the policy's message), an allow lets it run",
+    area: Area::Security,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
+    covers: &["SEC-05", "CFG-06", "HL-14"],
+    fixtures: &[PROBE_RUST],
+    setup: Setup::hosts(1).env_per_host(POLICY_ENV),
+    run: policy_denies_start,
+};
+
+fn policy_denies_start(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let image = cx.fixture(PROBE_RUST)?.file_ref();
+        let policy = PolicyService::start(cx.lattice().nats(), POLICY_TOPIC, |req| {
+            match req["request"]["componentId"].as_str() {
+                Some("forbidden") => Decision::Deny("forbidden by the conformance policy".into()),
+                _ => Decision::Allow,
+            }
+        })
+        .await?;
+        let mark = cx.journal().mark();
+        let ack = cx.ctl().scale_component(&host, &image, "forbidden", 1, None, vec![]).await?;
+        ensure!(ack.succeeded(), "the scale is acked before the policy check: {}", ack.message());
+        let failed = cx
+            .journal()
+            .wait_for(mark, "component_scale_failed", "forbidden", Duration::from_secs(20), |e| e.field("component_id") == Some("forbidden"))
+            .await?;
+        let error = failed.field("error").unwrap_or_default();
+        ensure!(error.contains("forbidden by the conformance policy"), "the failure does not carry the policy's message: {error:?}");
+        scale(&cx, &host, &image, "allowed", 1).await?;
+
+        let requests = policy.requests();
+        let start = requests
+            .iter()
+            .find(|r| r["kind"] == "startComponent" && r["request"]["componentId"] == "forbidden")
+            .with_context(|| format!("no startComponent request for `forbidden` among {requests:?}"))?;
+        ensure!(start["version"] == "v1" && start["requestId"].as_str().is_some_and(|s| !s.is_empty()), "request envelope: {start}");
+        ensure!(start["request"]["imageRef"] == image.as_str(), "request.imageRef: {start}");
+        ensure!(start["host"]["publicKey"] == host.as_str() && start["host"]["lattice"] == cx.lattice().name(), "request.host: {start}");
+        Ok(())
+    })
+}
+
+/// SEC-05: with no answer from the policy service, starts fail (fail closed).
+pub static POLICY_FAILS_CLOSED: ConformanceTest = ConformanceTest {
+    name: "security::policy_fails_closed",
+    description: "with a policy topic set and no policy service answering, a component start fails instead of being allowed",
+    area: Area::Security,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
+    covers: &["SEC-05", "CFG-06"],
+    fixtures: &[PROBE_RUST],
+    setup: Setup::hosts(1).env_per_host(&[&[("WASMCLOUD_POLICY_TOPIC", POLICY_TOPIC), ("WASMCLOUD_POLICY_TIMEOUT", "300")]]),
+    run: policy_fails_closed,
+};
+
+fn policy_fails_closed(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let image = cx.fixture(PROBE_RUST)?.file_ref();
+        // A service that hears the request but never answers (so the host cannot take silence for
+        // "no responders" only).
+        let policy = PolicyService::start(cx.lattice().nats(), POLICY_TOPIC, |_| Decision::Ignore).await?;
+        let mark = cx.journal().mark();
+        let ack = cx.ctl().scale_component(&host, &image, "unanswered", 1, None, vec![]).await?;
+        ensure!(ack.succeeded(), "scale ack: {}", ack.message());
+        cx.journal()
+            .wait_for(mark, "component_scale_failed", "unanswered", Duration::from_secs(20), |e| e.field("component_id") == Some("unanswered"))
+            .await?;
+        ensure!(!policy.requests().is_empty(), "the host never asked the policy service");
+        let inv = crate::support::inventory(&cx, &host).await?;
+        ensure!(inv.components().is_empty(), "the component runs without a policy decision: {:?}", inv.components());
+        Ok(())
+    })
+}
+
+/// SEC-05: invocations are checked too; a denied function errors, an allowed one answers.
+pub static POLICY_CHECKS_INVOCATIONS: ConformanceTest = ConformanceTest {
+    name: "security::policy_checks_invocations",
+    description: "the host asks the policy service before each distinct invocation (performInvocation with interface and function); a denied function fails, an allowed one answers",
+    area: Area::Security,
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
+    covers: &["SEC-05", "NET-08"],
+    fixtures: &[PROBE_RUST],
+    setup: Setup::hosts(1).env_per_host(POLICY_ENV),
+    run: policy_checks_invocations,
+};
+
+fn policy_checks_invocations(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let policy = PolicyService::start(cx.lattice().nats(), POLICY_TOPIC, |req| {
+            if req["kind"] == "performInvocation" && req["request"]["function"] == "echo" {
+                Decision::Deny("echo is not allowed".into())
+            } else {
+                Decision::Allow
+            }
+        })
+        .await?;
+        scale(&cx, &host, &cx.fixture(PROBE_RUST)?.file_ref(), "guarded", 1).await?;
+        let client = cx.lattice().wrpc_client("guarded").await?;
+        let lang = tokio::time::timeout(Duration::from_secs(15), about::language(&client, None))
+            .await
+            .context("about.language did not answer")?
+            .context("an allowed invocation failed")?;
+        ensure!(lang == "rust", "about.language answered {lang:?}");
+        let denied = tokio::time::timeout(Duration::from_secs(15), echo::echo(&client, None, "let me in")).await;
+        ensure!(!matches!(denied, Ok(Ok(_))), "a denied invocation answered: {denied:?}");
+        let requests = policy.requests();
+        let inv = requests
+            .iter()
+            .find(|r| r["kind"] == "performInvocation" && r["request"]["function"] == "echo")
+            .with_context(|| format!("no performInvocation request for echo among {requests:?}"))?;
+        ensure!(inv["request"]["interface"] == "test:fixtures/echo@0.1.0", "interface: {inv}");
+        ensure!(inv["request"]["target"]["componentId"] == "guarded", "target: {inv}");
+        Ok(())
+    })
+}
+
+/// SEC-11 / CFG-07 (verify exact error): a component larger than the host's limit is refused.
+pub static COMPONENT_SIZE_LIMIT: ConformanceTest = ConformanceTest {
+    name: "security::component_size_limit",
+    description: "with WASMCLOUD_MAX_COMPONENT_SIZE below a component's size, scaling it fails (component_scale_failed) and nothing runs",
+    area: Area::Security,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
+    covers: &["SEC-11", "CFG-07"],
+    fixtures: &[PROBE_RUST],
+    setup: Setup::hosts(1).env_per_host(&[&[("WASMCLOUD_MAX_COMPONENT_SIZE", "16384")]]),
+    run: component_size_limit,
+};
+
+fn component_size_limit(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let fixture = cx.fixture(PROBE_RUST)?;
+        let size = std::fs::metadata(&fixture.path)?.len();
+        ensure!(size > 16384, "the fixture ({size} bytes) is not larger than the limit; the test proves nothing");
+        let mark = cx.journal().mark();
+        let ack = cx.ctl().scale_component(&host, &fixture.file_ref(), "too-big", 1, None, vec![]).await?;
+        ensure!(ack.succeeded(), "scale ack: {}", ack.message());
+        let failed = cx
+            .journal()
+            .wait_for(mark, "component_scale_failed", "too-big", Duration::from_secs(20), |e| e.field("component_id") == Some("too-big"))
+            .await?;
+        ensure!(failed.field("error").is_some_and(|e| !e.is_empty()), "no error text: {}", failed.data());
+        let inv = crate::support::inventory(&cx, &host).await?;
+        ensure!(inv.components().is_empty(), "an oversized component runs: {:?}", inv.components());
+        Ok(())
+    })
+}
