@@ -134,15 +134,18 @@ fn policy_checks_invocations(cx: Cx) -> TestFuture {
     })
 }
 
-/// SEC-11 / CFG-07 (verify exact error): a component larger than the host's limit is refused.
+/// SEC-11 / CFG-07 (verified here): `WASMCLOUD_MAX_COMPONENT_SIZE` limits the component
+/// *instance* (the pooling allocator's `max_component_instance_size`), not the size of the binary:
+/// a 48 KB component still runs under a 16 KiB limit on the reference host. A limit below what any
+/// instance needs makes every start fail, which is what this test checks.
 pub static COMPONENT_SIZE_LIMIT: ConformanceTest = ConformanceTest {
     name: "security::component_size_limit",
-    description: "with WASMCLOUD_MAX_COMPONENT_SIZE below a component's size, scaling it fails (component_scale_failed) and nothing runs",
+    description: "with WASMCLOUD_MAX_COMPONENT_SIZE below what a component instance needs, scaling it fails (component_scale_failed) and nothing runs",
     area: Area::Security,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
     covers: &["SEC-11", "CFG-07"],
     fixtures: &[PROBE_RUST],
-    setup: Setup::hosts(1).env_per_host(&[&[("WASMCLOUD_MAX_COMPONENT_SIZE", "16384")]]),
+    setup: Setup::hosts(1).env_per_host(&[&[("WASMCLOUD_MAX_COMPONENT_SIZE", "64")]]),
     run: component_size_limit,
 };
 
@@ -150,8 +153,6 @@ fn component_size_limit(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
         let fixture = cx.fixture(PROBE_RUST)?;
-        let size = std::fs::metadata(&fixture.path)?.len();
-        ensure!(size > 16384, "the fixture ({size} bytes) is not larger than the limit; the test proves nothing");
         let mark = cx.journal().mark();
         let ack = cx.ctl().scale_component(&host, &fixture.file_ref(), "too-big", 1, None, vec![]).await?;
         ensure!(ack.succeeded(), "scale ack: {}", ack.message());
