@@ -7,6 +7,7 @@ use harness::conformance::ConformanceTest;
 use harness::fixtures::{FixtureRef, Lang};
 
 pub mod bindings;
+mod claims;
 mod components;
 mod config;
 mod host;
@@ -71,6 +72,9 @@ pub fn registry() -> Vec<&'static ConformanceTest> {
         &security::POLICY_FAILS_CLOSED,
         &security::POLICY_CHECKS_INVOCATIONS,
         &security::COMPONENT_SIZE_LIMIT,
+        &claims::SIGNED,
+        &claims::EXPIRED,
+        &claims::TAMPERED,
     ]);
     tests.extend(vendorless::all());
     tests
