@@ -90,6 +90,29 @@ impl AppBuilder {
         self
     }
 
+    /// Gives the component `component` a named config with `properties` (wadm owns it, ORC-14).
+    ///
+    /// # Panics
+    /// If `component` was not added before (a programming error in the test).
+    pub fn component_config(mut self, component: &str, config: &str, properties: &[(&str, &str)]) -> Self {
+        let c = self
+            .manifest
+            .spec
+            .components
+            .iter_mut()
+            .find(|c| c.name == component)
+            .unwrap_or_else(|| panic!("{component} is not a component of the manifest"));
+        let property = ConfigProperty {
+            name: config.to_string(),
+            properties: Some(properties.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect()),
+        };
+        match &mut c.properties {
+            Properties::Component { properties } => properties.config.push(property),
+            Properties::Capability { properties } => properties.config.push(property),
+        }
+        self
+    }
+
     /// A capability provider from `image`, spread-scaled to `instances` hosts.
     pub fn capability(mut self, name: &str, image: &str, instances: usize) -> Self {
         let properties = CapabilityProperties { image: Some(image.to_string()), application: None, id: None, config: Vec::new(), secrets: Vec::new() };

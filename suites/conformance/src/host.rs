@@ -13,7 +13,7 @@ pub static PING: ConformanceTest = ConformanceTest {
     description: "host.ping is answered by each host with its id, labels (env and hostcore.*), version, lattice and NATS URLs",
     area: Area::Host,
     features: &[Feature::ControlInterface],
-    covers: &["HL-05", "CFG-02", "CFG-03", "CFG-04"],
+    covers: &["HL-05", "HL-02", "CFG-02", "CFG-03", "CFG-04"],
     fixtures: &[],
     setup: Setup::hosts(2).labels(LABELS),
     run: ping,
@@ -43,7 +43,13 @@ fn ping(cx: Cx) -> TestFuture {
             let url = lattice.nats_url();
             ensure!(h.ctl_host() == Some(url.as_str()) && h.rpc_host() == Some(url.as_str()),
                 "ctl_host {:?} / rpc_host {:?}, expected {url}", h.ctl_host(), h.rpc_host());
-            ensure!(!h.friendly_name().is_empty(), "empty friendly name");
+            let name = h.friendly_name();
+            let parts: Vec<&str> = name.split('-').collect();
+            ensure!(
+                parts.len() == 3 && parts[0].chars().all(|c| c.is_ascii_lowercase()) && parts[1].chars().all(|c| c.is_ascii_lowercase())
+                    && parts[2].len() == 4 && parts[2].chars().all(|c| c.is_ascii_digit()),
+                "friendly name {name:?} is not adjective-noun-NNNN (HL-02)"
+            );
         }
 
         // The wire shape, as sent (the typed client would hide missing fields behind defaults).
@@ -96,7 +102,7 @@ pub static HEARTBEAT: ConformanceTest = ConformanceTest {
     description: "with WASMCLOUD_HEARTBEAT_INTERVAL=2 the host publishes host_heartbeat about every 2 s carrying its inventory",
     area: Area::Host,
     features: &[Feature::ControlInterface, Feature::LatticeEvents],
-    covers: &["HL-04", "CFG-09", "NET-05"],
+    covers: &["HL-04", "CFG-09", "NET-05", "Q-02"],
     fixtures: &[],
     setup: Setup::hosts(1),
     run: heartbeat,
@@ -119,6 +125,19 @@ fn heartbeat(cx: Cx) -> TestFuture {
             gap >= interval / 2 && gap <= interval * 3,
             "heartbeats {gap:?} apart, configured interval {interval:?}"
         );
+        // the first heartbeat comes one interval after the start, not at once.
+        let started = journal
+            .since(0)
+            .into_iter()
+            .find(|e| e.kind == "host_started" && e.source() == host)
+            .context("no host_started in the journal")?;
+        let first_ever = journal
+            .since(started.seq)
+            .into_iter()
+            .find(|e| e.kind == "host_heartbeat" && e.source() == host)
+            .context("no heartbeat after host_started")?;
+        let delay = Duration::from_millis(u64::try_from(first_ever.at_ms - started.at_ms)?);
+        ensure!(delay >= interval / 2, "the first heartbeat came {delay:?} after host_started; expected about one interval ({interval:?})");
         let env = &second.payload;
         ensure!(env["specversion"] == "1.0" && env["type"] == "com.wasmcloud.lattice.host_heartbeat", "envelope: {env}");
         let data = second.data();
@@ -136,7 +155,7 @@ pub static LABELS_AT_RUNTIME: ConformanceTest = ConformanceTest {
     description: "label.put adds a label (labels_changed with the full map), hostcore.* labels are refused, label.del of a missing key succeeds without an event",
     area: Area::Host,
     features: &[Feature::ControlInterface, Feature::LatticeEvents],
-    covers: &["HL-09", "NET-05", "SEC-03"],
+    covers: &["HL-09", "NET-05", "SEC-03", "Q-06"],
     fixtures: &[],
     setup: Setup::hosts(1).labels(LABELS),
     run: labels_at_runtime,
@@ -149,6 +168,7 @@ fn labels_at_runtime(cx: Cx) -> TestFuture {
         let mark = journal.mark();
         let put = cx.ctl().put_label(&host, "rack", "r42").await?;
         ensure!(put.succeeded(), "label.put refused: {}", put.message());
+        ensure!(put.message() == "successfully put label", "success message (Q-06: non-empty on success): {:?}", put.message());
         let changed = journal
             .wait_for(mark, "labels_changed", "after label.put", Duration::from_secs(10), |e| e.source() == host)
             .await?;
@@ -294,6 +314,118 @@ fn auction(cx: Cx) -> TestFuture {
         ensure!(none.is_empty(), "an unmatched auction was acked by {:?}", none.iter().map(|a| a.host_id()).collect::<Vec<_>>());
         let all = cx.ctl().component_auction(&image, "auctioned", Default::default()).await?;
         ensure!(all.len() == 2, "an unconstrained auction was acked by {} host(s)", all.len());
+        Ok(())
+    })
+}
+
+/// HL-11: registry credentials are accepted by every host.
+pub static REGISTRY_PUT: ConformanceTest = ConformanceTest {
+    name: "host::registry_credentials_put",
+    description: "registry.put with credentials for a registry is acknowledged by the hosts",
+    area: Area::Host,
+    features: &[Feature::ControlInterface],
+    covers: &["HL-11"],
+    fixtures: &[],
+    setup: Setup::hosts(1),
+    run: registry_put,
+};
+
+fn registry_put(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let subject = format!("wasmbus.ctl.v1.{}.registry.put", cx.lattice().name());
+        let body = serde_json::json!({"registry.example:5000": {"username": "u", "password": "p", "registryType": "oci"}});
+        let reply = cx.lattice().nats().request(subject, body.to_string().into()).await.context("registry.put")?;
+        let raw: serde_json::Value = serde_json::from_slice(&reply.payload)?;
+        ensure!(raw["success"] == true, "registry.put: {raw}");
+        ensure!(raw["message"].as_str().is_some_and(|m| m.contains("registr")), "registry.put message: {raw}");
+        Ok(())
+    })
+}
+
+/// HL-14 / Q-08: the instance count travels as `count`; `max_instances` alone means zero.
+pub static COUNT_FIELD: ConformanceTest = ConformanceTest {
+    name: "host::scale_count_wire_field",
+    description: "a raw scale command with `count: 2` scales to 2, and one carrying only `max_instances` is taken as a scale to 0",
+    area: Area::Host,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
+    covers: &["HL-14", "Q-08"],
+    fixtures: &[crate::PROBE_RUST],
+    setup: Setup::hosts(1),
+    run: count_field,
+};
+
+fn count_field(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let image = cx.fixture(crate::PROBE_RUST)?.file_ref();
+        let subject = format!("wasmbus.ctl.v1.{}.component.scale.{host}", cx.lattice().name());
+        let send = |body: serde_json::Value| {
+            let nats = cx.lattice().nats().clone();
+            let subject = subject.clone();
+            async move {
+                let reply = nats.request(subject, body.to_string().into()).await.context("raw component.scale")?;
+                let raw: serde_json::Value = serde_json::from_slice(&reply.payload)?;
+                ensure!(raw["success"] == true, "scale reply: {raw}");
+                anyhow::Ok(())
+            }
+        };
+        let mark = cx.journal().mark();
+        send(serde_json::json!({"component_ref": image, "component_id": "counted", "host_id": host, "count": 2, "config": []})).await?;
+        cx.journal()
+            .wait_for(mark, "component_scaled", "counted at 2", Duration::from_secs(30), |e| e.field("component_id") == Some("counted") && e.data()["max_instances"] == 2)
+            .await?;
+        let mark = cx.journal().mark();
+        send(serde_json::json!({"component_ref": image, "component_id": "counted", "host_id": host, "max_instances": 3, "config": []})).await?;
+        let e = cx
+            .journal()
+            .wait_for(mark, "component_scaled", "counted rescaled", Duration::from_secs(30), |e| e.field("component_id") == Some("counted"))
+            .await?;
+        ensure!(e.data()["max_instances"] == 0, "a command with only max_instances scaled to {} (the wire field is `count`)", e.data()["max_instances"]);
+        Ok(())
+    })
+}
+
+/// HL-15 (bug?) / Q-15: updating a component's image, tolerated and documented.
+pub static UPDATE: ConformanceTest = ConformanceTest {
+    name: "host::update_component_replies",
+    description: "component.update answers `not found` for an unknown id and `already updated` for the same ref; an update to a new ref is accepted and ends with the new code answering (upstream 1.9.2 is suspected to misbehave here: tolerated, see the test)",
+    area: Area::Host,
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
+    covers: &["HL-15", "Q-15"],
+    fixtures: &[crate::PROBE_RUST, crate::PROBE_C],
+    setup: Setup::hosts(1),
+    run: update,
+};
+
+fn update(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let rust = cx.fixture(crate::PROBE_RUST)?.file_ref();
+        let c = cx.fixture(crate::PROBE_C)?.file_ref();
+        let client = cx.ctl().client();
+        let unknown = client.update_component(&host, "nobody", &c, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        ensure!(!unknown.succeeded() && unknown.message().contains("not found"), "update of an unknown id: {} {:?}", unknown.succeeded(), unknown.message());
+        crate::support::scale(&cx, &host, &rust, "updated", 1).await?;
+        let same = client.update_component(&host, "updated", &rust, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        ensure!(same.succeeded() && same.message().contains("already updated"), "update to the same ref: {:?}", same.message());
+        let to_c = client.update_component(&host, "updated", &c, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        ensure!(to_c.succeeded() && to_c.message().contains("updating"), "update to a new ref: {:?}", to_c.message());
+        // The catalogue marks what follows as a suspected bug (the old instance is only detached,
+        // a component_scaled(0) is published for the *new* ref). Tolerated: the test requires that
+        // the component keeps answering, in either language, and does not require the switch.
+        let wrpc = cx.lattice().wrpc_client("updated").await?;
+        let wrpc_ref = &wrpc;
+        let lang = Wait::new("the updated component to answer", Duration::from_secs(30))
+            .consecutive(2)
+            .until(|_| async move {
+                match tokio::time::timeout(Duration::from_secs(5), crate::bindings::about::language(wrpc_ref, None)).await {
+                    Ok(Ok(lang)) => Probe::Ready(lang),
+                    Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
+                    Err(_) => Probe::NotYet("no answer within 5 s".into()),
+                }
+            })
+            .await?;
+        ensure!(lang == "c" || lang == "rust", "answered {lang:?}");
         Ok(())
     })
 }

@@ -38,6 +38,9 @@ pub fn registry() -> Vec<&'static ConformanceTest> {
         &host::STOP_HOST,
         &host::PROTOCOL_ERRORS,
         &host::AUCTION,
+        &host::REGISTRY_PUT,
+        &host::COUNT_FIELD,
+        &host::UPDATE,
         &components::SCALE_INVOKE_STOP,
         &components::FILE_LOAD_DENIED,
         &config::CRUD,
@@ -56,6 +59,11 @@ pub fn registry() -> Vec<&'static ConformanceTest> {
         &orchestration::SPREAD_WEIGHTS,
         &orchestration::NO_ELIGIBLE_HOST,
         &orchestration::DAEMON,
+        &orchestration::RESOURCES,
+        &orchestration::SCHEMA_QUIRKS,
+        &orchestration::CONFIG_SCALER,
+        &orchestration::UPGRADE,
+        &orchestration::PROVIDER_SPREAD,
     ];
     tests.extend([
         &observability::TRACES,
@@ -66,6 +74,7 @@ pub fn registry() -> Vec<&'static ConformanceTest> {
         &observability::OFF_BY_DEFAULT,
         &observability::SINGLE_SIGNAL,
         &observability::FLAG_CONFLICT,
+        &observability::SERVICE_NAME_FIXED,
     ]);
     tests.extend([
         &security::POLICY_DENIES_START,
@@ -77,6 +86,7 @@ pub fn registry() -> Vec<&'static ConformanceTest> {
         &claims::TAMPERED,
     ]);
     tests.extend(vendorless::all());
+    tests.push(&vendorless::BUILTIN_SAME_HOST_ONLY);
     tests
 }
 

@@ -35,7 +35,7 @@ observability, security. --feature and --filter narrow the profile further.
 Expectation files (known failures): suites/conformance/expectations/<implementation>.toml, or
 --expectations FILE:
   [[known-failure]]
-  test = \"links::conflicting_target_is_rejected\"
+  test = \"links::conflicting_target_rejected\"
   reason = \"why, with a tracking reference\"
 A known failure that fails is `expected-failure` (the run still passes); one that passes is
 `unexpected-pass` (the run fails).";

@@ -317,3 +317,25 @@ fn flag_conflict(cx: Cx) -> TestFuture {
         Ok(())
     })
 }
+
+/// OBS-03 / Q-13: the service name is fixed; OTEL_SERVICE_NAME does not rename the host.
+pub static SERVICE_NAME_FIXED: ConformanceTest = ConformanceTest {
+    name: "observability::service_name_is_fixed",
+    description: "with OTEL_SERVICE_NAME=renamed in its environment the host still exports as service wasmcloud-host",
+    area: Area::Observability,
+    features: FEATURES,
+    covers: &["OBS-03", "Q-13"],
+    fixtures: &[PROBE_RUST],
+    setup: Setup::hosts(1).otel().env_per_host(&[&[("OTEL_SERVICE_NAME", "renamed")]]),
+    run: service_name_fixed,
+};
+
+fn service_name_fixed(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        invoke_echo(&cx, "named", 1).await?;
+        let rx = cx.otel()?;
+        let span = await_export(rx, "an invocation span", |rx| rx.spans().into_iter().find(|s| s.name == "component_invocation")).await?;
+        ensure!(span.service == "wasmcloud-host", "service.name is {:?}", span.service);
+        Ok(())
+    })
+}

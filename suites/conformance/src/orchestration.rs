@@ -315,3 +315,169 @@ fn daemon(cx: Cx) -> TestFuture {
         Ok(())
     })
 }
+
+/// ORC-02: the JetStream resources wadm creates.
+pub static RESOURCES: ConformanceTest = ConformanceTest {
+    name: "orchestration::jetstream_resources",
+    description: "wadm creates its KV buckets (wadm_state, wadm_manifests) and streams (wasmbus_events, wadm_events, wadm_event_consumer, wadm_commands, wadm_status, wadm_notify)",
+    area: Area::Orchestration,
+    features: &[Feature::Wadm],
+    covers: &["ORC-02", "ORC-01"],
+    fixtures: &[],
+    setup: Setup::hosts(1).with_wadm(),
+    run: resources,
+};
+
+fn resources(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        use futures::TryStreamExt as _;
+        let js = async_nats::jetstream::new(cx.lattice().nats().clone());
+        let names: Vec<String> = js.stream_names().try_collect().await.context("list streams")?;
+        for want in ["KV_wadm_state", "KV_wadm_manifests", "wasmbus_events", "wadm_events", "wadm_event_consumer", "wadm_commands", "wadm_status", "wadm_notify"] {
+            ensure!(names.iter().any(|n| n == want), "stream {want} missing; streams: {names:?}");
+        }
+        Ok(())
+    })
+}
+
+/// ORC-07: apiVersion and kind are not validated; unknown fields are.
+pub static SCHEMA_QUIRKS: ConformanceTest = ConformanceTest {
+    name: "orchestration::schema_quirks",
+    description: "wadm accepts any apiVersion and kind (documented quirk) but rejects an unknown top-level field with `Unable to parse manifest`",
+    area: Area::Orchestration,
+    features: &[Feature::Wadm],
+    covers: &["ORC-07", "ORC-04"],
+    fixtures: &[],
+    setup: Setup::hosts(1).with_wadm(),
+    run: schema_quirks,
+};
+
+fn schema_quirks(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let odd = "apiVersion: anything/v0\nkind: NotAnApplication\nmetadata: {name: odd-kind, annotations: {version: v1}}\nspec: {components: []}\n";
+        let (name, _) = cx.wadm().put_raw(odd.as_bytes()).await.context("a manifest with another apiVersion/kind")?;
+        ensure!(name == "odd-kind", "put answered {name}");
+        // Sent raw: the client refuses unknown fields itself, the server's answer is under test.
+        let subject = format!("wadm.api.{}.model.put", cx.lattice().name());
+        let extra = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata: {name: extra-field, annotations: {version: v1}}\nspec: {components: []}\nsurprise: true\n";
+        let reply = cx.lattice().nats().request(subject, extra.into()).await.context("raw model.put")?;
+        let raw: serde_json::Value = serde_json::from_slice(&reply.payload)?;
+        ensure!(raw["result"] == "error", "an unknown top-level field was accepted: {raw}");
+        ensure!(raw["message"].as_str().is_some_and(|m| m.contains("Unable to parse manifest")), "message: {raw}");
+        Ok(())
+    })
+}
+
+/// ORC-14: config with properties is owned by wadm: created on deploy, removed on undeploy.
+pub static CONFIG_SCALER: ConformanceTest = ConformanceTest {
+    name: "orchestration::owned_config_lifecycle",
+    description: "a component config with properties is put by wadm under <manifest>-<name> on deploy, reaches the component, and is deleted on undeploy",
+    area: Area::Orchestration,
+    features: &[Feature::Wadm, Feature::FileLoad, Feature::Wrpc],
+    covers: &["ORC-14", "ORC-09", "VAC-05"],
+    fixtures: &[crate::PROBE_RUST],
+    setup: Setup::hosts(1).with_wadm(),
+    run: config_scaler,
+};
+
+fn config_scaler(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let image = cx.fixture(crate::PROBE_RUST)?.file_ref();
+        let m = AppBuilder::new("cfg-app", "v1").component("reader", &image, 1).component_config("reader", "settings", &[("color", "teal")]).build();
+        let wadm = cx.wadm();
+        wadm.put(&m).await.context("put")?;
+        wadm.deploy("cfg-app", None).await.context("deploy")?;
+        wadm.wait_for_status("cfg-app", StatusType::Deployed, Duration::from_secs(60), 2).await?;
+        let stored = cx.ctl().get_config("cfg_app-settings").await?.into_data().context("wadm did not put cfg_app-settings")?;
+        ensure!(stored.get("color").map(String::as_str) == Some("teal"), "stored config: {stored:?}");
+        let client = cx.lattice().wrpc_client("cfg_app-reader").await?;
+        let color = crate::bindings::test::fixtures::config_reader::get(&client, None, "color").await.context("config-reader.get")?;
+        ensure!(color.as_deref() == Some("teal"), "the component reads {color:?}");
+        wadm.undeploy("cfg-app").await.context("undeploy")?;
+        let ctl = cx.ctl();
+        Wait::new("wadm to delete cfg_app-settings", Duration::from_secs(30))
+            .consecutive(2)
+            .until(|_| async move {
+                match ctl.get_config("cfg_app-settings").await {
+                    Ok(r) if r.data().is_none() => Probe::Ready(()),
+                    Ok(r) => Probe::NotYet(format!("still {:?}", r.data())),
+                    Err(e) => Probe::NotYet(e.to_string()),
+                }
+            })
+            .await?;
+        Ok(())
+    })
+}
+
+/// ORC-16: a new manifest version with another image replaces the running code.
+pub static UPGRADE: ConformanceTest = ConformanceTest {
+    name: "orchestration::upgrade_to_new_image",
+    description: "deploying v2 of an application whose component image changed (Rust build to C build) ends with the new code answering under the same component id",
+    area: Area::Orchestration,
+    features: &[Feature::Wadm, Feature::FileLoad, Feature::Wrpc],
+    covers: &["ORC-16", "ORC-06", "ORC-15"],
+    fixtures: &[crate::PROBE_RUST, crate::PROBE_C],
+    setup: Setup::hosts(1).with_wadm(),
+    run: upgrade,
+};
+
+async fn language_is(client: &wrpc_transport_nats::Client, want: &str) -> Probe<()> {
+    match tokio::time::timeout(Duration::from_secs(5), crate::bindings::about::language(client, None)).await {
+        Ok(Ok(lang)) if lang == want => Probe::Ready(()),
+        Ok(Ok(lang)) => Probe::NotYet(format!("answered {lang:?}")),
+        Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
+        Err(_) => Probe::NotYet("no answer within 5 s".into()),
+    }
+}
+
+fn upgrade(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let wadm = cx.wadm();
+        for (version, fixture) in [("v1", crate::PROBE_RUST), ("v2", crate::PROBE_C)] {
+            let m = AppBuilder::new("upgrade-app", version).component("worker", &cx.fixture(fixture)?.file_ref(), 1).build();
+            wadm.put(&m).await.with_context(|| format!("put {version}"))?;
+        }
+        wadm.deploy("upgrade-app", Some("v1")).await.context("deploy v1")?;
+        wadm.wait_for_status("upgrade-app", StatusType::Deployed, Duration::from_secs(60), 2).await?;
+        let client = cx.lattice().wrpc_client("upgrade_app-worker").await?;
+        let client_ref = &client;
+        Wait::new("v1 (Rust) to answer", Duration::from_secs(30)).consecutive(2).until(|_| language_is(client_ref, "rust")).await?;
+        wadm.deploy("upgrade-app", Some("v2")).await.context("deploy v2")?;
+        Wait::new("v2 (C) to answer under the same id", Duration::from_secs(60))
+            .consecutive(3)
+            .interval(Duration::from_millis(250))
+            .until(|_| language_is(client_ref, "c"))
+            .await?;
+        wadm.wait_for_status("upgrade-app", StatusType::Deployed, Duration::from_secs(60), 2).await?;
+        let inv = crate::support::inventory(&cx, &cx.host_id()).await?;
+        let images: Vec<&str> = inv.components().iter().map(|c| c.image_ref()).collect();
+        ensure!(images.len() == 1 && images[0].ends_with("probe-c.wasm"), "after the upgrade the host runs {images:?}");
+        Ok(())
+    })
+}
+
+/// ORC-11: a provider spread-scaled to N instances runs on N hosts.
+pub static PROVIDER_SPREAD: ConformanceTest = ConformanceTest {
+    name: "orchestration::provider_on_every_host",
+    description: "a capability spread-scaled to 2 instances over 2 hosts runs once on each host",
+    area: Area::Orchestration,
+    features: &[Feature::Wadm, Feature::BuiltinHttpServer],
+    covers: &["ORC-11", "HL-16"],
+    fixtures: &[],
+    setup: Setup::hosts(2).with_wadm().features(&["builtin-http-server"]),
+    run: provider_spread,
+};
+
+fn provider_spread(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let m = AppBuilder::new("edge-proxy", "v1").capability("httpserver", "wasmcloud+builtin://http-server", 2).build();
+        let wadm = cx.wadm();
+        wadm.put(&m).await.context("put")?;
+        wadm.deploy("edge-proxy", None).await.context("deploy")?;
+        for host in cx.lattice().host_ids() {
+            crate::support::wait_inventory(&cx, &host, "one http-server provider", 2, |inv| inv.providers().len() == 1).await?;
+        }
+        wadm.wait_for_status("edge-proxy", StatusType::Deployed, Duration::from_secs(60), 2).await?;
+        Ok(())
+    })
+}

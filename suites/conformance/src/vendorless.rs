@@ -303,3 +303,73 @@ async fn link_call_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
 pub fn all() -> Vec<&'static ConformanceTest> {
     [&echo_export::ALL, &config::ALL, &logging::ALL, &http::ALL, &link_call::ALL].into_iter().flatten().copied().collect()
 }
+
+/// NET-10 / Q-17: the builtin HTTP server only serves components on its own host.
+pub static BUILTIN_SAME_HOST_ONLY: ConformanceTest = ConformanceTest {
+    name: "vendorless::builtin_http_serves_local_components_only",
+    description: "the builtin HTTP server does not reach a linked component that runs only on another host, and serves it once it also runs on the server's host",
+    area: Area::Vendorless,
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Links, Feature::BuiltinHttpServer],
+    covers: &["Q-17", "NET-10", "VAC-08"],
+    fixtures: &[FixtureRef::new("http", Lang::Rust)],
+    setup: Setup::hosts(2).features(&["builtin-http-server"]),
+    run: |cx| Box::pin(builtin_same_host_only(cx)),
+};
+
+async fn builtin_same_host_only(cx: Cx) -> anyhow::Result<()> {
+    let ids = cx.lattice().host_ids();
+    let image = cx.fixture(FixtureRef::new("http", Lang::Rust))?.file_ref();
+    scale(&cx, &ids[1], &image, "remote-http", 1).await?;
+    let address = format!("127.0.0.1:{}", free_port()?);
+    let put = cx.ctl().put_config("listen", BTreeMap::from([("address".to_string(), address.clone())])).await?;
+    ensure!(put.succeeded(), "config.put: {}", put.message());
+    let mark = cx.journal().mark();
+    let started = cx.ctl().start_provider(&ids[0], "wasmcloud+builtin://http-server", "http-server", vec![]).await?;
+    ensure!(started.succeeded(), "provider.start: {}", started.message());
+    cx.journal()
+        .wait_for(mark, "provider_started", "builtin http-server", Duration::from_secs(30), |e| e.field("provider_id") == Some("http-server"))
+        .await?;
+    let link = Link::builder()
+        .source_id("http-server")
+        .target("remote-http")
+        .name("default")
+        .wit_namespace("wasi")
+        .wit_package("http")
+        .interfaces(vec!["incoming-handler".to_string()])
+        .source_config(vec!["listen".to_string()])
+        .build()
+        .map_err(|e| anyhow::anyhow!("build link: {e}"))?;
+    ensure!(cx.ctl().put_link(link).await?.succeeded(), "link.put refused");
+    let http = cx.http();
+    let url = format!("http://{address}/");
+    let answer = |url: String| async move {
+        match http.get(&url).send().await {
+            Ok(r) => {
+                let status = r.status();
+                let body = r.text().await.unwrap_or_default();
+                (status.as_u16(), body)
+            }
+            Err(e) => (0, e.to_string()),
+        }
+    };
+    // The listener comes up with the link; wait until it answers at all, then look at what.
+    let url_ref = &url;
+    let first = Wait::new(format!("{url} to accept connections"), Duration::from_secs(30))
+        .until(|_| async move {
+            let (status, body) = answer(url_ref.clone()).await;
+            if status == 0 { Probe::NotYet(body) } else { Probe::Ready((status, body)) }
+        })
+        .await?;
+    ensure!(!(first.0 == 200 && first.1 == "hello from rust"), "the builtin server reached a component on another host: {first:?}");
+    // Positive control: with the component on the server's host too, the same URL answers.
+    scale(&cx, &ids[0], &image, "remote-http", 1).await?;
+    Wait::new(format!("{url} to answer once the component is local"), Duration::from_secs(30))
+        .consecutive(2)
+        .interval(Duration::from_millis(200))
+        .until(|_| async move {
+            let (status, body) = answer(url_ref.clone()).await;
+            if status == 200 && body == "hello from rust" { Probe::Ready(()) } else { Probe::NotYet(format!("{status} {body:?}")) }
+        })
+        .await?;
+    Ok(())
+}

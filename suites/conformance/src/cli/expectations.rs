@@ -3,7 +3,7 @@
 //!
 //! ```toml
 //! [[known-failure]]
-//! test = "links::conflicting_target_is_rejected"
+//! test = "links::conflicting_target_rejected"
 //! reason = "acme host accepts the second link (ACME-123)"
 //! ```
 //!

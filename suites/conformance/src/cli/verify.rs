@@ -47,10 +47,10 @@ pub(crate) fn run(report: &Path, catalogue: &Path) -> Result<(), CliError> {
     let Some(first) = problems.iter().map(|p| p.kind).min() else {
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         println!(
-            "ok: {} verifies ({} tests: {}; content_sha256 {})",
+            "ok: {} verifies: {}, {} test(s), content_sha256 {}",
             report.display(),
+            doc["implementation"]["name"].as_str().unwrap_or_default(),
             doc["summary"]["total"],
-            doc["implementation"]["name"],
             doc["content_sha256"].as_str().unwrap_or_default()
         );
         return Ok(());
