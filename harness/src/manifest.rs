@@ -152,6 +152,25 @@ impl AppBuilder {
         self
     }
 
+    /// Marks the application as shared (`experimental.wasmcloud.dev/shared: "true"`, ORC-17).
+    pub fn shared(mut self) -> Self {
+        self.manifest.metadata.annotations.insert(wadm_types::SHARED_ANNOTATION_KEY.to_string(), "true".to_string());
+        self
+    }
+
+    /// A component taken from another, shared application instead of an image (ORC-17).
+    pub fn shared_component(mut self, name: &str, application: &str, component: &str) -> Self {
+        let properties = ComponentProperties {
+            image: None,
+            application: Some(wadm_types::SharedApplicationComponentProperties { name: application.to_string(), component: component.to_string() }),
+            id: None,
+            config: Vec::new(),
+            secrets: Vec::new(),
+        };
+        self.manifest.spec.components.push(Component { name: name.to_string(), properties: Properties::Component { properties }, traits: None });
+        self
+    }
+
     /// The manifest.
     pub fn build(self) -> Manifest {
         self.manifest

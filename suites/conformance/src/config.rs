@@ -133,3 +133,42 @@ fn missing_config(cx: Cx) -> TestFuture {
         Ok(())
     })
 }
+
+/// NET-11: links and configuration live in the lattice's JetStream KV buckets.
+pub static DATA_MODEL: ConformanceTest = ConformanceTest {
+    name: "config::lattice_data_in_jetstream",
+    description: "a link is stored in LATTICEDATA_<lattice> under COMPONENT_<source> and a named config in CONFIGDATA_<lattice> under its name",
+    area: Area::Networking,
+    features: &[Feature::ControlInterface, Feature::Links],
+    covers: &["NET-11", "HL-01"],
+    fixtures: &[],
+    setup: Setup::hosts(1),
+    run: data_model,
+};
+
+fn data_model(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let lattice = cx.lattice().name().to_string();
+        let link = wasmcloud_control_interface::Link::builder()
+            .source_id("kv-source")
+            .target("kv-target")
+            .name("default")
+            .wit_namespace("test")
+            .wit_package("fixtures")
+            .interfaces(vec!["echo".to_string()])
+            .build()
+            .map_err(|e| anyhow::anyhow!("build link: {e}"))?;
+        ensure!(cx.ctl().put_link(link).await?.succeeded(), "link.put refused");
+        ensure!(cx.ctl().put_config("stored", BTreeMap::from([("k".to_string(), "v".to_string())])).await?.succeeded(), "config.put refused");
+        let js = async_nats::jetstream::new(cx.lattice().nats().clone());
+        let data = js.get_key_value(format!("LATTICEDATA_{lattice}")).await.context("LATTICEDATA bucket")?;
+        let spec = data.get("COMPONENT_kv-source").await?.context("no COMPONENT_kv-source key")?;
+        let spec: serde_json::Value = serde_json::from_slice(&spec)?;
+        ensure!(spec["links"][0]["target"] == "kv-target", "COMPONENT_kv-source: {spec}");
+        let config = js.get_key_value(format!("CONFIGDATA_{lattice}")).await.context("CONFIGDATA bucket")?;
+        let stored = config.get("stored").await?.context("no config key `stored`")?;
+        let stored: serde_json::Value = serde_json::from_slice(&stored)?;
+        ensure!(stored["k"] == "v", "CONFIGDATA stored: {stored}");
+        Ok(())
+    })
+}

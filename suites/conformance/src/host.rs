@@ -429,3 +429,35 @@ fn update(cx: Cx) -> TestFuture {
         Ok(())
     })
 }
+
+/// SEC-12: per-component limits travel in the scale command and show in the inventory.
+pub static COMPONENT_LIMITS: ConformanceTest = ConformanceTest {
+    name: "host::per_component_limits_reported",
+    description: "a scale command carrying component_limits starts the component and the inventory reports those limits",
+    area: Area::Security,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
+    covers: &["SEC-12", "HL-14", "HL-06"],
+    fixtures: &[crate::PROBE_RUST],
+    setup: Setup::hosts(1),
+    run: component_limits,
+};
+
+fn component_limits(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let image = cx.fixture(crate::PROBE_RUST)?.file_ref();
+        // Sent raw: the 3.x client's scale_component has no limits argument.
+        let subject = format!("wasmbus.ctl.v1.{}.component.scale.{host}", cx.lattice().name());
+        let body = serde_json::json!({"component_ref": image, "component_id": "limited", "host_id": host, "count": 1, "config": [],
+            "component_limits": {"max_memory_limit": "134217728", "max_execution_time": "5"}});
+        let mark = cx.journal().mark();
+        let reply = cx.lattice().nats().request(subject, body.to_string().into()).await.context("raw scale")?;
+        let raw: serde_json::Value = serde_json::from_slice(&reply.payload)?;
+        ensure!(raw["success"] == true, "scale with limits: {raw}");
+        cx.journal().wait_for(mark, "component_scaled", "limited", Duration::from_secs(30), |e| e.field("component_id") == Some("limited")).await?;
+        let inv = crate::support::wait_inventory(&cx, &host, "limited listed", 1, |inv| inv.components().iter().any(|c| c.id() == "limited")).await?;
+        let limits = inv.components().iter().find(|c| c.id() == "limited").and_then(|c| c.limits()).unwrap_or_default();
+        ensure!(limits.get("max_memory_limit").map(String::as_str) == Some("134217728"), "inventory limits: {limits:?}");
+        Ok(())
+    })
+}

@@ -41,11 +41,13 @@ pub fn registry() -> Vec<&'static ConformanceTest> {
         &host::REGISTRY_PUT,
         &host::COUNT_FIELD,
         &host::UPDATE,
+        &host::COMPONENT_LIMITS,
         &components::SCALE_INVOKE_STOP,
         &components::FILE_LOAD_DENIED,
         &config::CRUD,
         &config::LIVE_UPDATE,
         &config::MISSING_CONFIG,
+        &config::DATA_MODEL,
         &providers::BUILTINS_GATED,
         &providers::START_STOP,
         &links::PUT_GET_DELETE,
@@ -64,6 +66,7 @@ pub fn registry() -> Vec<&'static ConformanceTest> {
         &orchestration::CONFIG_SCALER,
         &orchestration::UPGRADE,
         &orchestration::PROVIDER_SPREAD,
+        &orchestration::SHARED_APP,
     ];
     tests.extend([
         &observability::TRACES,

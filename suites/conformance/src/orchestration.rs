@@ -481,3 +481,49 @@ fn provider_spread(cx: Cx) -> TestFuture {
         Ok(())
     })
 }
+
+/// ORC-17: a component of a shared application is the link target of another application.
+pub static SHARED_APP: ConformanceTest = ConformanceTest {
+    name: "orchestration::shared_application_component",
+    description: "an application links its runner to a component of another, shared application (no image of its own) and the call reaches it",
+    area: Area::Orchestration,
+    features: &[Feature::Wadm, Feature::FileLoad, Feature::Wrpc, Feature::Links],
+    covers: &["ORC-17", "ORC-13", "NET-09"],
+    fixtures: &[crate::PROBE_RUST, crate::RUNNER_RUST],
+    setup: Setup::hosts(1).with_wadm(),
+    run: shared_app,
+};
+
+fn shared_app(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let wadm = cx.wadm();
+        let shared = AppBuilder::new("echo-service", "v1").shared().component("echo", &cx.fixture(crate::PROBE_RUST)?.file_ref(), 1).build();
+        wadm.put(&shared).await.context("put the shared app")?;
+        wadm.deploy("echo-service", None).await.context("deploy the shared app")?;
+        wadm.wait_for_status("echo-service", StatusType::Deployed, Duration::from_secs(60), 2).await?;
+        let consumer = AppBuilder::new("consumer", "v1")
+            .component("runner", &cx.fixture(crate::RUNNER_RUST)?.file_ref(), 1)
+            .shared_component("shared-echo", "echo-service", "echo")
+            .link("runner", "shared-echo", LinkSpec { namespace: "test", package: "fixtures", interfaces: &["echo"], source_config: None })
+            .build();
+        wadm.put(&consumer).await.context("put the consumer")?;
+        wadm.deploy("consumer", None).await.context("deploy the consumer")?;
+        wadm.wait_for_status("consumer", StatusType::Deployed, Duration::from_secs(60), 2).await?;
+        let client = cx.lattice().wrpc_client("consumer-runner").await?;
+        let client_ref = &client;
+        Wait::new("consumer's runner to reach the shared echo", Duration::from_secs(30))
+            .consecutive(2)
+            .interval(Duration::from_millis(200))
+            .until(|n| async move {
+                let msg = format!("shared #{n}");
+                match tokio::time::timeout(Duration::from_secs(10), crate::bindings::runner::run(client_ref, None, &msg)).await {
+                    Ok(Ok(answer)) if answer == msg => Probe::Ready(()),
+                    Ok(Ok(answer)) => Probe::NotYet(format!("answered {answer:?}")),
+                    Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
+                    Err(_) => Probe::NotYet("no answer within 10 s".into()),
+                }
+            })
+            .await?;
+        Ok(())
+    })
+}
