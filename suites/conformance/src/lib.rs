@@ -90,6 +90,7 @@ pub fn registry() -> Vec<&'static ConformanceTest> {
     ]);
     tests.extend(vendorless::all());
     tests.push(&vendorless::BUILTIN_SAME_HOST_ONLY);
+    tests.push(&vendorless::PROVIDER_SWAP);
     tests
 }
 

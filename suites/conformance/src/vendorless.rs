@@ -11,7 +11,7 @@ use harness::fixtures::{FixtureRef, Lang};
 use harness::wait::{Probe, Wait};
 use wasmcloud_control_interface::Link;
 
-use crate::bindings::{about, echo, runner};
+use crate::bindings::{about, counter, echo, runner};
 use crate::bindings::test::fixtures::{config_reader, logger};
 use crate::support::{free_port, scale, wait_inventory};
 
@@ -301,7 +301,7 @@ async fn link_call_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
 
 /// Every vendorless test, behaviour by behaviour.
 pub fn all() -> Vec<&'static ConformanceTest> {
-    [&echo_export::ALL, &config::ALL, &logging::ALL, &http::ALL, &link_call::ALL].into_iter().flatten().copied().collect()
+    [&echo_export::ALL, &config::ALL, &logging::ALL, &http::ALL, &link_call::ALL, &counter_row::ALL].into_iter().flatten().copied().collect()
 }
 
 /// NET-10 / Q-17: the builtin HTTP server only serves components on its own host.
@@ -373,5 +373,123 @@ async fn builtin_same_host_only(cx: Cx) -> anyhow::Result<()> {
             if status == 200 && body == "hello from rust" { Probe::Ready(()) } else { Probe::NotYet(format!("{status} {body:?}")) }
         })
         .await?;
+    Ok(())
+}
+
+/// The keyvalue fixture providers (native, packaged as provider archives).
+pub const KV_MEMORY: FixtureRef = FixtureRef::new("kv-memory", Lang::Rust);
+/// The file-backed one.
+pub const KV_FILE: FixtureRef = FixtureRef::new("kv-file", Lang::Rust);
+
+/// Starts a provider archive from `file://` and waits for `provider_started`.
+async fn start_provider(cx: &Cx, host: &str, fixture: FixtureRef, id: &str, config: Vec<String>) -> anyhow::Result<harness::journal::LatticeEvent> {
+    let par = cx.fixture(fixture)?;
+    let mark = cx.journal().mark();
+    let ack = cx.ctl().start_provider(host, &par.file_ref(), id, config).await?;
+    ensure!(ack.succeeded(), "provider.start {id}: {}", ack.message());
+    Ok(cx
+        .journal()
+        .wait_for(mark, "provider_started", id, Duration::from_secs(30), |e| e.field("provider_id") == Some(id))
+        .await?)
+}
+
+fn kv_link(source: &str, target: &str, target_config: Vec<String>) -> anyhow::Result<Link> {
+    Link::builder()
+        .source_id(source)
+        .target(target)
+        .name("default")
+        .wit_namespace("wasi")
+        .wit_package("keyvalue")
+        .interfaces(vec!["store".to_string(), "atomics".to_string()])
+        .target_config(target_config)
+        .build()
+        .map_err(|e| anyhow::anyhow!("build link: {e}"))
+}
+
+/// Waits until `counter.increment(key)` answers `Ok(want)` (the first call after a link may race
+/// the link's propagation, Q-19).
+async fn increments_to(client: &wrpc_transport_nats::Client, key: &str, want: u64) -> anyhow::Result<()> {
+    let got = Wait::new(format!("counter.increment({key}) to answer {want}"), Duration::from_secs(30))
+        .interval(Duration::from_millis(200))
+        .until(|_| async move {
+            match tokio::time::timeout(Duration::from_secs(10), counter::increment(client, None, key)).await {
+                Ok(Ok(Ok(n))) => Probe::Ready(n),
+                Ok(Ok(Err(e))) => Probe::NotYet(format!("the component reported {e:?}")),
+                Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
+                Err(_) => Probe::NotYet("no answer within 10 s".into()),
+            }
+        })
+        .await?;
+    ensure!(got == want, "counter.increment({key}) answered {got}, expected {want}");
+    Ok(())
+}
+
+per_language!(
+    counter_row, counter_body,
+    behavior: "counter",
+    description: "wasi:keyvalue atomics through a link to a keyvalue provider: three increments answer 1, 2, 3",
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc, Feature::Links],
+    covers: &["VAC-03", "VAC-11", "HL-16", "NET-03"],
+    setup: Setup::hosts(1),
+    fixtures: |L| &[FixtureRef::new("probe", L), KV_MEMORY],
+);
+
+async fn counter_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
+    let host = cx.host_id();
+    let id = format!("counter-{lang}");
+    scale(&cx, &host, &cx.fixture(FixtureRef::new("probe", lang))?.file_ref(), &id, 1).await?;
+    start_provider(&cx, &host, KV_MEMORY, "kv", vec![]).await?;
+    ensure!(cx.ctl().put_link(kv_link(&id, "kv", vec![])?).await?.succeeded(), "link.put refused");
+    let client = cx.lattice().wrpc_client(&id).await?;
+    increments_to(&client, "hits", 1).await?;
+    for want in [2, 3] {
+        let got = bounded(counter::increment(&client, None, "hits")).await.context("counter.increment")?;
+        ensure!(got == Ok(want), "increment answered {got:?}, expected Ok({want})");
+    }
+    Ok(())
+}
+
+/// VAC-07: the provider behind an interface is swapped by relinking, without touching the
+/// component.
+pub static PROVIDER_SWAP: ConformanceTest = ConformanceTest {
+    name: "vendorless::provider_swap_by_relink",
+    description: "a counter component linked to an in-memory keyvalue provider, relinked to a file-backed one, counts in the new store (files appear) with no restart of the component",
+    area: Area::Vendorless,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad, Feature::Wrpc, Feature::Links],
+    covers: &["VAC-07", "NET-03", "NET-04", "VAC-11", "VAC-12"],
+    fixtures: &[FixtureRef::new("probe", Lang::Rust), KV_MEMORY, KV_FILE],
+    setup: Setup::hosts(1),
+    run: |cx| Box::pin(provider_swap(cx)),
+};
+
+async fn provider_swap(cx: Cx) -> anyhow::Result<()> {
+    let host = cx.host_id();
+    scale(&cx, &host, &cx.fixture(FixtureRef::new("probe", Lang::Rust))?.file_ref(), "counter", 1).await?;
+    start_provider(&cx, &host, KV_MEMORY, "kv-a", vec![]).await?;
+    start_provider(&cx, &host, KV_FILE, "kv-b", vec![]).await?;
+    let root = tempfile::Builder::new().prefix("wcc-kv-file-").tempdir()?;
+    let put = cx.ctl().put_config("kv-b-root", BTreeMap::from([("root".to_string(), root.path().display().to_string())])).await?;
+    ensure!(put.succeeded(), "config.put: {}", put.message());
+
+    ensure!(cx.ctl().put_link(kv_link("counter", "kv-a", vec![])?).await?.succeeded(), "link to kv-a refused");
+    let client = cx.lattice().wrpc_client("counter").await?;
+    increments_to(&client, "visits", 1).await?;
+    for want in [2, 3] {
+        let got = bounded(counter::increment(&client, None, "visits")).await?;
+        ensure!(got == Ok(want), "provider A answered {got:?}, expected Ok({want})");
+    }
+    let scaled_before = cx.journal().since(0).iter().filter(|e| e.kind == "component_scaled").count();
+
+    ensure!(cx.ctl().delete_link("counter", "default", "wasi", "keyvalue").await?.succeeded(), "link.del refused");
+    ensure!(cx.ctl().put_link(kv_link("counter", "kv-b", vec!["kv-b-root".into()])?).await?.succeeded(), "link to kv-b refused");
+    // Provider B has its own store: the count starts again.
+    increments_to(&client, "visits", 1).await?;
+    let got = bounded(counter::increment(&client, None, "visits")).await?;
+    ensure!(got == Ok(2), "provider B answered {got:?}, expected Ok(2)");
+    let file = root.path().join("visits");
+    let stored = std::fs::read_to_string(&file).with_context(|| format!("provider B did not write {}", file.display()))?;
+    ensure!(stored.trim() == "2", "{} holds {stored:?}", file.display());
+    let scaled_after = cx.journal().since(0).iter().filter(|e| e.kind == "component_scaled").count();
+    ensure!(scaled_after == scaled_before, "the component was rescaled during the swap ({scaled_before} -> {scaled_after} component_scaled events)");
     Ok(())
 }
