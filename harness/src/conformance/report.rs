@@ -269,7 +269,8 @@ impl TestRecord {
             features: test.features.iter().map(|f| f.id().to_string()).collect(),
             covers: test.covers.iter().map(ToString::to_string).collect(),
             status: outcome.status.into(),
-            duration_seconds: outcome.duration.as_secs_f64(),
+            // Milliseconds: finer digits are noise, and short decimals read back exactly in any parser.
+            duration_seconds: outcome.duration.as_millis() as f64 / 1000.0,
             message: outcome.message.clone(),
             expected_failure_reason: None,
             log_dir: outcome.log_dir.as_ref().map(|p| p.display().to_string()),
@@ -379,9 +380,13 @@ impl Report {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
-    /// Recomputes `content_sha256` (after any change to the report).
+    /// Recomputes `content_sha256` (after any change to the report). The hash is taken over the
+    /// document as a reader of `report.json` sees it (rendered to text and parsed back), so a
+    /// number whose text a JSON parser reads back a unit in the last place away cannot make a
+    /// fresh report fail `verify`.
     pub fn seal(&mut self) {
-        self.content_sha256 = content_sha256(&self.to_value());
+        let as_read = serde_json::to_string(self).ok().and_then(|text| serde_json::from_str(&text).ok());
+        self.content_sha256 = content_sha256(&as_read.unwrap_or_else(|| self.to_value()));
     }
 
     /// True when nothing failed, errored or passed unexpectedly (expected failures are fine).
@@ -597,6 +602,15 @@ mod tests {
         // Re-reading the pretty file gives the same seal.
         let reread: serde_json::Value = serde_json::from_str(&serde_json::to_string_pretty(&r).unwrap()).unwrap();
         assert_eq!(content_sha256(&reread), r.content_sha256);
+        // Numbers with many digits (which serde_json's default parser may read back a ULP away)
+        // still give a report that verifies once written and read.
+        let mut long = sample();
+        for (i, t) in long.tests.iter_mut().enumerate() {
+            t.duration_seconds = 2.237303246 + i as f64 * 0.1234567891234567;
+        }
+        long.seal();
+        let reread: serde_json::Value = serde_json::from_str(&serde_json::to_string_pretty(&long).unwrap()).unwrap();
+        assert_eq!(content_sha256(&reread), long.content_sha256);
         // Any edit changes it.
         let mut edited = value.clone();
         edited["tests"][0]["duration_seconds"] = serde_json::json!(1.6);
