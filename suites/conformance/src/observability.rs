@@ -93,7 +93,7 @@ fn traceparent(cx: Cx) -> TestFuture {
         let client = invoke_echo(&cx, "child", 0).await?;
         let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
         let parent_id = "00f067aa0ba902b7";
-        let mut headers = async_nats::HeaderMap::new();
+        let mut headers = harness::wrpc::HeaderMap::new();
         headers.insert("traceparent", format!("00-{trace_id}-{parent_id}-01").as_str());
         echo::echo(&client, Some(headers), "with a caller").await.context("wRPC echo with traceparent")?;
         let rx = cx.otel()?;
