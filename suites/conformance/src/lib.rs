@@ -91,6 +91,8 @@ pub fn registry() -> Vec<&'static ConformanceTest> {
     tests.extend(vendorless::all());
     tests.push(&vendorless::BUILTIN_SAME_HOST_ONLY);
     tests.push(&vendorless::PROVIDER_SWAP);
+    tests.push(&vendorless::PROVIDER_HEALTH);
+    tests.push(&vendorless::DOTTED_ID);
     tests
 }
 
