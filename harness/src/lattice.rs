@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+pub use crate::backend::Backend;
+use crate::backend::{Nats, Runtime};
 use crate::binaries::Binaries;
 use crate::ctl::Ctl;
 use crate::error::DEFAULT_START_TIMEOUT;
 use crate::journal::Journal;
-use crate::nats::NatsServer;
 use crate::services::{HostHandle, HostLaunch, WadmHandle};
 pub use crate::services::HostSpec;
 use crate::wadm::Wadm;
@@ -23,6 +24,7 @@ pub struct LatticeBuilder {
     binaries: Option<Binaries>,
     timeout: Duration,
     await_wadm_awareness: bool,
+    backend: Option<Backend>,
 }
 
 impl Default for LatticeBuilder {
@@ -34,6 +36,7 @@ impl Default for LatticeBuilder {
             binaries: None,
             timeout: DEFAULT_START_TIMEOUT,
             await_wadm_awareness: true,
+            backend: None,
         }
     }
 }
@@ -92,6 +95,13 @@ impl LatticeBuilder {
         self
     }
 
+    /// Where the services run. Default: `WCC_BACKEND` when set, otherwise processes (see
+    /// [`Backend::from_env`] for the variant that picks containers when an engine answers).
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = Some(backend);
+        self
+    }
+
     /// How long each service may take to become ready (scaled by `WCC_TIMEOUT_SCALE`).
     pub fn start_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -103,6 +113,10 @@ impl LatticeBuilder {
     pub async fn start(self) -> Result<Lattice, HarnessError> {
         crate::reaper::sweep_once();
         let started = Instant::now();
+        let backend = match self.backend {
+            Some(b) => b,
+            None => Backend::from_env_or(Backend::Processes)?,
+        };
         let binaries = match self.binaries {
             Some(b) => b,
             None => Binaries::from_env()?,
@@ -114,40 +128,70 @@ impl LatticeBuilder {
             .map_err(HarnessError::io("create the lattice's log directory"))?;
         crate::reaper::register_dir(&name, log_dir.path());
         let timeout = scaled(self.timeout);
-        let (nats, client) = NatsServer::start(&binaries.nats_server, log_dir.path(), timeout).await?;
+        let runtime = Runtime::create(backend, &name, &binaries, log_dir.path(), timeout).await?;
+        let (nats, client) = runtime.start_nats(&binaries, log_dir.path(), timeout).await?;
+        let (nats_host, nats_port) = runtime.nats_address(&nats);
         let journal = Journal::new(started);
         journal.follow(&client, &name).await?;
         let ctl = Ctl::new(client.clone(), &name, journal.clone());
         let wadm_api = Wadm::new(client.clone(), &name, journal.clone());
 
-        // wadm first, answering, so its event streams exist before any host publishes
-        // host_started (otherwise it would only learn of the host from the next heartbeat).
-        let mut wadm = match self.wadm {
-            true => {
-                let mut w = WadmHandle::spawn(&binaries.wadm, nats.port, log_dir.path())?;
-                w.wait_api(&wadm_api, timeout).await?;
-                Some(w)
+        let wadm_nats = format!("{nats_host}:{nats_port}");
+        let launches: Vec<(HostLaunch<'_>, HostSpec)> = self
+            .hosts
+            .into_iter()
+            .enumerate()
+            .map(|(index, spec)| {
+                let launch = HostLaunch {
+                    runtime: &runtime,
+                    bin: &binaries.host,
+                    nats_host: &nats_host,
+                    nats_port,
+                    lattice: &name,
+                    heartbeat: self.heartbeat,
+                    log_dir: log_dir.path(),
+                    index,
+                    journal: &journal,
+                    timeout,
+                };
+                (launch, spec)
+            })
+            .collect();
+        let start_wadm = async {
+            match self.wadm {
+                true => {
+                    let mut w = WadmHandle::spawn(&runtime, &binaries.wadm, &wadm_nats, log_dir.path()).await?;
+                    w.wait_api(&wadm_api, timeout).await?;
+                    Ok::<_, HarnessError>(Some(w))
+                }
+                false => Ok(None),
             }
-            false => None,
         };
-        let mut hosts = Vec::with_capacity(self.hosts.len());
-        for (index, spec) in self.hosts.into_iter().enumerate() {
-            let launch = HostLaunch {
-                bin: &binaries.host,
-                nats_port: nats.port,
-                lattice: &name,
-                heartbeat: self.heartbeat,
-                log_dir: log_dir.path(),
-                index,
-                journal: &journal,
-                timeout,
-            };
-            hosts.push(launch.start(spec).await?);
-        }
+        let (mut wadm, hosts) = match runtime.backend() {
+            // wadm first, answering, so its event streams exist before any host publishes
+            // host_started (otherwise it would only learn of the host from the next heartbeat).
+            Backend::Processes => {
+                let wadm = start_wadm.await?;
+                let mut hosts = Vec::with_capacity(launches.len());
+                for (launch, spec) in launches {
+                    hosts.push(launch.start(spec).await?);
+                }
+                (wadm, hosts)
+            }
+            // Containers start together: each costs the engine about 0.3 s, and wadm answers
+            // within milliseconds of its start while a host needs its own container start plus
+            // its boot before host_started, so wadm still sees it (the awareness wait below
+            // covers the rare miss: wadm then learns of the host from its next heartbeat).
+            Backend::Containers => {
+                let hosts = futures::future::try_join_all(launches.into_iter().map(|(launch, spec)| async move { launch.start(spec).await }));
+                tokio::try_join!(start_wadm, hosts)?
+            }
+        };
         let mut lattice = Lattice {
             hosts,
             wadm: None,
             nats,
+            runtime,
             name,
             client,
             journal,
@@ -158,6 +202,7 @@ impl LatticeBuilder {
             binaries,
             startup: Duration::ZERO,
             heartbeat: self.heartbeat,
+            start_timeout: self.timeout,
         };
         lattice.wait_hosts_answer_ctl(timeout).await?;
         if let Some(w) = wadm.as_mut().filter(|_| self.await_wadm_awareness) {
@@ -171,10 +216,11 @@ impl LatticeBuilder {
 
 /// A running lattice. Dropping it kills every process it started.
 pub struct Lattice {
-    // Field order is drop order: hosts and wadm go before NATS.
+    // Field order is drop order: hosts and wadm go before NATS, the backend's resources last.
     hosts: Vec<HostHandle>,
     wadm: Option<WadmHandle>,
-    nats: NatsServer,
+    nats: Nats,
+    runtime: Runtime,
     name: String,
     client: async_nats::Client,
     journal: Journal,
@@ -185,6 +231,7 @@ pub struct Lattice {
     binaries: Binaries,
     startup: Duration,
     heartbeat: Duration,
+    start_timeout: Duration,
 }
 
 impl Lattice {
@@ -248,6 +295,11 @@ impl Lattice {
         self.startup
     }
 
+    /// Where the services run.
+    pub fn backend(&self) -> Backend {
+        self.runtime.backend()
+    }
+
     /// The configured heartbeat interval.
     pub fn heartbeat(&self) -> Duration {
         self.heartbeat
@@ -255,8 +307,8 @@ impl Lattice {
 
     /// Process IDs of every service (NATS, wadm, hosts); each leads its own process group.
     pub fn pids(&self) -> Vec<u32> {
-        let mut pids = vec![self.nats.process.pid()];
-        pids.extend(self.wadm.iter().map(|w| w.process.pid()));
+        let mut pids = vec![self.nats.pid()];
+        pids.extend(self.wadm.iter().map(|w| w.service.pid()));
         pids.extend(self.hosts.iter().map(HostHandle::pid));
         pids
     }
@@ -285,11 +337,15 @@ impl Lattice {
     /// Waits until every host answers a control request addressed to it (`host.get.<id>`). A
     /// host is only expected to answer after `host_started` (HL-01); this checks it does.
     async fn wait_hosts_answer_ctl(&self, timeout: Duration) -> Result<(), HarnessError> {
-        for id in self.host_ids() {
+        self.wait_answer_ctl(&self.host_ids(), timeout).await
+    }
+
+    async fn wait_answer_ctl(&self, ids: &[String], timeout: Duration) -> Result<(), HarnessError> {
+        for id in ids {
             Wait::new(format!("host {id} to answer host.get"), timeout)
                 .interval(Duration::from_millis(5))
                 .until(|_| async {
-                    match self.ctl.get_host_inventory(&id).await {
+                    match self.ctl.get_host_inventory(id).await {
                         Ok(reply) if reply.succeeded() => Probe::Ready(()),
                         Ok(reply) => Probe::NotYet(format!("answered success=false: {}", reply.message())),
                         Err(e) => Probe::NotYet(e.to_string()),
@@ -300,6 +356,134 @@ impl Lattice {
         Ok(())
     }
 
+    fn host_handle(&self, host_id: &str) -> Result<&HostHandle, HarnessError> {
+        self.hosts
+            .iter()
+            .find(|h| h.id == host_id)
+            .ok_or_else(|| HarnessError::Config(format!("host {host_id} is not a host this lattice started")))
+    }
+
+    // ---- Fault injection. Kill and graceful stop work on both backends; partitions and
+    // restarts of NATS and wadm need the containers backend. ----
+
+    /// Kills a host with SIGKILL (it publishes nothing: no `host_stopped`); returns once it is
+    /// gone. The host stays in [`Lattice::hosts`].
+    pub async fn kill_host(&self, host_id: &str) -> Result<(), HarnessError> {
+        self.host_handle(host_id)?.service.kill().await
+    }
+
+    /// Stops a host as a signal would (SIGTERM: it stops its components and publishes
+    /// `host_stopped`), SIGKILL after 10 s; returns once it is gone.
+    pub async fn stop_host(&self, host_id: &str) -> Result<(), HarnessError> {
+        self.host_handle(host_id)?.service.terminate(Duration::from_secs(10)).await
+    }
+
+    /// Cuts a host off the lattice network: it reaches nothing and nothing reaches it; NATS drops
+    /// its connection once pings go unanswered (a few seconds). Containers backend only.
+    pub async fn partition_host(&self, host_id: &str) -> Result<(), HarnessError> {
+        let host = self.host_handle(host_id)?;
+        match (&self.runtime, &host.service) {
+            #[cfg(feature = "containers")]
+            (Runtime::Containers(c), crate::backend::Service::Container(s)) => s.partition(&c.network).await,
+            _ => Err(self.unsupported("partitioning a host")),
+        }
+    }
+
+    /// Reconnects a partitioned host with the address it had; it reconnects to NATS by itself.
+    pub async fn heal_host(&self, host_id: &str) -> Result<(), HarnessError> {
+        let host = self.host_handle(host_id)?;
+        match &host.service {
+            #[cfg(feature = "containers")]
+            crate::backend::Service::Container(s) => s.heal().await,
+            _ => Err(self.unsupported("healing a partition")),
+        }
+    }
+
+    /// Restarts NATS (SIGTERM, then the same container again: same port, JetStream state kept on
+    /// its volume) and waits until the lattice is back: NATS ready, the harness reconnected, every
+    /// running, unpartitioned host answering `host.get`, wadm answering. Containers backend only.
+    pub async fn restart_nats(&self) -> Result<(), HarnessError> {
+        #[cfg(feature = "containers")]
+        if let Nats::Container { service, .. } = &self.nats {
+            let timeout = scaled(self.start_timeout);
+            let mark = service.logs.mark();
+            service.stop(Duration::from_secs(10)).await?;
+            service.start_again().await?;
+            let logs = service.logs.clone();
+            let wait = Wait::new("nats-server to be ready again", timeout).interval(Duration::from_millis(10));
+            service
+                .until_running(wait, "nats-server to be ready again", |_| {
+                    let ready = logs.contains_since(mark, "Server is ready");
+                    async move { if ready { Probe::Ready(()) } else { Probe::NotYet("no \"Server is ready\" since the restart".into()) } }
+                })
+                .await?;
+            self.wait_reconnected(timeout).await?;
+            let reachable: Vec<String> = self.hosts.iter().filter(|h| h.service.reachable()).map(|h| h.id.clone()).collect();
+            self.wait_answer_ctl(&reachable, timeout).await?;
+            if self.wadm.is_some() {
+                self.wait_wadm_answers(timeout).await?;
+            }
+            return Ok(());
+        }
+        Err(self.unsupported("restarting NATS"))
+    }
+
+    /// Restarts wadm (SIGTERM, then the same container again) and waits until its API answers.
+    /// Containers backend only.
+    pub async fn restart_wadm(&self) -> Result<(), HarnessError> {
+        #[cfg(feature = "containers")]
+        if let Some(crate::backend::Service::Container(service)) = self.wadm.as_ref().map(|w| &w.service) {
+            service.stop(Duration::from_secs(10)).await?;
+            service.start_again().await?;
+            return self.wait_wadm_answers(scaled(self.start_timeout)).await;
+        }
+        if self.wadm.is_none() {
+            return Err(HarnessError::Config("this lattice runs no wadm".into()));
+        }
+        Err(self.unsupported("restarting wadm"))
+    }
+
+    #[cfg(feature = "containers")]
+    async fn wait_reconnected(&self, timeout: Duration) -> Result<(), HarnessError> {
+        let client = self.client.clone();
+        Wait::new("the harness's NATS client to reconnect", timeout)
+            .interval(Duration::from_millis(20))
+            .until(|_| {
+                let client = client.clone();
+                async move {
+                    match (client.connection_state(), tokio::time::timeout(Duration::from_secs(2), client.flush()).await) {
+                        (async_nats::connection::State::Connected, Ok(Ok(()))) => Probe::Ready(()),
+                        (state, flush) => Probe::NotYet(format!("state {state}, flush {flush:?}")),
+                    }
+                }
+            })
+            .await?;
+        Ok(())
+    }
+
+    #[cfg(feature = "containers")]
+    async fn wait_wadm_answers(&self, timeout: Duration) -> Result<(), HarnessError> {
+        let Some(crate::backend::Service::Container(service)) = self.wadm.as_ref().map(|w| &w.service) else { return Ok(()) };
+        let api = &self.wadm_api;
+        let wait = Wait::new("wadm to answer model.list", timeout).interval(Duration::from_millis(10));
+        service
+            .until_running(wait, "wadm to answer model.list", |_| async move {
+                match api.list().await {
+                    Ok(_) => Probe::Ready(()),
+                    Err(e) => Probe::NotYet(format!("model.list failed: {e}")),
+                }
+            })
+            .await
+    }
+
+    fn unsupported(&self, what: &str) -> HarnessError {
+        HarnessError::Config(format!(
+            "{what} needs the containers backend (this lattice runs on {}; set {}=containers)",
+            self.runtime.backend(),
+            crate::backend::BACKEND_ENV
+        ))
+    }
+
     /// Everything a failure report needs about this lattice: identity, binaries, recent events
     /// and control exchanges, and the log tails of every process.
     pub fn diagnostics(&self) -> String {
@@ -308,8 +492,9 @@ impl Lattice {
             out.push_str(&format!("--- {title} ---\n{}\n", if body.is_empty() { "(nothing)" } else { body }));
         };
         push(&mut out, "lattice", &format!(
-            "name {}\nnats {}\nhosts {:?}\nwadm {}\nbinaries: nats-server={} host={} wadm={}\nlogs {}",
+            "name {}\nbackend {}\nnats {}\nhosts {:?}\nwadm {}\nbinaries: nats-server={} host={} wadm={}\nlogs {}",
             self.name,
+            self.runtime.describe(),
             self.nats.url(),
             self.host_ids(),
             self.wadm.is_some(),
@@ -321,29 +506,31 @@ impl Lattice {
         push(&mut out, "last lattice events", &self.journal.render_events(30));
         push(&mut out, "last control/wadm exchanges", &self.journal.render_exchanges(20));
         for h in &self.hosts {
-            push(&mut out, &format!("log tail of {} ({})", h.process.name, h.id), &h.log_tail(25));
+            push(&mut out, &format!("log tail of {} ({})", h.name(), h.id), &h.log_tail(25));
         }
         if let Some(w) = &self.wadm {
-            push(&mut out, "log tail of wadm", &w.process.logs.tail(25));
+            push(&mut out, "log tail of wadm", &w.service.log_tail(25));
         }
-        push(&mut out, "log tail of nats-server", &self.nats.process.logs.tail(10));
+        push(&mut out, "log tail of nats-server", &self.nats.log_tail(10));
         out
     }
 
     /// Stops hosts (SIGTERM, so they publish `host_stopped`), wadm and NATS, each bounded.
     pub async fn shutdown(mut self) {
         for h in &mut self.hosts {
-            h.process.stop(Duration::from_secs(10)).await;
+            h.service.stop(Duration::from_secs(10)).await;
         }
         if let Some(w) = self.wadm.as_mut() {
-            w.process.stop(Duration::from_secs(5)).await;
+            w.service.stop(Duration::from_secs(5)).await;
         }
-        self.nats.process.stop(Duration::from_secs(5)).await;
+        self.nats.stop(Duration::from_secs(5)).await;
     }
 }
 
 impl Drop for Lattice {
     fn drop(&mut self) {
+        // Containers go now, all at once (processes die with their handles, right after this).
+        self.runtime.teardown();
         // The TempDir (if not kept) removes itself right after this; the record goes first.
         crate::reaper::unregister_dir(&self.name);
     }

@@ -11,8 +11,10 @@
 //! ```
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod backend;
 pub mod binaries;
 pub mod conformance;
+pub mod containers;
 pub mod ctl;
 pub mod error;
 pub mod fixtures;
@@ -32,6 +34,6 @@ pub mod wait;
 pub mod wrpc;
 
 pub use error::HarnessError;
-pub use lattice::{Lattice, LatticeBuilder};
+pub use lattice::{Backend, Lattice, LatticeBuilder};
 /// Re-exported so that [`snapshot!`] expands in the caller's crate with the same insta version.
 pub use insta;

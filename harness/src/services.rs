@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use nkeys::KeyPair;
 
+use crate::backend::{Kind, Runtime, Service};
 use crate::journal::Journal;
-use crate::process::ManagedProcess;
 use crate::wait::{Probe, Wait};
 use crate::HarnessError;
 
@@ -30,23 +30,33 @@ pub struct HostHandle {
     pub id: String,
     /// The spec it was started with.
     pub spec: HostSpec,
-    pub(crate) process: ManagedProcess,
+    pub(crate) service: Service,
 }
 
 impl HostHandle {
-    /// The host's process ID.
+    /// The host's process ID (for a container: its main process as seen from this machine, 0
+    /// once stopped).
     pub fn pid(&self) -> u32 {
-        self.process.pid()
+        self.service.pid()
     }
 
     /// The last `n` lines the host printed.
     pub fn log_tail(&self, n: usize) -> String {
-        self.process.logs.tail(n)
+        self.service.log_tail(n)
+    }
+
+    /// The service name in logs and diagnostics (`host-<index>`).
+    pub fn name(&self) -> &str {
+        self.service.name()
     }
 }
 
 pub(crate) struct HostLaunch<'a> {
+    pub(crate) runtime: &'a Runtime,
     pub(crate) bin: &'a Path,
+    /// Where the host reaches NATS (`127.0.0.1` for processes, the NATS container's name on the
+    /// lattice network for containers).
+    pub(crate) nats_host: &'a str,
     pub(crate) nats_port: u16,
     pub(crate) lattice: &'a str,
     pub(crate) heartbeat: Duration,
@@ -60,7 +70,7 @@ impl HostLaunch<'_> {
     fn env(&self, spec: &HostSpec, seed: &str) -> Vec<(String, String)> {
         let mut env = vec![
             ("WASMCLOUD_LATTICE".to_string(), self.lattice.to_string()),
-            ("WASMCLOUD_NATS_HOST".into(), "127.0.0.1".into()),
+            ("WASMCLOUD_NATS_HOST".into(), self.nats_host.to_string()),
             ("WASMCLOUD_NATS_PORT".into(), self.nats_port.to_string()),
             ("WASMCLOUD_HOST_SEED".into(), seed.to_string()),
             ("WASMCLOUD_ALLOW_FILE_LOAD".into(), (!spec.deny_file_load).to_string()),
@@ -82,43 +92,45 @@ impl HostLaunch<'_> {
         let seed = key.seed().map_err(|e| HarnessError::Config(format!("cannot encode host seed: {e}")))?;
         let name = format!("host-{}", self.index);
         let mark = self.journal.mark();
-        let mut process = ManagedProcess::spawn(&name, self.bin, &[], &self.env(&spec, &seed), self.log_dir)?;
+        let mut service = self.runtime.spawn(&name, Kind::Host, self.bin, &self.env(&spec, &seed), self.log_dir).await?;
         let journal = self.journal.clone();
         let wanted = id.clone();
-        Wait::new(format!("{name} ({id}) to publish host_started"), self.timeout)
-            .interval(Duration::from_millis(5))
-            .until_with_exit(&mut process, |_| {
+        let what = format!("{name} ({id}) to publish host_started");
+        let wait = Wait::new(what.clone(), self.timeout).interval(Duration::from_millis(5));
+        service
+            .until_running(wait, &what, |_| {
                 let started = journal.since(mark).into_iter().any(|e| e.kind == "host_started" && e.source() == wanted);
                 async move {
                     if started { Probe::Ready(()) } else { Probe::NotYet("no host_started event from this host yet".into()) }
                 }
             })
             .await?;
-        Ok(HostHandle { id, spec, process })
+        Ok(HostHandle { id, spec, service })
     }
 }
 
 /// A running wadm.
 pub struct WadmHandle {
-    pub(crate) process: ManagedProcess,
+    pub(crate) service: Service,
 }
 
 impl WadmHandle {
-    /// Starts wadm against the lattice's NATS (see [`WadmHandle::wait_api`] for readiness).
-    pub(crate) fn spawn(bin: &Path, nats_port: u16, log_dir: &Path) -> Result<Self, HarnessError> {
+    /// Starts wadm against the lattice's NATS at `nats` (`host:port`, see
+    /// [`WadmHandle::wait_api`] for readiness).
+    pub(crate) async fn spawn(runtime: &Runtime, bin: &Path, nats: &str, log_dir: &Path) -> Result<Self, HarnessError> {
         let env = vec![
-            ("WADM_NATS_SERVER".to_string(), format!("127.0.0.1:{nats_port}")),
+            ("WADM_NATS_SERVER".to_string(), nats.to_string()),
             // Reconcile quickly after a host disappears (default 70 s).
             ("WADM_CLEANUP_INTERVAL".into(), "10".into()),
         ];
-        Ok(Self { process: ManagedProcess::spawn("wadm", bin, &[], &env, log_dir)? })
+        Ok(Self { service: runtime.spawn("wadm", Kind::Wadm, bin, &env, log_dir).await? })
     }
 
     /// Waits until wadm's API answers (ORC-04).
     pub(crate) async fn wait_api(&mut self, api: &crate::wadm::Wadm, timeout: Duration) -> Result<(), HarnessError> {
-        Wait::new("wadm to answer model.list", timeout)
-            .interval(Duration::from_millis(5))
-            .until_with_exit(&mut self.process, |_| async move {
+        let wait = Wait::new("wadm to answer model.list", timeout).interval(Duration::from_millis(5));
+        self.service
+            .until_running(wait, "wadm to answer model.list", |_| async move {
                 match api.list().await {
                     Ok(_) => Probe::Ready(()),
                     Err(e) => Probe::NotYet(format!("model.list failed: {e}")),
@@ -138,9 +150,10 @@ impl WadmHandle {
     ) -> Result<(), HarnessError> {
         let js = async_nats::jetstream::new(nats.clone());
         let key = format!("host_{lattice}");
-        Wait::new(format!("wadm to know the {} host(s) of lattice {lattice}", host_ids.len()), timeout)
-            .interval(Duration::from_millis(10))
-            .until_with_exit(&mut self.process, |_| {
+        let what = format!("wadm to know the {} host(s) of lattice {lattice}", host_ids.len());
+        let wait = Wait::new(what.clone(), timeout).interval(Duration::from_millis(10));
+        self.service
+            .until_running(wait, &what, |_| {
                 let js = js.clone();
                 let key = key.clone();
                 async move {

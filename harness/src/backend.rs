@@ -1,0 +1,409 @@
+//! Where a lattice's services run: child processes of the test (`processes`) or Docker containers
+//! (`containers`), chosen with `WCC_BACKEND`. Both give the same [`crate::Lattice`] API and the
+//! same readiness contract; the types here hide which one a service uses.
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::binaries::Binaries;
+use crate::nats::NatsServer;
+use crate::process::ManagedProcess;
+use crate::wait::{Probe, Wait};
+use crate::HarnessError;
+
+/// Environment variable choosing the backend: `processes` or `containers`.
+pub const BACKEND_ENV: &str = "WCC_BACKEND";
+
+/// Where a lattice's services run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// Child processes of the test, in their own process groups, on loopback ports.
+    Processes,
+    /// Docker containers on a network of their own, from locally built images.
+    Containers,
+}
+
+impl Backend {
+    /// `WCC_BACKEND` when set, otherwise [`Backend::detect`].
+    pub fn from_env() -> Result<Self, HarnessError> {
+        match configured()? {
+            Some(b) => Ok(b),
+            None => Ok(Self::detect()),
+        }
+    }
+
+    /// `WCC_BACKEND` when set, otherwise `default`. [`crate::LatticeBuilder`] uses this with
+    /// `Processes`: the conformance suite runs on processes unless asked otherwise.
+    pub fn from_env_or(default: Backend) -> Result<Self, HarnessError> {
+        Ok(configured()?.unwrap_or(default))
+    }
+
+    /// Containers when a Docker engine answers (and the harness has the `containers` feature),
+    /// otherwise processes.
+    pub fn detect() -> Self {
+        if crate::containers::unavailable().is_none() {
+            Self::Containers
+        } else {
+            Self::Processes
+        }
+    }
+
+    /// The name used by `WCC_BACKEND` and in reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Processes => "processes",
+            Self::Containers => "containers",
+        }
+    }
+
+    /// Fails with the reason when this backend cannot run here.
+    pub fn ensure_usable(self) -> Result<(), HarnessError> {
+        match self {
+            Self::Processes => Ok(()),
+            Self::Containers => match crate::containers::unavailable() {
+                None => Ok(()),
+                Some(why) => Err(HarnessError::Config(format!("the containers backend cannot run: {why}"))),
+            },
+        }
+    }
+}
+
+fn configured() -> Result<Option<Backend>, HarnessError> {
+    match std::env::var(BACKEND_ENV) {
+        Ok(v) if !v.trim().is_empty() => v.parse().map(Some),
+        _ => Ok(None),
+    }
+}
+
+impl FromStr for Backend {
+    type Err = HarnessError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "processes" | "process" => Ok(Self::Processes),
+            "containers" | "container" | "docker" => Ok(Self::Containers),
+            other => Err(HarnessError::Config(format!("{BACKEND_ENV}={other}: expected `processes` or `containers`"))),
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// The lattice-wide part of a backend (for containers: network, volume, images, teardown).
+pub(crate) enum Runtime {
+    Processes,
+    #[cfg(feature = "containers")]
+    Containers(crate::containers::lattice::ContainerLattice),
+}
+
+impl Runtime {
+    pub(crate) async fn create(
+        backend: Backend,
+        lattice: &str,
+        binaries: &Binaries,
+        log_dir: &Path,
+        timeout: Duration,
+    ) -> Result<Self, HarnessError> {
+        backend.ensure_usable()?;
+        match backend {
+            Backend::Processes => Ok(Self::Processes),
+            #[cfg(feature = "containers")]
+            Backend::Containers => Ok(Self::Containers(
+                crate::containers::lattice::ContainerLattice::create(lattice, binaries, log_dir, timeout).await?,
+            )),
+            #[cfg(not(feature = "containers"))]
+            Backend::Containers => {
+                let _ = (lattice, binaries, log_dir, timeout);
+                unreachable!("ensure_usable rejects containers without the feature")
+            }
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Self::Processes => Backend::Processes,
+            #[cfg(feature = "containers")]
+            Self::Containers(_) => Backend::Containers,
+        }
+    }
+
+    /// Starts NATS and returns it with the client that proved it ready.
+    pub(crate) async fn start_nats(
+        &self,
+        binaries: &Binaries,
+        log_dir: &Path,
+        timeout: Duration,
+    ) -> Result<(Nats, async_nats::Client), HarnessError> {
+        match self {
+            Self::Processes => {
+                let (server, client) = NatsServer::start(&binaries.nats_server, log_dir, timeout).await?;
+                Ok((Nats::Process(server), client))
+            }
+            #[cfg(feature = "containers")]
+            Self::Containers(c) => {
+                let (service, port) = c.start_nats().await?;
+                let nats = Nats::Container { service, port };
+                let client = crate::nats::connect(&nats.url(), "wcc-harness").await?;
+                wait_flush(&client, &nats.url(), timeout).await?;
+                Ok((nats, client))
+            }
+        }
+    }
+
+    /// Where hosts and wadm reach NATS: (host, port).
+    pub(crate) fn nats_address(&self, nats: &Nats) -> (String, u16) {
+        match self {
+            Self::Processes => ("127.0.0.1".into(), nats.port()),
+            #[cfg(feature = "containers")]
+            Self::Containers(c) => c.nats_address(),
+        }
+    }
+
+    /// Starts a host or wadm (`kind`) named `name` with exactly `env`.
+    pub(crate) async fn spawn(&self, name: &str, kind: Kind, bin: &Path, env: &[(String, String)], log_dir: &Path) -> Result<Service, HarnessError> {
+        match self {
+            Self::Processes => Ok(Service::Process(ManagedProcess::spawn(name, bin, &[], env, log_dir)?)),
+            #[cfg(feature = "containers")]
+            Self::Containers(c) => Ok(Service::Container(match kind {
+                Kind::Host => c.start_host(name, env).await?,
+                Kind::Wadm => c.start_wadm(env).await?,
+            })),
+        }
+    }
+
+    /// One line for diagnostics.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Self::Processes => "processes".into(),
+            #[cfg(feature = "containers")]
+            Self::Containers(c) => format!("containers (network {}, images {})", c.network, c.image_names().join(" ")),
+        }
+    }
+
+    /// Removes every container and network now (containers); nothing for processes.
+    pub(crate) fn teardown(&self) {
+        #[cfg(feature = "containers")]
+        if let Self::Containers(c) = self {
+            c.teardown();
+        }
+    }
+}
+
+/// What a service is, for the containers backend's choice of image.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kind {
+    Host,
+    Wadm,
+}
+
+async fn wait_flush(client: &async_nats::Client, url: &str, timeout: Duration) -> Result<(), HarnessError> {
+    Wait::new(format!("nats-server at {url} to answer a flush"), timeout)
+        .until(|_| {
+            let client = client.clone();
+            async move {
+                match client.flush().await {
+                    Ok(()) => Probe::Ready(()),
+                    Err(e) => Probe::NotYet(e.to_string()),
+                }
+            }
+        })
+        .await?;
+    Ok(())
+}
+
+/// The NATS server of a lattice.
+pub(crate) enum Nats {
+    Process(NatsServer),
+    #[cfg(feature = "containers")]
+    Container { service: crate::containers::service::ContainerService, port: u16 },
+}
+
+impl Nats {
+    /// The port the harness reaches it at on loopback.
+    pub(crate) fn port(&self) -> u16 {
+        match self {
+            Self::Process(n) => n.port,
+            #[cfg(feature = "containers")]
+            Self::Container { port, .. } => *port,
+        }
+    }
+
+    pub(crate) fn url(&self) -> String {
+        match self {
+            Self::Process(n) => n.url(),
+            #[cfg(feature = "containers")]
+            Self::Container { port, .. } => format!("nats://127.0.0.1:{port}"),
+        }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        match self {
+            Self::Process(n) => n.process.pid(),
+            #[cfg(feature = "containers")]
+            Self::Container { service, .. } => service.pid(),
+        }
+    }
+
+    pub(crate) fn log_tail(&self, n: usize) -> String {
+        match self {
+            Self::Process(s) => s.process.logs.tail(n),
+            #[cfg(feature = "containers")]
+            Self::Container { service, .. } => service.logs.tail(n),
+        }
+    }
+
+    pub(crate) async fn stop(&mut self, grace: Duration) {
+        match self {
+            Self::Process(n) => {
+                n.process.stop(grace).await;
+            }
+            #[cfg(feature = "containers")]
+            Self::Container { service, .. } => {
+                let _ = service.stop(grace).await;
+            }
+        }
+    }
+}
+
+/// A host or wadm.
+pub(crate) enum Service {
+    Process(ManagedProcess),
+    #[cfg(feature = "containers")]
+    Container(crate::containers::service::ContainerService),
+}
+
+impl Service {
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            Self::Process(p) => &p.name,
+            #[cfg(feature = "containers")]
+            Self::Container(c) => &c.name,
+        }
+    }
+
+    /// The process ID as seen from this machine (for a container: its main process; 0 once it
+    /// stopped).
+    pub(crate) fn pid(&self) -> u32 {
+        match self {
+            Self::Process(p) => p.pid(),
+            #[cfg(feature = "containers")]
+            Self::Container(c) => c.pid(),
+        }
+    }
+
+    pub(crate) fn log_tail(&self, n: usize) -> String {
+        match self {
+            Self::Process(p) => p.logs.tail(n),
+            #[cfg(feature = "containers")]
+            Self::Container(c) => c.logs.tail(n),
+        }
+    }
+
+    /// Waits like [`Wait::until`], failing at once with the log tail if the service exits.
+    pub(crate) async fn until_running<T, F, Fut>(&mut self, wait: Wait, what: &str, probe: F) -> Result<T, HarnessError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: std::future::Future<Output = Probe<T>>,
+    {
+        match self {
+            Self::Process(p) => {
+                let _ = what;
+                wait.until_with_exit(p, probe).await
+            }
+            #[cfg(feature = "containers")]
+            Self::Container(c) => c.until_running(wait, what, probe).await,
+        }
+    }
+
+    /// Whether it runs and is attached to the lattice (not killed, stopped or partitioned).
+    pub(crate) fn reachable(&self) -> bool {
+        match self {
+            Self::Process(p) => std::fs::read_to_string(format!("/proc/{}/stat", p.pid()))
+                .is_ok_and(|stat| stat.rfind(')').and_then(|i| stat.get(i + 2..i + 3)) != Some("Z")),
+            #[cfg(feature = "containers")]
+            Self::Container(c) => c.pid() != 0 && !c.partitioned(),
+        }
+    }
+
+    /// Graceful stop for teardown: SIGTERM, SIGKILL after `grace`.
+    pub(crate) async fn stop(&mut self, grace: Duration) {
+        match self {
+            Self::Process(p) => {
+                p.stop(grace).await;
+            }
+            #[cfg(feature = "containers")]
+            Self::Container(c) => {
+                let _ = c.stop(grace).await;
+            }
+        }
+    }
+
+    /// Fault: SIGKILL, returns once it is gone.
+    pub(crate) async fn kill(&self) -> Result<(), HarnessError> {
+        match self {
+            Self::Process(p) => {
+                p.signal(libc::SIGKILL);
+                wait_pid_gone(&p.name, p.pid(), Duration::from_secs(20)).await
+            }
+            #[cfg(feature = "containers")]
+            Self::Container(c) => c.kill().await,
+        }
+    }
+
+    /// Fault: SIGTERM (the service shuts down as it would on a signal), SIGKILL after `grace`.
+    pub(crate) async fn terminate(&self, grace: Duration) -> Result<(), HarnessError> {
+        match self {
+            Self::Process(p) => {
+                p.signal(libc::SIGTERM);
+                if wait_pid_gone(&p.name, p.pid(), grace).await.is_err() {
+                    p.signal(libc::SIGKILL);
+                    wait_pid_gone(&p.name, p.pid(), Duration::from_secs(10)).await?;
+                }
+                Ok(())
+            }
+            #[cfg(feature = "containers")]
+            Self::Container(c) => c.stop(grace).await,
+        }
+    }
+}
+
+/// Waits until `pid` is gone or a zombie (it holds nothing any more; its parent reaps it later).
+async fn wait_pid_gone(name: &str, pid: u32, timeout: Duration) -> Result<(), HarnessError> {
+    Wait::new(format!("{name} (pid {pid}) to exit"), timeout)
+        .interval(Duration::from_millis(10))
+        .until(|_| async move {
+            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => Probe::Ready(()),
+                Ok(stat) if stat.rfind(')').and_then(|i| stat.get(i + 2..i + 3)) == Some("Z") => Probe::Ready(()),
+                Ok(_) => Probe::NotYet("still running".into()),
+            }
+        })
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_names_parse_and_round_trip() {
+        for b in [Backend::Processes, Backend::Containers] {
+            assert_eq!(b.id().parse::<Backend>().unwrap(), b);
+            assert_eq!(b.to_string(), b.id());
+        }
+        assert_eq!(" Docker ".parse::<Backend>().unwrap(), Backend::Containers);
+        let err = "kubernetes".parse::<Backend>().unwrap_err().to_string();
+        assert!(err.contains("WCC_BACKEND=kubernetes") && err.contains("processes"), "{err}");
+    }
+
+    #[test]
+    fn processes_are_always_usable() {
+        assert!(Backend::Processes.ensure_usable().is_ok());
+    }
+}

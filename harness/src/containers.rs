@@ -1,0 +1,42 @@
+//! The containers backend: NATS, wadm and the hosts of a lattice in Docker containers, started
+//! through `testcontainers` from local images built from the binaries under test
+//! (`ci/images/build`, no registry), on a network of their own, with the same readiness contract
+//! as the processes backend. Fault injection (kill, graceful stop, partition, restarts) acts on the
+//! containers; a reaper removes what dead runs left.
+//!
+//! Everything here needs the cargo feature `containers` (on by default), except the check whether
+//! an engine answers.
+mod engine;
+#[cfg(feature = "containers")]
+mod images;
+#[cfg(feature = "containers")]
+pub(crate) mod lattice;
+#[cfg(feature = "containers")]
+mod logs;
+#[cfg(feature = "containers")]
+mod reaper;
+#[cfg(feature = "containers")]
+pub(crate) mod service;
+
+pub(crate) use engine::availability;
+#[cfg(feature = "containers")]
+pub use reaper::sweep_blocking as sweep;
+
+/// The label every container, network and volume of a lattice carries: `wcc.run=<lattice name>`
+/// (`docker ps -a --filter label=wcc.run` lists them).
+pub const RUN_LABEL: &str = engine::RUN_LABEL;
+
+/// Why the containers backend cannot run here (`None` when it can): the harness was built
+/// without the `containers` feature, or no Docker engine answers.
+pub fn unavailable() -> Option<String> {
+    if !cfg!(feature = "containers") {
+        return Some("the harness was built without the `containers` feature".into());
+    }
+    availability().err()
+}
+
+/// Whether a test that needs the containers backend must fail rather than skip when it is
+/// unavailable: in CI (`CI` set and not `false`), where the engine is expected.
+pub fn required() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+}
