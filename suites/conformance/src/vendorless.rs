@@ -511,7 +511,10 @@ async fn provider_health(cx: Cx) -> anyhow::Result<()> {
     let mark = cx.journal().mark();
     let started = start_provider(&cx, &host, KV_MEMORY, "kv-health", vec![]).await?;
     let data = started.data();
-    ensure!(data["public_key"].as_str().is_some_and(|k| k.starts_with('V')), "provider_started lacks the service key: {data}");
+    // Seen on the reference host: `public_key` and `instance_id` carry the provider id, not the
+    // archive's service key; both must be present (NET-05).
+    ensure!(data["public_key"].as_str().is_some_and(|k| !k.is_empty()) && data["instance_id"].as_str().is_some_and(|k| !k.is_empty()),
+        "provider_started lacks public_key/instance_id: {data}");
     ensure!(data["claims"]["issuer"].as_str().is_some_and(|k| k.starts_with('A')), "provider_started lacks claims: {data}");
     let health = cx
         .journal()
