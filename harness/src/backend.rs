@@ -167,7 +167,10 @@ impl Runtime {
     /// Starts a host or wadm (`kind`) named `name` with exactly `env`.
     pub(crate) async fn spawn(&self, name: &str, kind: Kind, bin: &Path, env: &[(String, String)], log_dir: &Path) -> Result<Service, HarnessError> {
         match self {
-            Self::Processes => Ok(Service::Process(ManagedProcess::spawn(name, bin, &[], env, log_dir)?)),
+            Self::Processes => {
+                let _ = kind; // one binary per kind already
+                Ok(Service::Process(ManagedProcess::spawn(name, bin, &[], env, log_dir)?))
+            }
             #[cfg(feature = "containers")]
             Self::Containers(c) => Ok(Service::Container(match kind {
                 Kind::Host => c.start_host(name, env).await?,
@@ -201,6 +204,7 @@ pub(crate) enum Kind {
     Wadm,
 }
 
+#[cfg(feature = "containers")]
 async fn wait_flush(client: &async_nats::Client, url: &str, timeout: Duration) -> Result<(), HarnessError> {
     Wait::new(format!("nats-server at {url} to answer a flush"), timeout)
         .until(|_| {
@@ -321,6 +325,7 @@ impl Service {
     }
 
     /// Whether it runs and is attached to the lattice (not killed, stopped or partitioned).
+    #[cfg_attr(not(feature = "containers"), allow(dead_code))]
     pub(crate) fn reachable(&self) -> bool {
         match self {
             Self::Process(p) => std::fs::read_to_string(format!("/proc/{}/stat", p.pid()))

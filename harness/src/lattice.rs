@@ -231,6 +231,7 @@ pub struct Lattice {
     binaries: Binaries,
     startup: Duration,
     heartbeat: Duration,
+    #[cfg_attr(not(feature = "containers"), allow(dead_code))]
     start_timeout: Duration,
 }
 

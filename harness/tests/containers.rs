@@ -3,7 +3,9 @@
 //!
 //! Needs the binaries under test (`bash ci/setup`) and a Docker engine (`bash ci/setup-docker`).
 //! Without an engine each test prints `skipped: <reason>` and returns, unless `CI` is set: there
-//! the engine is expected and its absence fails the test.
+//! the engine is expected and its absence fails the test. Built without the harness feature
+//! `containers` (a processes-only build) this file holds no tests.
+#![cfg(feature = "containers")]
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 

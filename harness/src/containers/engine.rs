@@ -1,6 +1,7 @@
 //! The Docker engine: whether one answers (a plain, synchronous `GET /_ping` on its socket, so it
 //! works before any runtime exists and without the `containers` feature), the API client, and the
 //! labels that tie every container, network and volume to the run that made it.
+#![cfg_attr(not(feature = "containers"), allow(dead_code))]
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
