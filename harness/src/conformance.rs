@@ -6,6 +6,7 @@ pub mod diff;
 mod execute;
 pub mod html;
 pub mod libtest;
+pub mod matrix;
 mod model;
 pub mod report;
 pub mod schema;

@@ -107,6 +107,11 @@ pub fn render(report: &Report) -> String {
     }
     let _ = writeln!(out, "</table>");
 
+    let matrix = super::matrix::Matrix::from_records(&r.tests);
+    if !matrix.is_empty() {
+        let _ = writeln!(out, "<h2>Vendorless: language × behaviour</h2>\n{}", matrix.html());
+    }
+
     // item → every test covering it, with its status (the report's `coverage` keeps the passing ones).
     let mut items: BTreeMap<&str, Vec<(&str, RecordStatus)>> = BTreeMap::new();
     for t in &r.tests {

@@ -477,6 +477,11 @@ impl Report {
                 note
             ));
         }
+        let matrix = super::matrix::Matrix::from_records(&self.tests);
+        if !matrix.is_empty() {
+            md.push_str("\n## Vendorless: language × behaviour\n\n");
+            md.push_str(&matrix.markdown());
+        }
         md
     }
 
