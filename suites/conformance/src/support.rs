@@ -22,7 +22,9 @@ pub async fn scale(cx: &Cx, host_id: &str, image_ref: &str, component_id: &str, 
     ensure!(ack.succeeded(), "scale request for {component_id} was not acknowledged: {}", ack.message());
     let event = cx
         .journal()
-        .wait_for(mark, "component_scaled", &format!("{component_id} at {count} on {host_id}"), Duration::from_secs(60), |e| {
+        // Python and JavaScript components are 12-18 MB: compiling them takes seconds, and much
+        // longer on a loaded 2-core machine.
+        .wait_for(mark, "component_scaled", &format!("{component_id} at {count} on {host_id}"), Duration::from_secs(120), |e| {
             e.field("component_id") == Some(component_id) && e.data()["max_instances"] == count
         })
         .await?;
