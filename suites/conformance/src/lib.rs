@@ -10,6 +10,7 @@ pub mod bindings;
 mod claims;
 mod components;
 mod config;
+pub mod coverage;
 mod host;
 mod links;
 mod observability;

@@ -114,6 +114,13 @@ enum Command {
         #[arg(long, default_value_os_t = cli::verify::default_catalogue())]
         catalogue: PathBuf,
     },
+    /// Print the catalogue coverage table (item → tests, or why it is left out); exit 1 when an
+    /// item is neither covered nor left out with a reason.
+    Coverage {
+        /// The conformance catalogue.
+        #[arg(long, default_value_os_t = cli::verify::default_catalogue())]
+        catalogue: PathBuf,
+    },
     /// Compare two reports test by test (exit 0 when no test differs, 1 otherwise).
     Diff {
         /// The first report.json.
@@ -152,6 +159,12 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
         }
         Command::Verify { report, catalogue } => cli::verify::run(&report, &catalogue).map(|()| Exit::Ok),
         Command::Diff { a, b } => cli::diff::run(&a, &b).map(verdict),
+        Command::Coverage { catalogue } => {
+            let text = std::fs::read_to_string(&catalogue)
+                .map_err(|e| CliError::new(Exit::Catalogue, format!("cannot read the catalogue {}: {e}", catalogue.display())))?;
+            println!("{}", conformance_suite::coverage::markdown(&text));
+            Ok(verdict(conformance_suite::coverage::coverage(&text).1.is_empty()))
+        }
     }
 }
 
