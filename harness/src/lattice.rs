@@ -178,13 +178,26 @@ impl LatticeBuilder {
                 }
                 (wadm, hosts)
             }
-            // Containers start together: each costs the engine about 0.3 s, and wadm answers
-            // within milliseconds of its start while a host needs its own container start plus
-            // its boot before host_started, so wadm still sees it (the awareness wait below
-            // covers the rare miss: wadm then learns of the host from its next heartbeat).
+            // A container start costs the engine about 0.3 s: the hosts' containers start while
+            // wadm, already started, comes up (it answers within milliseconds, a host needs its
+            // container start plus its boot before host_started, so wadm still sees it; the
+            // awareness wait below covers a miss: wadm then learns of the host from its next
+            // heartbeat).
             Backend::Containers => {
+                let mut wadm = match self.wadm {
+                    true => Some(WadmHandle::spawn(&runtime, &binaries.wadm, &wadm_nats, log_dir.path()).await?),
+                    false => None,
+                };
+                let api = async {
+                    match wadm.as_mut() {
+                        Some(w) => w.wait_api(&wadm_api, timeout).await,
+                        None => Ok(()),
+                    }
+                };
                 let hosts = futures::future::try_join_all(launches.into_iter().map(|(launch, spec)| async move { launch.start(spec).await }));
-                tokio::try_join!(start_wadm, hosts)?
+                let ((), hosts) = tokio::try_join!(api, hosts)?;
+                drop(start_wadm);
+                (wadm, hosts)
             }
         };
         let mut lattice = Lattice {

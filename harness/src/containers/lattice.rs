@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use testcontainers::bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
-use testcontainers::bollard::query_parameters::{InspectContainerOptions, RemoveContainerOptionsBuilder};
+use testcontainers::bollard::query_parameters::{InspectContainerOptions, ListNetworksOptions, RemoveContainerOptionsBuilder};
 use testcontainers::bollard::models::VolumeCreateOptions;
 use testcontainers::bollard::Docker;
 use testcontainers::core::{IntoContainerPort as _, Mount, WaitFor};
@@ -119,38 +119,49 @@ impl ContainerLattice {
     }
 
     /// A bridge network with a subnet given explicitly (only then may a container be reconnected
-    /// with a chosen address). The subnet is one the engine picks as free, learnt from a first
-    /// network created without one.
+    /// with a chosen address): a /24 under 10.200.0.0/13 that no Docker network and no route of
+    /// this machine overlaps, picked at random (another run may race for it: then pick again).
     async fn create_network(&self) -> Result<(), HarnessError> {
-        let create = |ipam: Option<Ipam>| NetworkCreateRequest {
-            name: self.network.clone(),
-            driver: Some("bridge".into()),
-            labels: Some(engine::labels(&self.run)),
-            // Ports published from this network bind to loopback only (dockerd's `--ip` only
-            // covers the default bridge).
-            options: Some(HashMap::from([("com.docker.network.bridge.host_binding_ipv4".to_string(), "127.0.0.1".to_string())])),
-            ipam,
-            ..Default::default()
-        };
-        let mut last = String::new();
-        for _ in 0..5 {
-            self.docker.create_network(create(None)).await.map_err(|e| docker_error("create the lattice network", e))?;
-            let info = self.docker.inspect_network(&self.network, None::<testcontainers::bollard::query_parameters::InspectNetworkOptions>).await;
-            let _ = self.docker.remove_network(&self.network).await;
-            let config = info
-                .map_err(|e| docker_error("inspect the lattice network", e))?
-                .ipam
-                .and_then(|i| i.config)
-                .and_then(|c| c.into_iter().next())
-                .ok_or_else(|| HarnessError::Config("the engine gave the lattice network no subnet".into()))?;
-            let ipam = Ipam {
-                config: Some(vec![IpamConfig { subnet: config.subnet, gateway: config.gateway, ..Default::default() }]),
+        let networks = self.docker.list_networks(None::<ListNetworksOptions>).await.map_err(|e| docker_error("list networks", e))?;
+        let mut taken: Vec<(u32, u32)> = networks
+            .iter()
+            .filter_map(|n| n.ipam.as_ref()?.config.as_ref())
+            .flatten()
+            .filter_map(|c| parse_cidr(c.subnet.as_deref()?))
+            .collect();
+        taken.extend(host_routes());
+        let mut last = String::from("no free /24 under 10.200.0.0/13");
+        let seed = std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), &self.run);
+        for attempt in 0..64u64 {
+            let index = ((seed.wrapping_add(attempt.wrapping_mul(0x9E37_79B9))) % 2048) as u32;
+            let base = (10 << 24) | (200 << 16) | (index << 8);
+            if taken.iter().any(|&(net, mask)| overlaps((base, 0xFFFF_FF00), (net, mask))) {
+                continue;
+            }
+            let ip = |n: u32| std::net::Ipv4Addr::from(n).to_string();
+            let request = NetworkCreateRequest {
+                name: self.network.clone(),
+                driver: Some("bridge".into()),
+                labels: Some(engine::labels(&self.run)),
+                // Ports published from this network bind to loopback only (dockerd's `--ip` only
+                // covers the default bridge).
+                options: Some(HashMap::from([("com.docker.network.bridge.host_binding_ipv4".to_string(), "127.0.0.1".to_string())])),
+                ipam: Some(Ipam {
+                    config: Some(vec![IpamConfig {
+                        subnet: Some(format!("{}/24", ip(base))),
+                        gateway: Some(ip(base + 1)),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                }),
                 ..Default::default()
             };
-            match self.docker.create_network(create(Some(ipam))).await {
+            match self.docker.create_network(request).await {
                 Ok(_) => return Ok(()),
-                // Another run took the subnet in between: pick again.
-                Err(e) => last = e.to_string(),
+                Err(e) => {
+                    last = e.to_string();
+                    taken.push((base, 0xFFFF_FF00));
+                }
             }
         }
         Err(docker_error("create the lattice network", last))
@@ -303,6 +314,34 @@ impl Drop for ContainerLattice {
     }
 }
 
+/// `a.b.c.d/n` as (network, mask).
+fn parse_cidr(cidr: &str) -> Option<(u32, u32)> {
+    let (addr, len) = cidr.split_once('/')?;
+    let addr: std::net::Ipv4Addr = addr.parse().ok()?;
+    let len: u32 = len.parse().ok().filter(|l| *l <= 32)?;
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    Some((u32::from(addr) & mask, mask))
+}
+
+fn overlaps((a, am): (u32, u32), (b, bm): (u32, u32)) -> bool {
+    let mask = am & bm;
+    a & mask == b & mask
+}
+
+/// Destinations of this machine's IPv4 routes other than the default route (`/proc/net/route`).
+fn host_routes() -> Vec<(u32, u32)> {
+    let Ok(text) = std::fs::read_to_string("/proc/net/route") else { return Vec::new() };
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let dest = u32::from_str_radix(fields.get(1)?, 16).ok()?.swap_bytes();
+            let mask = u32::from_str_radix(fields.get(7)?, 16).ok()?.swap_bytes();
+            (mask != 0).then_some((dest & mask, mask))
+        })
+        .collect()
+}
+
 /// Labels as the Docker API filter wants them.
 pub(crate) fn label_filter(pairs: &[(&str, Option<&str>)]) -> HashMap<String, Vec<String>> {
     let labels = pairs
@@ -326,6 +365,16 @@ mod tests {
         let dirs = [PathBuf::from("/a/x"), PathBuf::from("/b/y")];
         assert_eq!(common_dir(&dirs), None, "never mount / or a top-level directory");
         assert_eq!(common_dir(&[]), None);
+    }
+
+    #[test]
+    fn subnets_overlap_by_their_common_prefix() {
+        let docker = parse_cidr("172.17.0.0/16").unwrap();
+        assert!(overlaps(parse_cidr("172.17.5.0/24").unwrap(), docker));
+        assert!(!overlaps(parse_cidr("10.200.3.0/24").unwrap(), docker));
+        assert!(overlaps(parse_cidr("10.200.3.0/24").unwrap(), parse_cidr("10.0.0.0/8").unwrap()));
+        assert_eq!(parse_cidr("garbage"), None);
+        assert!(host_routes().iter().all(|(net, mask)| net & !mask == 0));
     }
 
     #[test]
