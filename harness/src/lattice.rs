@@ -549,3 +549,41 @@ impl Drop for Lattice {
         crate::reaper::unregister_dir(&self.name);
     }
 }
+
+/// Names hosts added after the start (`host-x<n>`), unique within the process.
+static ADDED_HOSTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Lattice {
+    /// Starts one more host in this running lattice and waits for its `host_started`. The
+    /// caller owns it: dropping the handle kills it (it is not part of [`Lattice::hosts`]).
+    pub async fn add_host(&self, spec: HostSpec) -> Result<HostHandle, HarnessError> {
+        self.launch_extra_host(spec, &self.name, &self.journal).await
+    }
+
+    /// Starts a host of *another* lattice (`lattice`) on this lattice's NATS server, e.g. to
+    /// check that lattices are isolated (NET-01); waits for its `host_started` there.
+    pub async fn add_host_to(&self, spec: HostSpec, lattice: &str) -> Result<HostHandle, HarnessError> {
+        let journal = Journal::new(std::time::Instant::now());
+        journal.follow(&self.client, lattice).await?;
+        self.launch_extra_host(spec, lattice, &journal).await
+    }
+
+    async fn launch_extra_host(&self, spec: HostSpec, lattice: &str, journal: &Journal) -> Result<HostHandle, HarnessError> {
+        let log_dir = self.log_dir().ok_or_else(|| HarnessError::Config("the lattice has no log directory".into()))?;
+        let (nats_host, nats_port) = self.runtime.nats_address(&self.nats);
+        let index = ADDED_HOSTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let launch = HostLaunch {
+            runtime: &self.runtime,
+            bin: &self.binaries.host,
+            nats_host: &nats_host,
+            nats_port,
+            lattice,
+            heartbeat: self.heartbeat,
+            log_dir: &log_dir,
+            index: 1000 + index,
+            journal,
+            timeout: scaled(self.start_timeout),
+        };
+        launch.start(spec).await
+    }
+}

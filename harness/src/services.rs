@@ -175,3 +175,11 @@ impl WadmHandle {
             .await
     }
 }
+
+impl HostHandle {
+    /// Sends SIGTERM (or stops the container) and waits up to `grace` for the host to exit on its
+    /// own, then kills it.
+    pub async fn terminate(&self, grace: Duration) -> Result<(), HarnessError> {
+        self.service.terminate(grace).await
+    }
+}

@@ -13,6 +13,7 @@ mod config;
 pub mod coverage;
 mod host;
 mod links;
+mod membership;
 mod observability;
 mod orchestration;
 mod providers;
@@ -89,6 +90,7 @@ pub fn registry() -> Vec<&'static ConformanceTest> {
         &claims::EXPIRED,
         &claims::TAMPERED,
     ]);
+    tests.extend(membership::all());
     tests.extend(vendorless::all());
     tests.push(&vendorless::BUILTIN_SAME_HOST_ONLY);
     tests.push(&vendorless::PROVIDER_SWAP);

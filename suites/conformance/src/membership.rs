@@ -1,0 +1,294 @@
+//! Hosts joining and leaving a running lattice (catalogue HL-01/03/08/10/12/13, CFG-01, NET-01,
+//! ORC-03, Q-01, Q-10). Each test adds a host of its own with `Lattice::add_host`.
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{ensure, Context as _};
+use futures::StreamExt as _;
+use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
+use harness::lattice::HostSpec;
+use harness::wait::{Probe, Wait};
+use wadm_types::api::StatusType;
+
+use crate::support::free_port;
+
+fn env(pairs: &[(&str, String)]) -> HostSpec {
+    HostSpec { env: pairs.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect(), ..Default::default() }
+}
+
+/// HL-01 / HL-03 / Q-01: once host_started is published, the host answers control requests.
+pub static READY_ON_STARTED: ConformanceTest = ConformanceTest {
+    name: "host::answers_control_once_started",
+    description: "a host joining a running lattice answers host.get on the first try right after its host_started event",
+    area: Area::Host,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents],
+    covers: &["HL-01", "HL-03", "Q-01"],
+    fixtures: &[],
+    setup: Setup::hosts(1),
+    run: ready_on_started,
+};
+
+fn ready_on_started(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let added = cx.lattice().add_host(HostSpec::default()).await?;
+        // No retry: the first request after host_started must be answered.
+        let reply = cx.ctl().get_host_inventory(&added.id).await?;
+        ensure!(reply.succeeded(), "host.get right after host_started: {}", reply.message());
+        let hosts = cx.ctl().get_hosts().await?;
+        ensure!(hosts.len() == 2, "ping answered by {} host(s) after one joined", hosts.len());
+        Ok(())
+    })
+}
+
+/// HL-10: the host's HTTP admin endpoint.
+pub static HTTP_ADMIN: ConformanceTest = ConformanceTest {
+    name: "host::http_admin_endpoints",
+    description: "with WASMCLOUD_HTTP_ADMIN set, GET/HEAD /livez and GET /readyz answer 200 {\"status\":\"ok\"}, other methods 405, other paths 404",
+    area: Area::Host,
+    features: &[Feature::ControlInterface],
+    covers: &["HL-10", "CFG-09"],
+    fixtures: &[],
+    setup: Setup::hosts(1),
+    run: http_admin,
+};
+
+fn http_admin(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let address = format!("127.0.0.1:{}", free_port()?);
+        let _host = cx.lattice().add_host(env(&[("WASMCLOUD_HTTP_ADMIN", address.clone())])).await?;
+        let http = cx.http();
+        let base = format!("http://{address}");
+        for path in ["/livez", "/readyz"] {
+            let resp = http.get(format!("{base}{path}")).send().await.with_context(|| format!("GET {path}"))?;
+            ensure!(resp.status() == 200, "GET {path}: {}", resp.status());
+            let body: serde_json::Value = resp.json().await.with_context(|| format!("GET {path} body"))?;
+            ensure!(body == serde_json::json!({"status": "ok"}), "GET {path}: {body}");
+        }
+        let head = http.head(format!("{base}/livez")).send().await.context("HEAD /livez")?;
+        ensure!(head.status() == 200, "HEAD /livez: {}", head.status());
+        let post = http.post(format!("{base}/livez")).send().await.context("POST /livez")?;
+        ensure!(post.status() == 405, "POST /livez: {}", post.status());
+        let other = http.get(format!("{base}/nope")).send().await.context("GET /nope")?;
+        ensure!(other.status() == 404, "GET /nope: {}", other.status());
+        let text = other.text().await.unwrap_or_default();
+        ensure!(text.contains("unknown endpoint"), "GET /nope body: {text:?}");
+        Ok(())
+    })
+}
+
+/// HL-08: SIGTERM takes the graceful path (host_stopped) and the process exits.
+pub static SIGTERM: ConformanceTest = ConformanceTest {
+    name: "host::sigterm_stops_gracefully",
+    description: "SIGTERM makes a host publish host_stopped and exit",
+    area: Area::Host,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents],
+    covers: &["HL-08", "HL-07"],
+    fixtures: &[],
+    setup: Setup::hosts(1),
+    run: sigterm,
+};
+
+fn sigterm(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let added = cx.lattice().add_host(HostSpec::default()).await?;
+        let mark = cx.journal().mark();
+        added.terminate(Duration::from_secs(15)).await?;
+        let stopped = cx
+            .journal()
+            .wait_for(mark, "host_stopped", "the terminated host", Duration::from_secs(15), |e| e.source() == added.id)
+            .await?;
+        ensure!(stopped.data()["labels"].is_object(), "host_stopped data: {}", stopped.data());
+        Ok(())
+    })
+}
+
+/// HL-12: the supplemental config service is asked at start, with the host's labels.
+pub static CONFIG_SERVICE: ConformanceTest = ConformanceTest {
+    name: "host::config_service_asked_at_start",
+    description: "with WASMCLOUD_CONFIG_SERVICE=true a starting host requests wasmbus.cfg.<lattice>.req with its labels and starts with the answer",
+    area: Area::Host,
+    features: &[Feature::ControlInterface],
+    covers: &["HL-12", "CFG-05"],
+    fixtures: &[],
+    setup: Setup::hosts(1),
+    run: config_service,
+};
+
+fn config_service(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let nats = cx.lattice().nats().clone();
+        let mut sub = nats.subscribe(format!("wasmbus.cfg.{}.req", cx.lattice().name())).await.context("subscribe")?;
+        nats.flush().await?;
+        let responder = tokio::spawn(async move {
+            let msg = sub.next().await?;
+            let request: serde_json::Value = serde_json::from_slice(&msg.payload).ok()?;
+            if let Some(reply) = msg.reply {
+                let _ = nats.publish(reply, r#"{"registryCredentials":{}}"#.into()).await;
+            }
+            Some(request)
+        });
+        let mut spec = HostSpec::default();
+        spec.labels.insert("asked".into(), "yes".into());
+        spec.env.push(("WASMCLOUD_CONFIG_SERVICE".into(), "true".into()));
+        let _host = cx.lattice().add_host(spec).await?;
+        let request = tokio::time::timeout(Duration::from_secs(10), responder)
+            .await
+            .context("the config service was not asked within 10 s of the start")??
+            .context("the config request was not JSON")?;
+        ensure!(request["labels"]["asked"] == "yes", "config request: {request}");
+        Ok(())
+    })
+}
+
+/// HL-13 / Q-10: links live in JetStream, so a host that starts later knows them.
+pub static LINKS_REPLAYED: ConformanceTest = ConformanceTest {
+    name: "links::known_to_hosts_started_later",
+    description: "a link put before a host started is listed by that host once the original host is gone (replayed from LATTICEDATA)",
+    area: Area::Networking,
+    features: &[Feature::ControlInterface, Feature::Links],
+    covers: &["HL-13", "Q-10", "NET-11"],
+    fixtures: &[],
+    setup: Setup::hosts(1),
+    run: links_replayed,
+};
+
+fn links_replayed(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let link = wasmcloud_control_interface::Link::builder()
+            .source_id("old-source")
+            .target("old-target")
+            .name("default")
+            .wit_namespace("test")
+            .wit_package("fixtures")
+            .interfaces(vec!["echo".to_string()])
+            .build()
+            .map_err(|e| anyhow::anyhow!("build link: {e}"))?;
+        ensure!(cx.ctl().put_link(link).await?.succeeded(), "link.put refused");
+        let first = cx.host_id();
+        let newcomer = cx.lattice().add_host(HostSpec::default()).await?;
+        ensure!(cx.ctl().stop_host(&first, Some(5_000)).await?.succeeded(), "host.stop refused");
+        let ctl = cx.ctl();
+        let first_ref = &first;
+        Wait::new("only the newcomer to answer ping", Duration::from_secs(20))
+            .consecutive(2)
+            .until(|_| async move {
+                match ctl.get_hosts().await {
+                    Ok(h) if h.len() == 1 && h[0].id() != first_ref => Probe::Ready(()),
+                    Ok(h) => Probe::NotYet(format!("{:?}", h.iter().map(|h| h.id().to_string()).collect::<Vec<_>>())),
+                    Err(e) => Probe::NotYet(e.to_string()),
+                }
+            })
+            .await?;
+        let links = cx.ctl().get_links().await?.into_data().unwrap_or_default();
+        ensure!(links.iter().any(|l| l.source_id() == "old-source" && l.target() == "old-target"),
+            "the host started after the link put ({}) does not list it: {links:?}", newcomer.id);
+        Ok(())
+    })
+}
+
+/// NET-01: two lattices on one NATS server do not see each other.
+pub static ISOLATION: ConformanceTest = ConformanceTest {
+    name: "networking::lattices_on_one_nats_are_isolated",
+    description: "a host of another lattice on the same NATS does not answer this lattice's ping, and links and config put here are not visible there",
+    area: Area::Networking,
+    features: &[Feature::ControlInterface, Feature::Links],
+    covers: &["NET-01", "NET-02"],
+    fixtures: &[],
+    setup: Setup::hosts(1),
+    run: isolation,
+};
+
+fn isolation(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let other = format!("{}-other", cx.lattice().name());
+        let stranger = cx.lattice().add_host_to(HostSpec::default(), &other).await?;
+        let ours = cx.ctl().get_hosts().await?;
+        ensure!(ours.iter().all(|h| h.id() != stranger.id), "a host of lattice {other} answers this lattice's ping");
+        let link = wasmcloud_control_interface::Link::builder()
+            .source_id("here")
+            .target("there")
+            .name("default")
+            .wit_namespace("test")
+            .wit_package("fixtures")
+            .interfaces(vec!["echo".to_string()])
+            .build()
+            .map_err(|e| anyhow::anyhow!("build link: {e}"))?;
+        ensure!(cx.ctl().put_link(link).await?.succeeded(), "link.put refused");
+        ensure!(cx.ctl().put_config("ours", BTreeMap::from([("k".to_string(), "v".to_string())])).await?.succeeded(), "config.put refused");
+        let theirs = wasmcloud_control_interface::ClientBuilder::new(cx.lattice().nats().clone())
+            .lattice(&other)
+            .timeout(Duration::from_secs(5))
+            .auction_timeout(Duration::from_secs(2))
+            .build();
+        let their_hosts = theirs.get_hosts().await.map_err(|e| anyhow::anyhow!("ping {other}: {e}"))?;
+        let ids: Vec<&str> = their_hosts.iter().filter_map(|r| r.data()).map(|h| h.id()).collect();
+        ensure!(ids == [stranger.id.as_str()], "lattice {other} is answered by {ids:?}");
+        let their_links = theirs.get_links().await.map_err(|e| anyhow::anyhow!("link.get on {other}: {e}"))?;
+        ensure!(their_links.data().is_none_or(|l| l.is_empty()), "a link put here is visible in {other}: {:?}", their_links.data());
+        let their_config = theirs.get_config("ours").await.map_err(|e| anyhow::anyhow!("config.get on {other}: {e}"))?;
+        ensure!(their_config.data().is_none(), "config put here is visible in {other}: {:?}", their_config.data());
+        Ok(())
+    })
+}
+
+/// ORC-03: wadm notices a host that joins later and schedules onto it.
+pub static DISCOVERY: ConformanceTest = ConformanceTest {
+    name: "orchestration::wadm_uses_hosts_that_join_later",
+    description: "an application whose spread requires a label no host has waits; a host with that label joins and wadm deploys onto it",
+    area: Area::Orchestration,
+    features: &[Feature::Wadm, Feature::FileLoad],
+    covers: &["ORC-03", "ORC-10"],
+    fixtures: &[crate::PROBE_RUST],
+    setup: Setup::hosts(1).with_wadm(),
+    run: discovery,
+};
+
+fn discovery(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let image = cx.fixture(crate::PROBE_RUST)?.file_ref();
+        let m = harness::manifest::AppBuilder::new("late-app", "v1")
+            .component_spread("worker", &image, 1, &[("late", &[("zone", "late")], 100)])
+            .build();
+        cx.wadm().put(&m).await.context("put")?;
+        cx.wadm().deploy("late-app", None).await.context("deploy")?;
+        let mut spec = HostSpec::default();
+        spec.labels.insert("zone".into(), "late".into());
+        let late = cx.lattice().add_host(spec).await?;
+        cx.wadm().wait_for_status("late-app", StatusType::Deployed, Duration::from_secs(90), 2).await?;
+        crate::support::wait_inventory(&cx, &late.id, "late-app's worker on the new host", 2, |inv| {
+            inv.components().iter().any(|c| c.id() == "late_app-worker")
+        })
+        .await?;
+        Ok(())
+    })
+}
+
+/// CFG-01: a host that cannot reach NATS fails to start with an error, never hangs.
+pub static NATS_UNREACHABLE: ConformanceTest = ConformanceTest {
+    name: "host::unreachable_nats_is_a_clear_error",
+    description: "a host pointed at a port where no NATS listens exits non-zero with `failed to initialize host`",
+    area: Area::Host,
+    features: &[Feature::ControlInterface],
+    covers: &["CFG-01", "HL-01"],
+    fixtures: &[],
+    setup: Setup::hosts(1),
+    run: nats_unreachable,
+};
+
+fn nats_unreachable(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let closed = free_port()?;
+        let attempt = cx.lattice().add_host(env(&[("WASMCLOUD_NATS_PORT", closed.to_string())])).await;
+        let err = match attempt {
+            Ok(h) => anyhow::bail!("a host with no NATS to reach started ({})", h.id),
+            Err(e) => e.to_string(),
+        };
+        ensure!(err.contains("exited early") && err.contains("failed to initialize host"), "expected the host to exit with `failed to initialize host`: {err}");
+        Ok(())
+    })
+}
+
+/// Every test of this module.
+pub fn all() -> Vec<&'static ConformanceTest> {
+    vec![&READY_ON_STARTED, &HTTP_ADMIN, &SIGTERM, &CONFIG_SERVICE, &LINKS_REPLAYED, &ISOLATION, &DISCOVERY, &NATS_UNREACHABLE]
+}
