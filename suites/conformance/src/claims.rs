@@ -1,6 +1,6 @@
 //! Components signed with wascap claims, and what the host enforces on them (catalogue SEC-01,
 //! SEC-02, NET-07).
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{ensure, Context as _};
 use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
@@ -54,18 +54,7 @@ fn signed_probe(cx: &Cx, not_before: Option<u64>, expires: Option<u64>) -> anyho
 }
 
 async fn expect_scale_failure(cx: &Cx, path: &std::path::Path, id: &str) -> anyhow::Result<String> {
-    let host = cx.host_id();
-    let image = format!("file://{}", path.display());
-    let mark = cx.journal().mark();
-    let ack = cx.ctl().scale_component(&host, &image, id, 1, None, vec![]).await?;
-    ensure!(ack.succeeded(), "scale ack: {}", ack.message());
-    let failed = cx
-        .journal()
-        .wait_for(mark, "component_scale_failed", id, Duration::from_secs(20), |e| e.field("component_id") == Some(id))
-        .await?;
-    let inv = crate::support::inventory(cx, &host).await?;
-    ensure!(inv.components().is_empty(), "a refused component runs: {:?}", inv.components());
-    Ok(failed.field("error").unwrap_or_default().to_string())
+    crate::support::scale_refused(cx, &cx.host_id(), &format!("file://{}", path.display()), id, vec![]).await
 }
 
 /// SEC-01 / NET-07 / NET-05: a signed component runs and its claims are published.

@@ -87,15 +87,7 @@ fn file_load_denied(cx: Cx) -> TestFuture {
         let host = cx.host_id();
         let fixture = cx.fixture(PROBE_RUST)?;
         let mark = cx.journal().mark();
-        let ack = cx.ctl().scale_component(&host, &fixture.file_ref(), "denied-probe", 1, None, vec![]).await?;
-        ensure!(ack.succeeded(), "the scale request is acked before any work (HL-14), got: {}", ack.message());
-        let failed = cx
-            .journal()
-            .wait_for(mark, "component_scale_failed", "denied-probe", Duration::from_secs(30), |e| {
-                e.field("component_id") == Some("denied-probe")
-            })
-            .await?;
-        let error = failed.field("error").unwrap_or_default();
+        let error = crate::support::scale_refused(&cx, &host, &fixture.file_ref(), "denied-probe", vec![]).await?;
         ensure!(error.contains("file loading is disabled"), "component_scale_failed error: {error:?}");
         let scaled = cx.journal().since(mark).into_iter().filter(|e| e.kind == "component_scaled").count();
         ensure!(scaled == 0, "a component_scaled event was published for a refused component");

@@ -117,17 +117,8 @@ fn missing_config(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
         let image = cx.fixture(PROBE_RUST)?.file_ref();
-        let mark = cx.journal().mark();
-        let ack = cx.ctl().scale_component(&host, &image, "needs-config", 1, None, vec!["never-put".into()]).await?;
-        ensure!(ack.succeeded(), "the scale is acked before any work: {}", ack.message());
-        let failed = cx
-            .journal()
-            .wait_for(mark, "component_scale_failed", "needs-config", Duration::from_secs(30), |e| e.field("component_id") == Some("needs-config"))
-            .await?;
-        let error = failed.field("error").unwrap_or_default();
+        let error = crate::support::scale_refused(&cx, &host, &image, "needs-config", vec!["never-put".into()]).await?;
         ensure!(error.contains("never-put"), "the error does not name the missing config: {error:?}");
-        let inv = crate::support::inventory(&cx, &host).await?;
-        ensure!(inv.components().is_empty(), "the component runs anyway: {:?}", inv.components());
         // A good scale afterwards still works (the failure left nothing behind).
         scale(&cx, &host, &image, "needs-config", 1).await?;
         Ok(())
@@ -149,15 +140,7 @@ pub static DATA_MODEL: ConformanceTest = ConformanceTest {
 fn data_model(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let lattice = cx.lattice().name().to_string();
-        let link = wasmcloud_control_interface::Link::builder()
-            .source_id("kv-source")
-            .target("kv-target")
-            .name("default")
-            .wit_namespace("test")
-            .wit_package("fixtures")
-            .interfaces(vec!["echo".to_string()])
-            .build()
-            .map_err(|e| anyhow::anyhow!("build link: {e}"))?;
+        let link = crate::support::link("kv-source", "kv-target", "default", ("test", "fixtures"), &["echo"], &[], &[])?;
         ensure!(cx.ctl().put_link(link).await?.succeeded(), "link.put refused");
         ensure!(cx.ctl().put_config("stored", BTreeMap::from([("k".to_string(), "v".to_string())])).await?.succeeded(), "config.put refused");
         let js = async_nats::jetstream::new(cx.lattice().nats().clone());

@@ -12,15 +12,7 @@ use crate::support::{scale, wait_inventory};
 use crate::{PROBE_RUST, RUNNER_RUST};
 
 fn echo_link(source: &str, target: &str, name: &str) -> anyhow::Result<Link> {
-    Link::builder()
-        .source_id(source)
-        .target(target)
-        .name(name)
-        .wit_namespace("test")
-        .wit_package("fixtures")
-        .interfaces(vec!["echo".to_string()])
-        .build()
-        .map_err(|e| anyhow::anyhow!("build link: {e}"))
+    crate::support::link(source, target, name, ("test", "fixtures"), &["echo"], &[], &[])
 }
 
 fn same_link(a: &Link, b: &Link) -> bool {

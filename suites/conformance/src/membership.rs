@@ -154,15 +154,7 @@ pub static LINKS_REPLAYED: ConformanceTest = ConformanceTest {
 
 fn links_replayed(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let link = wasmcloud_control_interface::Link::builder()
-            .source_id("old-source")
-            .target("old-target")
-            .name("default")
-            .wit_namespace("test")
-            .wit_package("fixtures")
-            .interfaces(vec!["echo".to_string()])
-            .build()
-            .map_err(|e| anyhow::anyhow!("build link: {e}"))?;
+        let link = crate::support::link("old-source", "old-target", "default", ("test", "fixtures"), &["echo"], &[], &[])?;
         ensure!(cx.ctl().put_link(link).await?.succeeded(), "link.put refused");
         let first = cx.host_id();
         let newcomer = cx.lattice().add_host(HostSpec::default()).await?;
@@ -204,15 +196,7 @@ fn isolation(cx: Cx) -> TestFuture {
         let stranger = cx.lattice().add_host_to(HostSpec::default(), &other).await?;
         let ours = cx.ctl().get_hosts().await?;
         ensure!(ours.iter().all(|h| h.id() != stranger.id), "a host of lattice {other} answers this lattice's ping");
-        let link = wasmcloud_control_interface::Link::builder()
-            .source_id("here")
-            .target("there")
-            .name("default")
-            .wit_namespace("test")
-            .wit_package("fixtures")
-            .interfaces(vec!["echo".to_string()])
-            .build()
-            .map_err(|e| anyhow::anyhow!("build link: {e}"))?;
+        let link = crate::support::link("here", "there", "default", ("test", "fixtures"), &["echo"], &[], &[])?;
         ensure!(cx.ctl().put_link(link).await?.succeeded(), "link.put refused");
         ensure!(cx.ctl().put_config("ours", BTreeMap::from([("k".to_string(), "v".to_string())])).await?.succeeded(), "config.put refused");
         let theirs = wasmcloud_control_interface::ClientBuilder::new(cx.lattice().nats().clone())

@@ -36,14 +36,7 @@ fn policy_denies_start(cx: Cx) -> TestFuture {
             }
         })
         .await?;
-        let mark = cx.journal().mark();
-        let ack = cx.ctl().scale_component(&host, &image, "forbidden", 1, None, vec![]).await?;
-        ensure!(ack.succeeded(), "the scale is acked before the policy check: {}", ack.message());
-        let failed = cx
-            .journal()
-            .wait_for(mark, "component_scale_failed", "forbidden", Duration::from_secs(20), |e| e.field("component_id") == Some("forbidden"))
-            .await?;
-        let error = failed.field("error").unwrap_or_default();
+        let error = crate::support::scale_refused(&cx, &host, &image, "forbidden", vec![]).await?;
         ensure!(error.contains("forbidden by the conformance policy"), "the failure does not carry the policy's message: {error:?}");
         scale(&cx, &host, &image, "allowed", 1).await?;
 
@@ -78,15 +71,8 @@ fn policy_fails_closed(cx: Cx) -> TestFuture {
         // A service that hears the request but never answers (so the host cannot take silence for
         // "no responders" only).
         let policy = PolicyService::start(cx.lattice().nats(), POLICY_TOPIC, |_| Decision::Ignore).await?;
-        let mark = cx.journal().mark();
-        let ack = cx.ctl().scale_component(&host, &image, "unanswered", 1, None, vec![]).await?;
-        ensure!(ack.succeeded(), "scale ack: {}", ack.message());
-        cx.journal()
-            .wait_for(mark, "component_scale_failed", "unanswered", Duration::from_secs(20), |e| e.field("component_id") == Some("unanswered"))
-            .await?;
+        crate::support::scale_refused(&cx, &host, &image, "unanswered", vec![]).await?;
         ensure!(!policy.requests().is_empty(), "the host never asked the policy service");
-        let inv = crate::support::inventory(&cx, &host).await?;
-        ensure!(inv.components().is_empty(), "the component runs without a policy decision: {:?}", inv.components());
         Ok(())
     })
 }
@@ -153,16 +139,8 @@ fn component_size_limit(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
         let fixture = cx.fixture(PROBE_RUST)?;
-        let mark = cx.journal().mark();
-        let ack = cx.ctl().scale_component(&host, &fixture.file_ref(), "too-big", 1, None, vec![]).await?;
-        ensure!(ack.succeeded(), "scale ack: {}", ack.message());
-        let failed = cx
-            .journal()
-            .wait_for(mark, "component_scale_failed", "too-big", Duration::from_secs(20), |e| e.field("component_id") == Some("too-big"))
-            .await?;
-        ensure!(failed.field("error").is_some_and(|e| !e.is_empty()), "no error text: {}", failed.data());
-        let inv = crate::support::inventory(&cx, &host).await?;
-        ensure!(inv.components().is_empty(), "an oversized component runs: {:?}", inv.components());
+        let error = crate::support::scale_refused(&cx, &host, &fixture.file_ref(), "too-big", vec![]).await?;
+        ensure!(!error.is_empty(), "component_scale_failed without an error text");
         Ok(())
     })
 }

@@ -64,3 +64,43 @@ pub async fn wait_inventory(
         .await?;
     Ok(inv)
 }
+
+/// A link from `source` to `target` under link `name` on `namespace:package` with `interfaces`,
+/// carrying named configs for either side (NET-03).
+pub fn link(
+    source: &str,
+    target: &str,
+    name: &str,
+    (namespace, package): (&str, &str),
+    interfaces: &[&str],
+    source_config: &[&str],
+    target_config: &[&str],
+) -> anyhow::Result<wasmcloud_control_interface::Link> {
+    let names = |list: &[&str]| list.iter().map(ToString::to_string).collect::<Vec<_>>();
+    wasmcloud_control_interface::Link::builder()
+        .source_id(source)
+        .target(target)
+        .name(name)
+        .wit_namespace(namespace)
+        .wit_package(package)
+        .interfaces(names(interfaces))
+        .source_config(names(source_config))
+        .target_config(names(target_config))
+        .build()
+        .map_err(|e| anyhow::anyhow!("build link {source} -> {target}: {e}"))
+}
+
+/// Scales `component_id` from `image_ref` expecting the host to refuse it: the request is acked
+/// (HL-14), `component_scale_failed` follows and the component does not run. Returns the error.
+pub async fn scale_refused(cx: &Cx, host_id: &str, image_ref: &str, component_id: &str, config: Vec<String>) -> anyhow::Result<String> {
+    let mark = cx.journal().mark();
+    let ack = cx.ctl().scale_component(host_id, image_ref, component_id, 1, None, config).await?;
+    ensure!(ack.succeeded(), "the scale request is acked before any work (HL-14), got: {}", ack.message());
+    let failed = cx
+        .journal()
+        .wait_for(mark, "component_scale_failed", component_id, Duration::from_secs(30), |e| e.field("component_id") == Some(component_id))
+        .await?;
+    let inv = inventory(cx, host_id).await?;
+    ensure!(inv.components().iter().all(|c| c.id() != component_id), "the refused component runs anyway: {:?}", inv.components());
+    Ok(failed.field("error").unwrap_or_default().to_string())
+}

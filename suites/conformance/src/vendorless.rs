@@ -13,7 +13,7 @@ use wasmcloud_control_interface::Link;
 
 use crate::bindings::{about, counter, echo, runner};
 use crate::bindings::test::fixtures::{config_reader, logger};
-use crate::support::{free_port, scale, wait_inventory};
+use crate::support::{free_port, link, scale, wait_inventory};
 
 /// The language whose echo a runner in `lang` calls: the next one in report order, so that every
 /// language is once caller and once callee.
@@ -210,16 +210,7 @@ async fn http_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     cx.journal()
         .wait_for(mark, "provider_started", "builtin http-server", Duration::from_secs(30), |e| e.field("provider_id") == Some("http-server"))
         .await?;
-    let link = Link::builder()
-        .source_id("http-server")
-        .target(&id)
-        .name("default")
-        .wit_namespace("wasi")
-        .wit_package("http")
-        .interfaces(vec!["incoming-handler".to_string()])
-        .source_config(vec!["listen".to_string()])
-        .build()
-        .map_err(|e| anyhow::anyhow!("build link: {e}"))?;
+    let link = link("http-server", &id, "default", ("wasi", "http"), &["incoming-handler"], &["listen"], &[])?;
     let linked = cx.ctl().put_link(link).await?;
     ensure!(linked.succeeded(), "link.put: {}", linked.message());
 
@@ -268,15 +259,7 @@ async fn link_call_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     scale(&cx, &host, &echo_fixture.file_ref(), &echo_id, 1).await?;
     scale(&cx, &host, &runner_fixture.file_ref(), &runner_id, 1).await?;
     wait_inventory(&cx, &host, "runner and echo listed", 1, |inv| inv.components().len() == 2).await?;
-    let link = Link::builder()
-        .source_id(&runner_id)
-        .target(&echo_id)
-        .name("default")
-        .wit_namespace("test")
-        .wit_package("fixtures")
-        .interfaces(vec!["echo".to_string()])
-        .build()
-        .map_err(|e| anyhow::anyhow!("build link: {e}"))?;
+    let link = link(&runner_id, &echo_id, "default", ("test", "fixtures"), &["echo"], &[], &[])?;
     let put = cx.ctl().put_link(link).await?;
     ensure!(put.succeeded(), "link.put: {}", put.message());
     let client = cx.lattice().wrpc_client(&runner_id).await?;
@@ -329,16 +312,7 @@ async fn builtin_same_host_only(cx: Cx) -> anyhow::Result<()> {
     cx.journal()
         .wait_for(mark, "provider_started", "builtin http-server", Duration::from_secs(30), |e| e.field("provider_id") == Some("http-server"))
         .await?;
-    let link = Link::builder()
-        .source_id("http-server")
-        .target("remote-http")
-        .name("default")
-        .wit_namespace("wasi")
-        .wit_package("http")
-        .interfaces(vec!["incoming-handler".to_string()])
-        .source_config(vec!["listen".to_string()])
-        .build()
-        .map_err(|e| anyhow::anyhow!("build link: {e}"))?;
+    let link = link("http-server", "remote-http", "default", ("wasi", "http"), &["incoming-handler"], &["listen"], &[])?;
     ensure!(cx.ctl().put_link(link).await?.succeeded(), "link.put refused");
     let http = cx.http();
     let url = format!("http://{address}/");
@@ -393,17 +367,8 @@ async fn start_provider(cx: &Cx, host: &str, fixture: FixtureRef, id: &str, conf
         .await?)
 }
 
-fn kv_link(source: &str, target: &str, target_config: Vec<String>) -> anyhow::Result<Link> {
-    Link::builder()
-        .source_id(source)
-        .target(target)
-        .name("default")
-        .wit_namespace("wasi")
-        .wit_package("keyvalue")
-        .interfaces(vec!["store".to_string(), "atomics".to_string()])
-        .target_config(target_config)
-        .build()
-        .map_err(|e| anyhow::anyhow!("build link: {e}"))
+fn kv_link(source: &str, target: &str, target_config: &[&str]) -> anyhow::Result<Link> {
+    link(source, target, "default", ("wasi", "keyvalue"), &["store", "atomics"], &[], target_config)
 }
 
 /// Waits until `counter.increment(key)` answers `Ok(want)` (the first call after a link may race
@@ -439,7 +404,7 @@ async fn counter_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let id = format!("counter-{lang}");
     scale(&cx, &host, &cx.fixture(FixtureRef::new("probe", lang))?.file_ref(), &id, 1).await?;
     start_provider(&cx, &host, KV_MEMORY, "kv", vec![]).await?;
-    ensure!(cx.ctl().put_link(kv_link(&id, "kv", vec![])?).await?.succeeded(), "link.put refused");
+    ensure!(cx.ctl().put_link(kv_link(&id, "kv", &[])?).await?.succeeded(), "link.put refused");
     let client = cx.lattice().wrpc_client(&id).await?;
     increments_to(&client, "hits", 1).await?;
     for want in [2, 3] {
@@ -471,7 +436,7 @@ async fn provider_swap(cx: Cx) -> anyhow::Result<()> {
     let put = cx.ctl().put_config("kv-b-root", BTreeMap::from([("root".to_string(), root.path().display().to_string())])).await?;
     ensure!(put.succeeded(), "config.put: {}", put.message());
 
-    ensure!(cx.ctl().put_link(kv_link("counter", "kv-a", vec![])?).await?.succeeded(), "link to kv-a refused");
+    ensure!(cx.ctl().put_link(kv_link("counter", "kv-a", &[])?).await?.succeeded(), "link to kv-a refused");
     let client = cx.lattice().wrpc_client("counter").await?;
     increments_to(&client, "visits", 1).await?;
     for want in [2, 3] {
@@ -481,7 +446,7 @@ async fn provider_swap(cx: Cx) -> anyhow::Result<()> {
     let scaled_before = cx.journal().since(0).iter().filter(|e| e.kind == "component_scaled").count();
 
     ensure!(cx.ctl().delete_link("counter", "default", "wasi", "keyvalue").await?.succeeded(), "link.del refused");
-    ensure!(cx.ctl().put_link(kv_link("counter", "kv-b", vec!["kv-b-root".into()])?).await?.succeeded(), "link to kv-b refused");
+    ensure!(cx.ctl().put_link(kv_link("counter", "kv-b", &["kv-b-root"])?).await?.succeeded(), "link to kv-b refused");
     // Provider B has its own store: the count starts again.
     increments_to(&client, "visits", 1).await?;
     let got = bounded(counter::increment(&client, None, "visits")).await?;
