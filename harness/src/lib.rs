@@ -10,6 +10,7 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
 
 pub mod backend;
 pub mod binaries;
