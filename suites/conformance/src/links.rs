@@ -47,8 +47,7 @@ fn put_get_delete(cx: Cx) -> TestFuture {
                 && d["interfaces"] == serde_json::json!(["echo"]) && d["source_config"].is_array() && d["target_config"].is_array(),
             "linkdef_set data: {d}"
         );
-        let links = cx.ctl().get_links().await?.into_data().context("link.get returned no list")?;
-        ensure!(links.iter().any(|l| same_link(l, &link)), "link.get does not list the link: {links:?}");
+        crate::support::wait_links(&cx, "the new link listed", |links| links.iter().any(|l| same_link(l, &link))).await?;
 
         let mark = journal.mark();
         let del = cx.ctl().delete_link("link-source", "default", "test", "fixtures").await?;
@@ -59,8 +58,7 @@ fn put_get_delete(cx: Cx) -> TestFuture {
         let d = deleted.data();
         ensure!(d["name"] == "default" && d["wit_namespace"] == "test" && d["wit_package"] == "fixtures", "linkdef_deleted data: {d}");
         ensure!(d["target"] == "link-target", "linkdef_deleted of an existing link names its target: {d}");
-        let links = cx.ctl().get_links().await?.into_data().unwrap_or_default();
-        ensure!(links.iter().all(|l| l.source_id() != "link-source"), "link still listed after delete: {links:?}");
+        crate::support::wait_links(&cx, "the deleted link gone", |links| links.iter().all(|l| l.source_id() != "link-source")).await?;
 
         // Deleting again is idempotent (NET-04).
         let again = cx.ctl().delete_link("link-source", "default", "test", "fixtures").await?;
@@ -100,10 +98,11 @@ fn conflicting_target(cx: Cx) -> TestFuture {
         ensure!(failed.field("error").is_some_and(|e| !e.is_empty()), "linkdef_set_failed without error: {}", failed.data());
         let other_name = cx.ctl().put_link(echo_link("src", "target-b", "secondary")?).await?;
         ensure!(other_name.succeeded(), "a link under another name was refused: {}", other_name.message());
-        let links = cx.ctl().get_links().await?.into_data().unwrap_or_default();
-        let targets: Vec<(&str, &str)> = links.iter().filter(|l| l.source_id() == "src").map(|l| (l.name(), l.target())).collect();
-        ensure!(targets.contains(&("default", "target-a")) && targets.contains(&("secondary", "target-b")) && targets.len() == 2,
-            "links of src: {targets:?}");
+        crate::support::wait_links(&cx, "src linked to target-a (default) and target-b (secondary) only", |links| {
+            let targets: Vec<(&str, &str)> = links.iter().filter(|l| l.source_id() == "src").map(|l| (l.name(), l.target())).collect();
+            targets.contains(&("default", "target-a")) && targets.contains(&("secondary", "target-b")) && targets.len() == 2
+        })
+        .await?;
         Ok(())
     })
 }

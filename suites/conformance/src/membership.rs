@@ -171,9 +171,10 @@ fn links_replayed(cx: Cx) -> TestFuture {
                 }
             })
             .await?;
-        let links = cx.ctl().get_links().await?.into_data().unwrap_or_default();
-        ensure!(links.iter().any(|l| l.source_id() == "old-source" && l.target() == "old-target"),
-            "the host started after the link put ({}) does not list it: {links:?}", newcomer.id);
+        crate::support::wait_links(&cx, &format!("the link listed by the host started after it ({})", newcomer.id), |links| {
+            links.iter().any(|l| l.source_id() == "old-source" && l.target() == "old-target")
+        })
+        .await?;
         Ok(())
     })
 }

@@ -104,3 +104,33 @@ pub async fn scale_refused(cx: &Cx, host_id: &str, image_ref: &str, component_id
     ensure!(inv.components().iter().all(|c| c.id() != component_id), "the refused component runs anyway: {:?}", inv.components());
     Ok(failed.field("error").unwrap_or_default().to_string())
 }
+
+/// Waits until `link.get` satisfies `pred` twice in a row (hosts learn links through a KV watch,
+/// so a link just put or deleted shows up a moment later).
+pub async fn wait_links(
+    cx: &Cx,
+    what: &str,
+    pred: impl Fn(&[wasmcloud_control_interface::Link]) -> bool,
+) -> anyhow::Result<Vec<wasmcloud_control_interface::Link>> {
+    let pred = &pred;
+    Ok(Wait::new(format!("link.get: {what}"), Duration::from_secs(20))
+        .interval(Duration::from_millis(100))
+        .consecutive(2)
+        .until(|_| async move {
+            match cx.ctl().get_links().await {
+                Ok(reply) => {
+                    let links = reply.into_data().unwrap_or_default();
+                    if pred(&links) {
+                        Probe::Ready(links)
+                    } else {
+                        Probe::NotYet(format!(
+                            "links: {:?}",
+                            links.iter().map(|l| format!("{} -{}-> {}", l.source_id(), l.name(), l.target())).collect::<Vec<_>>()
+                        ))
+                    }
+                }
+                Err(e) => Probe::NotYet(e.to_string()),
+            }
+        })
+        .await?)
+}
