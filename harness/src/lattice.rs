@@ -345,7 +345,7 @@ impl Lattice {
 
     /// A wRPC client for invoking the exports of `component_id` (NET-08).
     pub async fn wrpc_client(&self, component_id: &str) -> Result<wrpc_transport_nats::Client, HarnessError> {
-        crate::wrpc::client(&self.client, &self.name, component_id).await
+        crate::wrpc::client(&self.nats_url(), &self.name, component_id).await
     }
 
     /// Waits until every host answers a control request addressed to it (`host.get.<id>`). A

@@ -13,14 +13,10 @@ use crate::HarnessError;
 pub use async_nats_wrpc::HeaderMap;
 
 /// A client whose invocations go to `<lattice>.<component_id>.wrpc.0.0.1.<instance>.<function>`,
-/// on its own connection to the NATS server the given (control) client is connected to.
-pub async fn client(
-    nats: &async_nats::Client,
-    lattice: &str,
-    component_id: &str,
-) -> Result<wrpc_transport_nats::Client, HarnessError> {
-    let info = nats.server_info();
-    let url = format!("nats://{}:{}", info.host, info.port);
+/// on its own connection to `nats_url` (the address the harness reaches NATS at, which is not
+/// what a containerised server reports about itself).
+pub async fn client(nats_url: &str, lattice: &str, component_id: &str) -> Result<wrpc_transport_nats::Client, HarnessError> {
+    let url = nats_url.to_string();
     let options = async_nats_wrpc::ConnectOptions::new()
         .name("wcc-wrpc")
         .connection_timeout(Duration::from_secs(5));

@@ -2,7 +2,7 @@
 //! NET-03, NET-04, NET-05, NET-09, SEC-03).
 use std::time::Duration;
 
-use anyhow::{ensure, Context as _};
+use anyhow::ensure;
 use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use harness::wait::{Probe, Wait};
 use wasmcloud_control_interface::Link;
