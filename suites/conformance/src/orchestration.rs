@@ -52,21 +52,7 @@ fn http_app_lifecycle(cx: Cx) -> TestFuture {
 
         let url = format!("http://{address}/");
         let http = cx.http();
-        let url_ref = &url;
-        Wait::new(format!("GET {url} to answer `hello from rust`"), Duration::from_secs(60))
-            .consecutive(3)
-            .interval(Duration::from_millis(200))
-            .until(|_| async move {
-                match http.get(url_ref).send().await {
-                    Ok(resp) => {
-                        let status = resp.status();
-                        let body = resp.text().await.unwrap_or_default();
-                        if status == 200 && body == "hello from rust" { Probe::Ready(()) } else { Probe::NotYet(format!("{status} {body:?}")) }
-                    }
-                    Err(e) => Probe::NotYet(format!("request failed: {e}")),
-                }
-            })
-            .await?;
+        crate::support::wait_http_body(&cx, &url, "hello from rust").await?;
         let payload: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
         let resp = http.post(&url).body(payload.clone()).send().await.context("POST echo")?;
         ensure!(resp.status() == 200, "POST answered {}", resp.status());
@@ -98,6 +84,7 @@ fn http_app_lifecycle(cx: Cx) -> TestFuture {
                 }
             })
             .await?;
+        let (http, url_ref) = (cx.http(), &url);
         Wait::new(format!("{url} to stop answering"), Duration::from_secs(30))
             .consecutive(2)
             .until(|_| async move {

@@ -216,22 +216,7 @@ async fn http_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
 
     let http = cx.http();
     let url = format!("http://{address}/some/path");
-    let (url_ref, want) = (&url, format!("hello from {lang}"));
-    let want_ref = &want;
-    Wait::new(format!("GET {url} to answer {want:?}"), Duration::from_secs(60))
-        .consecutive(3)
-        .interval(Duration::from_millis(200))
-        .until(|_| async move {
-            match http.get(url_ref).send().await {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let body = resp.text().await.unwrap_or_default();
-                    if status == 200 && &body == want_ref { Probe::Ready(()) } else { Probe::NotYet(format!("{status} {body:?}")) }
-                }
-                Err(e) => Probe::NotYet(format!("request failed: {e}")),
-            }
-        })
-        .await?;
+    crate::support::wait_http_body(&cx, &url, &format!("hello from {lang}")).await?;
     let payload: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(31) % 256) as u8).collect();
     let resp = http.post(&url).body(payload.clone()).send().await.context("POST")?;
     ensure!(resp.status() == 200, "POST answered {}", resp.status());
