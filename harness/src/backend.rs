@@ -149,7 +149,7 @@ impl Runtime {
                 let (service, port) = c.start_nats().await?;
                 let nats = Nats::Container { service, port };
                 let client = crate::nats::connect(&nats.url(), "wcc-harness").await?;
-                wait_flush(&client, &nats.url(), timeout).await?;
+                crate::nats::wait_flush(&client, &nats.url(), timeout).await?;
                 Ok((nats, client))
             }
         }
@@ -204,21 +204,6 @@ pub(crate) enum Kind {
     Wadm,
 }
 
-#[cfg(feature = "containers")]
-async fn wait_flush(client: &async_nats::Client, url: &str, timeout: Duration) -> Result<(), HarnessError> {
-    Wait::new(format!("nats-server at {url} to answer a flush"), timeout)
-        .until(|_| {
-            let client = client.clone();
-            async move {
-                match client.flush().await {
-                    Ok(()) => Probe::Ready(()),
-                    Err(e) => Probe::NotYet(e.to_string()),
-                }
-            }
-        })
-        .await?;
-    Ok(())
-}
 
 /// The NATS server of a lattice.
 pub(crate) enum Nats {

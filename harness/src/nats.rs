@@ -43,23 +43,29 @@ impl NatsServer {
         // Ready by protocol: a client connects and round-trips a flush.
         let url = server.url();
         let client = connect(&url, "wcc-harness").await?;
-        Wait::new(format!("nats-server at {url} to answer a flush"), timeout)
-            .until(|_| {
-                let client = client.clone();
-                async move {
-                    match client.flush().await {
-                        Ok(()) => Probe::Ready(()),
-                        Err(e) => Probe::NotYet(e.to_string()),
-                    }
-                }
-            })
-            .await?;
+        wait_flush(&client, &url, timeout).await?;
         Ok((server, client))
     }
 
     pub(crate) fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
+}
+
+/// Waits until `client` round-trips a flush with the server at `url` (ready by protocol).
+pub(crate) async fn wait_flush(client: &async_nats::Client, url: &str, timeout: Duration) -> Result<(), HarnessError> {
+    Wait::new(format!("nats-server at {url} to answer a flush"), timeout)
+        .until(|_| {
+            let client = client.clone();
+            async move {
+                match client.flush().await {
+                    Ok(()) => Probe::Ready(()),
+                    Err(e) => Probe::NotYet(e.to_string()),
+                }
+            }
+        })
+        .await?;
+    Ok(())
 }
 
 /// Connects a client, bounded in time, with a clear error when NATS is unreachable.
