@@ -52,6 +52,8 @@ pub(crate) struct ManagedProcess {
     child: Child,
     pid: u32,
     pub(crate) logs: LogBuffer,
+    /// The tasks copying stdout and stderr into `logs`; finished once the pipes are closed.
+    pumps: Vec<tokio::task::JoinHandle<()>>,
 }
 
 fn strip_ansi(line: &str) -> String {
@@ -60,7 +62,11 @@ fn strip_ansi(line: &str) -> String {
     ANSI.replace_all(line, "").into_owned()
 }
 
-fn pump(reader: impl AsyncRead + Unpin + Send + 'static, logs: LogBuffer, file: Arc<Mutex<std::fs::File>>) {
+fn pump(
+    reader: impl AsyncRead + Unpin + Send + 'static,
+    logs: LogBuffer,
+    file: Arc<Mutex<std::fs::File>>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(reader).lines();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -70,7 +76,7 @@ fn pump(reader: impl AsyncRead + Unpin + Send + 'static, logs: LogBuffer, file: 
             }
             logs.push(line);
         }
-    });
+    })
 }
 
 impl ManagedProcess {
@@ -116,13 +122,14 @@ impl ManagedProcess {
         crate::reaper::register(pid);
         let logs = LogBuffer::default();
         let file = Arc::new(Mutex::new(file));
+        let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {
-            pump(out, logs.clone(), file.clone());
+            pumps.push(pump(out, logs.clone(), file.clone()));
         }
         if let Some(err) = child.stderr.take() {
-            pump(err, logs.clone(), file);
+            pumps.push(pump(err, logs.clone(), file));
         }
-        Ok(Self { name: name.to_string(), child, pid, logs })
+        Ok(Self { name: name.to_string(), child, pid, logs, pumps })
     }
 
     pub(crate) fn pid(&self) -> u32 {
@@ -136,6 +143,22 @@ impl ManagedProcess {
             Ok(None) => None,
             Err(e) => Some(format!("unknown ({e})")),
         }
+    }
+
+    /// After an exit, waits (bounded) until everything the process printed is in `logs`: the
+    /// exit can be seen before the last lines have been read from the pipes.
+    pub(crate) async fn drain_logs(&self) {
+        let pumps = &self.pumps;
+        let _ = Wait::new(format!("{}: output read to the end", self.name), Duration::from_secs(2))
+            .interval(Duration::from_millis(5))
+            .until(|_| async move {
+                if pumps.iter().all(|p| p.is_finished()) {
+                    Probe::Ready(())
+                } else {
+                    Probe::NotYet("a pipe is still open (a child of the process may hold it)".into())
+                }
+            })
+            .await;
     }
 
     /// Fails with the log tail if the process has exited.

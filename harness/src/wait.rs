@@ -102,7 +102,11 @@ impl Wait {
                 }
             })
             .await;
-        if let Some(e) = exit {
+        if let Some(mut e) = exit {
+            process.drain_logs().await;
+            if let HarnessError::ExitedEarly { log_tail, .. } = &mut e {
+                *log_tail = process.logs.tail(40);
+            }
             return Err(e);
         }
         result.map_err(|e| {
