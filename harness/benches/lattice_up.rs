@@ -25,13 +25,20 @@ impl Drop for Killed {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn until_answers(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let start = Instant::now();
     while !check().await {
-        assert!(start.elapsed() < LIMIT, "{what} did not answer within {LIMIT:?}");
+        assert!(
+            start.elapsed() < LIMIT,
+            "{what} did not answer within {LIMIT:?}"
+        );
         tokio::time::sleep(POLL).await;
     }
 }
@@ -71,7 +78,14 @@ async fn floor(bins: &Binaries) -> Duration {
     );
     let list = format!("wadm.api.{lattice}.model.list");
     until_answers("wadm", async || {
-        matches!(tokio::time::timeout(Duration::from_millis(200), client.request(list.clone(), "".into())).await, Ok(Ok(_)))
+        matches!(
+            tokio::time::timeout(
+                Duration::from_millis(200),
+                client.request(list.clone(), "".into())
+            )
+            .await,
+            Ok(Ok(_))
+        )
     })
     .await;
     let key = nkeys::KeyPair::new_server();
@@ -88,7 +102,14 @@ async fn floor(bins: &Binaries) -> Duration {
     );
     let get = format!("wasmbus.ctl.v1.{lattice}.host.get.{}", key.public_key());
     until_answers("host", async || {
-        matches!(tokio::time::timeout(Duration::from_millis(200), client.request(get.clone(), "".into())).await, Ok(Ok(_)))
+        matches!(
+            tokio::time::timeout(
+                Duration::from_millis(200),
+                client.request(get.clone(), "".into())
+            )
+            .await,
+            Ok(Ok(_))
+        )
     })
     .await;
     start.elapsed()
@@ -118,7 +139,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
 async fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing useful either way.
     let bins = Binaries::from_env().unwrap_or_else(|e| panic!("{e}"));
-    let rounds: usize = std::env::var("WCC_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(7);
+    let rounds: usize = std::env::var("WCC_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(7);
     // One warm-up of each (page cache, first JetStream directory), not counted.
     floor(&bins).await;
     lattice_up(&bins, true).await;
@@ -128,13 +152,20 @@ async fn main() {
         ups.push(lattice_up(&bins, true).await);
         answering.push(lattice_up(&bins, false).await);
     }
-    let (f, u, a) = (median(floors.clone()), median(ups.clone()), median(answering.clone()));
+    let (f, u, a) = (
+        median(floors.clone()),
+        median(ups.clone()),
+        median(answering.clone()),
+    );
     let ratio = u.as_secs_f64() / f.as_secs_f64();
     let ratio_answering = a.as_secs_f64() / f.as_secs_f64();
     println!("floor (bare processes answering): median {f:?} of {floors:?}");
     println!("lattice-up (harness, ready by protocol incl. wadm aware of the host): median {u:?} of {ups:?}");
     println!("lattice-up without waiting for wadm's awareness: median {a:?} of {answering:?}");
-    println!("ratio {ratio:.2} (target <= 2.0): {}", if ratio <= 2.0 { "met" } else { "NOT met" });
+    println!(
+        "ratio {ratio:.2} (target <= 2.0): {}",
+        if ratio <= 2.0 { "met" } else { "NOT met" }
+    );
     println!("ratio without wadm awareness {ratio_answering:.2}");
     let out = repo_root().join("results").join("perf");
     std::fs::create_dir_all(&out).unwrap();
@@ -153,5 +184,9 @@ async fn main() {
         "target_ratio": 2.0,
         "measured_at": harness::conformance::report::now_rfc3339(),
     });
-    std::fs::write(out.join("lattice-up.json"), serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    std::fs::write(
+        out.join("lattice-up.json"),
+        serde_json::to_string_pretty(&json).unwrap(),
+    )
+    .unwrap();
 }

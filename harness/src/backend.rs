@@ -63,7 +63,9 @@ impl Backend {
             Self::Processes => Ok(()),
             Self::Containers => match crate::containers::unavailable() {
                 None => Ok(()),
-                Some(why) => Err(HarnessError::Config(format!("the containers backend cannot run: {why}"))),
+                Some(why) => Err(HarnessError::Config(format!(
+                    "the containers backend cannot run: {why}"
+                ))),
             },
         }
     }
@@ -83,7 +85,9 @@ impl FromStr for Backend {
         match s.trim().to_ascii_lowercase().as_str() {
             "processes" | "process" => Ok(Self::Processes),
             "containers" | "container" | "docker" => Ok(Self::Containers),
-            other => Err(HarnessError::Config(format!("{BACKEND_ENV}={other}: expected `processes` or `containers`"))),
+            other => Err(HarnessError::Config(format!(
+                "{BACKEND_ENV}={other}: expected `processes` or `containers`"
+            ))),
         }
     }
 }
@@ -114,7 +118,10 @@ impl Runtime {
             Backend::Processes => Ok(Self::Processes),
             #[cfg(feature = "containers")]
             Backend::Containers => Ok(Self::Containers(
-                crate::containers::lattice::ContainerLattice::create(lattice, binaries, log_dir, timeout).await?,
+                crate::containers::lattice::ContainerLattice::create(
+                    lattice, binaries, log_dir, timeout,
+                )
+                .await?,
             )),
             #[cfg(not(feature = "containers"))]
             Backend::Containers => {
@@ -141,7 +148,8 @@ impl Runtime {
     ) -> Result<(Nats, async_nats::Client), HarnessError> {
         match self {
             Self::Processes => {
-                let (server, client) = NatsServer::start(&binaries.nats_server, log_dir, timeout).await?;
+                let (server, client) =
+                    NatsServer::start(&binaries.nats_server, log_dir, timeout).await?;
                 Ok((Nats::Process(server), client))
             }
             #[cfg(feature = "containers")]
@@ -165,11 +173,24 @@ impl Runtime {
     }
 
     /// Starts a host or wadm (`kind`) named `name` with exactly `env`.
-    pub(crate) async fn spawn(&self, name: &str, kind: Kind, bin: &Path, env: &[(String, String)], log_dir: &Path) -> Result<Service, HarnessError> {
+    pub(crate) async fn spawn(
+        &self,
+        name: &str,
+        kind: Kind,
+        bin: &Path,
+        env: &[(String, String)],
+        log_dir: &Path,
+    ) -> Result<Service, HarnessError> {
         match self {
             Self::Processes => {
                 let _ = kind; // one binary per kind already
-                Ok(Service::Process(ManagedProcess::spawn(name, bin, &[], env, log_dir)?))
+                Ok(Service::Process(ManagedProcess::spawn(
+                    name,
+                    bin,
+                    &[],
+                    env,
+                    log_dir,
+                )?))
             }
             #[cfg(feature = "containers")]
             Self::Containers(c) => Ok(Service::Container(match kind {
@@ -184,7 +205,11 @@ impl Runtime {
         match self {
             Self::Processes => "processes".into(),
             #[cfg(feature = "containers")]
-            Self::Containers(c) => format!("containers (network {}, images {})", c.network, c.image_names().join(" ")),
+            Self::Containers(c) => format!(
+                "containers (network {}, images {})",
+                c.network,
+                c.image_names().join(" ")
+            ),
         }
     }
 
@@ -204,12 +229,14 @@ pub(crate) enum Kind {
     Wadm,
 }
 
-
 /// The NATS server of a lattice.
 pub(crate) enum Nats {
     Process(NatsServer),
     #[cfg(feature = "containers")]
-    Container { service: crate::containers::service::ContainerService, port: u16 },
+    Container {
+        service: crate::containers::service::ContainerService,
+        port: u16,
+    },
 }
 
 impl Nats {
@@ -294,7 +321,12 @@ impl Service {
     }
 
     /// Waits like [`Wait::until`], failing at once with the log tail if the service exits.
-    pub(crate) async fn until_running<T, F, Fut>(&mut self, wait: Wait, what: &str, probe: F) -> Result<T, HarnessError>
+    pub(crate) async fn until_running<T, F, Fut>(
+        &mut self,
+        wait: Wait,
+        what: &str,
+        probe: F,
+    ) -> Result<T, HarnessError>
     where
         F: FnMut(u32) -> Fut,
         Fut: std::future::Future<Output = Probe<T>>,
@@ -314,7 +346,9 @@ impl Service {
     pub(crate) fn reachable(&self) -> bool {
         match self {
             Self::Process(p) => std::fs::read_to_string(format!("/proc/{}/stat", p.pid()))
-                .is_ok_and(|stat| stat.rfind(')').and_then(|i| stat.get(i + 2..i + 3)) != Some("Z")),
+                .is_ok_and(|stat| {
+                    stat.rfind(')').and_then(|i| stat.get(i + 2..i + 3)) != Some("Z")
+                }),
             #[cfg(feature = "containers")]
             Self::Container(c) => c.pid() != 0 && !c.partitioned(),
         }
@@ -369,7 +403,9 @@ async fn wait_pid_gone(name: &str, pid: u32, timeout: Duration) -> Result<(), Ha
         .until(|_| async move {
             match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
                 Err(_) => Probe::Ready(()),
-                Ok(stat) if stat.rfind(')').and_then(|i| stat.get(i + 2..i + 3)) == Some("Z") => Probe::Ready(()),
+                Ok(stat) if stat.rfind(')').and_then(|i| stat.get(i + 2..i + 3)) == Some("Z") => {
+                    Probe::Ready(())
+                }
                 Ok(_) => Probe::NotYet("still running".into()),
             }
         })
@@ -389,7 +425,10 @@ mod tests {
         }
         assert_eq!(" Docker ".parse::<Backend>().unwrap(), Backend::Containers);
         let err = "kubernetes".parse::<Backend>().unwrap_err().to_string();
-        assert!(err.contains("WCC_BACKEND=kubernetes") && err.contains("processes"), "{err}");
+        assert!(
+            err.contains("WCC_BACKEND=kubernetes") && err.contains("processes"),
+            "{err}"
+        );
     }
 
     #[test]

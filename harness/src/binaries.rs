@@ -33,14 +33,19 @@ pub fn default_bin_dir() -> PathBuf {
 
 /// The root of this repository (where the harness was compiled from).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 impl Binaries {
     /// Resolves the binaries from the environment or the defaults, checking each is executable.
     pub fn from_env() -> Result<Self, HarnessError> {
         let pick = |env: &str, default: &str| {
-            std::env::var_os(env).map(PathBuf::from).unwrap_or_else(|| default_bin_dir().join(default))
+            std::env::var_os(env)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| default_bin_dir().join(default))
         };
         let bins = Self {
             nats_server: pick(NATS_SERVER_ENV, "nats-server"),
@@ -56,7 +61,9 @@ impl Binaries {
 
 /// Fails with a message that says what is wrong and how to fix it.
 pub fn check_executable(what: &'static str, path: &Path, env: &str) -> Result<(), HarnessError> {
-    let fix = format!("run `bash ci/setup` to install the reference build, or set {env} to a working binary");
+    let fix = format!(
+        "run `bash ci/setup` to install the reference build, or set {env} to a working binary"
+    );
     let unusable = |problem: String| HarnessError::BinaryUnusable {
         what,
         path: path.to_path_buf(),
@@ -77,15 +84,31 @@ pub fn check_executable(what: &'static str, path: &Path, env: &str) -> Result<()
 pub async fn version_of(bin: &Path) -> Result<String, String> {
     let out = tokio::time::timeout(
         Duration::from_secs(10),
-        tokio::process::Command::new(bin).arg("--version").kill_on_drop(true).output(),
+        tokio::process::Command::new(bin)
+            .arg("--version")
+            .kill_on_drop(true)
+            .output(),
     )
     .await
     .map_err(|_| format!("`{} --version` did not finish within 10 s", bin.display()))?
     .map_err(|e| format!("`{} --version` could not run: {e}", bin.display()))?;
-    let text = if out.stdout.is_empty() { out.stderr } else { out.stdout };
-    let line = String::from_utf8_lossy(&text).lines().next().unwrap_or_default().trim().to_string();
+    let text = if out.stdout.is_empty() {
+        out.stderr
+    } else {
+        out.stdout
+    };
+    let line = String::from_utf8_lossy(&text)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     if !out.status.success() || line.is_empty() {
-        return Err(format!("`{} --version` failed ({}): {line}", bin.display(), out.status));
+        return Err(format!(
+            "`{} --version` failed ({}): {line}",
+            bin.display(),
+            out.status
+        ));
     }
     Ok(line)
 }
@@ -93,7 +116,8 @@ pub async fn version_of(bin: &Path) -> Result<String, String> {
 /// SHA-256 of a file, hex encoded (names exactly which build was tested).
 pub fn sha256_of(path: &Path) -> Result<String, HarnessError> {
     use sha2::Digest as _;
-    let bytes = std::fs::read(path).map_err(HarnessError::io(format!("read {}", path.display())))?;
+    let bytes =
+        std::fs::read(path).map_err(HarnessError::io(format!("read {}", path.display())))?;
     Ok(hex::encode(sha2::Sha256::digest(bytes)))
 }
 
@@ -105,7 +129,12 @@ mod tests {
     fn missing_binary_names_the_fix() {
         let err = check_executable("wadm", Path::new("/nonexistent/wadm"), WADM_ENV).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("/nonexistent/wadm") && msg.contains("WCC_WADM_BIN") && msg.contains("ci/setup"), "{msg}");
+        assert!(
+            msg.contains("/nonexistent/wadm")
+                && msg.contains("WCC_WADM_BIN")
+                && msg.contains("ci/setup"),
+            "{msg}"
+        );
     }
 
     #[test]

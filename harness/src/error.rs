@@ -84,7 +84,10 @@ impl HarnessError {
     }
 
     pub(crate) fn request(operation: impl Into<String>, message: impl std::fmt::Display) -> Self {
-        Self::Request { operation: operation.into(), message: message.to_string() }
+        Self::Request {
+            operation: operation.into(),
+            message: message.to_string(),
+        }
     }
 }
 

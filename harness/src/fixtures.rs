@@ -30,7 +30,13 @@ pub enum Lang {
 
 impl Lang {
     /// Every language, in report order.
-    pub const ALL: [Lang; 5] = [Lang::Rust, Lang::Python, Lang::JavaScript, Lang::C, Lang::Go];
+    pub const ALL: [Lang; 5] = [
+        Lang::Rust,
+        Lang::Python,
+        Lang::JavaScript,
+        Lang::C,
+        Lang::Go,
+    ];
 
     /// The id used in the manifest and in test names (`rust`, `python`, `javascript`, `c`, `go`).
     pub fn id(self) -> &'static str {
@@ -137,7 +143,11 @@ impl Fixture {
 pub fn manifest_path() -> PathBuf {
     std::env::var_os(FIXTURES_ENV)
         .map(PathBuf::from)
-        .unwrap_or_else(|| crate::binaries::repo_root().join(".wcc").join("fixtures.json"))
+        .unwrap_or_else(|| {
+            crate::binaries::repo_root()
+                .join(".wcc")
+                .join("fixtures.json")
+        })
 }
 
 impl FixtureManifest {
@@ -149,10 +159,15 @@ impl FixtureManifest {
                 path.display()
             ))
         })?;
-        let manifest: Self = serde_json::from_str(&text)
-            .map_err(|e| HarnessError::Fixture(format!("manifest {} is malformed: {e}", path.display())))?;
+        let manifest: Self = serde_json::from_str(&text).map_err(|e| {
+            HarnessError::Fixture(format!("manifest {} is malformed: {e}", path.display()))
+        })?;
         if manifest.schema != 1 {
-            return Err(HarnessError::Fixture(format!("manifest {} has unknown schema {}", path.display(), manifest.schema)));
+            return Err(HarnessError::Fixture(format!(
+                "manifest {} has unknown schema {}",
+                path.display(),
+                manifest.schema
+            )));
         }
         Ok(manifest)
     }
@@ -165,12 +180,23 @@ impl FixtureManifest {
             .find(|f| f.name == reference.name && f.language == reference.lang)
             .ok_or_else(|| format!("fixture {reference} is not in the fixture manifest"))?;
         match (&entry.status, &entry.path) {
-            (FixtureStatus::Built, Some(path)) if path.is_file() => Ok(Fixture { reference, path: path.clone() }),
-            (FixtureStatus::Built, Some(path)) => Err(format!("fixture {reference} was built to {} but the file is gone; rebuild fixtures", path.display())),
-            (FixtureStatus::Built, None) => Err(format!("fixture {reference} is marked built but has no path")),
+            (FixtureStatus::Built, Some(path)) if path.is_file() => Ok(Fixture {
+                reference,
+                path: path.clone(),
+            }),
+            (FixtureStatus::Built, Some(path)) => Err(format!(
+                "fixture {reference} was built to {} but the file is gone; rebuild fixtures",
+                path.display()
+            )),
+            (FixtureStatus::Built, None) => Err(format!(
+                "fixture {reference} is marked built but has no path"
+            )),
             (FixtureStatus::Missing, _) => Err(format!(
                 "fixture {reference} is missing, because {}",
-                entry.reason.as_deref().unwrap_or("the fixture build gave no reason")
+                entry
+                    .reason
+                    .as_deref()
+                    .unwrap_or("the fixture build gave no reason")
             )),
         }
     }
@@ -207,19 +233,35 @@ mod tests {
         let manifest: FixtureManifest = serde_json::from_value(json).unwrap();
         let ok = manifest.get(FixtureRef::new("probe", Lang::Rust)).unwrap();
         assert_eq!(ok.file_ref(), format!("file://{}", file.path().display()));
-        let go = manifest.get(FixtureRef::new("probe", Lang::Go)).unwrap_err();
-        assert!(go.contains("missing, because go toolchain not found"), "{go}");
-        assert!(manifest.get(FixtureRef::new("runner", Lang::Rust)).unwrap_err().contains("not in the fixture manifest"));
-        assert!(manifest.get(FixtureRef::new("http", Lang::C)).unwrap_err().contains("file is gone"));
+        let go = manifest
+            .get(FixtureRef::new("probe", Lang::Go))
+            .unwrap_err();
+        assert!(
+            go.contains("missing, because go toolchain not found"),
+            "{go}"
+        );
+        assert!(manifest
+            .get(FixtureRef::new("runner", Lang::Rust))
+            .unwrap_err()
+            .contains("not in the fixture manifest"));
+        assert!(manifest
+            .get(FixtureRef::new("http", Lang::C))
+            .unwrap_err()
+            .contains("file is gone"));
     }
 
     #[test]
     fn malformed_or_absent_manifest_is_a_clear_error() {
-        let err = FixtureManifest::read(Path::new("/nonexistent/fixtures.json")).unwrap_err().to_string();
+        let err = FixtureManifest::read(Path::new("/nonexistent/fixtures.json"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("ci/build-fixtures"), "{err}");
         let bad = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(bad.path(), "{not json").unwrap();
-        assert!(FixtureManifest::read(bad.path()).unwrap_err().to_string().contains("malformed"));
+        assert!(FixtureManifest::read(bad.path())
+            .unwrap_err()
+            .to_string()
+            .contains("malformed"));
     }
 
     #[test]

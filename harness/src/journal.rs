@@ -47,7 +47,11 @@ impl LatticeEvent {
 
     fn summary(&self) -> String {
         let data = self.data().to_string();
-        let data = if data.chars().count() > 300 { format!("{}…", data.chars().take(300).collect::<String>()) } else { data };
+        let data = if data.chars().count() > 300 {
+            format!("{}…", data.chars().take(300).collect::<String>())
+        } else {
+            data
+        };
         format!("#{} +{}ms {} {}", self.seq, self.at_ms, self.kind, data)
     }
 }
@@ -83,7 +87,10 @@ pub struct Journal {
 
 impl Journal {
     pub(crate) fn new(started: Instant) -> Self {
-        Self { state: Arc::default(), started }
+        Self {
+            state: Arc::default(),
+            started,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -91,8 +98,15 @@ impl Journal {
     }
 
     /// Subscribes to the lattice's event subjects and records everything that arrives.
-    pub(crate) async fn follow(&self, client: &async_nats::Client, lattice: &str) -> Result<(), HarnessError> {
-        for subject in [format!("wasmbus.evt.{lattice}.>"), format!("wadm.evt.{lattice}.>")] {
+    pub(crate) async fn follow(
+        &self,
+        client: &async_nats::Client,
+        lattice: &str,
+    ) -> Result<(), HarnessError> {
+        for subject in [
+            format!("wasmbus.evt.{lattice}.>"),
+            format!("wadm.evt.{lattice}.>"),
+        ] {
             let mut sub = client
                 .subscribe(subject.clone())
                 .await
@@ -104,7 +118,10 @@ impl Journal {
                 }
             });
         }
-        client.flush().await.map_err(|e| HarnessError::request("flush event subscriptions", e))?;
+        client
+            .flush()
+            .await
+            .map_err(|e| HarnessError::request("flush event subscriptions", e))?;
         Ok(())
     }
 
@@ -114,7 +131,13 @@ impl Journal {
         let kind = subject.rsplit('.').next().unwrap_or_default().to_string();
         let mut state = self.lock();
         state.seq += 1;
-        let event = LatticeEvent { seq: state.seq, at_ms, subject: subject.to_string(), kind, payload };
+        let event = LatticeEvent {
+            seq: state.seq,
+            at_ms,
+            subject: subject.to_string(),
+            kind,
+            payload,
+        };
         if state.events.len() == EVENTS_KEPT {
             state.events.pop_front();
         }
@@ -122,8 +145,18 @@ impl Journal {
     }
 
     /// Records an exchange made by a client wrapper.
-    pub(crate) fn record_exchange(&self, operation: &str, request: String, outcome: String, elapsed: Duration) {
-        let at_ms = self.started.elapsed().as_millis().saturating_sub(elapsed.as_millis());
+    pub(crate) fn record_exchange(
+        &self,
+        operation: &str,
+        request: String,
+        outcome: String,
+        elapsed: Duration,
+    ) {
+        let at_ms = self
+            .started
+            .elapsed()
+            .as_millis()
+            .saturating_sub(elapsed.as_millis());
         let mut state = self.lock();
         if state.exchanges.len() == EXCHANGES_KEPT {
             state.exchanges.pop_front();
@@ -145,19 +178,34 @@ impl Journal {
 
     /// Events that arrived after `mark`, oldest first.
     pub fn since(&self, mark: u64) -> Vec<LatticeEvent> {
-        self.lock().events.iter().filter(|e| e.seq > mark).cloned().collect()
+        self.lock()
+            .events
+            .iter()
+            .filter(|e| e.seq > mark)
+            .cloned()
+            .collect()
     }
 
     /// The last `n` events.
     pub fn last_events(&self, n: usize) -> Vec<LatticeEvent> {
         let state = self.lock();
-        state.events.iter().skip(state.events.len().saturating_sub(n)).cloned().collect()
+        state
+            .events
+            .iter()
+            .skip(state.events.len().saturating_sub(n))
+            .cloned()
+            .collect()
     }
 
     /// The last `n` exchanges.
     pub fn last_exchanges(&self, n: usize) -> Vec<Exchange> {
         let state = self.lock();
-        state.exchanges.iter().skip(state.exchanges.len().saturating_sub(n)).cloned().collect()
+        state
+            .exchanges
+            .iter()
+            .skip(state.exchanges.len().saturating_sub(n))
+            .cloned()
+            .collect()
     }
 
     /// Waits for the first event after `mark` of kind `kind` that satisfies `pred`.
@@ -174,7 +222,12 @@ impl Journal {
             .until(|_| {
                 let events = self.since(mark);
                 let found = events.iter().find(|e| e.kind == kind && pred(e)).cloned();
-                let seen = events.iter().rev().take(5).map(LatticeEvent::summary).collect::<Vec<_>>();
+                let seen = events
+                    .iter()
+                    .rev()
+                    .take(5)
+                    .map(LatticeEvent::summary)
+                    .collect::<Vec<_>>();
                 async move {
                     match found {
                         Some(e) => Probe::Ready(e),
@@ -188,14 +241,23 @@ impl Journal {
 
     /// Events rendered one per line, for failure reports.
     pub fn render_events(&self, n: usize) -> String {
-        self.last_events(n).iter().map(LatticeEvent::summary).collect::<Vec<_>>().join("\n")
+        self.last_events(n)
+            .iter()
+            .map(LatticeEvent::summary)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Exchanges rendered one per line, for failure reports.
     pub fn render_exchanges(&self, n: usize) -> String {
         self.last_exchanges(n)
             .iter()
-            .map(|x| format!("+{}ms {} ({} ms) {} -> {}", x.at_ms, x.operation, x.elapsed_ms, x.request, x.outcome))
+            .map(|x| {
+                format!(
+                    "+{}ms {} ({} ms) {} -> {}",
+                    x.at_ms, x.operation, x.elapsed_ms, x.request, x.outcome
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -208,16 +270,34 @@ mod tests {
     #[tokio::test]
     async fn wait_for_sees_only_events_after_the_mark() {
         let j = Journal::new(Instant::now());
-        j.record_event("wasmbus.evt.l.component_scaled", br#"{"data":{"component_id":"old"}}"#);
+        j.record_event(
+            "wasmbus.evt.l.component_scaled",
+            br#"{"data":{"component_id":"old"}}"#,
+        );
         let mark = j.mark();
-        j.record_event("wasmbus.evt.l.component_scaled", br#"{"data":{"component_id":"new"}}"#);
+        j.record_event(
+            "wasmbus.evt.l.component_scaled",
+            br#"{"data":{"component_id":"new"}}"#,
+        );
         let e = j
-            .wait_for(mark, "component_scaled", "any", Duration::from_secs(1), |_| true)
+            .wait_for(
+                mark,
+                "component_scaled",
+                "any",
+                Duration::from_secs(1),
+                |_| true,
+            )
             .await
             .unwrap();
         assert_eq!(e.field("component_id"), Some("new"));
         let err = j
-            .wait_for(mark, "component_scaled", "old one", Duration::from_millis(60), |e| e.field("component_id") == Some("old"))
+            .wait_for(
+                mark,
+                "component_scaled",
+                "old one",
+                Duration::from_millis(60),
+                |e| e.field("component_id") == Some("old"),
+            )
             .await
             .unwrap_err();
         assert!(err.last_seen.contains("component_scaled"), "{err}");

@@ -9,8 +9,8 @@ use crate::binaries::Binaries;
 use crate::ctl::Ctl;
 use crate::error::DEFAULT_START_TIMEOUT;
 use crate::journal::Journal;
-use crate::services::{HostHandle, HostLaunch, WadmHandle};
 pub use crate::services::HostSpec;
+use crate::services::{HostHandle, HostLaunch, WadmHandle};
 use crate::wadm::Wadm;
 use crate::wait::{scaled, Probe, Wait};
 use crate::HarnessError;
@@ -129,7 +129,9 @@ impl LatticeBuilder {
         crate::reaper::register_dir(&name, log_dir.path());
         let timeout = scaled(self.timeout);
         let runtime = Runtime::create(backend, &name, &binaries, log_dir.path(), timeout).await?;
-        let (nats, client) = runtime.start_nats(&binaries, log_dir.path(), timeout).await?;
+        let (nats, client) = runtime
+            .start_nats(&binaries, log_dir.path(), timeout)
+            .await?;
         let (nats_host, nats_port) = runtime.nats_address(&nats);
         let journal = Journal::new(started);
         journal.follow(&client, &name).await?;
@@ -160,7 +162,9 @@ impl LatticeBuilder {
         let start_wadm = async {
             match self.wadm {
                 true => {
-                    let mut w = WadmHandle::spawn(&runtime, &binaries.wadm, &wadm_nats, log_dir.path()).await?;
+                    let mut w =
+                        WadmHandle::spawn(&runtime, &binaries.wadm, &wadm_nats, log_dir.path())
+                            .await?;
                     w.wait_api(&wadm_api, timeout).await?;
                     Ok::<_, HarnessError>(Some(w))
                 }
@@ -185,7 +189,10 @@ impl LatticeBuilder {
             // heartbeat).
             Backend::Containers => {
                 let mut wadm = match self.wadm {
-                    true => Some(WadmHandle::spawn(&runtime, &binaries.wadm, &wadm_nats, log_dir.path()).await?),
+                    true => Some(
+                        WadmHandle::spawn(&runtime, &binaries.wadm, &wadm_nats, log_dir.path())
+                            .await?,
+                    ),
                     false => None,
                 };
                 let api = async {
@@ -194,7 +201,11 @@ impl LatticeBuilder {
                         None => Ok(()),
                     }
                 };
-                let hosts = futures::future::try_join_all(launches.into_iter().map(|(launch, spec)| async move { launch.start(spec).await }));
+                let hosts = futures::future::try_join_all(
+                    launches
+                        .into_iter()
+                        .map(|(launch, spec)| async move { launch.start(spec).await }),
+                );
                 let ((), hosts) = tokio::try_join!(api, hosts)?;
                 drop(start_wadm);
                 (wadm, hosts)
@@ -219,7 +230,8 @@ impl LatticeBuilder {
         };
         lattice.wait_hosts_answer_ctl(timeout).await?;
         if let Some(w) = wadm.as_mut().filter(|_| self.await_wadm_awareness) {
-            w.wait_aware_of(&lattice.client, &lattice.name, &lattice.host_ids(), timeout).await?;
+            w.wait_aware_of(&lattice.client, &lattice.name, &lattice.host_ids(), timeout)
+                .await?;
         }
         lattice.wadm = wadm;
         lattice.startup = started.elapsed();
@@ -330,13 +342,23 @@ impl Lattice {
     /// The directory holding every process's full log.
     pub fn log_dir(&self) -> Option<PathBuf> {
         self.kept_logs.get().cloned().or_else(|| {
-            self.log_dir.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|d| d.path().to_path_buf())
+            self.log_dir
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .map(|d| d.path().to_path_buf())
         })
     }
 
     /// Keeps the log directory after the lattice is dropped and returns its path.
     pub fn keep_logs(&self) -> Option<PathBuf> {
-        if let Some(kept) = self.log_dir.lock().unwrap_or_else(|e| e.into_inner()).take().map(|d| d.keep()) {
+        if let Some(kept) = self
+            .log_dir
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .map(|d| d.keep())
+        {
             crate::reaper::unregister_dir(&self.name);
             let _ = self.kept_logs.set(kept);
         }
@@ -344,7 +366,10 @@ impl Lattice {
     }
 
     /// A wRPC client for invoking the exports of `component_id` (NET-08).
-    pub async fn wrpc_client(&self, component_id: &str) -> Result<wrpc_transport_nats::Client, HarnessError> {
+    pub async fn wrpc_client(
+        &self,
+        component_id: &str,
+    ) -> Result<wrpc_transport_nats::Client, HarnessError> {
         crate::wrpc::client(&self.nats_url(), &self.name, component_id).await
     }
 
@@ -361,7 +386,9 @@ impl Lattice {
                 .until(|_| async {
                     match self.ctl.get_host_inventory(id).await {
                         Ok(reply) if reply.succeeded() => Probe::Ready(()),
-                        Ok(reply) => Probe::NotYet(format!("answered success=false: {}", reply.message())),
+                        Ok(reply) => {
+                            Probe::NotYet(format!("answered success=false: {}", reply.message()))
+                        }
                         Err(e) => Probe::NotYet(e.to_string()),
                     }
                 })
@@ -371,10 +398,9 @@ impl Lattice {
     }
 
     fn host_handle(&self, host_id: &str) -> Result<&HostHandle, HarnessError> {
-        self.hosts
-            .iter()
-            .find(|h| h.id == host_id)
-            .ok_or_else(|| HarnessError::Config(format!("host {host_id} is not a host this lattice started")))
+        self.hosts.iter().find(|h| h.id == host_id).ok_or_else(|| {
+            HarnessError::Config(format!("host {host_id} is not a host this lattice started"))
+        })
     }
 
     // ---- Fault injection. Kill and graceful stop work on both backends; partitions and
@@ -389,7 +415,10 @@ impl Lattice {
     /// Stops a host as a signal would (SIGTERM: it stops its components and publishes
     /// `host_stopped`), SIGKILL after 10 s; returns once it is gone.
     pub async fn stop_host(&self, host_id: &str) -> Result<(), HarnessError> {
-        self.host_handle(host_id)?.service.terminate(Duration::from_secs(10)).await
+        self.host_handle(host_id)?
+            .service
+            .terminate(Duration::from_secs(10))
+            .await
     }
 
     /// Cuts a host off the lattice network: it reaches nothing and nothing reaches it; NATS drops
@@ -398,7 +427,9 @@ impl Lattice {
         let host = self.host_handle(host_id)?;
         match (&self.runtime, &host.service) {
             #[cfg(feature = "containers")]
-            (Runtime::Containers(c), crate::backend::Service::Container(s)) => s.partition(&c.network).await,
+            (Runtime::Containers(c), crate::backend::Service::Container(s)) => {
+                s.partition(&c.network).await
+            }
             _ => Err(self.unsupported("partitioning a host")),
         }
     }
@@ -424,15 +455,27 @@ impl Lattice {
             service.stop(Duration::from_secs(10)).await?;
             service.start_again().await?;
             let logs = service.logs.clone();
-            let wait = Wait::new("nats-server to be ready again", timeout).interval(Duration::from_millis(10));
+            let wait = Wait::new("nats-server to be ready again", timeout)
+                .interval(Duration::from_millis(10));
             service
                 .until_running(wait, "nats-server to be ready again", |_| {
                     let ready = logs.contains_since(mark, "Server is ready");
-                    async move { if ready { Probe::Ready(()) } else { Probe::NotYet("no \"Server is ready\" since the restart".into()) } }
+                    async move {
+                        if ready {
+                            Probe::Ready(())
+                        } else {
+                            Probe::NotYet("no \"Server is ready\" since the restart".into())
+                        }
+                    }
                 })
                 .await?;
             self.wait_reconnected(timeout).await?;
-            let reachable: Vec<String> = self.hosts.iter().filter(|h| h.service.reachable()).map(|h| h.id.clone()).collect();
+            let reachable: Vec<String> = self
+                .hosts
+                .iter()
+                .filter(|h| h.service.reachable())
+                .map(|h| h.id.clone())
+                .collect();
             self.wait_answer_ctl(&reachable, timeout).await?;
             if self.wadm.is_some() {
                 self.wait_wadm_answers(timeout).await?;
@@ -446,7 +489,9 @@ impl Lattice {
     /// Containers backend only.
     pub async fn restart_wadm(&self) -> Result<(), HarnessError> {
         #[cfg(feature = "containers")]
-        if let Some(crate::backend::Service::Container(service)) = self.wadm.as_ref().map(|w| &w.service) {
+        if let Some(crate::backend::Service::Container(service)) =
+            self.wadm.as_ref().map(|w| &w.service)
+        {
             service.stop(Duration::from_secs(10)).await?;
             service.start_again().await?;
             return self.wait_wadm_answers(scaled(self.start_timeout)).await;
@@ -465,7 +510,10 @@ impl Lattice {
             .until(|_| {
                 let client = client.clone();
                 async move {
-                    match (client.connection_state(), tokio::time::timeout(Duration::from_secs(2), client.flush()).await) {
+                    match (
+                        client.connection_state(),
+                        tokio::time::timeout(Duration::from_secs(2), client.flush()).await,
+                    ) {
                         (async_nats::connection::State::Connected, Ok(Ok(()))) => Probe::Ready(()),
                         (state, flush) => Probe::NotYet(format!("state {state}, flush {flush:?}")),
                     }
@@ -477,9 +525,14 @@ impl Lattice {
 
     #[cfg(feature = "containers")]
     async fn wait_wadm_answers(&self, timeout: Duration) -> Result<(), HarnessError> {
-        let Some(crate::backend::Service::Container(service)) = self.wadm.as_ref().map(|w| &w.service) else { return Ok(()) };
+        let Some(crate::backend::Service::Container(service)) =
+            self.wadm.as_ref().map(|w| &w.service)
+        else {
+            return Ok(());
+        };
         let api = &self.wadm_api;
-        let wait = Wait::new("wadm to answer model.list", timeout).interval(Duration::from_millis(10));
+        let wait =
+            Wait::new("wadm to answer model.list", timeout).interval(Duration::from_millis(10));
         service
             .until_running(wait, "wadm to answer model.list", |_| async move {
                 match api.list().await {
@@ -503,7 +556,10 @@ impl Lattice {
     pub fn diagnostics(&self) -> String {
         let mut out = String::new();
         let push = |out: &mut String, title: &str, body: &str| {
-            out.push_str(&format!("--- {title} ---\n{}\n", if body.is_empty() { "(nothing)" } else { body }));
+            out.push_str(&format!(
+                "--- {title} ---\n{}\n",
+                if body.is_empty() { "(nothing)" } else { body }
+            ));
         };
         push(&mut out, "lattice", &format!(
             "name {}\nbackend {}\nnats {}\nhosts {:?}\nwadm {}\nbinaries: nats-server={} host={} wadm={}\nlogs {}",
@@ -517,10 +573,22 @@ impl Lattice {
             self.binaries.wadm.display(),
             self.log_dir().map(|p| p.display().to_string()).unwrap_or_else(|| "(kept)".into()),
         ));
-        push(&mut out, "last lattice events", &self.journal.render_events(30));
-        push(&mut out, "last control/wadm exchanges", &self.journal.render_exchanges(20));
+        push(
+            &mut out,
+            "last lattice events",
+            &self.journal.render_events(30),
+        );
+        push(
+            &mut out,
+            "last control/wadm exchanges",
+            &self.journal.render_exchanges(20),
+        );
         for h in &self.hosts {
-            push(&mut out, &format!("log tail of {} ({})", h.name(), h.id), &h.log_tail(25));
+            push(
+                &mut out,
+                &format!("log tail of {} ({})", h.name(), h.id),
+                &h.log_tail(25),
+            );
         }
         if let Some(w) = &self.wadm {
             push(&mut out, "log tail of wadm", &w.service.log_tail(25));
@@ -557,19 +625,31 @@ impl Lattice {
     /// Starts one more host in this running lattice and waits for its `host_started`. The
     /// caller owns it: dropping the handle kills it (it is not part of [`Lattice::hosts`]).
     pub async fn add_host(&self, spec: HostSpec) -> Result<HostHandle, HarnessError> {
-        self.launch_extra_host(spec, &self.name, &self.journal).await
+        self.launch_extra_host(spec, &self.name, &self.journal)
+            .await
     }
 
     /// Starts a host of *another* lattice (`lattice`) on this lattice's NATS server, e.g. to
     /// check that lattices are isolated (NET-01); waits for its `host_started` there.
-    pub async fn add_host_to(&self, spec: HostSpec, lattice: &str) -> Result<HostHandle, HarnessError> {
+    pub async fn add_host_to(
+        &self,
+        spec: HostSpec,
+        lattice: &str,
+    ) -> Result<HostHandle, HarnessError> {
         let journal = Journal::new(std::time::Instant::now());
         journal.follow(&self.client, lattice).await?;
         self.launch_extra_host(spec, lattice, &journal).await
     }
 
-    async fn launch_extra_host(&self, spec: HostSpec, lattice: &str, journal: &Journal) -> Result<HostHandle, HarnessError> {
-        let log_dir = self.log_dir().ok_or_else(|| HarnessError::Config("the lattice has no log directory".into()))?;
+    async fn launch_extra_host(
+        &self,
+        spec: HostSpec,
+        lattice: &str,
+        journal: &Journal,
+    ) -> Result<HostHandle, HarnessError> {
+        let log_dir = self
+            .log_dir()
+            .ok_or_else(|| HarnessError::Config("the lattice has no log directory".into()))?;
         let (nats_host, nats_port) = self.runtime.nats_address(&self.nats);
         let index = ADDED_HOSTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let launch = HostLaunch {

@@ -22,12 +22,12 @@ pub mod fixtures;
 pub mod journal;
 pub mod lattice;
 pub mod manifest;
+mod nats;
 pub mod otel;
 pub mod policy;
-mod nats;
 mod process;
-pub mod redact;
 pub mod reaper;
+pub mod redact;
 mod services;
 pub mod versions;
 pub mod wadm;
@@ -35,6 +35,6 @@ pub mod wait;
 pub mod wrpc;
 
 pub use error::HarnessError;
-pub use lattice::{Backend, Lattice, LatticeBuilder};
 /// Re-exported so that [`snapshot!`] expands in the caller's crate with the same insta version.
 pub use insta;
+pub use lattice::{Backend, Lattice, LatticeBuilder};

@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use wadm_types::{
-    Spread, CapabilityProperties, Component, ComponentProperties, ConfigDefinition, ConfigProperty, LinkProperty, Manifest,
-    Metadata, Properties, Specification, SpreadScalerProperty, TargetConfig, Trait, APPLICATION_KIND, OAM_VERSION,
-    VERSION_ANNOTATION_KEY,
+    CapabilityProperties, Component, ComponentProperties, ConfigDefinition, ConfigProperty,
+    LinkProperty, Manifest, Metadata, Properties, Specification, Spread, SpreadScalerProperty,
+    TargetConfig, Trait, APPLICATION_KIND, OAM_VERSION, VERSION_ANNOTATION_KEY,
 };
 
 /// Builds an OAM `Application` manifest.
@@ -30,24 +30,41 @@ pub struct LinkSpec<'a> {
 impl AppBuilder {
     /// A manifest `name` at `version` with no components.
     pub fn new(name: &str, version: &str) -> Self {
-        let annotations = BTreeMap::from([(VERSION_ANNOTATION_KEY.to_string(), version.to_string())]);
+        let annotations =
+            BTreeMap::from([(VERSION_ANNOTATION_KEY.to_string(), version.to_string())]);
         Self {
             manifest: Manifest {
                 api_version: OAM_VERSION.to_string(),
                 kind: APPLICATION_KIND.to_string(),
-                metadata: Metadata { name: name.to_string(), annotations, labels: BTreeMap::new() },
-                spec: Specification { components: Vec::new(), policies: Vec::new() },
+                metadata: Metadata {
+                    name: name.to_string(),
+                    annotations,
+                    labels: BTreeMap::new(),
+                },
+                spec: Specification {
+                    components: Vec::new(),
+                    policies: Vec::new(),
+                },
             },
         }
     }
 
     fn scaler(instances: usize) -> Trait {
-        Trait::new_spreadscaler(SpreadScalerProperty { instances, spread: Vec::new() })
+        Trait::new_spreadscaler(SpreadScalerProperty {
+            instances,
+            spread: Vec::new(),
+        })
     }
 
     /// A component from `image`, spread-scaled to `instances`.
     pub fn component(mut self, name: &str, image: &str, instances: usize) -> Self {
-        let properties = ComponentProperties { image: Some(image.to_string()), application: None, id: None, config: Vec::new(), secrets: Vec::new() };
+        let properties = ComponentProperties {
+            image: Some(image.to_string()),
+            application: None,
+            id: None,
+            config: Vec::new(),
+            secrets: Vec::new(),
+        };
         self.manifest.spec.components.push(Component {
             name: name.to_string(),
             properties: Properties::Component { properties },
@@ -57,36 +74,70 @@ impl AppBuilder {
     }
 
     /// A component from `image` with a spreadscaler over `spreads` (name, requirements, weight).
-    pub fn component_spread(mut self, name: &str, image: &str, instances: usize, spreads: &[(&str, &[(&str, &str)], usize)]) -> Self {
+    pub fn component_spread(
+        mut self,
+        name: &str,
+        image: &str,
+        instances: usize,
+        spreads: &[(&str, &[(&str, &str)], usize)],
+    ) -> Self {
         let spread = spreads
             .iter()
             .map(|(n, reqs, weight)| Spread {
                 name: (*n).to_string(),
-                requirements: reqs.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect(),
+                requirements: reqs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                    .collect(),
                 weight: Some(*weight),
             })
             .collect();
         self = self.component(name, image, instances);
-        let component = self.manifest.spec.components.last_mut().expect("just added");
-        component.traits = Some(vec![Trait::new_spreadscaler(SpreadScalerProperty { instances, spread })]);
+        let component = self
+            .manifest
+            .spec
+            .components
+            .last_mut()
+            .expect("just added");
+        component.traits = Some(vec![Trait::new_spreadscaler(SpreadScalerProperty {
+            instances,
+            spread,
+        })]);
         self
     }
 
     /// A component from `image` run by a daemonscaler: every host matching `requirements` runs
     /// it with `instances` max instances.
-    pub fn component_daemon(mut self, name: &str, image: &str, instances: usize, requirements: &[(&str, &str)]) -> Self {
+    pub fn component_daemon(
+        mut self,
+        name: &str,
+        image: &str,
+        instances: usize,
+        requirements: &[(&str, &str)],
+    ) -> Self {
         let spread = if requirements.is_empty() {
             Vec::new()
         } else {
             vec![Spread {
                 name: "daemon".into(),
-                requirements: requirements.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect(),
+                requirements: requirements
+                    .iter()
+                    .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                    .collect(),
                 weight: None,
             }]
         };
         self = self.component(name, image, instances);
-        let component = self.manifest.spec.components.last_mut().expect("just added");
-        component.traits = Some(vec![Trait::new_daemonscaler(SpreadScalerProperty { instances, spread })]);
+        let component = self
+            .manifest
+            .spec
+            .components
+            .last_mut()
+            .expect("just added");
+        component.traits = Some(vec![Trait::new_daemonscaler(SpreadScalerProperty {
+            instances,
+            spread,
+        })]);
         self
     }
 
@@ -94,7 +145,12 @@ impl AppBuilder {
     ///
     /// # Panics
     /// If `component` was not added before (a programming error in the test).
-    pub fn component_config(mut self, component: &str, config: &str, properties: &[(&str, &str)]) -> Self {
+    pub fn component_config(
+        mut self,
+        component: &str,
+        config: &str,
+        properties: &[(&str, &str)],
+    ) -> Self {
         let c = self
             .manifest
             .spec
@@ -104,7 +160,12 @@ impl AppBuilder {
             .unwrap_or_else(|| panic!("{component} is not a component of the manifest"));
         let property = ConfigProperty {
             name: config.to_string(),
-            properties: Some(properties.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect()),
+            properties: Some(
+                properties
+                    .iter()
+                    .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                    .collect(),
+            ),
         };
         match &mut c.properties {
             Properties::Component { properties } => properties.config.push(property),
@@ -115,7 +176,13 @@ impl AppBuilder {
 
     /// A capability provider from `image`, spread-scaled to `instances` hosts.
     pub fn capability(mut self, name: &str, image: &str, instances: usize) -> Self {
-        let properties = CapabilityProperties { image: Some(image.to_string()), application: None, id: None, config: Vec::new(), secrets: Vec::new() };
+        let properties = CapabilityProperties {
+            image: Some(image.to_string()),
+            application: None,
+            id: None,
+            config: Vec::new(),
+            secrets: Vec::new(),
+        };
         self.manifest.spec.components.push(Component {
             name: name.to_string(),
             properties: Properties::Capability { properties },
@@ -130,7 +197,10 @@ impl AppBuilder {
     /// If `source` is not a component added before (a programming error in the test).
     pub fn link(mut self, source: &str, target: &str, spec: LinkSpec<'_>) -> Self {
         let source_def = spec.source_config.map(|(name, props)| ConfigDefinition {
-            config: vec![ConfigProperty { name: name.to_string(), properties: Some(props.into_iter().collect::<HashMap<_, _>>()) }],
+            config: vec![ConfigProperty {
+                name: name.to_string(),
+                properties: Some(props.into_iter().collect::<HashMap<_, _>>()),
+            }],
             secrets: Vec::new(),
         });
         let link = LinkProperty {
@@ -138,7 +208,10 @@ impl AppBuilder {
             package: spec.package.to_string(),
             interfaces: spec.interfaces.iter().map(ToString::to_string).collect(),
             source: source_def,
-            target: TargetConfig { name: target.to_string(), ..Default::default() },
+            target: TargetConfig {
+                name: target.to_string(),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let component = self
@@ -148,13 +221,19 @@ impl AppBuilder {
             .iter_mut()
             .find(|c| c.name == source)
             .unwrap_or_else(|| panic!("link source {source} is not a component of the manifest"));
-        component.traits.get_or_insert_with(Vec::new).push(Trait::new_link(link));
+        component
+            .traits
+            .get_or_insert_with(Vec::new)
+            .push(Trait::new_link(link));
         self
     }
 
     /// Marks the application as shared (`experimental.wasmcloud.dev/shared: "true"`, ORC-17).
     pub fn shared(mut self) -> Self {
-        self.manifest.metadata.annotations.insert(wadm_types::SHARED_ANNOTATION_KEY.to_string(), "true".to_string());
+        self.manifest.metadata.annotations.insert(
+            wadm_types::SHARED_ANNOTATION_KEY.to_string(),
+            "true".to_string(),
+        );
         self
     }
 
@@ -162,12 +241,19 @@ impl AppBuilder {
     pub fn shared_component(mut self, name: &str, application: &str, component: &str) -> Self {
         let properties = ComponentProperties {
             image: None,
-            application: Some(wadm_types::SharedApplicationComponentProperties { name: application.to_string(), component: component.to_string() }),
+            application: Some(wadm_types::SharedApplicationComponentProperties {
+                name: application.to_string(),
+                component: component.to_string(),
+            }),
             id: None,
             config: Vec::new(),
             secrets: Vec::new(),
         };
-        self.manifest.spec.components.push(Component { name: name.to_string(), properties: Properties::Component { properties }, traits: None });
+        self.manifest.spec.components.push(Component {
+            name: name.to_string(),
+            properties: Properties::Component { properties },
+            traits: None,
+        });
         self
     }
 
@@ -192,7 +278,10 @@ mod tests {
                     namespace: "wasi",
                     package: "http",
                     interfaces: &["incoming-handler"],
-                    source_config: Some(("listen", BTreeMap::from([("address".into(), "127.0.0.1:8080".into())]))),
+                    source_config: Some((
+                        "listen",
+                        BTreeMap::from([("address".into(), "127.0.0.1:8080".into())]),
+                    )),
                 },
             )
             .build()
@@ -200,8 +289,13 @@ mod tests {
 
     #[tokio::test]
     async fn built_manifest_passes_wadm_validation() {
-        let failures = wadm_types::validation::validate_manifest(&hello()).await.unwrap();
-        let errors: Vec<_> = failures.iter().filter(|f| f.level == wadm_types::validation::ValidationFailureLevel::Error).collect();
+        let failures = wadm_types::validation::validate_manifest(&hello())
+            .await
+            .unwrap();
+        let errors: Vec<_> = failures
+            .iter()
+            .filter(|f| f.level == wadm_types::validation::ValidationFailureLevel::Error)
+            .collect();
         assert!(errors.is_empty(), "{errors:?}");
     }
 
@@ -212,24 +306,54 @@ mod tests {
         let back: Manifest = serde_yaml::from_str(&yaml).unwrap();
         assert_eq!(back, m);
         assert_eq!(back.version(), "v0.1.0");
-        assert!(yaml.contains("type: link") && yaml.contains("address: 127.0.0.1:8080"), "{yaml}");
+        assert!(
+            yaml.contains("type: link") && yaml.contains("address: 127.0.0.1:8080"),
+            "{yaml}"
+        );
     }
 
     #[tokio::test]
     async fn spread_and_daemon_scalers_validate_and_serialize() {
         let m = AppBuilder::new("spread", "v1")
-            .component_spread("a", "file:///a.wasm", 4, &[("east", &[("zone", "a")], 75), ("west", &[("zone", "b")], 25)])
+            .component_spread(
+                "a",
+                "file:///a.wasm",
+                4,
+                &[
+                    ("east", &[("zone", "a")], 75),
+                    ("west", &[("zone", "b")], 25),
+                ],
+            )
             .component_daemon("b", "file:///b.wasm", 2, &[("zone", "a")])
             .build();
         let yaml = serde_yaml::to_string(&m).unwrap();
-        assert!(yaml.contains("type: spreadscaler") && yaml.contains("weight: 75") && yaml.contains("type: daemonscaler"), "{yaml}");
+        assert!(
+            yaml.contains("type: spreadscaler")
+                && yaml.contains("weight: 75")
+                && yaml.contains("type: daemonscaler"),
+            "{yaml}"
+        );
         let failures = wadm_types::validation::validate_manifest(&m).await.unwrap();
-        assert!(failures.iter().all(|f| f.level != wadm_types::validation::ValidationFailureLevel::Error), "{failures:?}");
+        assert!(
+            failures
+                .iter()
+                .all(|f| f.level != wadm_types::validation::ValidationFailureLevel::Error),
+            "{failures:?}"
+        );
     }
 
     #[test]
     #[should_panic(expected = "not a component")]
     fn link_from_an_unknown_component_is_a_test_bug() {
-        let _ = AppBuilder::new("a", "v1").link("nope", "x", LinkSpec { namespace: "a", package: "b", interfaces: &[], source_config: None });
+        let _ = AppBuilder::new("a", "v1").link(
+            "nope",
+            "x",
+            LinkSpec {
+                namespace: "a",
+                package: "b",
+                interfaces: &[],
+                source_config: None,
+            },
+        );
     }
 }

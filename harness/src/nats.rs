@@ -9,7 +9,8 @@ use crate::wait::{Probe, Wait};
 use crate::HarnessError;
 
 static LISTENING: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r"Listening for client connections on 127\.0\.0\.1:(\d+)").expect("valid regex")
+    regex::Regex::new(r"Listening for client connections on 127\.0\.0\.1:(\d+)")
+        .expect("valid regex")
 });
 static READY: LazyLock<regex::Regex> =
     LazyLock::new(|| regex::Regex::new(r"Server is ready").expect("valid regex"));
@@ -22,7 +23,11 @@ pub(crate) struct NatsServer {
 impl NatsServer {
     /// Starts nats-server and waits until it answers a client.
     /// Returns the server and the client that proved it ready.
-    pub(crate) async fn start(bin: &Path, dir: &Path, timeout: Duration) -> Result<(Self, async_nats::Client), HarnessError> {
+    pub(crate) async fn start(
+        bin: &Path,
+        dir: &Path,
+        timeout: Duration,
+    ) -> Result<(Self, async_nats::Client), HarnessError> {
         let store = dir.join("jetstream");
         let args = [
             "--jetstream".to_string(),
@@ -35,10 +40,14 @@ impl NatsServer {
         ];
         let mut process = ManagedProcess::spawn("nats-server", bin, &args, &[], dir)?;
         let port = process
-            .wait_for_log("nats-server to listen", &LISTENING, timeout, |c| c[1].parse::<u16>().ok())
+            .wait_for_log("nats-server to listen", &LISTENING, timeout, |c| {
+                c[1].parse::<u16>().ok()
+            })
             .await?
             .ok_or_else(|| HarnessError::Config("nats-server printed an invalid port".into()))?;
-        process.wait_for_log("nats-server to be ready", &READY, timeout, |_| ()).await?;
+        process
+            .wait_for_log("nats-server to be ready", &READY, timeout, |_| ())
+            .await?;
         let server = Self { process, port };
         // Ready by protocol: a client connects and round-trips a flush.
         let url = server.url();
@@ -53,7 +62,11 @@ impl NatsServer {
 }
 
 /// Waits until `client` round-trips a flush with the server at `url` (ready by protocol).
-pub(crate) async fn wait_flush(client: &async_nats::Client, url: &str, timeout: Duration) -> Result<(), HarnessError> {
+pub(crate) async fn wait_flush(
+    client: &async_nats::Client,
+    url: &str,
+    timeout: Duration,
+) -> Result<(), HarnessError> {
     Wait::new(format!("nats-server at {url} to answer a flush"), timeout)
         .until(|_| {
             let client = client.clone();
@@ -76,7 +89,13 @@ pub(crate) async fn connect(url: &str, name: &str) -> Result<async_nats::Client,
         .request_timeout(Some(Duration::from_secs(10)));
     match tokio::time::timeout(Duration::from_secs(10), options.connect(url)).await {
         Ok(Ok(client)) => Ok(client),
-        Ok(Err(e)) => Err(HarnessError::NatsConnect { url: url.to_string(), message: e.to_string() }),
-        Err(_) => Err(HarnessError::NatsConnect { url: url.to_string(), message: "no answer within 10 s".into() }),
+        Ok(Err(e)) => Err(HarnessError::NatsConnect {
+            url: url.to_string(),
+            message: e.to_string(),
+        }),
+        Err(_) => Err(HarnessError::NatsConnect {
+            url: url.to_string(),
+            message: "no answer within 10 s".into(),
+        }),
     }
 }

@@ -15,7 +15,9 @@ use hyper_util::rt::TokioIo;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value as AnyValueKind, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{
+    any_value::Value as AnyValueKind, AnyValue, KeyValue,
+};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data as MetricData;
 use prost::Message as _;
 use serde::Serialize;
@@ -104,7 +106,9 @@ fn render(value: &Option<AnyValue>) -> String {
 }
 
 fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, String> {
-    kvs.iter().map(|kv| (kv.key.clone(), render(&kv.value))).collect()
+    kvs.iter()
+        .map(|kv| (kv.key.clone(), render(&kv.value)))
+        .collect()
 }
 
 fn service_of(resource: &BTreeMap<String, String>) -> String {
@@ -114,7 +118,10 @@ fn service_of(resource: &BTreeMap<String, String>) -> String {
 impl Received {
     fn traces(&mut self, req: ExportTraceServiceRequest) {
         for rs in req.resource_spans {
-            let resource = rs.resource.map(|r| attributes(&r.attributes)).unwrap_or_default();
+            let resource = rs
+                .resource
+                .map(|r| attributes(&r.attributes))
+                .unwrap_or_default();
             for ss in rs.scope_spans {
                 for span in ss.spans {
                     self.spans.push(SpanView {
@@ -133,10 +140,15 @@ impl Received {
 
     fn metrics(&mut self, req: ExportMetricsServiceRequest) {
         for rm in req.resource_metrics {
-            let resource = rm.resource.map(|r| attributes(&r.attributes)).unwrap_or_default();
+            let resource = rm
+                .resource
+                .map(|r| attributes(&r.attributes))
+                .unwrap_or_default();
             for sm in rm.scope_metrics {
-                let (scope, scope_attributes) =
-                    sm.scope.map(|s| (s.name, attributes(&s.attributes))).unwrap_or_default();
+                let (scope, scope_attributes) = sm
+                    .scope
+                    .map(|s| (s.name, attributes(&s.attributes)))
+                    .unwrap_or_default();
                 for metric in sm.metrics {
                     let mut push = |kind, value: f64, attrs: &[KeyValue]| {
                         self.metrics.push(MetricPoint {
@@ -157,13 +169,27 @@ impl Received {
                         None => f64::NAN,
                     };
                     match &metric.data {
-                        Some(MetricData::Sum(s)) => s.data_points.iter().for_each(|p| push("sum", number(&p.value), &p.attributes)),
-                        Some(MetricData::Gauge(g)) => g.data_points.iter().for_each(|p| push("gauge", number(&p.value), &p.attributes)),
-                        Some(MetricData::Histogram(h)) => h.data_points.iter().for_each(|p| push("histogram", p.count as f64, &p.attributes)),
+                        Some(MetricData::Sum(s)) => s
+                            .data_points
+                            .iter()
+                            .for_each(|p| push("sum", number(&p.value), &p.attributes)),
+                        Some(MetricData::Gauge(g)) => g
+                            .data_points
+                            .iter()
+                            .for_each(|p| push("gauge", number(&p.value), &p.attributes)),
+                        Some(MetricData::Histogram(h)) => h
+                            .data_points
+                            .iter()
+                            .for_each(|p| push("histogram", p.count as f64, &p.attributes)),
                         Some(MetricData::ExponentialHistogram(h)) => {
-                            h.data_points.iter().for_each(|p| push("exponential-histogram", p.count as f64, &p.attributes))
+                            h.data_points.iter().for_each(|p| {
+                                push("exponential-histogram", p.count as f64, &p.attributes)
+                            })
                         }
-                        Some(MetricData::Summary(s)) => s.data_points.iter().for_each(|p| push("summary", p.count as f64, &p.attributes)),
+                        Some(MetricData::Summary(s)) => s
+                            .data_points
+                            .iter()
+                            .for_each(|p| push("summary", p.count as f64, &p.attributes)),
                         None => push("none", f64::NAN, &[]),
                     }
                 }
@@ -173,7 +199,10 @@ impl Received {
 
     fn logs(&mut self, req: ExportLogsServiceRequest) {
         for rl in req.resource_logs {
-            let resource = rl.resource.map(|r| attributes(&r.attributes)).unwrap_or_default();
+            let resource = rl
+                .resource
+                .map(|r| attributes(&r.attributes))
+                .unwrap_or_default();
             for sl in rl.scope_logs {
                 for record in sl.log_records {
                     self.logs.push(LogView {
@@ -188,14 +217,26 @@ impl Received {
     }
 }
 
-async fn handle(req: Request<hyper::body::Incoming>, received: Arc<Mutex<Received>>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+async fn handle(
+    req: Request<hyper::body::Incoming>,
+    received: Arc<Mutex<Received>>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let path = req.uri().path().to_string();
-    let encoding = req.headers().get(hyper::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let encoding = req
+        .headers()
+        .get(hyper::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let body = req.into_body().collect().await?.to_bytes();
     let mut state = received.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(encoding) = encoding.filter(|e| e != "identity") {
-        state.errors.push(format!("{path}: unsupported content-encoding {encoding}"));
-        return Ok(Response::builder().status(StatusCode::UNSUPPORTED_MEDIA_TYPE).body(Full::default()).expect("valid response"));
+        state
+            .errors
+            .push(format!("{path}: unsupported content-encoding {encoding}"));
+        return Ok(Response::builder()
+            .status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            .body(Full::default())
+            .expect("valid response"));
     }
     let decoded = match path.as_str() {
         "/v1/traces" => ExportTraceServiceRequest::decode(body).map(|r| state.traces(r)),
@@ -203,7 +244,10 @@ async fn handle(req: Request<hyper::body::Incoming>, received: Arc<Mutex<Receive
         "/v1/logs" => ExportLogsServiceRequest::decode(body).map(|r| state.logs(r)),
         other => {
             state.errors.push(format!("unexpected path {other}"));
-            return Ok(Response::builder().status(StatusCode::NOT_FOUND).body(Full::default()).expect("valid response"));
+            return Ok(Response::builder()
+                .status(StatusCode::NOT_FOUND)
+                .body(Full::default())
+                .expect("valid response"));
         }
     };
     let key = match path.as_str() {
@@ -215,7 +259,9 @@ async fn handle(req: Request<hyper::body::Incoming>, received: Arc<Mutex<Receive
     let status = match decoded {
         Ok(()) => StatusCode::OK,
         Err(e) => {
-            state.errors.push(format!("{path}: undecodable protobuf: {e}"));
+            state
+                .errors
+                .push(format!("{path}: undecodable protobuf: {e}"));
             StatusCode::BAD_REQUEST
         }
     };
@@ -232,7 +278,9 @@ impl OtlpReceiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(HarnessError::io("bind the OTLP receiver on 127.0.0.1"))?;
-        let addr = listener.local_addr().map_err(HarnessError::io("read the OTLP receiver's address"))?;
+        let addr = listener
+            .local_addr()
+            .map_err(HarnessError::io("read the OTLP receiver's address"))?;
         let received = Arc::new(Mutex::new(Received::default()));
         let state = received.clone();
         let task = tokio::spawn(async move {
@@ -240,11 +288,17 @@ impl OtlpReceiver {
                 let state = state.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| handle(req, state.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
-        Ok(Self { addr, received, task })
+        Ok(Self {
+            addr,
+            received,
+            task,
+        })
     }
 
     /// `http://127.0.0.1:<port>` (the exporters append `/v1/<signal>`).
@@ -255,7 +309,10 @@ impl OtlpReceiver {
     /// The environment that points a wasmCloud host at this receiver with every signal on and
     /// short export intervals (CFG-08, OBS-02).
     pub fn host_env(&self) -> Vec<(String, String)> {
-        let mut env = vec![("WASMCLOUD_OBSERVABILITY_ENABLED".to_string(), "true".to_string())];
+        let mut env = vec![(
+            "WASMCLOUD_OBSERVABILITY_ENABLED".to_string(),
+            "true".to_string(),
+        )];
         env.extend(self.endpoint_env());
         env
     }
@@ -291,7 +348,16 @@ impl OtlpReceiver {
 
     /// Requests received per signal, and decoding problems.
     pub fn summary(&self) -> String {
-        self.read(|r| format!("requests {:?}, {} spans, {} metric points, {} logs, errors {:?}", r.requests, r.spans.len(), r.metrics.len(), r.logs.len(), r.errors))
+        self.read(|r| {
+            format!(
+                "requests {:?}, {} spans, {} metric points, {} logs, errors {:?}",
+                r.requests,
+                r.spans.len(),
+                r.metrics.len(),
+                r.logs.len(),
+                r.errors
+            )
+        })
     }
 }
 
@@ -309,7 +375,13 @@ mod tests {
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 
     fn kv(k: &str, v: &str) -> KeyValue {
-        KeyValue { key: k.into(), value: Some(AnyValue { value: Some(AnyValueKind::StringValue(v.into())) }), ..Default::default() }
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue {
+                value: Some(AnyValueKind::StringValue(v.into())),
+            }),
+            ..Default::default()
+        }
     }
 
     #[tokio::test]
@@ -317,23 +389,45 @@ mod tests {
         let rx = OtlpReceiver::start().await.unwrap();
         let req = ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {
-                resource: Some(Resource { attributes: vec![kv("service.name", "svc")], ..Default::default() }),
+                resource: Some(Resource {
+                    attributes: vec![kv("service.name", "svc")],
+                    ..Default::default()
+                }),
                 scope_spans: vec![ScopeSpans {
                     scope: Some(InstrumentationScope::default()),
-                    spans: vec![Span { name: "op".into(), trace_id: vec![1; 16], span_id: vec![2; 8], attributes: vec![kv("a", "b")], ..Default::default() }],
+                    spans: vec![Span {
+                        name: "op".into(),
+                        trace_id: vec![1; 16],
+                        span_id: vec![2; 8],
+                        attributes: vec![kv("a", "b")],
+                        ..Default::default()
+                    }],
                     ..Default::default()
                 }],
                 ..Default::default()
             }],
         };
         let http = reqwest::Client::new();
-        let ok = http.post(format!("{}/v1/traces", rx.endpoint())).body(req.encode_to_vec()).send().await.unwrap();
+        let ok = http
+            .post(format!("{}/v1/traces", rx.endpoint()))
+            .body(req.encode_to_vec())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(ok.status(), 200);
-        let bad = http.post(format!("{}/v1/logs", rx.endpoint())).body(vec![0xff, 0xff, 0xff]).send().await.unwrap();
+        let bad = http
+            .post(format!("{}/v1/logs", rx.endpoint()))
+            .body(vec![0xff, 0xff, 0xff])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(bad.status(), 400);
         let spans = rx.spans();
         assert_eq!(spans.len(), 1);
-        assert_eq!((spans[0].name.as_str(), spans[0].service.as_str()), ("op", "svc"));
+        assert_eq!(
+            (spans[0].name.as_str(), spans[0].service.as_str()),
+            ("op", "svc")
+        );
         assert_eq!(spans[0].trace_id, "01".repeat(16));
         assert_eq!(spans[0].attributes["a"], "b");
         assert!(rx.summary().contains("undecodable"), "{}", rx.summary());

@@ -31,17 +31,27 @@ impl PolicyService {
         topic: &str,
         decide: impl Fn(&Value) -> Decision + Send + Sync + 'static,
     ) -> Result<Self, HarnessError> {
-        let mut sub = nats.subscribe(topic.to_string()).await.map_err(|e| HarnessError::request(format!("subscribe {topic}"), e))?;
-        nats.flush().await.map_err(|e| HarnessError::request("flush the policy subscription", e))?;
+        let mut sub = nats
+            .subscribe(topic.to_string())
+            .await
+            .map_err(|e| HarnessError::request(format!("subscribe {topic}"), e))?;
+        nats.flush()
+            .await
+            .map_err(|e| HarnessError::request("flush the policy subscription", e))?;
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
         let nats = nats.clone();
         let task = tokio::spawn(async move {
             while let Some(msg) = sub.next().await {
-                let request: Value = serde_json::from_slice(&msg.payload).unwrap_or_else(|e| json!({"unparsable": e.to_string()}));
+                let request: Value = serde_json::from_slice(&msg.payload)
+                    .unwrap_or_else(|e| json!({"unparsable": e.to_string()}));
                 let decision = decide(&request);
-                seen.lock().unwrap_or_else(|e| e.into_inner()).push(request.clone());
-                let (Some(reply), false) = (msg.reply, decision == Decision::Ignore) else { continue };
+                seen.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(request.clone());
+                let (Some(reply), false) = (msg.reply, decision == Decision::Ignore) else {
+                    continue;
+                };
                 let (permitted, message) = match decision {
                     Decision::Allow => (true, None),
                     Decision::Deny(m) => (false, Some(m)),
@@ -56,7 +66,10 @@ impl PolicyService {
 
     /// Every request received so far, as sent.
     pub fn requests(&self) -> Vec<Value> {
-        self.requests.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 

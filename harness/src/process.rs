@@ -17,7 +17,14 @@ use crate::HarnessError;
 const LOG_LINES_KEPT: usize = 400;
 /// Environment variables handed through to every child (everything else is cleared, so a
 /// `WASMCLOUD_*` variable in the caller's shell cannot change the lattice under test).
-const PASSTHROUGH_ENV: &[&str] = &["PATH", "HOME", "TMPDIR", "LD_LIBRARY_PATH", "RUST_BACKTRACE", "RUST_LOG"];
+const PASSTHROUGH_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "LD_LIBRARY_PATH",
+    "RUST_BACKTRACE",
+    "RUST_LOG",
+];
 
 /// Lines a process printed, most recent last.
 #[derive(Clone, Default)]
@@ -36,11 +43,20 @@ impl LogBuffer {
     pub(crate) fn tail(&self, n: usize) -> String {
         let lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let skip = lines.len().saturating_sub(n);
-        lines.iter().skip(skip).cloned().collect::<Vec<_>>().join("\n")
+        lines
+            .iter()
+            .skip(skip)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// The first line matching `re`, with its captures rendered by `pick`.
-    pub(crate) fn find<T>(&self, re: &regex::Regex, pick: impl Fn(&regex::Captures<'_>) -> T) -> Option<T> {
+    pub(crate) fn find<T>(
+        &self,
+        re: &regex::Regex,
+        pick: impl Fn(&regex::Captures<'_>) -> T,
+    ) -> Option<T> {
         let lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
         lines.iter().find_map(|l| re.captures(l).map(|c| pick(&c)))
     }
@@ -57,8 +73,9 @@ pub(crate) struct ManagedProcess {
 }
 
 fn strip_ansi(line: &str) -> String {
-    static ANSI: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").expect("valid regex"));
+    static ANSI: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").expect("valid regex")
+    });
     ANSI.replace_all(line, "").into_owned()
 }
 
@@ -89,11 +106,16 @@ impl ManagedProcess {
         log_dir: &Path,
     ) -> Result<Self, HarnessError> {
         let log_file = log_dir.join(format!("{name}.log"));
-        let file = std::fs::File::create(&log_file).map_err(HarnessError::io(format!("create {}", log_file.display())))?;
+        let file = std::fs::File::create(&log_file)
+            .map_err(HarnessError::io(format!("create {}", log_file.display())))?;
         let mut cmd = Command::new(path);
         cmd.args(args)
             .env_clear()
-            .envs(PASSTHROUGH_ENV.iter().filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))))
+            .envs(
+                PASSTHROUGH_ENV
+                    .iter()
+                    .filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))),
+            )
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -129,7 +151,13 @@ impl ManagedProcess {
         if let Some(err) = child.stderr.take() {
             pumps.push(pump(err, logs.clone(), file));
         }
-        Ok(Self { name: name.to_string(), child, pid, logs, pumps })
+        Ok(Self {
+            name: name.to_string(),
+            child,
+            pid,
+            logs,
+            pumps,
+        })
     }
 
     pub(crate) fn pid(&self) -> u32 {
@@ -149,16 +177,19 @@ impl ManagedProcess {
     /// exit can be seen before the last lines have been read from the pipes.
     pub(crate) async fn drain_logs(&self) {
         let pumps = &self.pumps;
-        let _ = Wait::new(format!("{}: output read to the end", self.name), Duration::from_secs(2))
-            .interval(Duration::from_millis(5))
-            .until(|_| async move {
-                if pumps.iter().all(|p| p.is_finished()) {
-                    Probe::Ready(())
-                } else {
-                    Probe::NotYet("a pipe is still open (a child of the process may hold it)".into())
-                }
-            })
-            .await;
+        let _ = Wait::new(
+            format!("{}: output read to the end", self.name),
+            Duration::from_secs(2),
+        )
+        .interval(Duration::from_millis(5))
+        .until(|_| async move {
+            if pumps.iter().all(|p| p.is_finished()) {
+                Probe::Ready(())
+            } else {
+                Probe::NotYet("a pipe is still open (a child of the process may hold it)".into())
+            }
+        })
+        .await;
     }
 
     /// Fails with the log tail if the process has exited.
@@ -236,7 +267,10 @@ mod tests {
 
     #[test]
     fn ansi_codes_are_stripped() {
-        assert_eq!(strip_ansi("\x1b[2m2026\x1b[0m \x1b[32m INFO\x1b[0m ok"), "2026  INFO ok");
+        assert_eq!(
+            strip_ansi("\x1b[2m2026\x1b[0m \x1b[32m INFO\x1b[0m ok"),
+            "2026  INFO ok"
+        );
     }
 
     #[test]
@@ -246,7 +280,10 @@ mod tests {
             logs.push(format!("line {i}"));
         }
         let tail = logs.tail(2);
-        assert_eq!(tail, format!("line {}\nline {}", LOG_LINES_KEPT + 8, LOG_LINES_KEPT + 9));
+        assert_eq!(
+            tail,
+            format!("line {}\nline {}", LOG_LINES_KEPT + 8, LOG_LINES_KEPT + 9)
+        );
         let re = regex::Regex::new(r"line (\d+)").unwrap();
         assert_eq!(logs.find(&re, |c| c[1].to_string()).as_deref(), Some("10"));
     }
@@ -254,7 +291,14 @@ mod tests {
     #[tokio::test]
     async fn process_is_killed_on_drop_and_exit_is_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let mut p = ManagedProcess::spawn("sleeper", Path::new("/bin/sleep"), &["30".into()], &[], dir.path()).unwrap();
+        let mut p = ManagedProcess::spawn(
+            "sleeper",
+            Path::new("/bin/sleep"),
+            &["30".into()],
+            &[],
+            dir.path(),
+        )
+        .unwrap();
         let pid = p.pid() as libc::pid_t;
         assert!(p.exited().is_none());
         drop(p);
@@ -262,14 +306,32 @@ mod tests {
         let gone = Wait::new("sleeper to die", Duration::from_secs(5))
             .until(|_| async move {
                 // SAFETY: signal 0 only checks existence.
-                if unsafe { libc::kill(pid, 0) } == 0 { Probe::NotYet("still alive".into()) } else { Probe::Ready(()) }
+                if unsafe { libc::kill(pid, 0) } == 0 {
+                    Probe::NotYet("still alive".into())
+                } else {
+                    Probe::Ready(())
+                }
             })
             .await;
         assert!(gone.is_ok(), "{gone:?}");
 
-        let mut p = ManagedProcess::spawn("failer", Path::new("/bin/sh"), &["-c".into(), "echo boom >&2; exit 3".into()], &[], dir.path()).unwrap();
+        let mut p = ManagedProcess::spawn(
+            "failer",
+            Path::new("/bin/sh"),
+            &["-c".into(), "echo boom >&2; exit 3".into()],
+            &[],
+            dir.path(),
+        )
+        .unwrap();
         let re = regex::Regex::new("never printed").unwrap();
-        let err = p.wait_for_log("a line", &re, Duration::from_secs(10), |_| ()).await.unwrap_err().to_string();
-        assert!(err.contains("exited early") && err.contains("boom"), "{err}");
+        let err = p
+            .wait_for_log("a line", &re, Duration::from_secs(10), |_| ())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("exited early") && err.contains("boom"),
+            "{err}"
+        );
     }
 }

@@ -49,7 +49,10 @@ fn owner_dir() -> PathBuf {
 pub(crate) fn register_dir(lattice: &str, dir: &std::path::Path) {
     let owner = owner_dir();
     if std::fs::create_dir_all(&owner).is_ok() {
-        let _ = std::fs::write(owner.join(format!("dir-{lattice}")), dir.as_os_str().as_encoded_bytes());
+        let _ = std::fs::write(
+            owner.join(format!("dir-{lattice}")),
+            dir.as_os_str().as_encoded_bytes(),
+        );
     }
 }
 
@@ -82,27 +85,52 @@ pub(crate) fn sweep_once() {
 /// automatically before the first lattice of a process starts.
 pub fn sweep() -> usize {
     let mut killed = 0;
-    let Ok(owners) = std::fs::read_dir(root()) else { return 0 };
+    let Ok(owners) = std::fs::read_dir(root()) else {
+        return 0;
+    };
     for owner in owners.flatten() {
-        let Some(owner_pid) = owner.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let Some(owner_pid) = owner
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
         if alive(owner_pid) {
             continue;
         }
-        for entry in std::fs::read_dir(owner.path()).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(owner.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let name = entry.file_name();
             if name.to_str().is_some_and(|n| n.starts_with("dir-")) {
                 if let Ok(dir) = std::fs::read_to_string(entry.path()) {
                     let dir = PathBuf::from(dir);
                     // Only scratch directories the harness made (`<tmp>/wcc-…`) are removed.
-                    if dir.starts_with(std::env::temp_dir()) && dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("wcc-")) {
+                    if dir.starts_with(std::env::temp_dir())
+                        && dir
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with("wcc-"))
+                    {
                         let _ = std::fs::remove_dir_all(dir);
                     }
                 }
                 let _ = std::fs::remove_file(entry.path());
                 continue;
             }
-            let Some(group) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
-            let leader_start: u64 = std::fs::read_to_string(entry.path()).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+            let Some(group) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let leader_start: u64 = std::fs::read_to_string(entry.path())
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
             killed += kill_group_members(group, leader_start);
             let _ = std::fs::remove_file(entry.path());
         }
@@ -116,7 +144,13 @@ pub fn sweep() -> usize {
 fn kill_group_members(group: i32, leader_start: u64) -> usize {
     let mut killed = 0;
     for proc_entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = proc_entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let Some(pid) = proc_entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
         if group_of(pid) == Some(group) && start_time(pid).is_some_and(|t| t >= leader_start) {
             // SAFETY: plain syscall.
             if unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
@@ -141,10 +175,18 @@ mod tests {
 
     #[test]
     fn scratch_dirs_of_a_dead_owner_are_removed() {
-        let scratch = tempfile::Builder::new().prefix("wcc-test-").tempdir().unwrap().keep();
+        let scratch = tempfile::Builder::new()
+            .prefix("wcc-test-")
+            .tempdir()
+            .unwrap()
+            .keep();
         let dir = root().join("999999998");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("dir-wcc-test"), scratch.as_os_str().as_encoded_bytes()).unwrap();
+        std::fs::write(
+            dir.join("dir-wcc-test"),
+            scratch.as_os_str().as_encoded_bytes(),
+        )
+        .unwrap();
         sweep();
         assert!(!scratch.exists() && !dir.exists());
     }
@@ -153,11 +195,19 @@ mod tests {
     fn orphans_of_a_dead_owner_are_killed() {
         // A fake dead owner (pid beyond pid_max is never alive) that "left" a sleeping group.
         use std::os::unix::process::CommandExt as _;
-        let mut child = std::process::Command::new("/bin/sleep").arg("30").process_group(0).spawn().unwrap();
+        let mut child = std::process::Command::new("/bin/sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
         let pid = child.id() as i32;
         let dir = root().join("999999999");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(pid.to_string()), start_time(pid).unwrap().to_string()).unwrap();
+        std::fs::write(
+            dir.join(pid.to_string()),
+            start_time(pid).unwrap().to_string(),
+        )
+        .unwrap();
         assert!(sweep() >= 1);
         let status = child.wait().unwrap();
         assert!(!status.success());

@@ -15,15 +15,24 @@ struct Pattern {
 }
 
 static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
-    let p = |re: &str, placeholder| Pattern { re: Regex::new(re).expect("valid redaction regex"), placeholder };
+    let p = |re: &str, placeholder| Pattern {
+        re: Regex::new(re).expect("valid redaction regex"),
+        placeholder,
+    };
     vec![
         // RFC 3339 timestamps (before anything that could eat their digits).
-        p(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?", "[timestamp]"),
+        p(
+            r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?",
+            "[timestamp]",
+        ),
         // nkeys: servers (hosts), modules, services, accounts, users; seeds.
         p(r"\b[NMVAUCO][A-Z2-7]{55}\b", "[nkey]"),
         p(r"\bS[NMVAUCO][A-Z2-7]{56}\b", "[seed]"),
         // UUIDs before ULIDs (a UUID has hyphens, a ULID has none).
-        p(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "[uuid]"),
+        p(
+            r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",
+            "[uuid]",
+        ),
         p(r"\b[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}\b", "[ulid]"),
         p(r"(127\.0\.0\.1|localhost|0\.0\.0\.0):\d{2,5}", "$1:[port]"),
         p(r"file://[^\s\x22']+", "file://[path]"),
@@ -56,7 +65,9 @@ impl Redactor {
     /// Adds the identity of a lattice: its name, host IDs (`[host-0]`, ...), NATS URL and the
     /// host version each host reports.
     pub fn for_lattice(lattice: &crate::Lattice) -> Self {
-        let mut r = Self::new().literal(lattice.name(), "[lattice]").literal(&lattice.nats_url(), "nats://[nats]");
+        let mut r = Self::new()
+            .literal(lattice.name(), "[lattice]")
+            .literal(&lattice.nats_url(), "nats://[nats]");
         for (i, id) in lattice.host_ids().iter().enumerate() {
             r = r.literal(id, &format!("[host-{i}]"));
         }
@@ -67,7 +78,8 @@ impl Redactor {
     /// literals are applied first so one literal cannot break another.
     pub fn literal(mut self, value: &str, placeholder: &str) -> Self {
         if !value.is_empty() {
-            self.literals.push((value.to_string(), placeholder.to_string()));
+            self.literals
+                .push((value.to_string(), placeholder.to_string()));
             self.literals.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
         }
         self
@@ -89,7 +101,9 @@ impl Redactor {
     pub fn redact_json(&self, value: &Value) -> Value {
         match value {
             Value::String(s) => Value::String(self.redact_str(s)),
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.redact_json(v)).collect()),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.redact_json(v)).collect())
+            }
             Value::Object(map) => {
                 let mut keys: Vec<&String> = map.keys().collect();
                 keys.sort();
@@ -97,7 +111,9 @@ impl Redactor {
                 for key in keys {
                     let v = &map[key];
                     let redacted = match VOLATILE_KEYS.iter().find(|(k, _)| k == key) {
-                        Some((_, placeholder)) if !v.is_null() => Value::String((*placeholder).to_string()),
+                        Some((_, placeholder)) if !v.is_null() => {
+                            Value::String((*placeholder).to_string())
+                        }
                         _ => self.redact_json(v),
                     };
                     out.insert(self.redact_str(key), redacted);
@@ -119,7 +135,9 @@ macro_rules! snapshot {
         let mut __settings = $crate::insta::Settings::clone_current();
         __settings.set_prepend_module_to_snapshot(false);
         __settings.set_omit_expression(true);
-        __settings.set_info(&$redactor.redact_json(&::serde_json::to_value(&$input).expect("input serializes")));
+        __settings.set_info(
+            &$redactor.redact_json(&::serde_json::to_value(&$input).expect("input serializes")),
+        );
         __settings.bind(|| {
             $crate::insta::assert_json_snapshot!($name, __redacted);
         });
@@ -133,7 +151,9 @@ mod tests {
     #[test]
     fn ids_times_ports_and_paths_become_placeholders() {
         let host = "NBMS3UGZYAV3AUQQNU5PIZXRLBAHJ7EFM6K7NLZPGWUO4CB4A5D3O4TM";
-        let r = Redactor::new().literal(host, "[host-0]").literal("wcc-01jabc", "[lattice]");
+        let r = Redactor::new()
+            .literal(host, "[host-0]")
+            .literal("wcc-01jabc", "[lattice]");
         let text = format!(
             "host {host} on wcc-01jabc at 2026-11-24T21:12:54.123Z id 01JD4Q7Z8X9Y0A1B2C3D4E5F6G uuid 9f1c2f4e-2b7a-4c7e-9d3a-1b2c3d4e5f60 listening 127.0.0.1:43987 image file:///root/.cache/x/http-rust.wasm other MBCFOPM6JW2APJLXJD3Z5O4CN7CPYJ2B4FTKLJUR5YR5MITIU7HD3WD5"
         );
@@ -156,7 +176,9 @@ mod tests {
 
     #[test]
     fn longer_literals_win() {
-        let r = Redactor::new().literal("abc", "[short]").literal("abcdef", "[long]");
+        let r = Redactor::new()
+            .literal("abc", "[short]")
+            .literal("abcdef", "[long]");
         assert_eq!(r.redact_str("abcdef abc"), "[long] [short]");
     }
 }

@@ -73,13 +73,26 @@ impl HostLaunch<'_> {
             ("WASMCLOUD_NATS_HOST".into(), self.nats_host.to_string()),
             ("WASMCLOUD_NATS_PORT".into(), self.nats_port.to_string()),
             ("WASMCLOUD_HOST_SEED".into(), seed.to_string()),
-            ("WASMCLOUD_ALLOW_FILE_LOAD".into(), (!spec.deny_file_load).to_string()),
-            ("WASMCLOUD_HEARTBEAT_INTERVAL".into(), self.heartbeat.as_secs().max(1).to_string()),
+            (
+                "WASMCLOUD_ALLOW_FILE_LOAD".into(),
+                (!spec.deny_file_load).to_string(),
+            ),
+            (
+                "WASMCLOUD_HEARTBEAT_INTERVAL".into(),
+                self.heartbeat.as_secs().max(1).to_string(),
+            ),
         ];
         if !spec.features.is_empty() {
-            env.push(("WASMCLOUD_EXPERIMENTAL_FEATURES".into(), spec.features.join(",")));
+            env.push((
+                "WASMCLOUD_EXPERIMENTAL_FEATURES".into(),
+                spec.features.join(","),
+            ));
         }
-        env.extend(spec.labels.iter().map(|(k, v)| (format!("WASMCLOUD_LABEL_{k}"), v.clone())));
+        env.extend(
+            spec.labels
+                .iter()
+                .map(|(k, v)| (format!("WASMCLOUD_LABEL_{k}"), v.clone())),
+        );
         env.extend(spec.env.iter().cloned());
         env
     }
@@ -89,19 +102,37 @@ impl HostLaunch<'_> {
     pub(crate) async fn start(&self, spec: HostSpec) -> Result<HostHandle, HarnessError> {
         let key = KeyPair::new_server();
         let id = key.public_key();
-        let seed = key.seed().map_err(|e| HarnessError::Config(format!("cannot encode host seed: {e}")))?;
+        let seed = key
+            .seed()
+            .map_err(|e| HarnessError::Config(format!("cannot encode host seed: {e}")))?;
         let name = format!("host-{}", self.index);
         let mark = self.journal.mark();
-        let mut service = self.runtime.spawn(&name, Kind::Host, self.bin, &self.env(&spec, &seed), self.log_dir).await?;
+        let mut service = self
+            .runtime
+            .spawn(
+                &name,
+                Kind::Host,
+                self.bin,
+                &self.env(&spec, &seed),
+                self.log_dir,
+            )
+            .await?;
         let journal = self.journal.clone();
         let wanted = id.clone();
         let what = format!("{name} ({id}) to publish host_started");
         let wait = Wait::new(what.clone(), self.timeout).interval(Duration::from_millis(5));
         service
             .until_running(wait, &what, |_| {
-                let started = journal.since(mark).into_iter().any(|e| e.kind == "host_started" && e.source() == wanted);
+                let started = journal
+                    .since(mark)
+                    .into_iter()
+                    .any(|e| e.kind == "host_started" && e.source() == wanted);
                 async move {
-                    if started { Probe::Ready(()) } else { Probe::NotYet("no host_started event from this host yet".into()) }
+                    if started {
+                        Probe::Ready(())
+                    } else {
+                        Probe::NotYet("no host_started event from this host yet".into())
+                    }
                 }
             })
             .await?;
@@ -117,18 +148,32 @@ pub struct WadmHandle {
 impl WadmHandle {
     /// Starts wadm against the lattice's NATS at `nats` (`host:port`, see
     /// [`WadmHandle::wait_api`] for readiness).
-    pub(crate) async fn spawn(runtime: &Runtime, bin: &Path, nats: &str, log_dir: &Path) -> Result<Self, HarnessError> {
+    pub(crate) async fn spawn(
+        runtime: &Runtime,
+        bin: &Path,
+        nats: &str,
+        log_dir: &Path,
+    ) -> Result<Self, HarnessError> {
         let env = vec![
             ("WADM_NATS_SERVER".to_string(), nats.to_string()),
             // Reconcile quickly after a host disappears (default 70 s).
             ("WADM_CLEANUP_INTERVAL".into(), "10".into()),
         ];
-        Ok(Self { service: runtime.spawn("wadm", Kind::Wadm, bin, &env, log_dir).await? })
+        Ok(Self {
+            service: runtime
+                .spawn("wadm", Kind::Wadm, bin, &env, log_dir)
+                .await?,
+        })
     }
 
     /// Waits until wadm's API answers (ORC-04).
-    pub(crate) async fn wait_api(&mut self, api: &crate::wadm::Wadm, timeout: Duration) -> Result<(), HarnessError> {
-        let wait = Wait::new("wadm to answer model.list", timeout).interval(Duration::from_millis(5));
+    pub(crate) async fn wait_api(
+        &mut self,
+        api: &crate::wadm::Wadm,
+        timeout: Duration,
+    ) -> Result<(), HarnessError> {
+        let wait =
+            Wait::new("wadm to answer model.list", timeout).interval(Duration::from_millis(5));
         self.service
             .until_running(wait, "wadm to answer model.list", |_| async move {
                 match api.list().await {
@@ -150,7 +195,10 @@ impl WadmHandle {
     ) -> Result<(), HarnessError> {
         let js = async_nats::jetstream::new(nats.clone());
         let key = format!("host_{lattice}");
-        let what = format!("wadm to know the {} host(s) of lattice {lattice}", host_ids.len());
+        let what = format!(
+            "wadm to know the {} host(s) of lattice {lattice}",
+            host_ids.len()
+        );
         let wait = Wait::new(what.clone(), timeout).interval(Duration::from_millis(10));
         self.service
             .until_running(wait, &what, |_| {
@@ -164,8 +212,15 @@ impl WadmHandle {
                     match store.get(&key).await {
                         Ok(Some(bytes)) => {
                             let text = String::from_utf8_lossy(&bytes);
-                            let missing: Vec<_> = host_ids.iter().filter(|id| !text.contains(id.as_str())).collect();
-                            if missing.is_empty() { Probe::Ready(()) } else { Probe::NotYet(format!("hosts unknown to wadm: {missing:?}")) }
+                            let missing: Vec<_> = host_ids
+                                .iter()
+                                .filter(|id| !text.contains(id.as_str()))
+                                .collect();
+                            if missing.is_empty() {
+                                Probe::Ready(())
+                            } else {
+                                Probe::NotYet(format!("hosts unknown to wadm: {missing:?}"))
+                            }
                         }
                         Ok(None) => Probe::NotYet(format!("no key {key} yet")),
                         Err(e) => Probe::NotYet(format!("reading {key}: {e}")),

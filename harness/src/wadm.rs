@@ -19,7 +19,10 @@ pub struct Wadm {
 
 impl Wadm {
     pub(crate) fn new(nats: async_nats::Client, lattice: &str, journal: Journal) -> Self {
-        Self { client: Client::from_nats_client(lattice, None, nats), journal }
+        Self {
+            client: Client::from_nats_client(lattice, None, nats),
+            journal,
+        }
     }
 
     /// The underlying official client (calls through it are not recorded).
@@ -38,48 +41,98 @@ impl Wadm {
         let outcome = match &result {
             Ok(v) => {
                 let text = format!("{v:?}");
-                if text.chars().count() > 300 { format!("{}…", text.chars().take(300).collect::<String>()) } else { text }
+                if text.chars().count() > 300 {
+                    format!("{}…", text.chars().take(300).collect::<String>())
+                } else {
+                    text
+                }
             }
             Err(e) => format!("error: {e}"),
         };
-        self.journal.record_exchange(&format!("wadm {operation}"), request, outcome, started.elapsed());
+        self.journal.record_exchange(
+            &format!("wadm {operation}"),
+            request,
+            outcome,
+            started.elapsed(),
+        );
         result
     }
 
     /// `model.put` of a typed manifest; returns (name, version).
-    pub async fn put(&self, manifest: &Manifest) -> Result<(String, String), wadm_client::error::ClientError> {
+    pub async fn put(
+        &self,
+        manifest: &Manifest,
+    ) -> Result<(String, String), wadm_client::error::ClientError> {
         let request = format!("{} {}", manifest.metadata.name, manifest.version());
-        self.record("put", request, self.client.put_manifest(manifest)).await
+        self.record("put", request, self.client.put_manifest(manifest))
+            .await
     }
 
     /// `model.put` of raw YAML or JSON bytes (the client parses them first, as `wash` does).
-    pub async fn put_raw(&self, bytes: &[u8]) -> Result<(String, String), wadm_client::error::ClientError> {
-        self.record("put", format!("{} bytes", bytes.len()), self.client.put_manifest(bytes)).await
+    pub async fn put_raw(
+        &self,
+        bytes: &[u8],
+    ) -> Result<(String, String), wadm_client::error::ClientError> {
+        self.record(
+            "put",
+            format!("{} bytes", bytes.len()),
+            self.client.put_manifest(bytes),
+        )
+        .await
     }
 
     /// `model.deploy.<name>` of the newest (or given) version.
-    pub async fn deploy(&self, name: &str, version: Option<&str>) -> Result<(String, Option<String>), wadm_client::error::ClientError> {
-        self.record("deploy", format!("{name} {version:?}"), self.client.deploy_manifest(name, version)).await
+    pub async fn deploy(
+        &self,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<(String, Option<String>), wadm_client::error::ClientError> {
+        self.record(
+            "deploy",
+            format!("{name} {version:?}"),
+            self.client.deploy_manifest(name, version),
+        )
+        .await
     }
 
     /// `model.undeploy.<name>`.
     pub async fn undeploy(&self, name: &str) -> Result<String, wadm_client::error::ClientError> {
-        self.record("undeploy", name.to_string(), self.client.undeploy_manifest(name)).await
+        self.record(
+            "undeploy",
+            name.to_string(),
+            self.client.undeploy_manifest(name),
+        )
+        .await
     }
 
     /// `model.del.<name>` of all versions (or one).
-    pub async fn delete(&self, name: &str, version: Option<&str>) -> Result<bool, wadm_client::error::ClientError> {
-        self.record("delete", format!("{name} {version:?}"), self.client.delete_manifest(name, version)).await
+    pub async fn delete(
+        &self,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<bool, wadm_client::error::ClientError> {
+        self.record(
+            "delete",
+            format!("{name} {version:?}"),
+            self.client.delete_manifest(name, version),
+        )
+        .await
     }
 
     /// `model.status.<name>`.
     pub async fn status(&self, name: &str) -> Result<Status, wadm_client::error::ClientError> {
-        self.record("status", name.to_string(), self.client.get_manifest_status(name)).await
+        self.record(
+            "status",
+            name.to_string(),
+            self.client.get_manifest_status(name),
+        )
+        .await
     }
 
     /// `model.list`: the applications wadm knows.
     pub async fn list(&self) -> Result<Vec<ModelSummary>, wadm_client::error::ClientError> {
-        self.record("list", String::new(), self.client.list_manifests()).await
+        self.record("list", String::new(), self.client.list_manifests())
+            .await
     }
 
     /// Waits until the application's aggregate status is `want`, seen `consecutive` times in a row.
@@ -103,7 +156,10 @@ impl Wadm {
                         status
                             .scalers
                             .iter()
-                            .map(|s| format!("{} {:?} {}", s.kind, s.info.status_type, s.info.message))
+                            .map(|s| format!(
+                                "{} {:?} {}",
+                                s.kind, s.info.status_type, s.info.message
+                            ))
                             .collect::<Vec<_>>()
                             .join("; ")
                     )),

@@ -61,7 +61,12 @@ pub fn scaled(d: Duration) -> Duration {
 impl Wait {
     /// A wait for `what`, giving up after `timeout` (scaled).
     pub fn new(what: impl Into<String>, timeout: Duration) -> Self {
-        Self { what: what.into(), timeout: scaled(timeout), interval: Duration::from_millis(100), consecutive: 1 }
+        Self {
+            what: what.into(),
+            timeout: scaled(timeout),
+            interval: Duration::from_millis(100),
+            consecutive: 1,
+        }
     }
 
     /// Pause between checks (default 100 ms).
@@ -86,7 +91,11 @@ impl Wait {
     }
 
     /// Like [`Wait::until`], but fails at once with the log tail if `process` exits.
-    pub(crate) async fn until_with_exit<T, F, Fut>(self, process: &mut ManagedProcess, probe: F) -> Result<T, HarnessError>
+    pub(crate) async fn until_with_exit<T, F, Fut>(
+        self,
+        process: &mut ManagedProcess,
+        probe: F,
+    ) -> Result<T, HarnessError>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Probe<T>>,
@@ -111,12 +120,21 @@ impl Wait {
         }
         result.map_err(|e| {
             let mut e = e;
-            e.last_seen = format!("{}\n--- last log lines of {} ---\n{}", e.last_seen, process.name, process.logs.tail(30));
+            e.last_seen = format!(
+                "{}\n--- last log lines of {} ---\n{}",
+                e.last_seen,
+                process.name,
+                process.logs.tail(30)
+            );
             HarnessError::Timeout(e)
         })
     }
 
-    async fn run<T, F, Fut>(self, mut probe: F, mut abort: impl FnMut() -> Option<()>) -> Result<T, WaitError>
+    async fn run<T, F, Fut>(
+        self,
+        mut probe: F,
+        mut abort: impl FnMut() -> Option<()>,
+    ) -> Result<T, WaitError>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Probe<T>>,
@@ -129,7 +147,9 @@ impl Wait {
         loop {
             attempts += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(remaining.max(Duration::from_millis(1)), probe(attempts)).await {
+            match tokio::time::timeout(remaining.max(Duration::from_millis(1)), probe(attempts))
+                .await
+            {
                 Ok(Probe::Ready(value)) => {
                     streak += 1;
                     if streak >= self.consecutive {
@@ -143,14 +163,25 @@ impl Wait {
                 }
                 Err(_) => {
                     streak = 0;
-                    last_seen = format!("{last_seen} (the last check itself did not finish in time)");
+                    last_seen =
+                        format!("{last_seen} (the last check itself did not finish in time)");
                 }
             }
             if abort().is_some() {
-                return Err(WaitError { what: self.what, attempts, elapsed: start.elapsed(), last_seen });
+                return Err(WaitError {
+                    what: self.what,
+                    attempts,
+                    elapsed: start.elapsed(),
+                    last_seen,
+                });
             }
             if Instant::now() + self.interval > deadline {
-                return Err(WaitError { what: self.what, attempts, elapsed: start.elapsed(), last_seen });
+                return Err(WaitError {
+                    what: self.what,
+                    attempts,
+                    elapsed: start.elapsed(),
+                    last_seen,
+                });
             }
             tokio::time::sleep(self.interval).await;
         }
@@ -167,7 +198,13 @@ mod tests {
         let seen = Wait::new("flappy", Duration::from_secs(5))
             .interval(Duration::from_millis(1))
             .consecutive(3)
-            .until(|n| async move { if n == 2 { Probe::NotYet("blip".into()) } else { Probe::Ready(n) } })
+            .until(|n| async move {
+                if n == 2 {
+                    Probe::NotYet("blip".into())
+                } else {
+                    Probe::Ready(n)
+                }
+            })
             .await
             .unwrap();
         assert_eq!(seen, 5);
@@ -181,7 +218,10 @@ mod tests {
             .await
             .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("waiting for the moon") && msg.contains("last seen: cloud #"), "{msg}");
+        assert!(
+            msg.contains("waiting for the moon") && msg.contains("last seen: cloud #"),
+            "{msg}"
+        );
         assert!(err.attempts >= 2, "{err:?}");
     }
 

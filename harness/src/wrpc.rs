@@ -15,15 +15,30 @@ pub use async_nats_wrpc::HeaderMap;
 /// A client whose invocations go to `<lattice>.<component_id>.wrpc.0.0.1.<instance>.<function>`,
 /// on its own connection to `nats_url` (the address the harness reaches NATS at, which is not
 /// what a containerised server reports about itself).
-pub async fn client(nats_url: &str, lattice: &str, component_id: &str) -> Result<wrpc_transport_nats::Client, HarnessError> {
+pub async fn client(
+    nats_url: &str,
+    lattice: &str,
+    component_id: &str,
+) -> Result<wrpc_transport_nats::Client, HarnessError> {
     let url = nats_url.to_string();
     let options = async_nats_wrpc::ConnectOptions::new()
         .name("wcc-wrpc")
         .connection_timeout(Duration::from_secs(5));
-    let wrpc_nats = match tokio::time::timeout(Duration::from_secs(10), options.connect(&url)).await {
+    let wrpc_nats = match tokio::time::timeout(Duration::from_secs(10), options.connect(&url)).await
+    {
         Ok(Ok(client)) => client,
-        Ok(Err(e)) => return Err(HarnessError::NatsConnect { url, message: e.to_string() }),
-        Err(_) => return Err(HarnessError::NatsConnect { url, message: "no answer within 10 s".into() }),
+        Ok(Err(e)) => {
+            return Err(HarnessError::NatsConnect {
+                url,
+                message: e.to_string(),
+            })
+        }
+        Err(_) => {
+            return Err(HarnessError::NatsConnect {
+                url,
+                message: "no answer within 10 s".into(),
+            })
+        }
     };
     wrpc_transport_nats::Client::new(wrpc_nats, format!("{lattice}.{component_id}"), None)
         .await

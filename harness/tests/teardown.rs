@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 fn gone(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
-        Ok(stat) => stat.rfind(')').and_then(|i| stat[i + 2..].split_whitespace().next()) == Some("Z"),
+        Ok(stat) => {
+            stat.rfind(')')
+                .and_then(|i| stat[i + 2..].split_whitespace().next())
+                == Some("Z")
+        }
     }
 }
 
@@ -23,11 +27,23 @@ fn hold_lattice() -> (std::process::Child, Vec<u32>, std::path::PathBuf) {
         .expect("wcc-lattice starts");
     let stdout = child.stdout.take().expect("piped stdout");
     // The first line arrives once the lattice is ready; the lattice start itself is bounded.
-    let line = BufReader::new(stdout).lines().next().expect("a readiness line").expect("readable stdout");
+    let line = BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("a readiness line")
+        .expect("readable stdout");
     let info: serde_json::Value = serde_json::from_str(&line).expect("readiness line is JSON");
-    let pids: Vec<u32> = info["pids"].as_array().expect("pids").iter().map(|p| p.as_u64().unwrap() as u32).collect();
+    let pids: Vec<u32> = info["pids"]
+        .as_array()
+        .expect("pids")
+        .iter()
+        .map(|p| p.as_u64().unwrap() as u32)
+        .collect();
     assert_eq!(pids.len(), 4, "nats + wadm + 2 hosts: {info}");
-    assert!(pids.iter().all(|p| !gone(*p)), "every service runs before the kill: {info}");
+    assert!(
+        pids.iter().all(|p| !gone(*p)),
+        "every service runs before the kill: {info}"
+    );
     let logs = std::path::PathBuf::from(info["logs"].as_str().expect("log dir"));
     assert!(logs.is_dir(), "{info}");
     (child, pids, logs)
@@ -40,7 +56,10 @@ fn assert_all_gone(pids: &[u32], how: &str) {
         if alive.is_empty() {
             return;
         }
-        assert!(Instant::now() < deadline, "after {how}, these lattice processes still run: {alive:?}");
+        assert!(
+            Instant::now() < deadline,
+            "after {how}, these lattice processes still run: {alive:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -52,7 +71,11 @@ fn sigkill_of_the_harness_leaves_no_process() {
     child.wait().expect("reaped");
     assert_all_gone(&pids, "SIGKILL of the harness process");
     // The scratch directory outlives a SIGKILL; the next run's reaper removes it.
-    assert!(logs.is_dir(), "nothing could have removed {} yet", logs.display());
+    assert!(
+        logs.is_dir(),
+        "nothing could have removed {} yet",
+        logs.display()
+    );
     harness::reaper::sweep();
     assert!(!logs.exists(), "the reaper left {} behind", logs.display());
 }
@@ -65,7 +88,14 @@ fn ctrl_c_of_the_harness_leaves_no_process() {
         libc::kill(child.id() as libc::pid_t, libc::SIGINT);
     }
     let status = child.wait().expect("reaped");
-    assert!(status.success(), "graceful shutdown on Ctrl-C exits 0, got {status}");
+    assert!(
+        status.success(),
+        "graceful shutdown on Ctrl-C exits 0, got {status}"
+    );
     assert_all_gone(&pids, "Ctrl-C of the harness process");
-    assert!(!logs.exists(), "a graceful shutdown leaves {} behind", logs.display());
+    assert!(
+        !logs.exists(),
+        "a graceful shutdown leaves {} behind",
+        logs.display()
+    );
 }

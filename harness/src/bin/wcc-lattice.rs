@@ -10,7 +10,8 @@ use std::process::ExitCode;
 
 use harness::Lattice;
 
-const USAGE: &str = "usage: wcc-lattice [--hosts N] [--wadm] [--feature NAME]... [--label KEY=VALUE]...";
+const USAGE: &str =
+    "usage: wcc-lattice [--hosts N] [--wadm] [--feature NAME]... [--label KEY=VALUE]...";
 
 fn parse(args: &[String]) -> Result<harness::LatticeBuilder, String> {
     let mut hosts = 1usize;
@@ -19,14 +20,24 @@ fn parse(args: &[String]) -> Result<harness::LatticeBuilder, String> {
     let mut labels = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
+        let mut value = |flag: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
         match arg.as_str() {
-            "--hosts" => hosts = value("--hosts")?.parse().map_err(|e| format!("--hosts: {e}\n{USAGE}"))?,
+            "--hosts" => {
+                hosts = value("--hosts")?
+                    .parse()
+                    .map_err(|e| format!("--hosts: {e}\n{USAGE}"))?
+            }
             "--wadm" => wadm = true,
             "--feature" => features.push(value("--feature")?),
             "--label" => {
                 let pair = value("--label")?;
-                let (k, v) = pair.split_once('=').ok_or_else(|| format!("--label wants KEY=VALUE, got {pair}"))?;
+                let (k, v) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("--label wants KEY=VALUE, got {pair}"))?;
                 labels.push((k.to_string(), v.to_string()));
             }
             "-h" | "--help" => return Err(USAGE.to_string()),
@@ -75,7 +86,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

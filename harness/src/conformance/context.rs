@@ -27,7 +27,14 @@ impl Cx {
             .no_proxy()
             .build()
             .expect("a default reqwest client builds");
-        Self { inner: Arc::new(Inner { lattice, otel, redactor, http }) }
+        Self {
+            inner: Arc::new(Inner {
+                lattice,
+                otel,
+                redactor,
+                http,
+            }),
+        }
     }
 
     /// The lattice under test.
@@ -37,7 +44,10 @@ impl Cx {
 
     /// The OTLP receiver the hosts export to (tests whose setup asks for `otel()`).
     pub fn otel(&self) -> anyhow::Result<&crate::otel::OtlpReceiver> {
-        self.inner.otel.as_ref().ok_or_else(|| anyhow::anyhow!("this test's setup runs no OTLP receiver (Setup::otel)"))
+        self.inner
+            .otel
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("this test's setup runs no OTLP receiver (Setup::otel)"))
     }
 
     /// Shortcut for `lattice().ctl()`.
@@ -57,7 +67,12 @@ impl Cx {
 
     /// The first host's ID.
     pub fn host_id(&self) -> String {
-        self.inner.lattice.host_ids().into_iter().next().unwrap_or_default()
+        self.inner
+            .lattice
+            .host_ids()
+            .into_iter()
+            .next()
+            .unwrap_or_default()
     }
 
     /// A fixture declared by the test (resolved before the body runs).

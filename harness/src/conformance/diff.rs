@@ -25,17 +25,30 @@ pub struct ReportDiff {
 impl ReportDiff {
     /// Whether any test differs (status, presence or covered items).
     pub fn tests_differ(&self) -> bool {
-        !(self.status_changes.is_empty() && self.covers_changes.is_empty() && self.only_in_a.is_empty() && self.only_in_b.is_empty())
+        !(self.status_changes.is_empty()
+            && self.covers_changes.is_empty()
+            && self.only_in_a.is_empty()
+            && self.only_in_b.is_empty())
     }
 }
 
 fn covered(report: &Report) -> BTreeSet<String> {
-    report.coverage.iter().filter(|(_, tests)| !tests.is_empty()).map(|(item, _)| item.clone()).collect()
+    report
+        .coverage
+        .iter()
+        .filter(|(_, tests)| !tests.is_empty())
+        .map(|(item, _)| item.clone())
+        .collect()
 }
 
 /// Compares `a` with `b`.
 pub fn diff(a: &Report, b: &Report) -> ReportDiff {
-    let index = |r: &'_ Report| -> BTreeMap<String, TestRecord> { r.tests.iter().map(|t| (t.name.clone(), t.clone())).collect() };
+    let index = |r: &'_ Report| -> BTreeMap<String, TestRecord> {
+        r.tests
+            .iter()
+            .map(|t| (t.name.clone(), t.clone()))
+            .collect()
+    };
     let (ta, tb) = (index(a), index(b));
     let mut d = ReportDiff::default();
     for (name, x) in &ta {
@@ -45,7 +58,8 @@ pub fn diff(a: &Report, b: &Report) -> ReportDiff {
                 if x.status != y.status {
                     d.status_changes.push((name.clone(), x.status, y.status));
                 }
-                let (cx, cy): (BTreeSet<&String>, BTreeSet<&String>) = (x.covers.iter().collect(), y.covers.iter().collect());
+                let (cx, cy): (BTreeSet<&String>, BTreeSet<&String>) =
+                    (x.covers.iter().collect(), y.covers.iter().collect());
                 if cx != cy {
                     d.covers_changes.push((
                         name.clone(),
@@ -56,7 +70,11 @@ pub fn diff(a: &Report, b: &Report) -> ReportDiff {
             }
         }
     }
-    d.only_in_b = tb.iter().filter(|(n, _)| !ta.contains_key(*n)).map(|(n, t)| (n.clone(), t.status)).collect();
+    d.only_in_b = tb
+        .iter()
+        .filter(|(n, _)| !ta.contains_key(*n))
+        .map(|(n, t)| (n.clone(), t.status))
+        .collect();
     let (ca, cb) = (covered(a), covered(b));
     d.coverage_lost = ca.difference(&cb).cloned().collect();
     d.coverage_gained = cb.difference(&ca).cloned().collect();
@@ -92,7 +110,12 @@ pub fn render(a: &Report, b: &Report, d: &ReportDiff, a_name: &str, b_name: &str
     if !d.covers_changes.is_empty() {
         let _ = writeln!(out, "\ncovered items changed ({}):", d.covers_changes.len());
         for (name, only_a, only_b) in &d.covers_changes {
-            let _ = writeln!(out, "  {name:<48} only in a: [{}], only in b: [{}]", only_a.join(", "), only_b.join(", "));
+            let _ = writeln!(
+                out,
+                "  {name:<48} only in a: [{}], only in b: [{}]",
+                only_a.join(", "),
+                only_b.join(", ")
+            );
         }
     }
     if !d.coverage_lost.is_empty() || !d.coverage_gained.is_empty() {
@@ -111,8 +134,13 @@ pub fn render(a: &Report, b: &Report, d: &ReportDiff, a_name: &str, b_name: &str
         if d.tests_differ() {
             format!(
                 "{} test(s) differ",
-                d.status_changes.len() + d.only_in_a.len() + d.only_in_b.len()
-                    + d.covers_changes.iter().filter(|(n, _, _)| !d.status_changes.iter().any(|(m, _, _)| m == n)).count()
+                d.status_changes.len()
+                    + d.only_in_a.len()
+                    + d.only_in_b.len()
+                    + d.covers_changes
+                        .iter()
+                        .filter(|(n, _, _)| !d.status_changes.iter().any(|(m, _, _)| m == n))
+                        .count()
             )
         } else {
             format!("no test differs ({} compared)", a.tests.len())
@@ -140,12 +168,20 @@ mod tests {
     fn changes_presence_and_coverage_are_reported() {
         let a = sample();
         let b = Report::new(
-            Implementation { name: "vendor".into(), ..Default::default() },
+            Implementation {
+                name: "vendor".into(),
+                ..Default::default()
+            },
             RunInfo::default(),
             "2026-11-24T00:00:00Z".into(),
             vec![
                 record("host::ping", Status::Failed, &["HL-05"], Some("no")),
-                record("host::inventory", Status::Passed, &["HL-06", "HL-05", "HL-07"], None),
+                record(
+                    "host::inventory",
+                    Status::Passed,
+                    &["HL-06", "HL-05", "HL-07"],
+                    None,
+                ),
                 record("wadm::x", Status::Skipped, &["ORC-04"], Some("no wadm")),
                 record("new::test", Status::Passed, &["NET-01"], None),
             ],
@@ -155,17 +191,51 @@ mod tests {
         assert_eq!(
             d.status_changes,
             vec![
-                ("host::inventory".to_string(), RecordStatus::Failed, RecordStatus::Passed),
-                ("host::ping".to_string(), RecordStatus::Passed, RecordStatus::Failed),
+                (
+                    "host::inventory".to_string(),
+                    RecordStatus::Failed,
+                    RecordStatus::Passed
+                ),
+                (
+                    "host::ping".to_string(),
+                    RecordStatus::Passed,
+                    RecordStatus::Failed
+                ),
             ]
         );
-        assert_eq!(d.only_in_a, vec![("links::y".to_string(), RecordStatus::Error)]);
-        assert_eq!(d.only_in_b, vec![("new::test".to_string(), RecordStatus::Passed)]);
-        assert_eq!(d.covers_changes, vec![("host::inventory".to_string(), vec![], vec!["HL-07".to_string()])]);
-        assert_eq!(d.coverage_lost, Vec::<String>::new(), "HL-05 stays covered (by host::inventory in b)");
+        assert_eq!(
+            d.only_in_a,
+            vec![("links::y".to_string(), RecordStatus::Error)]
+        );
+        assert_eq!(
+            d.only_in_b,
+            vec![("new::test".to_string(), RecordStatus::Passed)]
+        );
+        assert_eq!(
+            d.covers_changes,
+            vec![(
+                "host::inventory".to_string(),
+                vec![],
+                vec!["HL-07".to_string()]
+            )]
+        );
+        assert_eq!(
+            d.coverage_lost,
+            Vec::<String>::new(),
+            "HL-05 stays covered (by host::inventory in b)"
+        );
         assert_eq!(d.coverage_gained, vec!["HL-06", "HL-07", "NET-01"]);
         let text = render(&a, &b, &d, "a.json", "b.json");
-        for needle in ["host::ping", "passed -> failed", "only in a (1)", "links::y", "only in b (1)", "new::test", "HL-07", "4 test(s) differ"] {
+        for needle in [
+            "host::ping",
+            "passed -> failed",
+            "only in a (1)",
+            "links::y",
+            "only in b (1)",
+            "new::test",
+            "HL-07",
+            "4 test(s) differ",
+        ] {
             assert!(text.contains(needle), "{needle:?} missing from\n{text}");
         }
     }

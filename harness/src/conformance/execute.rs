@@ -71,9 +71,16 @@ impl RunOptions {
 /// unsupported, or (outside strict mode) a fixture that was not built.
 pub fn skip_reason(test: &ConformanceTest, strict_fixtures: bool) -> Option<String> {
     let unsupported = std::env::var(UNSUPPORTED_ENV).unwrap_or_default();
-    let unsupported: Vec<&str> = unsupported.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let unsupported: Vec<&str> = unsupported
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     if let Some(f) = test.features.iter().find(|f| unsupported.contains(&f.id())) {
-        return Some(format!("the target declares no support for feature `{}`", f.id()));
+        return Some(format!(
+            "the target declares no support for feature `{}`",
+            f.id()
+        ));
     }
     if !strict_fixtures {
         for f in test.fixtures {
@@ -85,24 +92,53 @@ pub fn skip_reason(test: &ConformanceTest, strict_fixtures: bool) -> Option<Stri
     None
 }
 
-fn builder_for(test: &ConformanceTest, binaries: &Binaries, otel: Option<&OtlpReceiver>) -> LatticeBuilder {
+fn builder_for(
+    test: &ConformanceTest,
+    binaries: &Binaries,
+    otel: Option<&OtlpReceiver>,
+) -> LatticeBuilder {
     let spec = HostSpec {
-        labels: test.setup.host_labels.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect(),
-        features: test.setup.host_features.iter().map(|f| (*f).to_string()).collect(),
+        labels: test
+            .setup
+            .host_labels
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+        features: test
+            .setup
+            .host_features
+            .iter()
+            .map(|f| (*f).to_string())
+            .collect(),
         env: Vec::new(),
         deny_file_load: test.setup.deny_file_load,
     };
-    let mut builder = LatticeBuilder::default().hosts(0).wadm(test.setup.wadm).binaries(binaries.clone());
+    let mut builder = LatticeBuilder::default()
+        .hosts(0)
+        .wadm(test.setup.wadm)
+        .binaries(binaries.clone());
     for i in 0..test.setup.hosts {
         let mut spec = spec.clone();
         if let Some(extra) = test.setup.labels_per_host.get(i) {
-            spec.labels.extend(extra.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())));
+            spec.labels.extend(
+                extra
+                    .iter()
+                    .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+            );
         }
         if let Some(rx) = otel {
-            spec.env = if i < test.setup.otel_enabled_hosts { rx.host_env() } else { rx.endpoint_env() };
+            spec.env = if i < test.setup.otel_enabled_hosts {
+                rx.host_env()
+            } else {
+                rx.endpoint_env()
+            };
         }
         if let Some(extra) = test.setup.env_per_host.get(i) {
-            spec.env.extend(extra.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())));
+            spec.env.extend(
+                extra
+                    .iter()
+                    .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+            );
         }
         builder = builder.host(spec);
     }
@@ -141,13 +177,30 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
     let otel = match test.setup.otel {
         true => match OtlpReceiver::start().await {
             Ok(rx) => Some(rx),
-            Err(e) => return outcome(Status::Error, Some(format!("the OTLP receiver did not start: {e}")), None, None),
+            Err(e) => {
+                return outcome(
+                    Status::Error,
+                    Some(format!("the OTLP receiver did not start: {e}")),
+                    None,
+                    None,
+                )
+            }
         },
         false => None,
     };
-    let lattice = match builder_for(test, &options.binaries, otel.as_ref()).start().await {
+    let lattice = match builder_for(test, &options.binaries, otel.as_ref())
+        .start()
+        .await
+    {
         Ok(l) => l,
-        Err(e) => return outcome(Status::Error, Some(format!("the lattice did not come up: {e}")), None, None),
+        Err(e) => {
+            return outcome(
+                Status::Error,
+                Some(format!("the lattice did not come up: {e}")),
+                None,
+                None,
+            )
+        }
     };
     let cx = Cx::new(lattice, otel);
     let timeout = scaled(options.test_timeout);
@@ -163,7 +216,10 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
     };
     let lattice = cx.lattice();
     let log_dir = lattice.keep_logs();
-    let otel_summary = cx.otel().map(|rx| format!("--- OTLP receiver ---\n{}\n", rx.summary())).unwrap_or_default();
+    let otel_summary = cx
+        .otel()
+        .map(|rx| format!("--- OTLP receiver ---\n{}\n", rx.summary()))
+        .unwrap_or_default();
     let diagnostics = format!(
         "=== {} failed ===\n{failure}\n{}{otel_summary}--- reproduce with the lattice kept alive ---\n{}\n",
         test.name,

@@ -48,14 +48,34 @@ pub fn render(report: &Report) -> String {
         escape(&i.name),
         escape(&i.name)
     );
-    let (class, word) = if r.ok() { ("ok", "conformant for the selected tests") } else { ("notok", "not conformant for the selected tests") };
-    let _ = writeln!(out, "<p class=\"verdict {class}\">{word}: {}</p>", escape(&r.summary.line()));
+    let (class, word) = if r.ok() {
+        ("ok", "conformant for the selected tests")
+    } else {
+        ("notok", "not conformant for the selected tests")
+    };
+    let _ = writeln!(
+        out,
+        "<p class=\"verdict {class}\">{word}: {}</p>",
+        escape(&r.summary.line())
+    );
 
-    let _ = writeln!(out, "<h2>Summary</h2>\n<table>\n<tr><th>status</th><th>tests</th></tr>");
+    let _ = writeln!(
+        out,
+        "<h2>Summary</h2>\n<table>\n<tr><th>status</th><th>tests</th></tr>"
+    );
     for status in RecordStatus::ALL {
-        let _ = writeln!(out, "<tr><td class=\"{0}\">{0}</td><td>{1}</td></tr>", status.id(), r.summary.count(status));
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"{0}\">{0}</td><td>{1}</td></tr>",
+            status.id(),
+            r.summary.count(status)
+        );
     }
-    let _ = writeln!(out, "<tr><th>total</th><th>{}</th></tr>\n</table>", r.summary.total);
+    let _ = writeln!(
+        out,
+        "<tr><th>total</th><th>{}</th></tr>\n</table>",
+        r.summary.total
+    );
 
     let _ = writeln!(out, "<h2>Implementation</h2>\n<table>\n<tr><th></th><th>version</th><th>path</th><th>sha256</th></tr>");
     binary_row(&mut out, "host", &i.host);
@@ -66,9 +86,26 @@ pub fn render(report: &Report) -> String {
     let rows = [
         ("backend", r.backend.clone()),
         ("profile", sel.profile.clone()),
-        ("features", if sel.features.is_empty() { "any".into() } else { sel.features.join(", ") }),
-        ("filters", if sel.filters.is_empty() { "none".into() } else { sel.filters.join(", ") }),
-        ("expectations", sel.expectations.clone().unwrap_or_else(|| "none".into())),
+        (
+            "features",
+            if sel.features.is_empty() {
+                "any".into()
+            } else {
+                sel.features.join(", ")
+            },
+        ),
+        (
+            "filters",
+            if sel.filters.is_empty() {
+                "none".into()
+            } else {
+                sel.filters.join(", ")
+            },
+        ),
+        (
+            "expectations",
+            sel.expectations.clone().unwrap_or_else(|| "none".into()),
+        ),
         ("date", r.date.clone()),
         ("run", format!("{} → {}", r.started_at, r.finished_at)),
         ("seed", r.seed.to_string()),
@@ -76,7 +113,12 @@ pub fn render(report: &Report) -> String {
         ("content_sha256", r.content_sha256.clone()),
     ];
     for (k, v) in rows {
-        let _ = writeln!(out, "<tr><th>{}</th><td><code>{}</code></td></tr>", escape(k), escape(&v));
+        let _ = writeln!(
+            out,
+            "<tr><th>{}</th><td><code>{}</code></td></tr>",
+            escape(k),
+            escape(&v)
+        );
     }
     let _ = writeln!(out, "</table>");
 
@@ -109,17 +151,27 @@ pub fn render(report: &Report) -> String {
 
     let matrix = super::matrix::Matrix::from_records(&r.tests);
     if !matrix.is_empty() {
-        let _ = writeln!(out, "<h2>Vendorless: language × behaviour</h2>\n{}", matrix.html());
+        let _ = writeln!(
+            out,
+            "<h2>Vendorless: language × behaviour</h2>\n{}",
+            matrix.html()
+        );
     }
 
     // item → every test covering it, with its status (the report's `coverage` keeps the passing ones).
     let mut items: BTreeMap<&str, Vec<(&str, RecordStatus)>> = BTreeMap::new();
     for t in &r.tests {
         for item in &t.covers {
-            items.entry(item.as_str()).or_default().push((t.name.as_str(), t.status));
+            items
+                .entry(item.as_str())
+                .or_default()
+                .push((t.name.as_str(), t.status));
         }
     }
-    let covered = items.values().filter(|ts| ts.iter().any(|(_, s)| *s == RecordStatus::Passed)).count();
+    let covered = items
+        .values()
+        .filter(|ts| ts.iter().any(|(_, s)| *s == RecordStatus::Passed))
+        .count();
     let _ = writeln!(
         out,
         "<h2>Coverage</h2>\n<p>{covered} of {} catalogue items checked by these tests are covered by a passing test.</p>\n<table>\n<tr><th>item</th><th>covered</th><th>tests</th></tr>",
@@ -129,7 +181,13 @@ pub fn render(report: &Report) -> String {
         let passing = tests.iter().any(|(_, s)| *s == RecordStatus::Passed);
         let list: Vec<String> = tests
             .iter()
-            .map(|(name, s)| format!("<a href=\"#{0}\"><code>{0}</code></a> <span class=\"{1}\">{1}</span>", escape(name), s.id()))
+            .map(|(name, s)| {
+                format!(
+                    "<a href=\"#{0}\"><code>{0}</code></a> <span class=\"{1}\">{1}</span>",
+                    escape(name),
+                    s.id()
+                )
+            })
             .collect();
         let _ = writeln!(
             out,
@@ -152,7 +210,10 @@ mod tests {
 
     #[test]
     fn escaping() {
-        assert_eq!(escape("<a href=\"x\">&'</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        );
     }
 
     #[test]
@@ -161,7 +222,12 @@ mod tests {
         r.implementation.host.sha256 = Some("ab".repeat(32));
         r.implementation.host.version = Some("wasmcloud 1.9.2".into());
         r.tests[1] = r.tests[1].clone().expecting_failure("bug <42>");
-        r.tests.push(record("x::script", Status::Failed, &["HL-05"], Some("<script>alert(1)</script>")));
+        r.tests.push(record(
+            "x::script",
+            Status::Failed,
+            &["HL-05"],
+            Some("<script>alert(1)</script>"),
+        ));
         let html = render(&r);
         assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
         assert!(!html.contains("<script>"), "messages are escaped");
@@ -169,7 +235,10 @@ mod tests {
         assert!(html.contains("known failure: bug &lt;42&gt;"));
         assert!(html.contains(&"ab".repeat(32)) && html.contains("wasmcloud 1.9.2"));
         assert!(html.contains("<td class=\"expected-failure\">expected-failure</td>"));
-        assert!(html.contains("<tr><td>HL-05</td><td class=\"passed\">yes</td>"), "HL-05 has a passing test");
+        assert!(
+            html.contains("<tr><td>HL-05</td><td class=\"passed\">yes</td>"),
+            "HL-05 has a passing test"
+        );
         assert!(html.contains("<tr><td>NET-03</td><td class=\"failed\">no</td>"));
         assert!(html.contains("not conformant"));
         assert!(html.contains(&r.content_sha256));

@@ -33,7 +33,12 @@ fn run_one(test: &'static ConformanceTest) -> Result<(), Failed> {
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     match outcome.status {
         Status::Passed | Status::Skipped => Ok(()),
-        Status::Failed => Err(Failed::from(outcome.diagnostics.or(outcome.message).unwrap_or_default())),
-        Status::Error => Err(Failed::from(format!("harness error: {}", outcome.message.unwrap_or_default()))),
+        Status::Failed => Err(Failed::from(
+            outcome.diagnostics.or(outcome.message).unwrap_or_default(),
+        )),
+        Status::Error => Err(Failed::from(format!(
+            "harness error: {}",
+            outcome.message.unwrap_or_default()
+        ))),
     }
 }

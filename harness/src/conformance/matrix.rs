@@ -17,10 +17,14 @@ impl Matrix {
     pub fn from_records(tests: &[TestRecord]) -> Self {
         let mut rows: BTreeMap<String, BTreeMap<&'static str, RecordStatus>> = BTreeMap::new();
         for t in tests {
-            let Some(rest) = t.name.strip_prefix("vendorless::") else { continue };
+            let Some(rest) = t.name.strip_prefix("vendorless::") else {
+                continue;
+            };
             for lang in Lang::ALL {
                 if let Some(behavior) = rest.strip_suffix(&format!("_{}", lang.id())) {
-                    rows.entry(behavior.to_string()).or_default().insert(lang.id(), t.status);
+                    rows.entry(behavior.to_string())
+                        .or_default()
+                        .insert(lang.id(), t.status);
                 }
             }
         }
@@ -33,7 +37,11 @@ impl Matrix {
     }
 
     fn cell(&self, behavior: &str, lang: Lang) -> &'static str {
-        self.rows.get(behavior).and_then(|r| r.get(lang.id())).map(|s| s.id()).unwrap_or("—")
+        self.rows
+            .get(behavior)
+            .and_then(|r| r.get(lang.id()))
+            .map(|s| s.id())
+            .unwrap_or("—")
     }
 
     /// A Markdown table.
@@ -100,8 +108,14 @@ mod tests {
         ]);
         assert_eq!(m.rows.len(), 2, "{m:?}");
         let md = m.markdown();
-        assert!(md.contains("| echo | passed | — | — | — | failed |"), "{md}");
-        assert!(md.contains("| link_call | — | — | skipped | — | — |"), "{md}");
+        assert!(
+            md.contains("| echo | passed | — | — | — | failed |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| link_call | — | — | skipped | — | — |"),
+            "{md}"
+        );
         assert!(m.html().contains("<td class=\"failed\">failed</td>"));
         assert!(Matrix::from_records(&[]).is_empty());
     }

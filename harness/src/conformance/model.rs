@@ -117,7 +117,17 @@ pub struct Setup {
 impl Setup {
     /// `n` hosts, no wadm.
     pub const fn hosts(n: usize) -> Self {
-        Self { hosts: n, wadm: false, host_features: &[], host_labels: &[], deny_file_load: false, labels_per_host: &[], otel: false, otel_enabled_hosts: 0, env_per_host: &[] }
+        Self {
+            hosts: n,
+            wadm: false,
+            host_features: &[],
+            host_labels: &[],
+            deny_file_load: false,
+            labels_per_host: &[],
+            otel: false,
+            otel_enabled_hosts: 0,
+            env_per_host: &[],
+        }
     }
 
     /// Also run wadm.
@@ -154,13 +164,19 @@ impl Setup {
     }
 
     /// Extra environment for individual hosts (entry `i` for host `i`).
-    pub const fn env_per_host(mut self, env: &'static [&'static [(&'static str, &'static str)]]) -> Self {
+    pub const fn env_per_host(
+        mut self,
+        env: &'static [&'static [(&'static str, &'static str)]],
+    ) -> Self {
         self.env_per_host = env;
         self
     }
 
     /// Labels for individual hosts (entry `i` for host `i`).
-    pub const fn labels_per_host(mut self, labels: &'static [&'static [(&'static str, &'static str)]]) -> Self {
+    pub const fn labels_per_host(
+        mut self,
+        labels: &'static [&'static [(&'static str, &'static str)]],
+    ) -> Self {
         self.labels_per_host = labels;
         self
     }
@@ -194,6 +210,9 @@ pub struct ConformanceTest {
 
 impl std::fmt::Debug for ConformanceTest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConformanceTest").field("name", &self.name).field("covers", &self.covers).finish_non_exhaustive()
+        f.debug_struct("ConformanceTest")
+            .field("name", &self.name)
+            .field("covers", &self.covers)
+            .finish_non_exhaustive()
     }
 }

@@ -103,7 +103,10 @@ impl RecordStatus {
 
     /// Whether a test with this status makes the run fail.
     pub fn fails_run(self) -> bool {
-        matches!(self, RecordStatus::Failed | RecordStatus::Error | RecordStatus::UnexpectedPass)
+        matches!(
+            self,
+            RecordStatus::Failed | RecordStatus::Error | RecordStatus::UnexpectedPass
+        )
     }
 }
 
@@ -355,7 +358,12 @@ pub fn content_sha256(document: &serde_json::Value) -> String {
 
 impl Report {
     /// A sealed report over `tests` (counts and coverage are derived from them).
-    pub fn new(implementation: Implementation, run: RunInfo, started_at: String, tests: Vec<TestRecord>) -> Self {
+    pub fn new(
+        implementation: Implementation,
+        run: RunInfo,
+        started_at: String,
+        tests: Vec<TestRecord>,
+    ) -> Self {
         let mut report = Self {
             schema: SCHEMA.to_string(),
             suite_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -385,7 +393,9 @@ impl Report {
     /// number whose text a JSON parser reads back a unit in the last place away cannot make a
     /// fresh report fail `verify`.
     pub fn seal(&mut self) {
-        let as_read = serde_json::to_string(self).ok().and_then(|text| serde_json::from_str(&text).ok());
+        let as_read = serde_json::to_string(self)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok());
         self.content_sha256 = content_sha256(&as_read.unwrap_or_else(|| self.to_value()));
     }
 
@@ -402,7 +412,11 @@ impl Report {
             let status = match t.status {
                 RecordStatus::Passed => TestCaseStatus::success(),
                 RecordStatus::Failed | RecordStatus::Error | RecordStatus::UnexpectedPass => {
-                    let kind = if t.status == RecordStatus::Error { NonSuccessKind::Error } else { NonSuccessKind::Failure };
+                    let kind = if t.status == RecordStatus::Error {
+                        NonSuccessKind::Error
+                    } else {
+                        NonSuccessKind::Failure
+                    };
                     let mut s = TestCaseStatus::non_success(kind);
                     let message = match (t.status, &t.message) {
                         (RecordStatus::UnexpectedPass, _) => Some(format!(
@@ -422,8 +436,13 @@ impl Report {
                     let message = match t.status {
                         RecordStatus::ExpectedFailure => Some(format!(
                             "expected failure ({}): {}",
-                            t.expected_failure_reason.as_deref().unwrap_or("no reason given"),
-                            t.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("")
+                            t.expected_failure_reason
+                                .as_deref()
+                                .unwrap_or("no reason given"),
+                            t.message
+                                .as_deref()
+                                .and_then(|m| m.lines().next())
+                                .unwrap_or("")
                         )),
                         _ => t.message.clone(),
                     };
@@ -440,7 +459,9 @@ impl Report {
         }
         let mut report = JReport::new("wasmcloud-conformance");
         report.add_test_suite(suite);
-        report.to_string().map_err(|e| HarnessError::Config(format!("cannot render JUnit: {e}")))
+        report
+            .to_string()
+            .map_err(|e| HarnessError::Config(format!("cannot render JUnit: {e}")))
     }
 
     /// A Markdown summary a person reads.
@@ -462,7 +483,11 @@ impl Report {
         );
         md.push_str("| test | status | covers | time | note |\n|---|---|---|---|---|\n");
         for t in &self.tests {
-            let first = t.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("");
+            let first = t
+                .message
+                .as_deref()
+                .and_then(|m| m.lines().next())
+                .unwrap_or("");
             let note = match &t.expected_failure_reason {
                 Some(reason) => format!("known failure: {reason}. {first}"),
                 None => first.to_string(),
@@ -487,8 +512,12 @@ impl Report {
 
     /// Writes `report.json`, `junit.xml`, `summary.md` and `report.html` into `dir` (created if needed).
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, HarnessError> {
-        std::fs::create_dir_all(dir).map_err(HarnessError::io(format!("create results directory {}", dir.display())))?;
-        let json = serde_json::to_string_pretty(self).map_err(|e| HarnessError::Config(format!("cannot render report: {e}")))?;
+        std::fs::create_dir_all(dir).map_err(HarnessError::io(format!(
+            "create results directory {}",
+            dir.display()
+        )))?;
+        let json = serde_json::to_string_pretty(self)
+            .map_err(|e| HarnessError::Config(format!("cannot render report: {e}")))?;
         let files = [
             ("report.json", json + "\n"),
             ("junit.xml", self.junit()?),
@@ -498,7 +527,8 @@ impl Report {
         let mut written = Vec::new();
         for (name, content) in files {
             let path = dir.join(name);
-            std::fs::write(&path, content).map_err(HarnessError::io(format!("write {}", path.display())))?;
+            std::fs::write(&path, content)
+                .map_err(HarnessError::io(format!("write {}", path.display())))?;
             written.push(path);
         }
         Ok(written)
@@ -510,7 +540,12 @@ impl Report {
 pub(crate) mod testing {
     use super::*;
 
-    pub(crate) fn record(name: &str, status: Status, covers: &[&str], message: Option<&str>) -> TestRecord {
+    pub(crate) fn record(
+        name: &str,
+        status: Status,
+        covers: &[&str],
+        message: Option<&str>,
+    ) -> TestRecord {
         TestRecord {
             name: name.into(),
             description: "d".into(),
@@ -527,14 +562,38 @@ pub(crate) mod testing {
 
     pub(crate) fn sample() -> Report {
         Report::new(
-            Implementation { name: "reference".into(), ..Default::default() },
-            RunInfo { seed: 42, selection: Selection { profile: "extended".into(), ..Default::default() } },
+            Implementation {
+                name: "reference".into(),
+                ..Default::default()
+            },
+            RunInfo {
+                seed: 42,
+                selection: Selection {
+                    profile: "extended".into(),
+                    ..Default::default()
+                },
+            },
             "2026-11-24T00:00:00Z".into(),
             vec![
                 record("host::ping", Status::Passed, &["HL-05"], None),
-                record("host::inventory", Status::Failed, &["HL-06", "HL-05"], Some("expected 1 component\nmore")),
-                record("wadm::x", Status::Skipped, &["ORC-04"], Some("the target declares no support for feature `wadm`")),
-                record("links::y", Status::Error, &["NET-03"], Some("the lattice did not come up")),
+                record(
+                    "host::inventory",
+                    Status::Failed,
+                    &["HL-06", "HL-05"],
+                    Some("expected 1 component\nmore"),
+                ),
+                record(
+                    "wadm::x",
+                    Status::Skipped,
+                    &["ORC-04"],
+                    Some("the target declares no support for feature `wadm`"),
+                ),
+                record(
+                    "links::y",
+                    Status::Error,
+                    &["NET-03"],
+                    Some("the lattice did not come up"),
+                ),
             ],
         )
     }
@@ -548,13 +607,30 @@ mod tests {
     #[test]
     fn counts_and_coverage_follow_the_records() {
         let r = sample();
-        assert_eq!(r.summary, Summary { total: 4, passed: 1, failed: 1, skipped: 1, error: 1, expected_failure: 0, unexpected_pass: 0 });
+        assert_eq!(
+            r.summary,
+            Summary {
+                total: 4,
+                passed: 1,
+                failed: 1,
+                skipped: 1,
+                error: 1,
+                expected_failure: 0,
+                unexpected_pass: 0
+            }
+        );
         assert_eq!(r.coverage["HL-05"], vec!["host::ping".to_string()]);
-        assert!(r.coverage["HL-06"].is_empty(), "a failing test covers nothing");
+        assert!(
+            r.coverage["HL-06"].is_empty(),
+            "a failing test covers nothing"
+        );
         assert!(!r.ok());
         assert_eq!(r.schema, SCHEMA);
         assert_eq!(r.date, "2026-11-24");
-        assert_eq!(r.summary.line(), "1 passed, 1 failed, 1 skipped, 1 error (of 4)");
+        assert_eq!(
+            r.summary.line(),
+            "1 passed, 1 failed, 1 skipped, 1 error (of 4)"
+        );
     }
 
     #[test]
@@ -566,33 +642,62 @@ mod tests {
 
     #[test]
     fn expectations_turn_failures_into_expected_failures_and_passes_into_unexpected_passes() {
-        let failed = record("a::b", Status::Failed, &["HL-05"], Some("boom")).expecting_failure("bug 12");
+        let failed =
+            record("a::b", Status::Failed, &["HL-05"], Some("boom")).expecting_failure("bug 12");
         let passed = record("a::c", Status::Passed, &["HL-05"], None).expecting_failure("bug 13");
-        let skipped = record("a::d", Status::Skipped, &["HL-05"], Some("no")).expecting_failure("bug 14");
+        let skipped =
+            record("a::d", Status::Skipped, &["HL-05"], Some("no")).expecting_failure("bug 14");
         assert_eq!(failed.status, RecordStatus::ExpectedFailure);
         assert_eq!(passed.status, RecordStatus::UnexpectedPass);
         assert_eq!(skipped.status, RecordStatus::Skipped);
         assert_eq!(failed.expected_failure_reason.as_deref(), Some("bug 12"));
 
-        let only_expected = Report::new(Implementation::default(), RunInfo::default(), "2026-11-24T00:00:00Z".into(), vec![failed.clone()]);
-        assert!(only_expected.ok(), "an expected failure does not fail the run");
+        let only_expected = Report::new(
+            Implementation::default(),
+            RunInfo::default(),
+            "2026-11-24T00:00:00Z".into(),
+            vec![failed.clone()],
+        );
+        assert!(
+            only_expected.ok(),
+            "an expected failure does not fail the run"
+        );
         assert_eq!(only_expected.summary.expected_failure, 1);
-        assert!(only_expected.coverage["HL-05"].is_empty(), "an expected failure covers nothing");
-        let with_unexpected = Report::new(Implementation::default(), RunInfo::default(), "2026-11-24T00:00:00Z".into(), vec![failed, passed]);
+        assert!(
+            only_expected.coverage["HL-05"].is_empty(),
+            "an expected failure covers nothing"
+        );
+        let with_unexpected = Report::new(
+            Implementation::default(),
+            RunInfo::default(),
+            "2026-11-24T00:00:00Z".into(),
+            vec![failed, passed],
+        );
         assert!(!with_unexpected.ok(), "an unexpected pass fails the run");
-        assert_eq!(with_unexpected.summary.line(), "0 passed, 0 failed, 0 skipped, 0 error, 1 expected failure, 1 unexpected pass (of 2)");
+        assert_eq!(
+            with_unexpected.summary.line(),
+            "0 passed, 0 failed, 0 skipped, 0 error, 1 expected failure, 1 unexpected pass (of 2)"
+        );
         let json = serde_json::to_value(&with_unexpected).unwrap();
         assert_eq!(json["tests"][0]["status"], "expected-failure");
         assert_eq!(json["tests"][1]["status"], "unexpected-pass");
         let xml = with_unexpected.junit().unwrap();
-        assert!(xml.contains("unexpected pass") && xml.contains("expected failure (bug 12)"), "{xml}");
+        assert!(
+            xml.contains("unexpected pass") && xml.contains("expected failure (bug 12)"),
+            "{xml}"
+        );
     }
 
     #[test]
     fn canonical_json_ignores_key_order_and_whitespace() {
-        let a: serde_json::Value = serde_json::from_str(r#"{"b": 1, "a": {"y": [1, 2.5, "x"], "x": null}}"#).unwrap();
-        let b: serde_json::Value = serde_json::from_str("{\"a\":{\"x\":null,\"y\":[1,2.5,\"x\"]},\n \"b\":1}").unwrap();
-        assert_eq!(canonical_json(&a), r#"{"a":{"x":null,"y":[1,2.5,"x"]},"b":1}"#);
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"b": 1, "a": {"y": [1, 2.5, "x"], "x": null}}"#).unwrap();
+        let b: serde_json::Value =
+            serde_json::from_str("{\"a\":{\"x\":null,\"y\":[1,2.5,\"x\"]},\n \"b\":1}").unwrap();
+        assert_eq!(
+            canonical_json(&a),
+            r#"{"a":{"x":null,"y":[1,2.5,"x"]},"b":1}"#
+        );
         assert_eq!(canonical_json(&a), canonical_json(&b));
         let escaped: serde_json::Value = serde_json::json!({"q\"k": "line\nbreak"});
         assert_eq!(canonical_json(&escaped), r#"{"q\"k":"line\nbreak"}"#);
@@ -603,9 +708,14 @@ mod tests {
         let r = sample();
         assert_eq!(r.content_sha256.len(), 64);
         let value = r.to_value();
-        assert_eq!(content_sha256(&value), r.content_sha256, "the seal excludes its own field");
+        assert_eq!(
+            content_sha256(&value),
+            r.content_sha256,
+            "the seal excludes its own field"
+        );
         // Re-reading the pretty file gives the same seal.
-        let reread: serde_json::Value = serde_json::from_str(&serde_json::to_string_pretty(&r).unwrap()).unwrap();
+        let reread: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string_pretty(&r).unwrap()).unwrap();
         assert_eq!(content_sha256(&reread), r.content_sha256);
         // Numbers with many digits (which serde_json's default parser may read back a ULP away)
         // still give a report that verifies once written and read.
@@ -614,7 +724,8 @@ mod tests {
             t.duration_seconds = 2.237303246 + i as f64 * 0.1234567891234567;
         }
         long.seal();
-        let reread: serde_json::Value = serde_json::from_str(&serde_json::to_string_pretty(&long).unwrap()).unwrap();
+        let reread: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string_pretty(&long).unwrap()).unwrap();
         assert_eq!(content_sha256(&reread), long.content_sha256);
         // Any edit changes it.
         let mut edited = value.clone();
@@ -629,15 +740,28 @@ mod tests {
     fn junit_and_markdown_carry_every_status() {
         let r = sample();
         let xml = r.junit().unwrap();
-        assert!(xml.contains(r#"name="host::ping""#) && xml.contains("<failure") && xml.contains("<error") && xml.contains("<skipped"), "{xml}");
+        assert!(
+            xml.contains(r#"name="host::ping""#)
+                && xml.contains("<failure")
+                && xml.contains("<error")
+                && xml.contains("<skipped"),
+            "{xml}"
+        );
         let md = r.markdown();
-        assert!(md.contains("**1 passed, 1 failed, 1 skipped, 1 error (of 4)**"), "{md}");
-        assert!(md.contains("| `host::inventory` | failed | HL-06, HL-05 |"), "{md}");
+        assert!(
+            md.contains("**1 passed, 1 failed, 1 skipped, 1 error (of 4)**"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `host::inventory` | failed | HL-06, HL-05 |"),
+            "{md}"
+        );
         assert!(md.contains(&r.content_sha256), "{md}");
         let dir = tempfile::tempdir().unwrap();
         let files = r.write(&dir.path().join("nested")).unwrap();
         assert_eq!(files.len(), 4);
-        let back: Report = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+        let back: Report =
+            serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
         assert_eq!(back, r);
     }
 }

@@ -7,10 +7,27 @@ use serde_json::Value;
 /// Keywords the validator applies (or, for annotations, knowingly ignores).
 pub const KNOWN_KEYWORDS: &[&str] = &[
     // annotations
-    "$schema", "$id", "title", "description",
+    "$schema",
+    "$id",
+    "title",
+    "description",
     // applied
-    "$ref", "$defs", "type", "const", "enum", "properties", "required", "additionalProperties",
-    "propertyNames", "items", "minLength", "pattern", "minimum", "maximum", "oneOf", "anyOf",
+    "$ref",
+    "$defs",
+    "type",
+    "const",
+    "enum",
+    "properties",
+    "required",
+    "additionalProperties",
+    "propertyNames",
+    "items",
+    "minLength",
+    "pattern",
+    "minimum",
+    "maximum",
+    "oneOf",
+    "anyOf",
 ];
 
 /// One way a document does not match the schema.
@@ -24,7 +41,11 @@ pub struct SchemaViolation {
 
 impl std::fmt::Display for SchemaViolation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let at = if self.pointer.is_empty() { "/" } else { self.pointer.as_str() };
+        let at = if self.pointer.is_empty() {
+            "/"
+        } else {
+            self.pointer.as_str()
+        };
         write!(f, "at {at}: {}", self.problem)
     }
 }
@@ -82,14 +103,20 @@ impl Validator<'_> {
     fn check(&self, schema: &Value, doc: &Value, at: &str, out: &mut Vec<SchemaViolation>) {
         let Some(s) = schema.as_object() else {
             if schema == &Value::Bool(false) {
-                out.push(SchemaViolation { pointer: at.to_string(), problem: "no value is allowed here".into() });
+                out.push(SchemaViolation {
+                    pointer: at.to_string(),
+                    problem: "no value is allowed here".into(),
+                });
             }
             return;
         };
         if let Some(reference) = s.get("$ref").and_then(Value::as_str) {
             match self.resolve(reference) {
                 Some(target) => self.check(target, doc, at, out),
-                None => out.push(SchemaViolation { pointer: at.into(), problem: format!("schema reference {reference} does not resolve") }),
+                None => out.push(SchemaViolation {
+                    pointer: at.into(),
+                    problem: format!("schema reference {reference} does not resolve"),
+                }),
             }
             return;
         }
@@ -101,8 +128,16 @@ impl Validator<'_> {
                 _ => vec![],
             };
             if !types.iter().any(|t| has_type(doc, t)) {
-                let problem = format!("expected {}, found {} {}", types.join(" or "), type_name(doc), short(doc));
-                out.push(SchemaViolation { pointer: at.to_string(), problem });
+                let problem = format!(
+                    "expected {}, found {} {}",
+                    types.join(" or "),
+                    type_name(doc),
+                    short(doc)
+                );
+                out.push(SchemaViolation {
+                    pointer: at.to_string(),
+                    problem,
+                });
                 return;
             }
         }
@@ -114,20 +149,31 @@ impl Validator<'_> {
         if let Some(Value::Array(options)) = s.get("enum") {
             if !options.contains(doc) {
                 let allowed: Vec<String> = options.iter().map(Value::to_string).collect();
-                problems.push(format!("{} is not one of {}", short(doc), allowed.join(", ")));
+                problems.push(format!(
+                    "{} is not one of {}",
+                    short(doc),
+                    allowed.join(", ")
+                ));
             }
         }
         if let Value::String(text) = doc {
             if let Some(min) = s.get("minLength").and_then(Value::as_u64) {
                 if (text.chars().count() as u64) < min {
-                    problems.push(format!("a string of at least {min} character(s) is required"));
+                    problems.push(format!(
+                        "a string of at least {min} character(s) is required"
+                    ));
                 }
             }
             if let Some(pattern) = s.get("pattern").and_then(Value::as_str) {
                 match regex::Regex::new(pattern) {
-                    Ok(re) if !re.is_match(text) => problems.push(format!("{} does not match the pattern {pattern}", short(doc))),
+                    Ok(re) if !re.is_match(text) => problems.push(format!(
+                        "{} does not match the pattern {pattern}",
+                        short(doc)
+                    )),
                     Ok(_) => {}
-                    Err(e) => problems.push(format!("the schema pattern {pattern} is invalid: {e}")),
+                    Err(e) => {
+                        problems.push(format!("the schema pattern {pattern} is invalid: {e}"))
+                    }
                 }
             }
         }
@@ -146,20 +192,34 @@ impl Validator<'_> {
         if let Some(Value::Array(options)) = s.get("oneOf") {
             let matching = options.iter().filter(|o| validate_at(self, o, doc)).count();
             if matching != 1 {
-                problems.push(format!("{} matches {matching} of the {} alternatives (exactly one required)", short(doc), options.len()));
+                problems.push(format!(
+                    "{} matches {matching} of the {} alternatives (exactly one required)",
+                    short(doc),
+                    options.len()
+                ));
             }
         }
         if let Some(Value::Array(options)) = s.get("anyOf") {
             if !options.iter().any(|o| validate_at(self, o, doc)) {
-                problems.push(format!("{} matches none of the {} alternatives", short(doc), options.len()));
+                problems.push(format!(
+                    "{} matches none of the {} alternatives",
+                    short(doc),
+                    options.len()
+                ));
             }
         }
-        out.extend(problems.drain(..).map(|problem| SchemaViolation { pointer: at.to_string(), problem }));
+        out.extend(problems.drain(..).map(|problem| SchemaViolation {
+            pointer: at.to_string(),
+            problem,
+        }));
         if let Value::Object(map) = doc {
             if let Some(Value::Array(required)) = s.get("required") {
                 for key in required.iter().filter_map(Value::as_str) {
                     if !map.contains_key(key) {
-                        out.push(SchemaViolation { pointer: at.to_string(), problem: format!("the required field `{key}` is missing") });
+                        out.push(SchemaViolation {
+                            pointer: at.to_string(),
+                            problem: format!("the required field `{key}` is missing"),
+                        });
                     }
                 }
             }
@@ -169,14 +229,18 @@ impl Validator<'_> {
                 if let Some(names) = s.get("propertyNames") {
                     let mut sub = Vec::new();
                     self.check(names, &Value::String(key.clone()), &child, &mut sub);
-                    out.extend(sub.into_iter().map(|v| SchemaViolation { problem: format!("field name: {}", v.problem), ..v }));
+                    out.extend(sub.into_iter().map(|v| SchemaViolation {
+                        problem: format!("field name: {}", v.problem),
+                        ..v
+                    }));
                 }
                 match properties.and_then(|p| p.get(key)) {
                     Some(sub) => self.check(sub, value, &child, out),
                     None => match s.get("additionalProperties") {
-                        Some(Value::Bool(false)) => {
-                            out.push(SchemaViolation { pointer: child, problem: format!("the field `{key}` is not allowed here") })
-                        }
+                        Some(Value::Bool(false)) => out.push(SchemaViolation {
+                            pointer: child,
+                            problem: format!("the field `{key}` is not allowed here"),
+                        }),
                         Some(sub @ Value::Object(_)) => self.check(sub, value, &child, out),
                         _ => {}
                     },
@@ -214,7 +278,10 @@ mod tests {
                 for (k, child) in map {
                     // Under `properties` and `$defs` keys are names, not keywords.
                     if !in_properties {
-                        assert!(KNOWN_KEYWORDS.contains(&k.as_str()), "the schema uses `{k}` at {path}, which the validator does not apply");
+                        assert!(
+                            KNOWN_KEYWORDS.contains(&k.as_str()),
+                            "the schema uses `{k}` at {path}, which the validator does not apply"
+                        );
                     }
                     let names = !in_properties && (k == "properties" || k == "$defs");
                     walk(child, names, &format!("{path}/{k}"));
@@ -234,7 +301,8 @@ mod tests {
         assert_eq!(validate(&schema(), &doc), vec![]);
         let mut with_expectation = sample();
         with_expectation.tests[1] = with_expectation.tests[1].clone().expecting_failure("known");
-        with_expectation.selection.expectations = Some("suites/conformance/expectations/reference.toml".into());
+        with_expectation.selection.expectations =
+            Some("suites/conformance/expectations/reference.toml".into());
         assert_eq!(validate(&schema(), &with_expectation.to_value()), vec![]);
     }
 
@@ -247,7 +315,10 @@ mod tests {
         doc["extra"] = json!(true);
         doc["coverage"]["lowercase"] = json!([]);
         doc["implementation"]["host"]["sha256"] = json!("zz");
-        let found: Vec<String> = validate(&schema(), &doc).iter().map(ToString::to_string).collect();
+        let found: Vec<String> = validate(&schema(), &doc)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let expect = [
             "at /tests/0/status: \"maybe\" is not one of",
             "at /summary/passed: -1 is below the minimum 0",
@@ -257,7 +328,10 @@ mod tests {
             "at /implementation/host/sha256: \"zz\" matches 0 of the 2 alternatives",
         ];
         for e in expect {
-            assert!(found.iter().any(|f| f.starts_with(e)), "no violation starting with {e:?} in {found:#?}");
+            assert!(
+                found.iter().any(|f| f.starts_with(e)),
+                "no violation starting with {e:?} in {found:#?}"
+            );
         }
         assert_eq!(found.len(), expect.len(), "{found:#?}");
     }
@@ -266,13 +340,19 @@ mod tests {
     fn types_and_constants() {
         let s = json!({"type": ["string", "null"]});
         assert!(validate(&s, &json!(null)).is_empty() && validate(&s, &json!("x")).is_empty());
-        assert_eq!(validate(&s, &json!(1))[0].problem, "expected string or null, found integer 1");
+        assert_eq!(
+            validate(&s, &json!(1))[0].problem,
+            "expected string or null, found integer 1"
+        );
         let s = json!({"type": "integer"});
         assert!(validate(&s, &json!(3)).is_empty() && !validate(&s, &json!(3.5)).is_empty());
         let s = json!({"type": "number"});
         assert!(validate(&s, &json!(3)).is_empty() && validate(&s, &json!("3")).len() == 1);
         let s = json!({"const": "v1"});
         assert!(validate(&s, &json!("v1")).is_empty() && validate(&s, &json!("v2")).len() == 1);
-        assert_eq!(validate(&json!({"$ref": "#/$defs/nope"}), &json!(1))[0].problem, "schema reference #/$defs/nope does not resolve");
+        assert_eq!(
+            validate(&json!({"$ref": "#/$defs/nope"}), &json!(1))[0].problem,
+            "schema reference #/$defs/nope does not resolve"
+        );
     }
 }

@@ -36,7 +36,10 @@ pub struct Problem {
 pub fn catalogue_items(markdown: &str) -> BTreeSet<String> {
     markdown
         .lines()
-        .filter_map(|line| line.strip_prefix("### ").or_else(|| line.strip_prefix("* ")))
+        .filter_map(|line| {
+            line.strip_prefix("### ")
+                .or_else(|| line.strip_prefix("* "))
+        })
         .filter_map(|rest| rest.split_whitespace().next())
         .filter(|id| {
             id.split_once('-').is_some_and(|(area, n)| {
@@ -58,17 +61,28 @@ pub fn verify(text: &str, catalogue: &BTreeSet<String>) -> Vec<Problem> {
         Ok(v) => v,
         Err(e) => return vec![problem(ProblemKind::NotJson, format!("not JSON: {e}"))],
     };
-    let schema: Value = serde_json::from_str(SCHEMA_JSON).expect("the compiled-in report schema is JSON");
+    let schema: Value =
+        serde_json::from_str(SCHEMA_JSON).expect("the compiled-in report schema is JSON");
     let violations = validate(&schema, &doc);
     if !violations.is_empty() {
         return violations
             .into_iter()
-            .map(|v| problem(ProblemKind::Schema, format!("does not match report-v1.schema.json {v}")))
+            .map(|v| {
+                problem(
+                    ProblemKind::Schema,
+                    format!("does not match report-v1.schema.json {v}"),
+                )
+            })
             .collect();
     }
     let report: Report = match serde_json::from_value(doc.clone()) {
         Ok(r) => r,
-        Err(e) => return vec![problem(ProblemKind::Schema, format!("does not match the report model: {e}"))],
+        Err(e) => {
+            return vec![problem(
+                ProblemKind::Schema,
+                format!("does not match the report model: {e}"),
+            )]
+        }
     };
     let mut problems = Vec::new();
 
@@ -77,23 +91,36 @@ pub fn verify(text: &str, catalogue: &BTreeSet<String>) -> Vec<Problem> {
     if derived != report.summary {
         problems.push(problem(
             ProblemKind::Inconsistent,
-            format!("summary counts {} do not match the test list, which gives {}", report.summary.line(), derived.line()),
+            format!(
+                "summary counts {} do not match the test list, which gives {}",
+                report.summary.line(),
+                derived.line()
+            ),
         ));
     }
     let mut names = BTreeSet::new();
     for t in &report.tests {
         if !names.insert(t.name.as_str()) {
-            problems.push(problem(ProblemKind::Inconsistent, format!("test `{}` is listed twice", t.name)));
+            problems.push(problem(
+                ProblemKind::Inconsistent,
+                format!("test `{}` is listed twice", t.name),
+            ));
         }
     }
     let coverage = coverage_of(&report.tests);
     if coverage != report.coverage {
-        problems.push(problem(ProblemKind::Inconsistent, coverage_difference(&report.coverage, &coverage)));
+        problems.push(problem(
+            ProblemKind::Inconsistent,
+            coverage_difference(&report.coverage, &coverage),
+        ));
     }
     if report.started_at.get(..10) != Some(report.date.as_str()) {
         problems.push(problem(
             ProblemKind::Inconsistent,
-            format!("date {} is not the day the run started ({})", report.date, report.started_at),
+            format!(
+                "date {} is not the day the run started ({})",
+                report.date, report.started_at
+            ),
         ));
     }
 
@@ -112,12 +139,22 @@ pub fn verify(text: &str, catalogue: &BTreeSet<String>) -> Vec<Problem> {
         }
     }
     for (item, tests) in unknown {
-        let by = if tests.is_empty() { "the coverage table".to_string() } else { format!("test(s) {}", tests.join(", ")) };
-        problems.push(problem(ProblemKind::UnknownItem, format!("catalogue item {item}, covered by {by}, is not in the catalogue")));
+        let by = if tests.is_empty() {
+            "the coverage table".to_string()
+        } else {
+            format!("test(s) {}", tests.join(", "))
+        };
+        problems.push(problem(
+            ProblemKind::UnknownItem,
+            format!("catalogue item {item}, covered by {by}, is not in the catalogue"),
+        ));
     }
 
     // Seal.
-    let recorded = doc.get(SEAL_FIELD).and_then(Value::as_str).unwrap_or_default();
+    let recorded = doc
+        .get(SEAL_FIELD)
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let actual = content_sha256(&doc);
     if recorded != actual {
         problems.push(problem(
@@ -128,19 +165,30 @@ pub fn verify(text: &str, catalogue: &BTreeSet<String>) -> Vec<Problem> {
     problems
 }
 
-fn coverage_difference(recorded: &BTreeMap<String, Vec<String>>, derived: &BTreeMap<String, Vec<String>>) -> String {
+fn coverage_difference(
+    recorded: &BTreeMap<String, Vec<String>>,
+    derived: &BTreeMap<String, Vec<String>>,
+) -> String {
     let mut parts = Vec::new();
     for (item, tests) in recorded {
         match derived.get(item) {
             None => parts.push(format!("{item} is listed but no test covers it")),
-            Some(d) if d != tests => parts.push(format!("{item} lists {:?}, the passing tests covering it are {:?}", tests, d)),
+            Some(d) if d != tests => parts.push(format!(
+                "{item} lists {:?}, the passing tests covering it are {:?}",
+                tests, d
+            )),
             Some(_) => {}
         }
     }
     for item in derived.keys().filter(|i| !recorded.contains_key(*i)) {
-        parts.push(format!("{item} is covered by a test but missing from the coverage table"));
+        parts.push(format!(
+            "{item} is covered by a test but missing from the coverage table"
+        ));
     }
-    format!("the coverage table does not follow the test list: {}", parts.join("; "))
+    format!(
+        "the coverage table does not follow the test list: {}",
+        parts.join("; ")
+    )
 }
 
 #[cfg(test)]
@@ -150,7 +198,10 @@ mod tests {
     use serde_json::json;
 
     fn catalogue() -> BTreeSet<String> {
-        ["HL-05", "HL-06", "ORC-04", "NET-03"].iter().map(ToString::to_string).collect()
+        ["HL-05", "HL-06", "ORC-04", "NET-03"]
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     fn kinds(text: &str) -> Vec<ProblemKind> {
@@ -165,7 +216,10 @@ mod tests {
     #[test]
     fn catalogue_ids_come_from_headings_and_bullets() {
         let md = "# T\n### CFG-01 NATS connection\ntext HL-99 inline\n* Q-03 quirk\n* not an id\n### 0. Scope\n";
-        assert_eq!(catalogue_items(md), ["CFG-01", "Q-03"].iter().map(ToString::to_string).collect());
+        assert_eq!(
+            catalogue_items(md),
+            ["CFG-01", "Q-03"].iter().map(ToString::to_string).collect()
+        );
     }
 
     #[test]
@@ -173,7 +227,10 @@ mod tests {
         let path = crate::binaries::repo_root().join("../shared/spec/wasmcloud-1x-catalogue.md");
         if let Ok(text) = std::fs::read_to_string(&path) {
             let items = catalogue_items(&text);
-            assert!(items.contains("CFG-01") && items.contains("HL-05") && items.contains("Q-01"), "{items:?}");
+            assert!(
+                items.contains("CFG-01") && items.contains("HL-05") && items.contains("Q-01"),
+                "{items:?}"
+            );
             assert!(items.len() > 50, "{}", items.len());
         }
     }
@@ -198,15 +255,27 @@ mod tests {
 
         let mut counts = doc.clone();
         counts["summary"]["passed"] = json!(2);
-        assert_eq!(kinds(&reseal(counts.clone())), vec![ProblemKind::Inconsistent]);
-        assert_eq!(kinds(&counts.to_string()), vec![ProblemKind::Inconsistent, ProblemKind::Tampered]);
+        assert_eq!(
+            kinds(&reseal(counts.clone())),
+            vec![ProblemKind::Inconsistent]
+        );
+        assert_eq!(
+            kinds(&counts.to_string()),
+            vec![ProblemKind::Inconsistent, ProblemKind::Tampered]
+        );
 
         let mut unknown = doc.clone();
         unknown["tests"][0]["covers"] = json!(["HL-05", "ZZ-99"]);
         unknown["coverage"]["ZZ-99"] = json!(["host::ping"]);
         let problems = verify(&reseal(unknown), &catalogue());
-        assert_eq!(problems.iter().map(|p| p.kind).collect::<Vec<_>>(), vec![ProblemKind::UnknownItem]);
-        assert!(problems[0].message.contains("ZZ-99") && problems[0].message.contains("host::ping"), "{problems:?}");
+        assert_eq!(
+            problems.iter().map(|p| p.kind).collect::<Vec<_>>(),
+            vec![ProblemKind::UnknownItem]
+        );
+        assert!(
+            problems[0].message.contains("ZZ-99") && problems[0].message.contains("host::ping"),
+            "{problems:?}"
+        );
 
         let mut coverage = doc.clone();
         coverage["coverage"]["HL-06"] = json!(["host::inventory"]);
@@ -218,7 +287,10 @@ mod tests {
         let first = twice["tests"][0].clone();
         twice["tests"].as_array_mut().unwrap().push(first);
         let problems = verify(&reseal(twice), &catalogue());
-        assert!(problems.iter().any(|p| p.message.contains("listed twice")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.message.contains("listed twice")),
+            "{problems:?}"
+        );
 
         let mut date = doc;
         date["date"] = json!("2026-11-25");

@@ -26,21 +26,33 @@ pub(crate) fn socket_path() -> Result<PathBuf, String> {
 
 fn ping() -> Result<(), String> {
     let path = socket_path()?;
-    let mut stream = std::os::unix::net::UnixStream::connect(&path)
-        .map_err(|e| format!("no Docker engine answers at {} ({e}); run `bash ci/setup-docker`", path.display()))?;
+    let mut stream = std::os::unix::net::UnixStream::connect(&path).map_err(|e| {
+        format!(
+            "no Docker engine answers at {} ({e}); run `bash ci/setup-docker`",
+            path.display()
+        )
+    })?;
     let timeout = Some(Duration::from_secs(3));
     let _ = stream.set_read_timeout(timeout);
     let _ = stream.set_write_timeout(timeout);
     stream
         .write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-        .map_err(|e| format!("the Docker engine at {} did not take a ping ({e})", path.display()))?;
+        .map_err(|e| {
+            format!(
+                "the Docker engine at {} did not take a ping ({e})",
+                path.display()
+            )
+        })?;
     let mut reply = String::new();
     let _ = stream.read_to_string(&mut reply);
     let status = reply.lines().next().unwrap_or_default();
     if status.contains(" 200 ") {
         Ok(())
     } else {
-        Err(format!("the Docker engine at {} answered a ping with {status:?}", path.display()))
+        Err(format!(
+            "the Docker engine at {} answered a ping with {status:?}",
+            path.display()
+        ))
     }
 }
 
@@ -65,14 +77,21 @@ pub(crate) fn start_time(pid: i32) -> Option<u64> {
 
 /// Whether the owner `<pid>:<start time>` still runs.
 pub(crate) fn owner_alive(owner: &str) -> bool {
-    let Some((pid, started)) = owner.split_once(':') else { return false };
-    let (Ok(pid), Ok(started)) = (pid.parse::<i32>(), started.parse::<u64>()) else { return false };
+    let Some((pid, started)) = owner.split_once(':') else {
+        return false;
+    };
+    let (Ok(pid), Ok(started)) = (pid.parse::<i32>(), started.parse::<u64>()) else {
+        return false;
+    };
     start_time(pid).is_some_and(|t| t == started)
 }
 
 /// The labels every resource of lattice `run` carries.
 pub(crate) fn labels(run: &str) -> HashMap<String, String> {
-    HashMap::from([(RUN_LABEL.to_string(), run.to_string()), (OWNER_LABEL.to_string(), owner_id())])
+    HashMap::from([
+        (RUN_LABEL.to_string(), run.to_string()),
+        (OWNER_LABEL.to_string(), owner_id()),
+    ])
 }
 
 #[cfg(feature = "containers")]
@@ -87,9 +106,16 @@ mod client {
     /// A client of the local engine (API version negotiated: Docker 20.10 speaks 1.41).
     pub(crate) async fn connect() -> Result<Docker, HarnessError> {
         let path = super::socket_path().map_err(HarnessError::Config)?;
-        let docker = Docker::connect_with_unix(&path.to_string_lossy(), 30, testcontainers::bollard::API_DEFAULT_VERSION)
-            .map_err(|e| docker_error("connect to the Docker engine", e))?;
-        docker.negotiate_version().await.map_err(|e| docker_error("negotiate the Docker API version", e))
+        let docker = Docker::connect_with_unix(
+            &path.to_string_lossy(),
+            30,
+            testcontainers::bollard::API_DEFAULT_VERSION,
+        )
+        .map_err(|e| docker_error("connect to the Docker engine", e))?;
+        docker
+            .negotiate_version()
+            .await
+            .map_err(|e| docker_error("negotiate the Docker API version", e))
     }
 
     /// A Docker API failure as a harness error.
@@ -107,7 +133,10 @@ mod tests {
         assert!(owner_alive(&owner_id()));
         assert!(!owner_alive("999999999:1"));
         let me = std::process::id();
-        assert!(!owner_alive(&format!("{me}:1")), "same pid, other start time: a reused pid");
+        assert!(
+            !owner_alive(&format!("{me}:1")),
+            "same pid, other start time: a reused pid"
+        );
         assert!(!owner_alive("garbage"));
     }
 }

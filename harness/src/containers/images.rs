@@ -37,22 +37,37 @@ fn manifest_path() -> PathBuf {
 
 /// The image recorded for `binary`, if the record still matches the file.
 fn lookup(manifest: &Manifest, binary: &Path) -> Result<String, String> {
-    let real = std::fs::canonicalize(binary).map_err(|e| format!("{} cannot be resolved ({e})", binary.display()))?;
-    let meta = std::fs::metadata(&real).map_err(|e| format!("{} cannot be read ({e})", real.display()))?;
-    let entry = manifest.binaries.get(&real).ok_or_else(|| format!("no image was built from {}", real.display()))?;
+    let real = std::fs::canonicalize(binary)
+        .map_err(|e| format!("{} cannot be resolved ({e})", binary.display()))?;
+    let meta =
+        std::fs::metadata(&real).map_err(|e| format!("{} cannot be read ({e})", real.display()))?;
+    let entry = manifest
+        .binaries
+        .get(&real)
+        .ok_or_else(|| format!("no image was built from {}", real.display()))?;
     let mtime = std::os::unix::fs::MetadataExt::mtime(&meta);
     if entry.size != meta.len() || entry.mtime != mtime {
-        return Err(format!("{} changed since its image {} was built", real.display(), entry.image));
+        return Err(format!(
+            "{} changed since its image {} was built",
+            real.display(),
+            entry.image
+        ));
     }
     Ok(entry.image.clone())
 }
 
 fn read(binaries: &Binaries) -> Result<Images, String> {
     let path = manifest_path();
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{} cannot be read ({e})", path.display()))?;
-    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| format!("{} is malformed ({e})", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{} cannot be read ({e})", path.display()))?;
+    let manifest: Manifest = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is malformed ({e})", path.display()))?;
     if manifest.schema != 1 {
-        return Err(format!("{} has unknown schema {}", path.display(), manifest.schema));
+        return Err(format!(
+            "{} has unknown schema {}",
+            path.display(),
+            manifest.schema
+        ));
     }
     Ok(Images {
         nats_server: lookup(&manifest, &binaries.nats_server)?,
@@ -74,7 +89,10 @@ pub(crate) async fn resolve(binaries: &Binaries) -> Result<Images, HarnessError>
         Err(why) => why,
     };
     let script = repo_root().join("ci").join("images").join("build");
-    eprintln!("[wcc] building lattice images ({why}): bash {}", script.display());
+    eprintln!(
+        "[wcc] building lattice images ({why}): bash {}",
+        script.display()
+    );
     let out = tokio::process::Command::new("bash")
         .arg(&script)
         .env(NATS_SERVER_ENV, &binaries.nats_server)
@@ -86,7 +104,14 @@ pub(crate) async fn resolve(binaries: &Binaries) -> Result<Images, HarnessError>
         .map_err(HarnessError::io(format!("run {}", script.display())))?;
     if !out.status.success() {
         let tail = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = tail.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: Vec<&str> = tail
+            .lines()
+            .rev()
+            .take(20)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         return Err(HarnessError::Config(format!(
             "build the lattice images ({why}): {} exited with {}\n{}",
             script.display(),
@@ -94,7 +119,9 @@ pub(crate) async fn resolve(binaries: &Binaries) -> Result<Images, HarnessError>
             tail.join("\n")
         )));
     }
-    read(binaries).map_err(|e| HarnessError::Config(format!("lattice images still unusable after a build: {e}")))
+    read(binaries).map_err(|e| {
+        HarnessError::Config(format!("lattice images still unusable after a build: {e}"))
+    })
 }
 
 #[cfg(test)]
@@ -108,12 +135,29 @@ mod tests {
         std::fs::write(&bin, b"v1").unwrap();
         let real = std::fs::canonicalize(&bin).unwrap();
         let meta = std::fs::metadata(&real).unwrap();
-        let entry = |size| Entry { size, mtime: std::os::unix::fs::MetadataExt::mtime(&meta), image: "wcc/wadm:abc".into() };
-        let manifest = Manifest { schema: 1, binaries: BTreeMap::from([(real.clone(), entry(2))]) };
+        let entry = |size| Entry {
+            size,
+            mtime: std::os::unix::fs::MetadataExt::mtime(&meta),
+            image: "wcc/wadm:abc".into(),
+        };
+        let manifest = Manifest {
+            schema: 1,
+            binaries: BTreeMap::from([(real.clone(), entry(2))]),
+        };
         assert_eq!(lookup(&manifest, &bin).unwrap(), "wcc/wadm:abc");
-        let manifest = Manifest { schema: 1, binaries: BTreeMap::from([(real, entry(3))]) };
-        assert!(lookup(&manifest, &bin).unwrap_err().contains("changed since"));
-        let manifest = Manifest { schema: 1, binaries: BTreeMap::new() };
-        assert!(lookup(&manifest, &bin).unwrap_err().contains("no image was built"));
+        let manifest = Manifest {
+            schema: 1,
+            binaries: BTreeMap::from([(real, entry(3))]),
+        };
+        assert!(lookup(&manifest, &bin)
+            .unwrap_err()
+            .contains("changed since"));
+        let manifest = Manifest {
+            schema: 1,
+            binaries: BTreeMap::new(),
+        };
+        assert!(lookup(&manifest, &bin)
+            .unwrap_err()
+            .contains("no image was built"));
     }
 }

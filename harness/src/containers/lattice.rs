@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use testcontainers::bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
-use testcontainers::bollard::query_parameters::{InspectContainerOptions, ListNetworksOptions, RemoveContainerOptionsBuilder};
 use testcontainers::bollard::models::VolumeCreateOptions;
+use testcontainers::bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
+use testcontainers::bollard::query_parameters::{
+    InspectContainerOptions, ListNetworksOptions, RemoveContainerOptionsBuilder,
+};
 use testcontainers::bollard::Docker;
 use testcontainers::core::{IntoContainerPort as _, Mount, WaitFor};
 use testcontainers::runners::AsyncRunner as _;
@@ -51,11 +53,18 @@ fn split_image(image: &str) -> (&str, &str) {
 /// so `file://` references resolve there as on the machine: the deepest common directory of
 /// every built fixture, or each fixture's own directory when they share nothing but `/`.
 fn fixture_mounts() -> Vec<PathBuf> {
-    let Ok(manifest) = crate::fixtures::manifest() else { return Vec::new() };
+    let Ok(manifest) = crate::fixtures::manifest() else {
+        return Vec::new();
+    };
     let dirs: Vec<PathBuf> = manifest
         .fixtures
         .iter()
-        .filter_map(|f| f.path.as_deref().and_then(Path::parent).map(Path::to_path_buf))
+        .filter_map(|f| {
+            f.path
+                .as_deref()
+                .and_then(Path::parent)
+                .map(Path::to_path_buf)
+        })
         .filter(|d| d.is_dir())
         .collect();
     common_dir(&dirs).map(|d| vec![d]).unwrap_or_else(|| {
@@ -77,13 +86,22 @@ fn common_dir(dirs: &[PathBuf]) -> Option<PathBuf> {
 }
 
 fn free_port() -> Result<u16, HarnessError> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(HarnessError::io("find a free port"))?;
-    Ok(listener.local_addr().map_err(HarnessError::io("find a free port"))?.port())
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(HarnessError::io("find a free port"))?;
+    Ok(listener
+        .local_addr()
+        .map_err(HarnessError::io("find a free port"))?
+        .port())
 }
 
 impl ContainerLattice {
     /// Removes what dead runs left, then creates the network and the JetStream volume.
-    pub(crate) async fn create(run: &str, binaries: &Binaries, log_dir: &Path, timeout: Duration) -> Result<Self, HarnessError> {
+    pub(crate) async fn create(
+        run: &str,
+        binaries: &Binaries,
+        log_dir: &Path,
+        timeout: Duration,
+    ) -> Result<Self, HarnessError> {
         let docker = engine::connect().await?;
         let mut lattice = Self {
             run: run.to_string(),
@@ -122,7 +140,11 @@ impl ContainerLattice {
     /// with a chosen address): a /24 under 10.200.0.0/13 that no Docker network and no route of
     /// this machine overlaps, picked at random (another run may race for it: then pick again).
     async fn create_network(&self) -> Result<(), HarnessError> {
-        let networks = self.docker.list_networks(None::<ListNetworksOptions>).await.map_err(|e| docker_error("list networks", e))?;
+        let networks = self
+            .docker
+            .list_networks(None::<ListNetworksOptions>)
+            .await
+            .map_err(|e| docker_error("list networks", e))?;
         let mut taken: Vec<(u32, u32)> = networks
             .iter()
             .filter_map(|n| n.ipam.as_ref()?.config.as_ref())
@@ -131,11 +153,17 @@ impl ContainerLattice {
             .collect();
         taken.extend(host_routes());
         let mut last = String::from("no free /24 under 10.200.0.0/13");
-        let seed = std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), &self.run);
+        let seed = std::hash::BuildHasher::hash_one(
+            &std::collections::hash_map::RandomState::new(),
+            &self.run,
+        );
         for attempt in 0..64u64 {
             let index = ((seed.wrapping_add(attempt.wrapping_mul(0x9E37_79B9))) % 2048) as u32;
             let base = (10 << 24) | (200 << 16) | (index << 8);
-            if taken.iter().any(|&(net, mask)| overlaps((base, 0xFFFF_FF00), (net, mask))) {
+            if taken
+                .iter()
+                .any(|&(net, mask)| overlaps((base, 0xFFFF_FF00), (net, mask)))
+            {
                 continue;
             }
             let ip = |n: u32| std::net::Ipv4Addr::from(n).to_string();
@@ -145,7 +173,10 @@ impl ContainerLattice {
                 labels: Some(engine::labels(&self.run)),
                 // Ports published from this network bind to loopback only (dockerd's `--ip` only
                 // covers the default bridge).
-                options: Some(HashMap::from([("com.docker.network.bridge.host_binding_ipv4".to_string(), "127.0.0.1".to_string())])),
+                options: Some(HashMap::from([(
+                    "com.docker.network.bridge.host_binding_ipv4".to_string(),
+                    "127.0.0.1".to_string(),
+                )])),
                 ipam: Some(Ipam {
                     config: Some(vec![IpamConfig {
                         subnet: Some(format!("{}/24", ip(base))),
@@ -182,8 +213,13 @@ impl ContainerLattice {
         format!("{}-{service}", self.run)
     }
 
-    fn with_env(mut request: ContainerRequest<GenericImage>, env: &[(String, String)]) -> ContainerRequest<GenericImage> {
-        let passthrough = PASSTHROUGH_ENV.iter().filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v)));
+    fn with_env(
+        mut request: ContainerRequest<GenericImage>,
+        env: &[(String, String)],
+    ) -> ContainerRequest<GenericImage> {
+        let passthrough = PASSTHROUGH_ENV
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v)));
         for (k, v) in passthrough.chain(env.iter().cloned()) {
             request = request.with_env_var(k, v);
         }
@@ -191,8 +227,14 @@ impl ContainerLattice {
     }
 
     async fn remove_named(&self, name: &str) {
-        let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
-        let _ = self.docker.remove_container(&self.container_name(name), Some(options)).await;
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        let _ = self
+            .docker
+            .remove_container(&self.container_name(name), Some(options))
+            .await;
     }
 
     /// Starts NATS with JetStream on the lattice's volume, its client port published on a fixed
@@ -202,7 +244,8 @@ impl ContainerLattice {
         for _ in 0..3 {
             let port = free_port()?;
             let (repo, tag) = split_image(&self.images.nats_server);
-            let image = GenericImage::new(repo, tag).with_wait_for(WaitFor::message_on_stderr("Server is ready"));
+            let image = GenericImage::new(repo, tag)
+                .with_wait_for(WaitFor::message_on_stderr("Server is ready"));
             let mut labels = engine::labels(&self.run);
             labels.insert("wcc.service".into(), "nats-server".into());
             let request = image
@@ -218,26 +261,37 @@ impl ContainerLattice {
             match request.start().await {
                 Ok(container) => {
                     self.check_loopback(container.id(), port).await?;
-                    let service = ContainerService::new("nats-server", container, self.docker.clone(), logs).await?;
+                    let service =
+                        ContainerService::new("nats-server", container, self.docker.clone(), logs)
+                            .await?;
                     return Ok((service, port));
                 }
                 Err(e) => {
                     let message = e.to_string();
                     self.remove_named("nats").await;
-                    if !message.contains("already allocated") && !message.contains("address already in use") {
+                    if !message.contains("already allocated")
+                        && !message.contains("address already in use")
+                    {
                         return Err(docker_error("start the NATS container", message));
                     }
                     last = Some(message);
                 }
             }
         }
-        Err(docker_error("start the NATS container (no free port)", last.unwrap_or_default()))
+        Err(docker_error(
+            "start the NATS container (no free port)",
+            last.unwrap_or_default(),
+        ))
     }
 
     /// Fails unless the published port listens on loopback only (the network asks for it):
     /// lattices under test are not for the network.
     async fn check_loopback(&self, id: &str, port: u16) -> Result<(), HarnessError> {
-        let info = self.docker.inspect_container(id, None::<InspectContainerOptions>).await.map_err(|e| docker_error("inspect the NATS container", e))?;
+        let info = self
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| docker_error("inspect the NATS container", e))?;
         let bindings: Vec<String> = info
             .network_settings
             .and_then(|s| s.ports)
@@ -257,24 +311,41 @@ impl ContainerLattice {
     }
 
     /// Starts a host container; readiness (`host_started`, then `host.get`) is the caller's.
-    pub(crate) async fn start_host(&self, name: &str, env: &[(String, String)]) -> Result<ContainerService, HarnessError> {
+    pub(crate) async fn start_host(
+        &self,
+        name: &str,
+        env: &[(String, String)],
+    ) -> Result<ContainerService, HarnessError> {
         let mut request = Self::with_env(self.request(&self.images.host, name), env);
         for dir in &self.mounts {
             let dir = dir.display().to_string();
-            request = request.with_mount(Mount::bind_mount(dir.clone(), dir).with_access_mode(testcontainers::core::AccessMode::ReadOnly));
+            request = request.with_mount(
+                Mount::bind_mount(dir.clone(), dir)
+                    .with_access_mode(testcontainers::core::AccessMode::ReadOnly),
+            );
         }
         self.start(name, request).await
     }
 
     /// Starts wadm; readiness (its API answering) is the caller's.
-    pub(crate) async fn start_wadm(&self, env: &[(String, String)]) -> Result<ContainerService, HarnessError> {
+    pub(crate) async fn start_wadm(
+        &self,
+        env: &[(String, String)],
+    ) -> Result<ContainerService, HarnessError> {
         let request = Self::with_env(self.request(&self.images.wadm, "wadm"), env);
         self.start("wadm", request).await
     }
 
-    async fn start(&self, name: &str, request: ContainerRequest<GenericImage>) -> Result<ContainerService, HarnessError> {
+    async fn start(
+        &self,
+        name: &str,
+        request: ContainerRequest<GenericImage>,
+    ) -> Result<ContainerService, HarnessError> {
         let logs = ContainerLogs::new(name, &self.log_dir)?;
-        let container = request.start().await.map_err(|e| docker_error(&format!("start the {name} container"), e))?;
+        let container = request
+            .start()
+            .await
+            .map_err(|e| docker_error(&format!("start the {name} container"), e))?;
         ContainerService::new(name, container, self.docker.clone(), logs).await
     }
 
@@ -285,7 +356,11 @@ impl ContainerLattice {
 
     /// The images this lattice runs.
     pub(crate) fn image_names(&self) -> [&str; 3] {
-        [&self.images.nats_server, &self.images.host, &self.images.wadm]
+        [
+            &self.images.nats_server,
+            &self.images.host,
+            &self.images.wadm,
+        ]
     }
 
     /// Removes every container, the volume and the network of this run (idempotent, blocking,
@@ -296,9 +371,16 @@ impl ContainerLattice {
         }
         let run = self.run.clone();
         let worker = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             runtime.block_on(async move {
-                let Ok(docker) = engine::connect().await else { return };
+                let Ok(docker) = engine::connect().await else {
+                    return;
+                };
                 super::reaper::remove_run(&docker, &run).await;
                 // Exit is the other moment leftovers of dead runs are looked for.
                 super::reaper::sweep(&docker).await;
@@ -330,7 +412,9 @@ fn overlaps((a, am): (u32, u32), (b, bm): (u32, u32)) -> bool {
 
 /// Destinations of this machine's IPv4 routes other than the default route (`/proc/net/route`).
 fn host_routes() -> Vec<(u32, u32)> {
-    let Ok(text) = std::fs::read_to_string("/proc/net/route") else { return Vec::new() };
+    let Ok(text) = std::fs::read_to_string("/proc/net/route") else {
+        return Vec::new();
+    };
     text.lines()
         .skip(1)
         .filter_map(|line| {
@@ -360,10 +444,20 @@ mod tests {
 
     #[test]
     fn fixture_dirs_collapse_to_their_common_directory() {
-        let dirs = [PathBuf::from("/root/.cache/wcc/fixtures/aa"), PathBuf::from("/root/.cache/wcc/fixtures/bb")];
-        assert_eq!(common_dir(&dirs), Some(PathBuf::from("/root/.cache/wcc/fixtures")));
+        let dirs = [
+            PathBuf::from("/root/.cache/wcc/fixtures/aa"),
+            PathBuf::from("/root/.cache/wcc/fixtures/bb"),
+        ];
+        assert_eq!(
+            common_dir(&dirs),
+            Some(PathBuf::from("/root/.cache/wcc/fixtures"))
+        );
         let dirs = [PathBuf::from("/a/x"), PathBuf::from("/b/y")];
-        assert_eq!(common_dir(&dirs), None, "never mount / or a top-level directory");
+        assert_eq!(
+            common_dir(&dirs),
+            None,
+            "never mount / or a top-level directory"
+        );
         assert_eq!(common_dir(&[]), None);
     }
 
@@ -372,14 +466,20 @@ mod tests {
         let docker = parse_cidr("172.17.0.0/16").unwrap();
         assert!(overlaps(parse_cidr("172.17.5.0/24").unwrap(), docker));
         assert!(!overlaps(parse_cidr("10.200.3.0/24").unwrap(), docker));
-        assert!(overlaps(parse_cidr("10.200.3.0/24").unwrap(), parse_cidr("10.0.0.0/8").unwrap()));
+        assert!(overlaps(
+            parse_cidr("10.200.3.0/24").unwrap(),
+            parse_cidr("10.0.0.0/8").unwrap()
+        ));
         assert_eq!(parse_cidr("garbage"), None);
         assert!(host_routes().iter().all(|(net, mask)| net & !mask == 0));
     }
 
     #[test]
     fn image_references_split_into_name_and_tag() {
-        assert_eq!(split_image("wcc/wasmcloud:e3ca258212a9"), ("wcc/wasmcloud", "e3ca258212a9"));
+        assert_eq!(
+            split_image("wcc/wasmcloud:e3ca258212a9"),
+            ("wcc/wasmcloud", "e3ca258212a9")
+        );
         assert_eq!(split_image("wcc/wadm"), ("wcc/wadm", "latest"));
     }
 }

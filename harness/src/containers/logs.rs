@@ -33,15 +33,17 @@ pub(crate) struct ContainerLogs {
 }
 
 fn strip_ansi(line: &str) -> String {
-    static ANSI: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").expect("valid regex"));
+    static ANSI: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").expect("valid regex")
+    });
     ANSI.replace_all(line, "").into_owned()
 }
 
 impl ContainerLogs {
     pub(crate) fn new(name: &str, log_dir: &Path) -> Result<Self, HarnessError> {
         let path = log_dir.join(format!("{name}.log"));
-        let file = std::fs::File::create(&path).map_err(HarnessError::io(format!("create {}", path.display())))?;
+        let file = std::fs::File::create(&path)
+            .map_err(HarnessError::io(format!("create {}", path.display())))?;
         Ok(Self {
             state: Arc::default(),
             file: Arc::new(Mutex::new(file)),
@@ -66,7 +68,13 @@ impl ContainerLogs {
     pub(crate) fn tail(&self, n: usize) -> String {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let skip = state.lines.len().saturating_sub(n);
-        state.lines.iter().skip(skip).cloned().collect::<Vec<_>>().join("\n")
+        state
+            .lines
+            .iter()
+            .skip(skip)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// How many lines were captured so far (to look only at lines after a mark).
@@ -79,7 +87,12 @@ impl ContainerLogs {
         let seen = self.seen.load(Ordering::SeqCst);
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let newer = seen.saturating_sub(mark).min(state.lines.len());
-        state.lines.iter().rev().take(newer).any(|l| l.contains(needle))
+        state
+            .lines
+            .iter()
+            .rev()
+            .take(newer)
+            .any(|l| l.contains(needle))
     }
 
     /// Whether the container stopped (its log stream ended) since the last follow began.
@@ -91,7 +104,11 @@ impl ContainerLogs {
     /// the lines already captured. Call after every (re)start.
     pub(crate) fn follow(&self, docker: &Docker, id: &str) {
         self.ended.store(false, Ordering::SeqCst);
-        let options = LogsOptionsBuilder::new().follow(true).stdout(true).stderr(true).build();
+        let options = LogsOptionsBuilder::new()
+            .follow(true)
+            .stdout(true)
+            .stderr(true)
+            .build();
         let mut stream = docker.logs(id, Some(options));
         let logs = self.clone();
         let skip = self.seen.load(Ordering::SeqCst);
@@ -100,7 +117,11 @@ impl ContainerLogs {
             let mut partial = String::new();
             while let Some(item) = stream.next().await {
                 let bytes = match item {
-                    Ok(LogOutput::StdOut { message } | LogOutput::StdErr { message } | LogOutput::Console { message }) => message,
+                    Ok(
+                        LogOutput::StdOut { message }
+                        | LogOutput::StdErr { message }
+                        | LogOutput::Console { message },
+                    ) => message,
                     Ok(LogOutput::StdIn { .. }) => continue,
                     Err(_) => break,
                 };

@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 
 use futures::future::join_all;
 use testcontainers::bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptions,
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptions,
 };
 use testcontainers::bollard::Docker;
 
@@ -27,15 +28,24 @@ async fn remove_matching(
     filter: &std::collections::HashMap<String, Vec<String>>,
     doomed: impl Fn(&std::collections::HashMap<String, String>) -> bool,
 ) -> usize {
-    let options = ListContainersOptionsBuilder::new().all(true).filters(filter).build();
-    let containers = docker.list_containers(Some(options)).await.unwrap_or_default();
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(filter)
+        .build();
+    let containers = docker
+        .list_containers(Some(options))
+        .await
+        .unwrap_or_default();
     let ids: Vec<String> = containers
         .into_iter()
         .filter(|c| doomed(&c.labels.clone().unwrap_or_default()))
         .filter_map(|c| c.id)
         .collect();
     let removed = join_all(ids.iter().map(|id| async move {
-        let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
         docker.remove_container(id, Some(options)).await.is_ok()
     }))
     .await
@@ -44,11 +54,25 @@ async fn remove_matching(
     .count();
 
     let options = ListVolumesOptionsBuilder::new().filters(filter).build();
-    let volumes = docker.list_volumes(Some(options)).await.ok().and_then(|v| v.volumes).unwrap_or_default();
-    join_all(volumes.iter().filter(|v| doomed(&v.labels)).map(|v| docker.remove_volume(&v.name, None::<RemoveVolumeOptions>))).await;
+    let volumes = docker
+        .list_volumes(Some(options))
+        .await
+        .ok()
+        .and_then(|v| v.volumes)
+        .unwrap_or_default();
+    join_all(
+        volumes
+            .iter()
+            .filter(|v| doomed(&v.labels))
+            .map(|v| docker.remove_volume(&v.name, None::<RemoveVolumeOptions>)),
+    )
+    .await;
 
     let options = ListNetworksOptionsBuilder::new().filters(filter).build();
-    let networks = docker.list_networks(Some(options)).await.unwrap_or_default();
+    let networks = docker
+        .list_networks(Some(options))
+        .await
+        .unwrap_or_default();
     let names: BTreeSet<String> = networks
         .into_iter()
         .filter(|n| doomed(&n.labels.clone().unwrap_or_default()))
@@ -61,7 +85,12 @@ async fn remove_matching(
 /// Removes what runs of dead owners left. Returns how many containers were removed.
 pub(crate) async fn sweep(docker: &Docker) -> usize {
     let filter = label_filter(&[(OWNER_LABEL, None)]);
-    remove_matching(docker, &filter, |labels| labels.get(OWNER_LABEL).is_none_or(|owner| !owner_alive(owner))).await
+    remove_matching(docker, &filter, |labels| {
+        labels
+            .get(OWNER_LABEL)
+            .is_none_or(|owner| !owner_alive(owner))
+    })
+    .await
 }
 
 /// [`sweep`] from synchronous code (a thread with its own runtime); 0 when no engine answers.
@@ -70,7 +99,10 @@ pub fn sweep_blocking() -> usize {
         return 0;
     }
     std::thread::spawn(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
         runtime.block_on(async {
             let docker = super::engine::connect().await.ok()?;
             Some(sweep(&docker).await)

@@ -3,8 +3,12 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use testcontainers::bollard::models::{EndpointIpamConfig, EndpointSettings, NetworkConnectRequest, NetworkDisconnectRequest};
-use testcontainers::bollard::query_parameters::{InspectContainerOptions, KillContainerOptionsBuilder};
+use testcontainers::bollard::models::{
+    EndpointIpamConfig, EndpointSettings, NetworkConnectRequest, NetworkDisconnectRequest,
+};
+use testcontainers::bollard::query_parameters::{
+    InspectContainerOptions, KillContainerOptionsBuilder,
+};
 use testcontainers::bollard::Docker;
 use testcontainers::{ContainerAsync, GenericImage};
 
@@ -55,11 +59,16 @@ impl ContainerService {
     }
 
     async fn refresh_pid(&self) {
-        let pid = match self.docker.inspect_container(self.id(), None::<InspectContainerOptions>).await {
+        let pid = match self
+            .docker
+            .inspect_container(self.id(), None::<InspectContainerOptions>)
+            .await
+        {
             Ok(info) => info.state.and_then(|s| s.pid).unwrap_or(0),
             Err(_) => 0,
         };
-        self.pid.store(u32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+        self.pid
+            .store(u32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
     }
 
     /// `Some(status)` once the container has stopped.
@@ -67,7 +76,11 @@ impl ContainerService {
         if !self.logs.ended() {
             return None;
         }
-        match self.docker.inspect_container(self.id(), None::<InspectContainerOptions>).await {
+        match self
+            .docker
+            .inspect_container(self.id(), None::<InspectContainerOptions>)
+            .await
+        {
             Ok(info) => {
                 let state = info.state.unwrap_or_default();
                 if state.running == Some(true) {
@@ -81,7 +94,12 @@ impl ContainerService {
     }
 
     /// Waits like [`Wait::until`], failing at once with the log tail if the container stops.
-    pub(crate) async fn until_running<T, F, Fut>(&self, wait: Wait, what: &str, mut probe: F) -> Result<T, HarnessError>
+    pub(crate) async fn until_running<T, F, Fut>(
+        &self,
+        wait: Wait,
+        what: &str,
+        mut probe: F,
+    ) -> Result<T, HarnessError>
     where
         F: FnMut(u32) -> Fut,
         Fut: std::future::Future<Output = Probe<T>>,
@@ -109,7 +127,12 @@ impl ContainerService {
                 log_tail: self.logs.tail(40),
             }),
             Err(mut e) => {
-                e.last_seen = format!("{}\n--- last log lines of {} ---\n{}", e.last_seen, self.name, self.logs.tail(30));
+                e.last_seen = format!(
+                    "{}\n--- last log lines of {} ---\n{}",
+                    e.last_seen,
+                    self.name,
+                    self.logs.tail(30)
+                );
                 Err(HarnessError::Timeout(e))
             }
         }
@@ -143,14 +166,21 @@ impl ContainerService {
     /// SIGTERM, then SIGKILL after `grace`; returns once it has stopped.
     pub(crate) async fn stop(&self, grace: Duration) -> Result<(), HarnessError> {
         let secs = i32::try_from(grace.as_secs().max(1)).unwrap_or(i32::MAX);
-        self.container.stop_with_timeout(Some(secs)).await.map_err(|e| docker_error(&format!("stop {}", self.name), e))?;
-        self.wait_stopped("SIGTERM", grace + Duration::from_secs(10)).await
+        self.container
+            .stop_with_timeout(Some(secs))
+            .await
+            .map_err(|e| docker_error(&format!("stop {}", self.name), e))?;
+        self.wait_stopped("SIGTERM", grace + Duration::from_secs(10))
+            .await
     }
 
     /// Starts the stopped container again (same configuration, volumes and published ports) and
     /// follows its output.
     pub(crate) async fn start_again(&self) -> Result<(), HarnessError> {
-        self.container.start().await.map_err(|e| docker_error(&format!("start {} again", self.name), e))?;
+        self.container
+            .start()
+            .await
+            .map_err(|e| docker_error(&format!("start {} again", self.name), e))?;
         self.logs.follow(&self.docker, self.id());
         self.refresh_pid().await;
         Ok(())
@@ -159,37 +189,66 @@ impl ContainerService {
     /// Disconnects the container from `network` (nothing reaches it, it reaches nothing); its
     /// address is kept for [`ContainerService::heal`].
     pub(crate) async fn partition(&self, network: &str) -> Result<(), HarnessError> {
-        let info = self.docker.inspect_container(self.id(), None::<InspectContainerOptions>).await.map_err(|e| docker_error("inspect a container", e))?;
+        let info = self
+            .docker
+            .inspect_container(self.id(), None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| docker_error("inspect a container", e))?;
         let ip = info
             .network_settings
             .and_then(|s| s.networks)
             .and_then(|mut n| n.remove(network))
             .and_then(|e| e.ip_address)
             .filter(|ip| !ip.is_empty())
-            .ok_or_else(|| HarnessError::Config(format!("{} is not attached to network {network}", self.name)))?;
-        let request = NetworkDisconnectRequest { container: Some(self.id().to_string()), force: Some(true) };
+            .ok_or_else(|| {
+                HarnessError::Config(format!(
+                    "{} is not attached to network {network}",
+                    self.name
+                ))
+            })?;
+        let request = NetworkDisconnectRequest {
+            container: Some(self.id().to_string()),
+            force: Some(true),
+        };
         self.docker
             .disconnect_network(network, request)
             .await
             .map_err(|e| docker_error(&format!("disconnect {} from {network}", self.name), e))?;
-        *self.partitioned_from.lock().unwrap_or_else(|e| e.into_inner()) = Some((network.to_string(), ip));
+        *self
+            .partitioned_from
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((network.to_string(), ip));
         Ok(())
     }
 
     /// Whether it is cut off the lattice network.
     pub(crate) fn partitioned(&self) -> bool {
-        self.partitioned_from.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.partitioned_from
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     /// Reconnects the container with the address it had, so its open connections can resume.
     pub(crate) async fn heal(&self) -> Result<(), HarnessError> {
-        let Some((network, ip)) = self.partitioned_from.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
-            return Err(HarnessError::Config(format!("{} is not partitioned", self.name)));
+        let Some((network, ip)) = self
+            .partitioned_from
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        else {
+            return Err(HarnessError::Config(format!(
+                "{} is not partitioned",
+                self.name
+            )));
         };
         let request = NetworkConnectRequest {
             container: Some(self.id().to_string()),
             endpoint_config: Some(EndpointSettings {
-                ipam_config: Some(EndpointIpamConfig { ipv4_address: Some(ip), ..Default::default() }),
+                ipam_config: Some(EndpointIpamConfig {
+                    ipv4_address: Some(ip),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
         };
@@ -197,7 +256,10 @@ impl ContainerService {
             .connect_network(&network, request)
             .await
             .map_err(|e| docker_error(&format!("connect {} to {network}", self.name), e))?;
-        *self.partitioned_from.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self
+            .partitioned_from
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
         Ok(())
     }
 }

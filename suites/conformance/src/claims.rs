@@ -9,7 +9,11 @@ use wascap::jwt::{Claims, Component};
 
 use crate::{PROBE_C, PROBE_RUST};
 
-const FEATURES: &[Feature] = &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad];
+const FEATURES: &[Feature] = &[
+    Feature::ControlInterface,
+    Feature::LatticeEvents,
+    Feature::FileLoad,
+];
 
 struct Signed {
     path: tempfile::TempPath,
@@ -18,7 +22,12 @@ struct Signed {
 }
 
 /// Signs `wasm` with a fresh account and module key; `expires` / `not_before` in epoch seconds.
-fn sign(wasm: &[u8], name: &str, not_before: Option<u64>, expires: Option<u64>) -> anyhow::Result<(Vec<u8>, String, String)> {
+fn sign(
+    wasm: &[u8],
+    name: &str,
+    not_before: Option<u64>,
+    expires: Option<u64>,
+) -> anyhow::Result<(Vec<u8>, String, String)> {
     let account = KeyPair::new_account();
     let module = KeyPair::new_module();
     let claims = Claims::<Component>::with_dates(
@@ -33,28 +42,46 @@ fn sign(wasm: &[u8], name: &str, not_before: Option<u64>, expires: Option<u64>) 
         Some("0.1.0".to_string()),
         None,
     );
-    let signed = wascap::wasm::embed_claims(wasm, &claims, &account).map_err(|e| anyhow::anyhow!("wascap embed_claims: {e}"))?;
+    let signed = wascap::wasm::embed_claims(wasm, &claims, &account)
+        .map_err(|e| anyhow::anyhow!("wascap embed_claims: {e}"))?;
     Ok((signed, account.public_key(), module.public_key()))
 }
 
 fn write(bytes: &[u8]) -> anyhow::Result<tempfile::TempPath> {
-    let file = tempfile::Builder::new().prefix("wcc-signed-").suffix(".wasm").tempfile()?;
+    let file = tempfile::Builder::new()
+        .prefix("wcc-signed-")
+        .suffix(".wasm")
+        .tempfile()?;
     std::fs::write(file.path(), bytes)?;
     Ok(file.into_temp_path())
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 fn signed_probe(cx: &Cx, not_before: Option<u64>, expires: Option<u64>) -> anyhow::Result<Signed> {
     let wasm = std::fs::read(&cx.fixture(PROBE_RUST)?.path)?;
     let (bytes, account, module) = sign(&wasm, "signed-probe", not_before, expires)?;
-    Ok(Signed { path: write(&bytes)?, account, module })
+    Ok(Signed {
+        path: write(&bytes)?,
+        account,
+        module,
+    })
 }
 
 async fn expect_scale_failure(cx: &Cx, path: &std::path::Path, id: &str) -> anyhow::Result<String> {
-    crate::support::scale_refused(cx, &cx.host_id(), &format!("file://{}", path.display()), id, vec![]).await
+    crate::support::scale_refused(
+        cx,
+        &cx.host_id(),
+        &format!("file://{}", path.display()),
+        id,
+        vec![],
+    )
+    .await
 }
 
 /// SEC-01 / NET-07 / NET-05: a signed component runs and its claims are published.
@@ -76,19 +103,47 @@ fn signed(cx: Cx) -> TestFuture {
         let image = format!("file://{}", signed.path.display());
         let event = crate::support::scale(&cx, &host, &image, "signed", 1).await?;
         let data = event.data();
-        ensure!(data["public_key"] == signed.module.as_str(), "component_scaled public_key: {data}");
-        ensure!(data["claims"]["issuer"] == signed.account.as_str() && data["claims"]["name"] == "signed-probe", "component_scaled claims: {data}");
-        let claims = cx.ctl().client().get_claims().await.map_err(|e| anyhow::anyhow!("claims.get: {e}"))?;
+        ensure!(
+            data["public_key"] == signed.module.as_str(),
+            "component_scaled public_key: {data}"
+        );
+        ensure!(
+            data["claims"]["issuer"] == signed.account.as_str()
+                && data["claims"]["name"] == "signed-probe",
+            "component_scaled claims: {data}"
+        );
+        let claims = cx
+            .ctl()
+            .client()
+            .get_claims()
+            .await
+            .map_err(|e| anyhow::anyhow!("claims.get: {e}"))?;
         let entries = claims.into_data().context("claims.get returned no list")?;
         let entry = entries
             .iter()
             .find(|c| c.get("sub").map(String::as_str) == Some(signed.module.as_str()))
-            .with_context(|| format!("claims.get does not list module {}: {entries:?}", signed.module))?;
-        ensure!(entry.get("iss").map(String::as_str) == Some(signed.account.as_str()) && entry.get("name").map(String::as_str) == Some("signed-probe"),
-            "claims entry: {entry:?}");
+            .with_context(|| {
+                format!(
+                    "claims.get does not list module {}: {entries:?}",
+                    signed.module
+                )
+            })?;
+        ensure!(
+            entry.get("iss").map(String::as_str) == Some(signed.account.as_str())
+                && entry.get("name").map(String::as_str) == Some("signed-probe"),
+            "claims entry: {entry:?}"
+        );
         let inv = crate::support::inventory(&cx, &host).await?;
-        let c = inv.components().iter().find(|c| c.id() == "signed").context("signed component not in inventory")?;
-        ensure!(c.name() == Some("signed-probe"), "inventory name: {:?}", c.name());
+        let c = inv
+            .components()
+            .iter()
+            .find(|c| c.id() == "signed")
+            .context("signed component not in inventory")?;
+        ensure!(
+            c.name() == Some("signed-probe"),
+            "inventory name: {:?}",
+            c.name()
+        );
         Ok(())
     })
 }
@@ -109,10 +164,16 @@ fn expired(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let old = signed_probe(&cx, None, Some(now() - 3600))?;
         let error = expect_scale_failure(&cx, &old.path, "expired").await?;
-        ensure!(error.contains("expired"), "expired claims refused with: {error:?}");
+        ensure!(
+            error.contains("expired"),
+            "expired claims refused with: {error:?}"
+        );
         let early = signed_probe(&cx, Some(now() + 3600), None)?;
         let error = expect_scale_failure(&cx, &early.path, "too-early").await?;
-        ensure!(error.contains("cannot be used before"), "not-yet-valid claims refused with: {error:?}");
+        ensure!(
+            error.contains("cannot be used before"),
+            "not-yet-valid claims refused with: {error:?}"
+        );
         Ok(())
     })
 }
@@ -134,7 +195,10 @@ fn tampered(cx: Cx) -> TestFuture {
         let rust = std::fs::read(&cx.fixture(PROBE_RUST)?.path)?;
         let c = std::fs::read(&cx.fixture(PROBE_C)?.path)?;
         let (signed, _, _) = sign(&rust, "rust-probe", None, None)?;
-        ensure!(signed.starts_with(&rust), "wascap did not append its section; this test cannot graft it");
+        ensure!(
+            signed.starts_with(&rust),
+            "wascap did not append its section; this test cannot graft it"
+        );
         let mut grafted = c.clone();
         grafted.extend_from_slice(&signed[rust.len()..]);
         let path = write(&grafted)?;

@@ -29,42 +29,88 @@ fn scale_invoke_stop(cx: Cx) -> TestFuture {
         let id = "probe-rust";
         let event = scale(&cx, &host, &fixture.file_ref(), id, 2).await?;
         let data = event.data();
-        ensure!(data["host_id"] == host.as_str() && data["image_ref"] == fixture.file_ref().as_str(), "component_scaled: {data}");
-        ensure!(data["annotations"].is_object(), "component_scaled lacks annotations: {data}");
-        ensure!(event.source() == host, "event source {} is not the host", event.source());
-        let inv = wait_inventory(&cx, &host, "probe-rust listed with max_instances 2", 2, |inv| {
-            inv.components().iter().any(|c| c.id() == id && c.max_instances() == 2)
-        })
+        ensure!(
+            data["host_id"] == host.as_str() && data["image_ref"] == fixture.file_ref().as_str(),
+            "component_scaled: {data}"
+        );
+        ensure!(
+            data["annotations"].is_object(),
+            "component_scaled lacks annotations: {data}"
+        );
+        ensure!(
+            event.source() == host,
+            "event source {} is not the host",
+            event.source()
+        );
+        let inv = wait_inventory(
+            &cx,
+            &host,
+            "probe-rust listed with max_instances 2",
+            2,
+            |inv| {
+                inv.components()
+                    .iter()
+                    .any(|c| c.id() == id && c.max_instances() == 2)
+            },
+        )
         .await?;
-        let listed = inv.components().iter().find(|c| c.id() == id).context("listed component")?;
-        ensure!(listed.image_ref() == fixture.file_ref(), "inventory image_ref {}", listed.image_ref());
+        let listed = inv
+            .components()
+            .iter()
+            .find(|c| c.id() == id)
+            .context("listed component")?;
+        ensure!(
+            listed.image_ref() == fixture.file_ref(),
+            "inventory image_ref {}",
+            listed.image_ref()
+        );
 
         // NET-08: the export is served on <lattice>.<id>.wrpc.0.0.1.test:fixtures/echo@0.1.0.echo
         let client = cx.lattice().wrpc_client(id).await?;
         let big = "x".repeat(100_000);
         for msg in ["hello", "", "ünïcødé ✓ 🚀", big.as_str()] {
-            let got = echo::echo(&client, None, msg).await.with_context(|| format!("wRPC echo of a {}-byte message", msg.len()))?;
-            ensure!(got == msg, "echo returned {} bytes for a {}-byte message", got.len(), msg.len());
+            let got = echo::echo(&client, None, msg)
+                .await
+                .with_context(|| format!("wRPC echo of a {}-byte message", msg.len()))?;
+            ensure!(
+                got == msg,
+                "echo returned {} bytes for a {}-byte message",
+                got.len(),
+                msg.len()
+            );
         }
-        let lang = about::language(&client, None).await.context("wRPC about.language")?;
+        let lang = about::language(&client, None)
+            .await
+            .context("wRPC about.language")?;
         ensure!(lang == "rust", "about.language answered {lang:?}");
 
         scale(&cx, &host, &fixture.file_ref(), id, 0).await?;
-        wait_inventory(&cx, &host, "probe-rust gone", 2, |inv| inv.components().iter().all(|c| c.id() != id)).await?;
+        wait_inventory(&cx, &host, "probe-rust gone", 2, |inv| {
+            inv.components().iter().all(|c| c.id() != id)
+        })
+        .await?;
         // Nobody serves the export any more: the call fails (no responders) instead of answering.
-        let after = Wait::new("wRPC echo to fail after the scale to 0", Duration::from_secs(30))
-            .consecutive(2)
-            .until(|_| {
-                let client = client.clone();
-                async move {
-                    match tokio::time::timeout(Duration::from_secs(5), echo::echo(&client, None, "still there?")).await {
-                        Ok(Ok(answer)) => Probe::NotYet(format!("still answered {answer:?}")),
-                        Ok(Err(e)) => Probe::Ready(format!("{e:#}")),
-                        Err(_) => Probe::Ready("no answer within 5 s".to_string()),
-                    }
+        let after = Wait::new(
+            "wRPC echo to fail after the scale to 0",
+            Duration::from_secs(30),
+        )
+        .consecutive(2)
+        .until(|_| {
+            let client = client.clone();
+            async move {
+                match tokio::time::timeout(
+                    Duration::from_secs(5),
+                    echo::echo(&client, None, "still there?"),
+                )
+                .await
+                {
+                    Ok(Ok(answer)) => Probe::NotYet(format!("still answered {answer:?}")),
+                    Ok(Err(e)) => Probe::Ready(format!("{e:#}")),
+                    Err(_) => Probe::Ready("no answer within 5 s".to_string()),
                 }
-            })
-            .await?;
+            }
+        })
+        .await?;
         ensure!(!after.is_empty());
         Ok(())
     })
@@ -87,12 +133,29 @@ fn file_load_denied(cx: Cx) -> TestFuture {
         let host = cx.host_id();
         let fixture = cx.fixture(PROBE_RUST)?;
         let mark = cx.journal().mark();
-        let error = crate::support::scale_refused(&cx, &host, &fixture.file_ref(), "denied-probe", vec![]).await?;
-        ensure!(error.contains("file loading is disabled"), "component_scale_failed error: {error:?}");
-        let scaled = cx.journal().since(mark).into_iter().filter(|e| e.kind == "component_scaled").count();
-        ensure!(scaled == 0, "a component_scaled event was published for a refused component");
+        let error =
+            crate::support::scale_refused(&cx, &host, &fixture.file_ref(), "denied-probe", vec![])
+                .await?;
+        ensure!(
+            error.contains("file loading is disabled"),
+            "component_scale_failed error: {error:?}"
+        );
+        let scaled = cx
+            .journal()
+            .since(mark)
+            .into_iter()
+            .filter(|e| e.kind == "component_scaled")
+            .count();
+        ensure!(
+            scaled == 0,
+            "a component_scaled event was published for a refused component"
+        );
         let inv = crate::support::inventory(&cx, &host).await?;
-        ensure!(inv.components().is_empty(), "the host runs {:?}", inv.components());
+        ensure!(
+            inv.components().is_empty(),
+            "the host runs {:?}",
+            inv.components()
+        );
         Ok(())
     })
 }

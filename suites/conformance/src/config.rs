@@ -28,30 +28,79 @@ fn crud(cx: Cx) -> TestFuture {
         let journal = cx.journal();
         // Not a string map: refused (sent raw; the typed client cannot express it).
         let subject = format!("wasmbus.ctl.v1.{}.config.put.bad-config", lattice.name());
-        let reply = lattice.nats().request(subject, r#"["not","a","map"]"#.into()).await.context("raw config.put")?;
+        let reply = lattice
+            .nats()
+            .request(subject, r#"["not","a","map"]"#.into())
+            .await
+            .context("raw config.put")?;
         let raw: serde_json::Value = serde_json::from_slice(&reply.payload)?;
-        ensure!(raw["success"] == false, "a non-map config was accepted: {raw}");
-        ensure!(raw["message"].as_str().is_some_and(|m| m.contains("map of string")), "refusal: {raw}");
+        ensure!(
+            raw["success"] == false,
+            "a non-map config was accepted: {raw}"
+        );
+        ensure!(
+            raw["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("map of string")),
+            "refusal: {raw}"
+        );
 
         let missing = cx.ctl().get_config("absent-config").await?;
-        ensure!(missing.succeeded() && missing.data().is_none(), "missing config: success={} data={:?}", missing.succeeded(), missing.data());
-        ensure!(missing.message().contains("not found"), "missing config message: {:?}", missing.message());
+        ensure!(
+            missing.succeeded() && missing.data().is_none(),
+            "missing config: success={} data={:?}",
+            missing.succeeded(),
+            missing.data()
+        );
+        ensure!(
+            missing.message().contains("not found"),
+            "missing config message: {:?}",
+            missing.message()
+        );
 
         let mark = journal.mark();
-        let values = BTreeMap::from([("a".to_string(), "1".to_string()), ("b".to_string(), "two".to_string())]);
+        let values = BTreeMap::from([
+            ("a".to_string(), "1".to_string()),
+            ("b".to_string(), "two".to_string()),
+        ]);
         let put = cx.ctl().put_config("app-config", values.clone()).await?;
         ensure!(put.succeeded(), "config.put: {}", put.message());
-        journal.wait_for(mark, "config_set", "app-config", Duration::from_secs(10), |e| e.field("config_name") == Some("app-config")).await?;
-        let got = cx.ctl().get_config("app-config").await?.into_data().context("config.get returned no map")?;
+        journal
+            .wait_for(
+                mark,
+                "config_set",
+                "app-config",
+                Duration::from_secs(10),
+                |e| e.field("config_name") == Some("app-config"),
+            )
+            .await?;
+        let got = cx
+            .ctl()
+            .get_config("app-config")
+            .await?
+            .into_data()
+            .context("config.get returned no map")?;
         let got: BTreeMap<String, String> = got.into_iter().collect();
         ensure!(got == values, "config.get returned {got:?}");
 
         let mark = journal.mark();
         let del = cx.ctl().delete_config("app-config").await?;
         ensure!(del.succeeded(), "config.del: {}", del.message());
-        journal.wait_for(mark, "config_deleted", "app-config", Duration::from_secs(10), |e| e.field("config_name") == Some("app-config")).await?;
+        journal
+            .wait_for(
+                mark,
+                "config_deleted",
+                "app-config",
+                Duration::from_secs(10),
+                |e| e.field("config_name") == Some("app-config"),
+            )
+            .await?;
         let gone = cx.ctl().get_config("app-config").await?;
-        ensure!(gone.data().is_none(), "config still readable after delete: {:?}", gone.data());
+        ensure!(
+            gone.data().is_none(),
+            "config still readable after delete: {:?}",
+            gone.data()
+        );
         Ok(())
     })
 }
@@ -72,31 +121,60 @@ fn live_update(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
         let image = cx.fixture(PROBE_RUST)?.file_ref();
-        let put = cx.ctl().put_config("live", BTreeMap::from([("mode".to_string(), "first".to_string())])).await?;
+        let put = cx
+            .ctl()
+            .put_config(
+                "live",
+                BTreeMap::from([("mode".to_string(), "first".to_string())]),
+            )
+            .await?;
         ensure!(put.succeeded(), "config.put: {}", put.message());
         let mark = cx.journal().mark();
-        let ack = cx.ctl().scale_component(&host, &image, "live-reader", 1, None, vec!["live".into()]).await?;
+        let ack = cx
+            .ctl()
+            .scale_component(&host, &image, "live-reader", 1, None, vec!["live".into()])
+            .await?;
         ensure!(ack.succeeded(), "scale: {}", ack.message());
         cx.journal()
-            .wait_for(mark, "component_scaled", "live-reader", Duration::from_secs(30), |e| e.field("component_id") == Some("live-reader"))
+            .wait_for(
+                mark,
+                "component_scaled",
+                "live-reader",
+                Duration::from_secs(30),
+                |e| e.field("component_id") == Some("live-reader"),
+            )
             .await?;
         let client = cx.lattice().wrpc_client("live-reader").await?;
-        let first = config_reader::get(&client, None, "mode").await.context("config-reader.get")?;
-        ensure!(first.as_deref() == Some("first"), "before the update: {first:?}");
-        let put = cx.ctl().put_config("live", BTreeMap::from([("mode".to_string(), "second".to_string())])).await?;
+        let first = config_reader::get(&client, None, "mode")
+            .await
+            .context("config-reader.get")?;
+        ensure!(
+            first.as_deref() == Some("first"),
+            "before the update: {first:?}"
+        );
+        let put = cx
+            .ctl()
+            .put_config(
+                "live",
+                BTreeMap::from([("mode".to_string(), "second".to_string())]),
+            )
+            .await?;
         ensure!(put.succeeded(), "config.put: {}", put.message());
         let client_ref = &client;
-        Wait::new("the component to read the updated config", Duration::from_secs(20))
-            .consecutive(2)
-            .interval(Duration::from_millis(100))
-            .until(|_| async move {
-                match config_reader::get(client_ref, None, "mode").await {
-                    Ok(Some(v)) if v == "second" => Probe::Ready(()),
-                    Ok(v) => Probe::NotYet(format!("reads {v:?}")),
-                    Err(e) => Probe::NotYet(format!("{e:#}")),
-                }
-            })
-            .await?;
+        Wait::new(
+            "the component to read the updated config",
+            Duration::from_secs(20),
+        )
+        .consecutive(2)
+        .interval(Duration::from_millis(100))
+        .until(|_| async move {
+            match config_reader::get(client_ref, None, "mode").await {
+                Ok(Some(v)) if v == "second" => Probe::Ready(()),
+                Ok(v) => Probe::NotYet(format!("reads {v:?}")),
+                Err(e) => Probe::NotYet(format!("{e:#}")),
+            }
+        })
+        .await?;
         Ok(())
     })
 }
@@ -117,8 +195,18 @@ fn missing_config(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
         let image = cx.fixture(PROBE_RUST)?.file_ref();
-        let error = crate::support::scale_refused(&cx, &host, &image, "needs-config", vec!["never-put".into()]).await?;
-        ensure!(error.contains("never-put"), "the error does not name the missing config: {error:?}");
+        let error = crate::support::scale_refused(
+            &cx,
+            &host,
+            &image,
+            "needs-config",
+            vec!["never-put".into()],
+        )
+        .await?;
+        ensure!(
+            error.contains("never-put"),
+            "the error does not name the missing config: {error:?}"
+        );
         // A good scale afterwards still works (the failure left nothing behind).
         scale(&cx, &host, &image, "needs-config", 1).await?;
         Ok(())
@@ -140,16 +228,51 @@ pub static DATA_MODEL: ConformanceTest = ConformanceTest {
 fn data_model(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let lattice = cx.lattice().name().to_string();
-        let link = crate::support::link("kv-source", "kv-target", "default", ("test", "fixtures"), &["echo"], &[], &[])?;
-        ensure!(cx.ctl().put_link(link).await?.succeeded(), "link.put refused");
-        ensure!(cx.ctl().put_config("stored", BTreeMap::from([("k".to_string(), "v".to_string())])).await?.succeeded(), "config.put refused");
+        let link = crate::support::link(
+            "kv-source",
+            "kv-target",
+            "default",
+            ("test", "fixtures"),
+            &["echo"],
+            &[],
+            &[],
+        )?;
+        ensure!(
+            cx.ctl().put_link(link).await?.succeeded(),
+            "link.put refused"
+        );
+        ensure!(
+            cx.ctl()
+                .put_config(
+                    "stored",
+                    BTreeMap::from([("k".to_string(), "v".to_string())])
+                )
+                .await?
+                .succeeded(),
+            "config.put refused"
+        );
         let js = async_nats::jetstream::new(cx.lattice().nats().clone());
-        let data = js.get_key_value(format!("LATTICEDATA_{lattice}")).await.context("LATTICEDATA bucket")?;
-        let spec = data.get("COMPONENT_kv-source").await?.context("no COMPONENT_kv-source key")?;
+        let data = js
+            .get_key_value(format!("LATTICEDATA_{lattice}"))
+            .await
+            .context("LATTICEDATA bucket")?;
+        let spec = data
+            .get("COMPONENT_kv-source")
+            .await?
+            .context("no COMPONENT_kv-source key")?;
         let spec: serde_json::Value = serde_json::from_slice(&spec)?;
-        ensure!(spec["links"][0]["target"] == "kv-target", "COMPONENT_kv-source: {spec}");
-        let config = js.get_key_value(format!("CONFIGDATA_{lattice}")).await.context("CONFIGDATA bucket")?;
-        let stored = config.get("stored").await?.context("no config key `stored`")?;
+        ensure!(
+            spec["links"][0]["target"] == "kv-target",
+            "COMPONENT_kv-source: {spec}"
+        );
+        let config = js
+            .get_key_value(format!("CONFIGDATA_{lattice}"))
+            .await
+            .context("CONFIGDATA bucket")?;
+        let stored = config
+            .get("stored")
+            .await?
+            .context("no config key `stored`")?;
         let stored: serde_json::Value = serde_json::from_slice(&stored)?;
         ensure!(stored["k"] == "v", "CONFIGDATA stored: {stored}");
         Ok(())

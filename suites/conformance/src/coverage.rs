@@ -23,7 +23,9 @@ struct File {
 
 /// The deliberately left-out items.
 pub fn left_out() -> Vec<LeftOut> {
-    toml::from_str::<File>(LEFT_OUT).map(|f| f.left_out).unwrap_or_else(|e| panic!("coverage.toml is malformed: {e}"))
+    toml::from_str::<File>(LEFT_OUT)
+        .map(|f| f.left_out)
+        .unwrap_or_else(|e| panic!("coverage.toml is malformed: {e}"))
 }
 
 /// Item IDs defined by the catalogue text (`### ID …` headings and `* Q-NN …` bullets).
@@ -33,7 +35,12 @@ pub fn catalogue_items(catalogue: &str) -> Vec<String> {
         .filter_map(|l| l.strip_prefix("### ").or_else(|| l.strip_prefix("* ")))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|id| {
-            id.split_once('-').is_some_and(|(p, n)| !p.is_empty() && p.chars().all(|c| c.is_ascii_uppercase()) && n.len() == 2 && n.chars().all(|c| c.is_ascii_digit()))
+            id.split_once('-').is_some_and(|(p, n)| {
+                !p.is_empty()
+                    && p.chars().all(|c| c.is_ascii_uppercase())
+                    && n.len() == 2
+                    && n.chars().all(|c| c.is_ascii_digit())
+            })
         })
         .map(str::to_string)
         .collect()
@@ -42,7 +49,10 @@ pub fn catalogue_items(catalogue: &str) -> Vec<String> {
 /// The coverage of `catalogue` by the registry: item → test names, and the items neither covered
 /// nor left out (the gaps that fail the gate).
 pub fn coverage(catalogue: &str) -> (BTreeMap<String, Vec<&'static str>>, Vec<String>) {
-    let mut table: BTreeMap<String, Vec<&'static str>> = catalogue_items(catalogue).into_iter().map(|i| (i, Vec::new())).collect();
+    let mut table: BTreeMap<String, Vec<&'static str>> = catalogue_items(catalogue)
+        .into_iter()
+        .map(|i| (i, Vec::new()))
+        .collect();
     for t in crate::registry() {
         for item in t.covers {
             if let Some(tests) = table.get_mut(*item) {
@@ -51,7 +61,11 @@ pub fn coverage(catalogue: &str) -> (BTreeMap<String, Vec<&'static str>>, Vec<St
         }
     }
     let left: Vec<String> = left_out().into_iter().map(|l| l.item).collect();
-    let gaps = table.iter().filter(|(item, tests)| tests.is_empty() && !left.contains(item)).map(|(i, _)| i.clone()).collect();
+    let gaps = table
+        .iter()
+        .filter(|(item, tests)| tests.is_empty() && !left.contains(item))
+        .map(|(i, _)| i.clone())
+        .collect();
     (table, gaps)
 }
 
@@ -63,9 +77,16 @@ pub fn markdown(catalogue: &str) -> String {
     let mut md = format!("{covered} of {} catalogue items are checked by tests; {} left out with a reason; {} gaps.\n\n| item | tests |\n|---|---|\n", table.len(), left.len(), gaps.len());
     for (item, tests) in &table {
         let cell = if tests.is_empty() {
-            left.iter().find(|l| &l.item == item).map(|l| format!("left out: {}", l.reason)).unwrap_or_else(|| "**GAP**".into())
+            left.iter()
+                .find(|l| &l.item == item)
+                .map(|l| format!("left out: {}", l.reason))
+                .unwrap_or_else(|| "**GAP**".into())
         } else {
-            tests.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+            tests
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         md.push_str(&format!("| {item} | {cell} |\n"));
     }
@@ -78,25 +99,50 @@ mod tests {
 
     fn catalogue() -> String {
         let path = harness::binaries::repo_root().join("../shared/spec/wasmcloud-1x-catalogue.md");
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("the catalogue must sit beside the project at {}: {e}", path.display()))
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "the catalogue must sit beside the project at {}: {e}",
+                path.display()
+            )
+        })
     }
 
     #[test]
     fn every_catalogue_item_is_covered_or_left_out_with_a_reason() {
         let text = catalogue();
-        assert_eq!(catalogue_items(&text).len(), 113, "the catalogue has 113 items");
+        assert_eq!(
+            catalogue_items(&text).len(),
+            113,
+            "the catalogue has 113 items"
+        );
         let (table, gaps) = coverage(&text);
-        assert!(gaps.is_empty(), "catalogue items with no test and no reason: {gaps:?}");
+        assert!(
+            gaps.is_empty(),
+            "catalogue items with no test and no reason: {gaps:?}"
+        );
         for l in left_out() {
-            assert!(!l.reason.trim().is_empty(), "{} is left out without a reason", l.item);
-            let tests = table.get(&l.item).unwrap_or_else(|| panic!("{} in coverage.toml is not a catalogue item", l.item));
-            assert!(tests.is_empty(), "{} is listed as left out but covered by {tests:?}: remove the entry", l.item);
+            assert!(
+                !l.reason.trim().is_empty(),
+                "{} is left out without a reason",
+                l.item
+            );
+            let tests = table
+                .get(&l.item)
+                .unwrap_or_else(|| panic!("{} in coverage.toml is not a catalogue item", l.item));
+            assert!(
+                tests.is_empty(),
+                "{} is listed as left out but covered by {tests:?}: remove the entry",
+                l.item
+            );
         }
     }
 
     #[test]
     fn item_ids_are_parsed_from_headings_and_bullets() {
         let text = "### CFG-01 NATS\n* Q-03 All start\n* not an item\n### Notes\n";
-        assert_eq!(catalogue_items(text), vec!["CFG-01".to_string(), "Q-03".to_string()]);
+        assert_eq!(
+            catalogue_items(text),
+            vec!["CFG-01".to_string(), "Q-03".to_string()]
+        );
     }
 }

@@ -110,22 +110,45 @@ mod tests {
         let mut seen = BTreeSet::new();
         for t in registry() {
             assert!(seen.insert(t.name), "duplicate test name {}", t.name);
-            let (topic, behavior) = t.name.split_once("::").unwrap_or_else(|| panic!("{} is not topic::behavior", t.name));
-            let ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-            assert!(ok(topic) && ok(behavior), "{} must be lowercase snake_case", t.name);
-            assert!(!t.description.is_empty() && !t.covers.is_empty(), "{} needs a description and covered items", t.name);
+            let (topic, behavior) = t
+                .name
+                .split_once("::")
+                .unwrap_or_else(|| panic!("{} is not topic::behavior", t.name));
+            let ok = |s: &str| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            };
+            assert!(
+                ok(topic) && ok(behavior),
+                "{} must be lowercase snake_case",
+                t.name
+            );
+            assert!(
+                !t.description.is_empty() && !t.covers.is_empty(),
+                "{} needs a description and covered items",
+                t.name
+            );
         }
     }
 
     #[test]
     fn covered_items_exist_in_the_catalogue() {
         let path = harness::binaries::repo_root().join("../shared/spec/wasmcloud-1x-catalogue.md");
-        let catalogue = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("the catalogue must sit beside the project at {}: {e}", path.display()));
+        let catalogue = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "the catalogue must sit beside the project at {}: {e}",
+                path.display()
+            )
+        });
         for t in registry() {
             for item in t.covers {
-                assert!(catalogue.contains(&format!("### {item} ")) || catalogue.contains(&format!("* {item} ")),
-                    "{} covers {item}, which the catalogue does not define", t.name);
+                assert!(
+                    catalogue.contains(&format!("### {item} "))
+                        || catalogue.contains(&format!("* {item} ")),
+                    "{} covers {item}, which the catalogue does not define",
+                    t.name
+                );
             }
         }
     }

@@ -12,11 +12,22 @@ use crate::support::{scale, wait_inventory};
 use crate::{PROBE_RUST, RUNNER_RUST};
 
 fn echo_link(source: &str, target: &str, name: &str) -> anyhow::Result<Link> {
-    crate::support::link(source, target, name, ("test", "fixtures"), &["echo"], &[], &[])
+    crate::support::link(
+        source,
+        target,
+        name,
+        ("test", "fixtures"),
+        &["echo"],
+        &[],
+        &[],
+    )
 }
 
 fn same_link(a: &Link, b: &Link) -> bool {
-    a.source_id() == b.source_id() && a.target() == b.target() && a.name() == b.name() && a.interfaces() == b.interfaces()
+    a.source_id() == b.source_id()
+        && a.target() == b.target()
+        && a.name() == b.name()
+        && a.interfaces() == b.interfaces()
 }
 
 /// NET-03/04/05: put, get and delete a link, with the events each publishes.
@@ -39,30 +50,71 @@ fn put_get_delete(cx: Cx) -> TestFuture {
         let put = cx.ctl().put_link(link.clone()).await?;
         ensure!(put.succeeded(), "link.put refused: {}", put.message());
         let set = journal
-            .wait_for(mark, "linkdef_set", "link-source -> link-target", Duration::from_secs(10), |e| e.field("source_id") == Some("link-source"))
+            .wait_for(
+                mark,
+                "linkdef_set",
+                "link-source -> link-target",
+                Duration::from_secs(10),
+                |e| e.field("source_id") == Some("link-source"),
+            )
             .await?;
         let d = set.data();
         ensure!(
-            d["target"] == "link-target" && d["name"] == "default" && d["wit_namespace"] == "test" && d["wit_package"] == "fixtures"
-                && d["interfaces"] == serde_json::json!(["echo"]) && d["source_config"].is_array() && d["target_config"].is_array(),
+            d["target"] == "link-target"
+                && d["name"] == "default"
+                && d["wit_namespace"] == "test"
+                && d["wit_package"] == "fixtures"
+                && d["interfaces"] == serde_json::json!(["echo"])
+                && d["source_config"].is_array()
+                && d["target_config"].is_array(),
             "linkdef_set data: {d}"
         );
-        crate::support::wait_links(&cx, "the new link listed", |links| links.iter().any(|l| same_link(l, &link))).await?;
+        crate::support::wait_links(&cx, "the new link listed", |links| {
+            links.iter().any(|l| same_link(l, &link))
+        })
+        .await?;
 
         let mark = journal.mark();
-        let del = cx.ctl().delete_link("link-source", "default", "test", "fixtures").await?;
+        let del = cx
+            .ctl()
+            .delete_link("link-source", "default", "test", "fixtures")
+            .await?;
         ensure!(del.succeeded(), "link.del refused: {}", del.message());
         let deleted = journal
-            .wait_for(mark, "linkdef_deleted", "link-source", Duration::from_secs(10), |e| e.field("source_id") == Some("link-source"))
+            .wait_for(
+                mark,
+                "linkdef_deleted",
+                "link-source",
+                Duration::from_secs(10),
+                |e| e.field("source_id") == Some("link-source"),
+            )
             .await?;
         let d = deleted.data();
-        ensure!(d["name"] == "default" && d["wit_namespace"] == "test" && d["wit_package"] == "fixtures", "linkdef_deleted data: {d}");
-        ensure!(d["target"] == "link-target", "linkdef_deleted of an existing link names its target: {d}");
-        crate::support::wait_links(&cx, "the deleted link gone", |links| links.iter().all(|l| l.source_id() != "link-source")).await?;
+        ensure!(
+            d["name"] == "default"
+                && d["wit_namespace"] == "test"
+                && d["wit_package"] == "fixtures",
+            "linkdef_deleted data: {d}"
+        );
+        ensure!(
+            d["target"] == "link-target",
+            "linkdef_deleted of an existing link names its target: {d}"
+        );
+        crate::support::wait_links(&cx, "the deleted link gone", |links| {
+            links.iter().all(|l| l.source_id() != "link-source")
+        })
+        .await?;
 
         // Deleting again is idempotent (NET-04).
-        let again = cx.ctl().delete_link("link-source", "default", "test", "fixtures").await?;
-        ensure!(again.succeeded(), "second link.del refused: {}", again.message());
+        let again = cx
+            .ctl()
+            .delete_link("link-source", "default", "test", "fixtures")
+            .await?;
+        ensure!(
+            again.succeeded(),
+            "second link.del refused: {}",
+            again.message()
+        );
         Ok(())
     })
 }
@@ -82,10 +134,16 @@ pub static CONFLICTING_TARGET: ConformanceTest = ConformanceTest {
 fn conflicting_target(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let journal = cx.journal();
-        let first = cx.ctl().put_link(echo_link("src", "target-a", "default")?).await?;
+        let first = cx
+            .ctl()
+            .put_link(echo_link("src", "target-a", "default")?)
+            .await?;
         ensure!(first.succeeded(), "first link refused: {}", first.message());
         let mark = journal.mark();
-        let conflict = cx.ctl().put_link(echo_link("src", "target-b", "default")?).await?;
+        let conflict = cx
+            .ctl()
+            .put_link(echo_link("src", "target-b", "default")?)
+            .await?;
         ensure!(!conflict.succeeded(), "a conflicting link was accepted");
         ensure!(
             conflict.message().contains("link already exists with different target, consider deleting the existing link or using a different link name"),
@@ -93,15 +151,42 @@ fn conflicting_target(cx: Cx) -> TestFuture {
             conflict.message()
         );
         let failed = journal
-            .wait_for(mark, "linkdef_set_failed", "the conflicting link", Duration::from_secs(10), |e| e.field("target") == Some("target-b"))
+            .wait_for(
+                mark,
+                "linkdef_set_failed",
+                "the conflicting link",
+                Duration::from_secs(10),
+                |e| e.field("target") == Some("target-b"),
+            )
             .await?;
-        ensure!(failed.field("error").is_some_and(|e| !e.is_empty()), "linkdef_set_failed without error: {}", failed.data());
-        let other_name = cx.ctl().put_link(echo_link("src", "target-b", "secondary")?).await?;
-        ensure!(other_name.succeeded(), "a link under another name was refused: {}", other_name.message());
-        crate::support::wait_links(&cx, "src linked to target-a (default) and target-b (secondary) only", |links| {
-            let targets: Vec<(&str, &str)> = links.iter().filter(|l| l.source_id() == "src").map(|l| (l.name(), l.target())).collect();
-            targets.contains(&("default", "target-a")) && targets.contains(&("secondary", "target-b")) && targets.len() == 2
-        })
+        ensure!(
+            failed.field("error").is_some_and(|e| !e.is_empty()),
+            "linkdef_set_failed without error: {}",
+            failed.data()
+        );
+        let other_name = cx
+            .ctl()
+            .put_link(echo_link("src", "target-b", "secondary")?)
+            .await?;
+        ensure!(
+            other_name.succeeded(),
+            "a link under another name was refused: {}",
+            other_name.message()
+        );
+        crate::support::wait_links(
+            &cx,
+            "src linked to target-a (default) and target-b (secondary) only",
+            |links| {
+                let targets: Vec<(&str, &str)> = links
+                    .iter()
+                    .filter(|l| l.source_id() == "src")
+                    .map(|l| (l.name(), l.target()))
+                    .collect();
+                targets.contains(&("default", "target-a"))
+                    && targets.contains(&("secondary", "target-b"))
+                    && targets.len() == 2
+            },
+        )
         .await?;
         Ok(())
     })
@@ -134,40 +219,58 @@ fn component_calls_linked_target(cx: Cx) -> TestFuture {
         let runner_fixture = cx.fixture(RUNNER_RUST)?;
         scale(&cx, &host, &probe.file_ref(), "echo-target", 1).await?;
         scale(&cx, &host, &runner_fixture.file_ref(), "runner", 1).await?;
-        wait_inventory(&cx, &host, "both components listed", 1, |inv| inv.components().len() == 2).await?;
+        wait_inventory(&cx, &host, "both components listed", 1, |inv| {
+            inv.components().len() == 2
+        })
+        .await?;
         let client = cx.lattice().wrpc_client("runner").await?;
 
         let unlinked = run_outcome(&client, "before").await;
-        ensure!(unlinked.is_err(), "an unlinked import answered {unlinked:?} (deny by default, NET-09)");
+        ensure!(
+            unlinked.is_err(),
+            "an unlinked import answered {unlinked:?} (deny by default, NET-09)"
+        );
 
-        let put = cx.ctl().put_link(echo_link("runner", "echo-target", "default")?).await?;
+        let put = cx
+            .ctl()
+            .put_link(echo_link("runner", "echo-target", "default")?)
+            .await?;
         ensure!(put.succeeded(), "link.put refused: {}", put.message());
         let client_ref = &client;
-        Wait::new("runner.run to reach echo-target through the link", Duration::from_secs(30))
-            .consecutive(3)
-            .interval(Duration::from_millis(200))
-            .until(|n| async move {
-                let msg = format!("through the link #{n}");
-                match run_outcome(client_ref, &msg).await {
-                    Ok(answer) if answer == msg => Probe::Ready(()),
-                    Ok(answer) => Probe::NotYet(format!("answered {answer:?} for {msg:?}")),
-                    Err(e) => Probe::NotYet(e),
-                }
-            })
-            .await?;
+        Wait::new(
+            "runner.run to reach echo-target through the link",
+            Duration::from_secs(30),
+        )
+        .consecutive(3)
+        .interval(Duration::from_millis(200))
+        .until(|n| async move {
+            let msg = format!("through the link #{n}");
+            match run_outcome(client_ref, &msg).await {
+                Ok(answer) if answer == msg => Probe::Ready(()),
+                Ok(answer) => Probe::NotYet(format!("answered {answer:?} for {msg:?}")),
+                Err(e) => Probe::NotYet(e),
+            }
+        })
+        .await?;
 
-        let del = cx.ctl().delete_link("runner", "default", "test", "fixtures").await?;
-        ensure!(del.succeeded(), "link.del refused: {}", del.message());
-        Wait::new("runner.run to fail again once the link is deleted", Duration::from_secs(30))
-            .consecutive(2)
-            .interval(Duration::from_millis(200))
-            .until(|_| async move {
-                match run_outcome(client_ref, "after").await {
-                    Ok(answer) => Probe::NotYet(format!("still answered {answer:?}")),
-                    Err(_) => Probe::Ready(()),
-                }
-            })
+        let del = cx
+            .ctl()
+            .delete_link("runner", "default", "test", "fixtures")
             .await?;
+        ensure!(del.succeeded(), "link.del refused: {}", del.message());
+        Wait::new(
+            "runner.run to fail again once the link is deleted",
+            Duration::from_secs(30),
+        )
+        .consecutive(2)
+        .interval(Duration::from_millis(200))
+        .until(|_| async move {
+            match run_outcome(client_ref, "after").await {
+                Ok(answer) => Probe::NotYet(format!("still answered {answer:?}")),
+                Err(_) => Probe::Ready(()),
+            }
+        })
+        .await?;
         Ok(())
     })
 }
@@ -187,26 +290,49 @@ pub static CROSS_HOST_CALL: ConformanceTest = ConformanceTest {
 fn cross_host_call(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
-        scale(&cx, &ids[1], &cx.fixture(PROBE_RUST)?.file_ref(), "far-echo", 1).await?;
-        scale(&cx, &ids[0], &cx.fixture(RUNNER_RUST)?.file_ref(), "near-runner", 1).await?;
-        let put = cx.ctl().put_link(echo_link("near-runner", "far-echo", "default")?).await?;
+        scale(
+            &cx,
+            &ids[1],
+            &cx.fixture(PROBE_RUST)?.file_ref(),
+            "far-echo",
+            1,
+        )
+        .await?;
+        scale(
+            &cx,
+            &ids[0],
+            &cx.fixture(RUNNER_RUST)?.file_ref(),
+            "near-runner",
+            1,
+        )
+        .await?;
+        let put = cx
+            .ctl()
+            .put_link(echo_link("near-runner", "far-echo", "default")?)
+            .await?;
         ensure!(put.succeeded(), "link.put: {}", put.message());
         let client = cx.lattice().wrpc_client("near-runner").await?;
         let client_ref = &client;
-        Wait::new("near-runner (host 0) to reach far-echo (host 1)", Duration::from_secs(30))
-            .consecutive(3)
-            .interval(Duration::from_millis(200))
-            .until(|n| async move {
-                let msg = format!("across hosts #{n}");
-                match run_outcome(client_ref, &msg).await {
-                    Ok(answer) if answer == msg => Probe::Ready(()),
-                    Ok(answer) => Probe::NotYet(format!("answered {answer:?}")),
-                    Err(e) => Probe::NotYet(e),
-                }
-            })
-            .await?;
+        Wait::new(
+            "near-runner (host 0) to reach far-echo (host 1)",
+            Duration::from_secs(30),
+        )
+        .consecutive(3)
+        .interval(Duration::from_millis(200))
+        .until(|n| async move {
+            let msg = format!("across hosts #{n}");
+            match run_outcome(client_ref, &msg).await {
+                Ok(answer) if answer == msg => Probe::Ready(()),
+                Ok(answer) => Probe::NotYet(format!("answered {answer:?}")),
+                Err(e) => Probe::NotYet(e),
+            }
+        })
+        .await?;
         let inv0 = crate::support::inventory(&cx, &ids[0]).await?;
-        ensure!(inv0.components().iter().all(|c| c.id() != "far-echo"), "far-echo must run on host 1 only");
+        ensure!(
+            inv0.components().iter().all(|c| c.id() != "far-echo"),
+            "far-echo must run on host 1 only"
+        );
         Ok(())
     })
 }
@@ -226,21 +352,40 @@ pub static LOAD_BALANCING: ConformanceTest = ConformanceTest {
 fn load_balancing(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
-        scale(&cx, &ids[0], &cx.fixture(PROBE_RUST)?.file_ref(), "balanced", 1).await?;
-        scale(&cx, &ids[1], &cx.fixture(crate::PROBE_C)?.file_ref(), "balanced", 1).await?;
+        scale(
+            &cx,
+            &ids[0],
+            &cx.fixture(PROBE_RUST)?.file_ref(),
+            "balanced",
+            1,
+        )
+        .await?;
+        scale(
+            &cx,
+            &ids[1],
+            &cx.fixture(crate::PROBE_C)?.file_ref(),
+            "balanced",
+            1,
+        )
+        .await?;
         let client = cx.lattice().wrpc_client("balanced").await?;
         let mut seen = std::collections::BTreeMap::<String, u32>::new();
         for _ in 0..60 {
-            let lang = tokio::time::timeout(Duration::from_secs(10), crate::bindings::about::language(&client, None))
-                .await
-                .map_err(|_| anyhow::anyhow!("about.language did not answer within 10 s"))??;
+            let lang = tokio::time::timeout(
+                Duration::from_secs(10),
+                crate::bindings::about::language(&client, None),
+            )
+            .await
+            .map_err(|_| anyhow::anyhow!("about.language did not answer within 10 s"))??;
             *seen.entry(lang).or_default() += 1;
             if seen.len() == 2 && seen.values().all(|n| *n >= 3) {
                 break;
             }
         }
-        ensure!(seen.get("rust").is_some_and(|n| *n >= 3) && seen.get("c").is_some_and(|n| *n >= 3),
-            "60 calls were answered by {seen:?}; both hosts should serve the shared id");
+        ensure!(
+            seen.get("rust").is_some_and(|n| *n >= 3) && seen.get("c").is_some_and(|n| *n >= 3),
+            "60 calls were answered by {seen:?}; both hosts should serve the shared id"
+        );
         Ok(())
     })
 }

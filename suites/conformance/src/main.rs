@@ -43,7 +43,8 @@ A known failure that fails is `expected-failure` (the run still passes); one tha
 /// The name must make a safe folder name under --results.
 fn implementation_name(s: &str) -> Result<String, String> {
     let ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if ok {
         Ok(s.to_string())
     } else {
@@ -133,8 +134,18 @@ enum Command {
 fn list(select: &SelectArgs) -> Result<(), CliError> {
     let selection = select.parse()?;
     for t in selection.apply(conformance_suite::registry())? {
-        let profile = if Profile::Core.includes(t) { "core" } else { "extended" };
-        println!("{:<48} {:<14} {:<9} {}", t.name, t.area.id(), profile, t.covers.join(","));
+        let profile = if Profile::Core.includes(t) {
+            "core"
+        } else {
+            "extended"
+        };
+        println!(
+            "{:<48} {:<14} {:<9} {}",
+            t.name,
+            t.area.id(),
+            profile,
+            t.covers.join(",")
+        );
     }
     Ok(())
 }
@@ -145,7 +156,12 @@ fn run(args: cli::run::RunArgs) -> Result<bool, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::new(Exit::Internal, format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| {
+            CliError::new(
+                Exit::Internal,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })?;
     runtime.block_on(cli::run::run(args))
 }
 
@@ -153,17 +169,40 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
     let verdict = |ok: bool| if ok { Exit::Ok } else { Exit::Failed };
     match command {
         Command::List { select } => list(&select).map(|()| Exit::Ok),
-        Command::Run { results, implementation, jobs, select, expectations, seed } => {
+        Command::Run {
+            results,
+            implementation,
+            jobs,
+            select,
+            expectations,
+            seed,
+        } => {
             let selection = select.parse()?;
-            run(cli::run::RunArgs { results, implementation, jobs, selection, expectations, seed }).map(verdict)
+            run(cli::run::RunArgs {
+                results,
+                implementation,
+                jobs,
+                selection,
+                expectations,
+                seed,
+            })
+            .map(verdict)
         }
-        Command::Verify { report, catalogue } => cli::verify::run(&report, &catalogue).map(|()| Exit::Ok),
+        Command::Verify { report, catalogue } => {
+            cli::verify::run(&report, &catalogue).map(|()| Exit::Ok)
+        }
         Command::Diff { a, b } => cli::diff::run(&a, &b).map(verdict),
         Command::Coverage { catalogue } => {
-            let text = std::fs::read_to_string(&catalogue)
-                .map_err(|e| CliError::new(Exit::Catalogue, format!("cannot read the catalogue {}: {e}", catalogue.display())))?;
+            let text = std::fs::read_to_string(&catalogue).map_err(|e| {
+                CliError::new(
+                    Exit::Catalogue,
+                    format!("cannot read the catalogue {}: {e}", catalogue.display()),
+                )
+            })?;
             println!("{}", conformance_suite::coverage::markdown(&text));
-            Ok(verdict(conformance_suite::coverage::coverage(&text).1.is_empty()))
+            Ok(verdict(
+                conformance_suite::coverage::coverage(&text).1.is_empty(),
+            ))
         }
     }
 }
@@ -196,12 +235,19 @@ mod tests {
     #[test]
     fn implementation_names_are_folder_safe() {
         assert!(implementation_name("acme-1.2_x").is_ok());
-        assert!(implementation_name("../x").is_err() && implementation_name("").is_err() && implementation_name("a/b").is_err());
+        assert!(
+            implementation_name("../x").is_err()
+                && implementation_name("").is_err()
+                && implementation_name("a/b").is_err()
+        );
     }
 
     #[test]
     fn help_documents_every_exit_code() {
-        let help = Cli::command().after_help(Exit::table()).render_help().to_string();
+        let help = Cli::command()
+            .after_help(Exit::table())
+            .render_help()
+            .to_string();
         for e in Exit::ALL {
             assert!(help.contains(e.meaning()), "{help}");
         }

@@ -13,7 +13,13 @@ use wadm_types::api::StatusType;
 use crate::support::free_port;
 
 fn env(pairs: &[(&str, String)]) -> HostSpec {
-    HostSpec { env: pairs.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect(), ..Default::default() }
+    HostSpec {
+        env: pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone()))
+            .collect(),
+        ..Default::default()
+    }
 }
 
 /// HL-01 / HL-03 / Q-01: once host_started is published, the host answers control requests.
@@ -33,9 +39,17 @@ fn ready_on_started(cx: Cx) -> TestFuture {
         let added = cx.lattice().add_host(HostSpec::default()).await?;
         // No retry: the first request after host_started must be answered.
         let reply = cx.ctl().get_host_inventory(&added.id).await?;
-        ensure!(reply.succeeded(), "host.get right after host_started: {}", reply.message());
+        ensure!(
+            reply.succeeded(),
+            "host.get right after host_started: {}",
+            reply.message()
+        );
         let hosts = cx.ctl().get_hosts().await?;
-        ensure!(hosts.len() == 2, "ping answered by {} host(s) after one joined", hosts.len());
+        ensure!(
+            hosts.len() == 2,
+            "ping answered by {} host(s) after one joined",
+            hosts.len()
+        );
         Ok(())
     })
 }
@@ -55,23 +69,51 @@ pub static HTTP_ADMIN: ConformanceTest = ConformanceTest {
 fn http_admin(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let address = format!("127.0.0.1:{}", free_port()?);
-        let _host = cx.lattice().add_host(env(&[("WASMCLOUD_HTTP_ADMIN", address.clone())])).await?;
+        let _host = cx
+            .lattice()
+            .add_host(env(&[("WASMCLOUD_HTTP_ADMIN", address.clone())]))
+            .await?;
         let http = cx.http();
         let base = format!("http://{address}");
         for path in ["/livez", "/readyz"] {
-            let resp = http.get(format!("{base}{path}")).send().await.with_context(|| format!("GET {path}"))?;
+            let resp = http
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .with_context(|| format!("GET {path}"))?;
             ensure!(resp.status() == 200, "GET {path}: {}", resp.status());
-            let body: serde_json::Value = resp.json().await.with_context(|| format!("GET {path} body"))?;
-            ensure!(body == serde_json::json!({"status": "ok"}), "GET {path}: {body}");
+            let body: serde_json::Value = resp
+                .json()
+                .await
+                .with_context(|| format!("GET {path} body"))?;
+            ensure!(
+                body == serde_json::json!({"status": "ok"}),
+                "GET {path}: {body}"
+            );
         }
-        let head = http.head(format!("{base}/livez")).send().await.context("HEAD /livez")?;
+        let head = http
+            .head(format!("{base}/livez"))
+            .send()
+            .await
+            .context("HEAD /livez")?;
         ensure!(head.status() == 200, "HEAD /livez: {}", head.status());
-        let post = http.post(format!("{base}/livez")).send().await.context("POST /livez")?;
+        let post = http
+            .post(format!("{base}/livez"))
+            .send()
+            .await
+            .context("POST /livez")?;
         ensure!(post.status() == 405, "POST /livez: {}", post.status());
-        let other = http.get(format!("{base}/nope")).send().await.context("GET /nope")?;
+        let other = http
+            .get(format!("{base}/nope"))
+            .send()
+            .await
+            .context("GET /nope")?;
         ensure!(other.status() == 404, "GET /nope: {}", other.status());
         let text = other.text().await.unwrap_or_default();
-        ensure!(text.contains("unknown endpoint"), "GET /nope body: {text:?}");
+        ensure!(
+            text.contains("unknown endpoint"),
+            "GET /nope body: {text:?}"
+        );
         Ok(())
     })
 }
@@ -95,9 +137,19 @@ fn sigterm(cx: Cx) -> TestFuture {
         added.terminate(Duration::from_secs(15)).await?;
         let stopped = cx
             .journal()
-            .wait_for(mark, "host_stopped", "the terminated host", Duration::from_secs(15), |e| e.source() == added.id)
+            .wait_for(
+                mark,
+                "host_stopped",
+                "the terminated host",
+                Duration::from_secs(15),
+                |e| e.source() == added.id,
+            )
             .await?;
-        ensure!(stopped.data()["labels"].is_object(), "host_stopped data: {}", stopped.data());
+        ensure!(
+            stopped.data()["labels"].is_object(),
+            "host_stopped data: {}",
+            stopped.data()
+        );
         Ok(())
     })
 }
@@ -117,25 +169,34 @@ pub static CONFIG_SERVICE: ConformanceTest = ConformanceTest {
 fn config_service(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let nats = cx.lattice().nats().clone();
-        let mut sub = nats.subscribe(format!("wasmbus.cfg.{}.req", cx.lattice().name())).await.context("subscribe")?;
+        let mut sub = nats
+            .subscribe(format!("wasmbus.cfg.{}.req", cx.lattice().name()))
+            .await
+            .context("subscribe")?;
         nats.flush().await?;
         let responder = tokio::spawn(async move {
             let msg = sub.next().await?;
             let request: serde_json::Value = serde_json::from_slice(&msg.payload).ok()?;
             if let Some(reply) = msg.reply {
-                let _ = nats.publish(reply, r#"{"registryCredentials":{}}"#.into()).await;
+                let _ = nats
+                    .publish(reply, r#"{"registryCredentials":{}}"#.into())
+                    .await;
             }
             Some(request)
         });
         let mut spec = HostSpec::default();
         spec.labels.insert("asked".into(), "yes".into());
-        spec.env.push(("WASMCLOUD_CONFIG_SERVICE".into(), "true".into()));
+        spec.env
+            .push(("WASMCLOUD_CONFIG_SERVICE".into(), "true".into()));
         let _host = cx.lattice().add_host(spec).await?;
         let request = tokio::time::timeout(Duration::from_secs(10), responder)
             .await
             .context("the config service was not asked within 10 s of the start")??
             .context("the config request was not JSON")?;
-        ensure!(request["labels"]["asked"] == "yes", "config request: {request}");
+        ensure!(
+            request["labels"]["asked"] == "yes",
+            "config request: {request}"
+        );
         Ok(())
     })
 }
@@ -154,11 +215,25 @@ pub static LINKS_REPLAYED: ConformanceTest = ConformanceTest {
 
 fn links_replayed(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let link = crate::support::link("old-source", "old-target", "default", ("test", "fixtures"), &["echo"], &[], &[])?;
-        ensure!(cx.ctl().put_link(link).await?.succeeded(), "link.put refused");
+        let link = crate::support::link(
+            "old-source",
+            "old-target",
+            "default",
+            ("test", "fixtures"),
+            &["echo"],
+            &[],
+            &[],
+        )?;
+        ensure!(
+            cx.ctl().put_link(link).await?.succeeded(),
+            "link.put refused"
+        );
         let first = cx.host_id();
         let newcomer = cx.lattice().add_host(HostSpec::default()).await?;
-        ensure!(cx.ctl().stop_host(&first, Some(5_000)).await?.succeeded(), "host.stop refused");
+        ensure!(
+            cx.ctl().stop_host(&first, Some(5_000)).await?.succeeded(),
+            "host.stop refused"
+        );
         let ctl = cx.ctl();
         let first_ref = &first;
         Wait::new("only the newcomer to answer ping", Duration::from_secs(20))
@@ -166,14 +241,26 @@ fn links_replayed(cx: Cx) -> TestFuture {
             .until(|_| async move {
                 match ctl.get_hosts().await {
                     Ok(h) if h.len() == 1 && h[0].id() != first_ref => Probe::Ready(()),
-                    Ok(h) => Probe::NotYet(format!("{:?}", h.iter().map(|h| h.id().to_string()).collect::<Vec<_>>())),
+                    Ok(h) => Probe::NotYet(format!(
+                        "{:?}",
+                        h.iter().map(|h| h.id().to_string()).collect::<Vec<_>>()
+                    )),
                     Err(e) => Probe::NotYet(e.to_string()),
                 }
             })
             .await?;
-        crate::support::wait_links(&cx, &format!("the link listed by the host started after it ({})", newcomer.id), |links| {
-            links.iter().any(|l| l.source_id() == "old-source" && l.target() == "old-target")
-        })
+        crate::support::wait_links(
+            &cx,
+            &format!(
+                "the link listed by the host started after it ({})",
+                newcomer.id
+            ),
+            |links| {
+                links
+                    .iter()
+                    .any(|l| l.source_id() == "old-source" && l.target() == "old-target")
+            },
+        )
         .await?;
         Ok(())
     })
@@ -194,24 +281,71 @@ pub static ISOLATION: ConformanceTest = ConformanceTest {
 fn isolation(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let other = format!("{}-other", cx.lattice().name());
-        let stranger = cx.lattice().add_host_to(HostSpec::default(), &other).await?;
+        let stranger = cx
+            .lattice()
+            .add_host_to(HostSpec::default(), &other)
+            .await?;
         let ours = cx.ctl().get_hosts().await?;
-        ensure!(ours.iter().all(|h| h.id() != stranger.id), "a host of lattice {other} answers this lattice's ping");
-        let link = crate::support::link("here", "there", "default", ("test", "fixtures"), &["echo"], &[], &[])?;
-        ensure!(cx.ctl().put_link(link).await?.succeeded(), "link.put refused");
-        ensure!(cx.ctl().put_config("ours", BTreeMap::from([("k".to_string(), "v".to_string())])).await?.succeeded(), "config.put refused");
+        ensure!(
+            ours.iter().all(|h| h.id() != stranger.id),
+            "a host of lattice {other} answers this lattice's ping"
+        );
+        let link = crate::support::link(
+            "here",
+            "there",
+            "default",
+            ("test", "fixtures"),
+            &["echo"],
+            &[],
+            &[],
+        )?;
+        ensure!(
+            cx.ctl().put_link(link).await?.succeeded(),
+            "link.put refused"
+        );
+        ensure!(
+            cx.ctl()
+                .put_config("ours", BTreeMap::from([("k".to_string(), "v".to_string())]))
+                .await?
+                .succeeded(),
+            "config.put refused"
+        );
         let theirs = wasmcloud_control_interface::ClientBuilder::new(cx.lattice().nats().clone())
             .lattice(&other)
             .timeout(Duration::from_secs(5))
             .auction_timeout(Duration::from_secs(2))
             .build();
-        let their_hosts = theirs.get_hosts().await.map_err(|e| anyhow::anyhow!("ping {other}: {e}"))?;
-        let ids: Vec<&str> = their_hosts.iter().filter_map(|r| r.data()).map(|h| h.id()).collect();
-        ensure!(ids == [stranger.id.as_str()], "lattice {other} is answered by {ids:?}");
-        let their_links = theirs.get_links().await.map_err(|e| anyhow::anyhow!("link.get on {other}: {e}"))?;
-        ensure!(their_links.data().is_none_or(|l| l.is_empty()), "a link put here is visible in {other}: {:?}", their_links.data());
-        let their_config = theirs.get_config("ours").await.map_err(|e| anyhow::anyhow!("config.get on {other}: {e}"))?;
-        ensure!(their_config.data().is_none(), "config put here is visible in {other}: {:?}", their_config.data());
+        let their_hosts = theirs
+            .get_hosts()
+            .await
+            .map_err(|e| anyhow::anyhow!("ping {other}: {e}"))?;
+        let ids: Vec<&str> = their_hosts
+            .iter()
+            .filter_map(|r| r.data())
+            .map(|h| h.id())
+            .collect();
+        ensure!(
+            ids == [stranger.id.as_str()],
+            "lattice {other} is answered by {ids:?}"
+        );
+        let their_links = theirs
+            .get_links()
+            .await
+            .map_err(|e| anyhow::anyhow!("link.get on {other}: {e}"))?;
+        ensure!(
+            their_links.data().is_none_or(|l| l.is_empty()),
+            "a link put here is visible in {other}: {:?}",
+            their_links.data()
+        );
+        let their_config = theirs
+            .get_config("ours")
+            .await
+            .map_err(|e| anyhow::anyhow!("config.get on {other}: {e}"))?;
+        ensure!(
+            their_config.data().is_none(),
+            "config put here is visible in {other}: {:?}",
+            their_config.data()
+        );
         Ok(())
     })
 }
@@ -239,10 +373,16 @@ fn discovery(cx: Cx) -> TestFuture {
         let mut spec = HostSpec::default();
         spec.labels.insert("zone".into(), "late".into());
         let late = cx.lattice().add_host(spec).await?;
-        cx.wadm().wait_for_status("late-app", StatusType::Deployed, Duration::from_secs(90), 2).await?;
-        crate::support::wait_inventory(&cx, &late.id, "late-app's worker on the new host", 2, |inv| {
-            inv.components().iter().any(|c| c.id() == "late_app-worker")
-        })
+        cx.wadm()
+            .wait_for_status("late-app", StatusType::Deployed, Duration::from_secs(90), 2)
+            .await?;
+        crate::support::wait_inventory(
+            &cx,
+            &late.id,
+            "late-app's worker on the new host",
+            2,
+            |inv| inv.components().iter().any(|c| c.id() == "late_app-worker"),
+        )
         .await?;
         Ok(())
     })
@@ -263,17 +403,32 @@ pub static NATS_UNREACHABLE: ConformanceTest = ConformanceTest {
 fn nats_unreachable(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let closed = free_port()?;
-        let attempt = cx.lattice().add_host(env(&[("WASMCLOUD_NATS_PORT", closed.to_string())])).await;
+        let attempt = cx
+            .lattice()
+            .add_host(env(&[("WASMCLOUD_NATS_PORT", closed.to_string())]))
+            .await;
         let err = match attempt {
             Ok(h) => anyhow::bail!("a host with no NATS to reach started ({})", h.id),
             Err(e) => e.to_string(),
         };
-        ensure!(err.contains("exited early") && err.contains("failed to initialize host"), "expected the host to exit with `failed to initialize host`: {err}");
+        ensure!(
+            err.contains("exited early") && err.contains("failed to initialize host"),
+            "expected the host to exit with `failed to initialize host`: {err}"
+        );
         Ok(())
     })
 }
 
 /// Every test of this module.
 pub fn all() -> Vec<&'static ConformanceTest> {
-    vec![&READY_ON_STARTED, &HTTP_ADMIN, &SIGTERM, &CONFIG_SERVICE, &LINKS_REPLAYED, &ISOLATION, &DISCOVERY, &NATS_UNREACHABLE]
+    vec![
+        &READY_ON_STARTED,
+        &HTTP_ADMIN,
+        &SIGTERM,
+        &CONFIG_SERVICE,
+        &LINKS_REPLAYED,
+        &ISOLATION,
+        &DISCOVERY,
+        &NATS_UNREACHABLE,
+    ]
 }

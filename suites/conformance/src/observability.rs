@@ -17,16 +17,29 @@ const FEATURES: &[Feature] = &[Feature::ControlInterface, Feature::FileLoad, Fea
 
 /// Scales the Rust probe as `id` on the first host and calls echo `n` times over wRPC.
 async fn invoke_echo(cx: &Cx, id: &str, n: usize) -> anyhow::Result<wrpc_transport_nats::Client> {
-    scale(cx, &cx.host_id(), &cx.fixture(PROBE_RUST)?.file_ref(), id, 1).await?;
+    scale(
+        cx,
+        &cx.host_id(),
+        &cx.fixture(PROBE_RUST)?.file_ref(),
+        id,
+        1,
+    )
+    .await?;
     let client = cx.lattice().wrpc_client(id).await?;
     for i in 0..n {
-        echo::echo(&client, None, &format!("traced #{i}")).await.context("wRPC echo")?;
+        echo::echo(&client, None, &format!("traced #{i}"))
+            .await
+            .context("wRPC echo")?;
     }
     Ok(client)
 }
 
 /// Waits (bounded) until `pick` finds what it wants in the receiver.
-async fn await_export<T>(rx: &OtlpReceiver, what: &str, pick: impl Fn(&OtlpReceiver) -> Option<T>) -> anyhow::Result<T> {
+async fn await_export<T>(
+    rx: &OtlpReceiver,
+    what: &str,
+    pick: impl Fn(&OtlpReceiver) -> Option<T>,
+) -> anyhow::Result<T> {
     let pick = &pick;
     Ok(Wait::new(what, Duration::from_secs(30))
         .interval(Duration::from_millis(100))
@@ -59,19 +72,44 @@ fn traces(cx: Cx) -> TestFuture {
             let spans: Vec<_> = rx
                 .spans()
                 .into_iter()
-                .filter(|s| s.name == "component_invocation" && s.attributes.get("func").map(String::as_str) == Some("echo"))
+                .filter(|s| {
+                    s.name == "component_invocation"
+                        && s.attributes.get("func").map(String::as_str) == Some("echo")
+                })
                 .collect();
             (spans.len() >= 3).then_some(spans)
         })
         .await?;
         for s in &spans {
-            ensure!(s.service == "wasmcloud-host", "service.name is {:?} (OBS-03: fixed to wasmcloud-host)", s.service);
-            ensure!(s.attributes.get("instance").map(String::as_str) == Some("test:fixtures/echo@0.1.0"), "instance: {:?}", s.attributes);
-            ensure!(s.attributes.get("id").map(String::as_str) == Some("traced"), "id: {:?}", s.attributes);
-            ensure!(s.trace_id.len() == 32 && s.span_id.len() == 16, "ids: {} {}", s.trace_id, s.span_id);
+            ensure!(
+                s.service == "wasmcloud-host",
+                "service.name is {:?} (OBS-03: fixed to wasmcloud-host)",
+                s.service
+            );
+            ensure!(
+                s.attributes.get("instance").map(String::as_str)
+                    == Some("test:fixtures/echo@0.1.0"),
+                "instance: {:?}",
+                s.attributes
+            );
+            ensure!(
+                s.attributes.get("id").map(String::as_str) == Some("traced"),
+                "id: {:?}",
+                s.attributes
+            );
+            ensure!(
+                s.trace_id.len() == 32 && s.span_id.len() == 16,
+                "ids: {} {}",
+                s.trace_id,
+                s.span_id
+            );
         }
-        let traces: std::collections::BTreeSet<_> = spans.iter().map(|s| s.trace_id.clone()).collect();
-        ensure!(traces.len() == spans.len(), "independent calls without a caller context start their own traces: {traces:?}");
+        let traces: std::collections::BTreeSet<_> =
+            spans.iter().map(|s| s.trace_id.clone()).collect();
+        ensure!(
+            traces.len() == spans.len(),
+            "independent calls without a caller context start their own traces: {traces:?}"
+        );
         Ok(())
     })
 }
@@ -94,14 +132,25 @@ fn traceparent(cx: Cx) -> TestFuture {
         let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
         let parent_id = "00f067aa0ba902b7";
         let mut headers = harness::wrpc::HeaderMap::new();
-        headers.insert("traceparent", format!("00-{trace_id}-{parent_id}-01").as_str());
-        echo::echo(&client, Some(headers), "with a caller").await.context("wRPC echo with traceparent")?;
+        headers.insert(
+            "traceparent",
+            format!("00-{trace_id}-{parent_id}-01").as_str(),
+        );
+        echo::echo(&client, Some(headers), "with a caller")
+            .await
+            .context("wRPC echo with traceparent")?;
         let rx = cx.otel()?;
         let span = await_export(rx, "the invocation span in the caller's trace", |rx| {
-            rx.spans().into_iter().find(|s| s.name == "component_invocation" && s.trace_id == trace_id)
+            rx.spans()
+                .into_iter()
+                .find(|s| s.name == "component_invocation" && s.trace_id == trace_id)
         })
         .await?;
-        ensure!(span.parent_span_id == parent_id, "the invocation span's parent is {:?}, the caller's span is {parent_id}", span.parent_span_id);
+        ensure!(
+            span.parent_span_id == parent_id,
+            "the invocation span's parent is {:?}, the caller's span is {parent_id}",
+            span.parent_span_id
+        );
         Ok(())
     })
 }
@@ -131,24 +180,37 @@ fn invocation_metrics(cx: Cx) -> TestFuture {
             })
         })
         .await?;
-        ensure!(counter.kind == "sum" && counter.value == 4.0, "counter: {counter:?}");
+        ensure!(
+            counter.kind == "sum" && counter.value == 4.0,
+            "counter: {counter:?}"
+        );
         let a = &counter.attributes;
         ensure!(
             a.get("lattice").map(String::as_str) == Some(cx.lattice().name())
                 && a.get("host") == Some(&host)
-                && a.get("component.ref").is_some_and(|r| r.ends_with("probe-rust.wasm")),
+                && a.get("component.ref")
+                    .is_some_and(|r| r.ends_with("probe-rust.wasm")),
             "counter attributes: {a:?}"
         );
         let duration = rx
             .metrics()
             .into_iter()
-            .find(|m| m.name == "wasmcloud_host.handle_rpc_message.duration" && m.attributes.get("operation").map(String::as_str) == Some(ECHO_OPERATION))
+            .find(|m| {
+                m.name == "wasmcloud_host.handle_rpc_message.duration"
+                    && m.attributes.get("operation").map(String::as_str) == Some(ECHO_OPERATION)
+            })
             .context("no handle_rpc_message.duration histogram for echo")?;
-        ensure!(duration.kind == "histogram" && duration.value >= 4.0, "duration histogram: {duration:?}");
+        ensure!(
+            duration.kind == "histogram" && duration.value >= 4.0,
+            "duration histogram: {duration:?}"
+        );
         let max = rx
             .metrics()
             .into_iter()
-            .find(|m| m.name == "wasmcloud_host.component.max_instances" && m.attributes.get("component.id").map(String::as_str) == Some("counted"))
+            .find(|m| {
+                m.name == "wasmcloud_host.component.max_instances"
+                    && m.attributes.get("component.id").map(String::as_str) == Some("counted")
+            })
             .context("no component.max_instances gauge")?;
         ensure!(max.value == 1.0, "max_instances gauge: {max:?}");
         Ok(())
@@ -170,23 +232,59 @@ pub static HOST_METRICS: ConformanceTest = ConformanceTest {
 fn host_metrics(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let rx = cx.otel()?;
-        let wanted = ["wasmcloud_host.process.memory.total.bytes", "wasmcloud_host.process.memory.used.bytes", "wasmcloud_host.process.cpu.usage"];
+        let wanted = [
+            "wasmcloud_host.process.memory.total.bytes",
+            "wasmcloud_host.process.memory.used.bytes",
+            "wasmcloud_host.process.cpu.usage",
+        ];
         let points = await_export(rx, "the three process gauges", |rx| {
             let m = rx.metrics();
-            wanted.iter().all(|w| m.iter().any(|p| p.name == *w)).then_some(m)
+            wanted
+                .iter()
+                .all(|w| m.iter().any(|p| p.name == *w))
+                .then_some(m)
         })
         .await?;
         let host = cx.host_id();
-        let version = cx.ctl().get_hosts().await?.first().and_then(|h| h.version().map(str::to_string)).unwrap_or_default();
+        let version = cx
+            .ctl()
+            .get_hosts()
+            .await?
+            .first()
+            .and_then(|h| h.version().map(str::to_string))
+            .unwrap_or_default();
         for p in points.iter().filter(|p| wanted.contains(&p.name.as_str())) {
-            ensure!(p.scope == "wasmcloud-host" && p.service == "wasmcloud-host", "{} scope {:?} service {:?}", p.name, p.scope, p.service);
+            ensure!(
+                p.scope == "wasmcloud-host" && p.service == "wasmcloud-host",
+                "{} scope {:?} service {:?}",
+                p.name,
+                p.scope,
+                p.service
+            );
             let s = &p.scope_attributes;
-            ensure!(s.get("host.id") == Some(&host) && s.get("host.version") == Some(&version), "{} scope attributes {s:?}", p.name);
-            for key in ["host.arch", "host.os", "host.osfamily", "host.friendly_name"] {
-                ensure!(s.contains_key(key), "{} scope attributes lack {key}: {s:?}", p.name);
+            ensure!(
+                s.get("host.id") == Some(&host) && s.get("host.version") == Some(&version),
+                "{} scope attributes {s:?}",
+                p.name
+            );
+            for key in [
+                "host.arch",
+                "host.os",
+                "host.osfamily",
+                "host.friendly_name",
+            ] {
+                ensure!(
+                    s.contains_key(key),
+                    "{} scope attributes lack {key}: {s:?}",
+                    p.name
+                );
             }
         }
-        let total = points.iter().find(|p| p.name == wanted[0]).map(|p| p.value).unwrap_or_default();
+        let total = points
+            .iter()
+            .find(|p| p.name == wanted[0])
+            .map(|p| p.value)
+            .unwrap_or_default();
         ensure!(total > 0.0, "memory total is {total}");
         Ok(())
     })
@@ -208,14 +306,38 @@ fn component_logs(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let client = invoke_echo(&cx, "chatty", 0).await?;
         let token = format!("otlp-log-{}", cx.lattice().name());
-        logger::log(&client, None, "warn", &token).await.context("logger.log")?;
+        logger::log(&client, None, "warn", &token)
+            .await
+            .context("logger.log")?;
         let rx = cx.otel()?;
-        let record = await_export(rx, "the component's log record", |rx| rx.logs().into_iter().find(|l| l.body == token)).await?;
-        ensure!(record.severity.eq_ignore_ascii_case("warn"), "severity {:?}", record.severity);
-        ensure!(record.service == "wasmcloud-host", "service {:?}", record.service);
-        let id = record.attributes.get("component_id").map(|v| v.trim_matches('"').to_string());
-        ensure!(id.as_deref() == Some("chatty"), "component_id attribute: {:?}", record.attributes);
-        ensure!(record.attributes.get("context").map(String::as_str) == Some("fixture"), "context attribute: {:?}", record.attributes);
+        let record = await_export(rx, "the component's log record", |rx| {
+            rx.logs().into_iter().find(|l| l.body == token)
+        })
+        .await?;
+        ensure!(
+            record.severity.eq_ignore_ascii_case("warn"),
+            "severity {:?}",
+            record.severity
+        );
+        ensure!(
+            record.service == "wasmcloud-host",
+            "service {:?}",
+            record.service
+        );
+        let id = record
+            .attributes
+            .get("component_id")
+            .map(|v| v.trim_matches('"').to_string());
+        ensure!(
+            id.as_deref() == Some("chatty"),
+            "component_id attribute: {:?}",
+            record.attributes
+        );
+        ensure!(
+            record.attributes.get("context").map(String::as_str) == Some("fixture"),
+            "context attribute: {:?}",
+            record.attributes
+        );
         Ok(())
     })
 }
@@ -238,11 +360,23 @@ fn off_by_default(cx: Cx) -> TestFuture {
         let (enabled, disabled) = (&ids[0], &ids[1]);
         let rx = cx.otel()?;
         // Positive control: the enabled host's periodic metrics arrive (1 s export interval)...
-        let from = |rx: &OtlpReceiver, host: &String| rx.metrics().iter().filter(|m| m.scope_attributes.get("host.id") == Some(host)).count();
-        await_export(rx, "two metric exports from the enabled host", |rx| (from(rx, enabled) >= 2 * 5).then_some(())).await?;
+        let from = |rx: &OtlpReceiver, host: &String| {
+            rx.metrics()
+                .iter()
+                .filter(|m| m.scope_attributes.get("host.id") == Some(host))
+                .count()
+        };
+        await_export(rx, "two metric exports from the enabled host", |rx| {
+            (from(rx, enabled) >= 2 * 5).then_some(())
+        })
+        .await?;
         // ... and by then the disabled host, configured identically but for the flag, would have too.
         let leaked = from(rx, disabled);
-        let spans = rx.spans().iter().filter(|s| s.attributes.values().any(|v| v.contains(disabled.as_str()))).count();
+        let spans = rx
+            .spans()
+            .iter()
+            .filter(|s| s.attributes.values().any(|v| v.contains(disabled.as_str())))
+            .count();
         ensure!(leaked == 0 && spans == 0, "the host without WASMCLOUD_OBSERVABILITY_ENABLED exported {leaked} metric points and {spans} spans");
         Ok(())
     })
@@ -251,32 +385,53 @@ fn off_by_default(cx: Cx) -> TestFuture {
 /// OBS-01 / CFG-08: one signal can be enabled on its own.
 pub static SINGLE_SIGNAL: ConformanceTest = ConformanceTest {
     name: "observability::traces_enabled_alone",
-    description: "with only WASMCLOUD_TRACES_ENABLED=true the host exports spans but no metrics and no logs",
+    description:
+        "with only WASMCLOUD_TRACES_ENABLED=true the host exports spans but no metrics and no logs",
     area: Area::Observability,
     features: FEATURES,
     covers: &["OBS-01", "CFG-08"],
     fixtures: &[PROBE_RUST],
-    setup: Setup::hosts(1).otel_enabled_on(0).env_per_host(&[&[("WASMCLOUD_TRACES_ENABLED", "true")]]),
+    setup: Setup::hosts(1)
+        .otel_enabled_on(0)
+        .env_per_host(&[&[("WASMCLOUD_TRACES_ENABLED", "true")]]),
     run: single_signal,
 };
 
 fn single_signal(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let client = invoke_echo(&cx, "traces-only", 2).await?;
-        logger::log(&client, None, "warn", "traces-only-log").await.context("logger.log")?;
+        logger::log(&client, None, "warn", "traces-only-log")
+            .await
+            .context("logger.log")?;
         let rx = cx.otel()?;
         await_export(rx, "the invocation spans", |rx| {
-            (rx.spans().iter().filter(|s| s.name == "component_invocation").count() >= 3).then_some(())
+            (rx.spans()
+                .iter()
+                .filter(|s| s.name == "component_invocation")
+                .count()
+                >= 3)
+                .then_some(())
         })
         .await?;
         // Metrics export every second when on; three intervals without any is the observation.
-        let quiet = Wait::new("a metric or log export (there must be none)", Duration::from_secs(3))
-            .interval(Duration::from_millis(200))
-            .until(|_| async move {
-                if rx.metrics().is_empty() && rx.logs().is_empty() { Probe::NotYet("nothing but traces".into()) } else { Probe::Ready(rx.summary()) }
-            })
-            .await;
-        ensure!(quiet.is_err(), "metrics or logs were exported with only traces enabled: {}", rx.summary());
+        let quiet = Wait::new(
+            "a metric or log export (there must be none)",
+            Duration::from_secs(3),
+        )
+        .interval(Duration::from_millis(200))
+        .until(|_| async move {
+            if rx.metrics().is_empty() && rx.logs().is_empty() {
+                Probe::NotYet("nothing but traces".into())
+            } else {
+                Probe::Ready(rx.summary())
+            }
+        })
+        .await;
+        ensure!(
+            quiet.is_err(),
+            "metrics or logs were exported with only traces enabled: {}",
+            rx.summary()
+        );
         Ok(())
     })
 }
@@ -313,7 +468,10 @@ fn flag_conflict(cx: Cx) -> TestFuture {
             Ok(_) => anyhow::bail!("a host with conflicting observability flags started"),
             Err(e) => e.to_string(),
         };
-        ensure!(err.contains("exited early") && err.contains("cannot be used with"), "expected a usage error from the host, got: {err}");
+        ensure!(
+            err.contains("exited early") && err.contains("cannot be used with"),
+            "expected a usage error from the host, got: {err}"
+        );
         Ok(())
     })
 }
@@ -334,8 +492,17 @@ fn service_name_fixed(cx: Cx) -> TestFuture {
     Box::pin(async move {
         invoke_echo(&cx, "named", 1).await?;
         let rx = cx.otel()?;
-        let span = await_export(rx, "an invocation span", |rx| rx.spans().into_iter().find(|s| s.name == "component_invocation")).await?;
-        ensure!(span.service == "wasmcloud-host", "service.name is {:?}", span.service);
+        let span = await_export(rx, "an invocation span", |rx| {
+            rx.spans()
+                .into_iter()
+                .find(|s| s.name == "component_invocation")
+        })
+        .await?;
+        ensure!(
+            span.service == "wasmcloud-host",
+            "service.name is {:?}",
+            span.service
+        );
         Ok(())
     })
 }

@@ -40,56 +40,99 @@ fn http_app_lifecycle(cx: Cx) -> TestFuture {
                     namespace: "wasi",
                     package: "http",
                     interfaces: &["incoming-handler"],
-                    source_config: Some(("listen", BTreeMap::from([("address".to_string(), address.clone())]))),
+                    source_config: Some((
+                        "listen",
+                        BTreeMap::from([("address".to_string(), address.clone())]),
+                    )),
                 },
             )
             .build();
         let wadm = cx.wadm();
         let (name, version) = wadm.put(&manifest).await.context("model.put")?;
-        ensure!(name == "hello-http" && version == "v0.1.0", "put answered {name} {version}");
-        wadm.deploy("hello-http", None).await.context("model.deploy")?;
-        wadm.wait_for_status("hello-http", StatusType::Deployed, Duration::from_secs(90), 2).await?;
+        ensure!(
+            name == "hello-http" && version == "v0.1.0",
+            "put answered {name} {version}"
+        );
+        wadm.deploy("hello-http", None)
+            .await
+            .context("model.deploy")?;
+        wadm.wait_for_status(
+            "hello-http",
+            StatusType::Deployed,
+            Duration::from_secs(90),
+            2,
+        )
+        .await?;
 
         let url = format!("http://{address}/");
         let http = cx.http();
         crate::support::wait_http_body(&cx, &url, "hello from rust").await?;
         let payload: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
-        let resp = http.post(&url).body(payload.clone()).send().await.context("POST echo")?;
+        let resp = http
+            .post(&url)
+            .body(payload.clone())
+            .send()
+            .await
+            .context("POST echo")?;
         ensure!(resp.status() == 200, "POST answered {}", resp.status());
         let echoed = resp.bytes().await.context("POST body")?;
-        ensure!(echoed.as_ref() == payload.as_slice(), "POST echoed {} bytes, sent {}", echoed.len(), payload.len());
+        ensure!(
+            echoed.as_ref() == payload.as_slice(),
+            "POST echoed {} bytes, sent {}",
+            echoed.len(),
+            payload.len()
+        );
 
-        wadm.undeploy("hello-http").await.context("model.undeploy")?;
-        wadm.wait_for_status("hello-http", StatusType::Undeployed, Duration::from_secs(60), 1).await?;
+        wadm.undeploy("hello-http")
+            .await
+            .context("model.undeploy")?;
+        wadm.wait_for_status(
+            "hello-http",
+            StatusType::Undeployed,
+            Duration::from_secs(60),
+            1,
+        )
+        .await?;
         let cx_ref = &cx;
         let host_ref = &host;
-        Wait::new("every component, provider and link of hello-http to be removed", Duration::from_secs(60))
-            .consecutive(2)
-            .interval(Duration::from_millis(250))
-            .until(|_| async move {
-                let inv = match inventory(cx_ref, host_ref).await {
-                    Ok(inv) => inv,
-                    Err(e) => return Probe::NotYet(format!("{e:#}")),
-                };
-                let links = cx_ref.ctl().get_links().await.ok().and_then(|r| r.into_data()).unwrap_or_default();
-                if inv.components().is_empty() && inv.providers().is_empty() && links.is_empty() {
-                    Probe::Ready(())
-                } else {
-                    Probe::NotYet(format!(
-                        "components {:?}, providers {:?}, links {}",
-                        inv.components().iter().map(|c| c.id()).collect::<Vec<_>>(),
-                        inv.providers().iter().map(|p| p.id()).collect::<Vec<_>>(),
-                        links.len()
-                    ))
-                }
-            })
-            .await?;
+        Wait::new(
+            "every component, provider and link of hello-http to be removed",
+            Duration::from_secs(60),
+        )
+        .consecutive(2)
+        .interval(Duration::from_millis(250))
+        .until(|_| async move {
+            let inv = match inventory(cx_ref, host_ref).await {
+                Ok(inv) => inv,
+                Err(e) => return Probe::NotYet(format!("{e:#}")),
+            };
+            let links = cx_ref
+                .ctl()
+                .get_links()
+                .await
+                .ok()
+                .and_then(|r| r.into_data())
+                .unwrap_or_default();
+            if inv.components().is_empty() && inv.providers().is_empty() && links.is_empty() {
+                Probe::Ready(())
+            } else {
+                Probe::NotYet(format!(
+                    "components {:?}, providers {:?}, links {}",
+                    inv.components().iter().map(|c| c.id()).collect::<Vec<_>>(),
+                    inv.providers().iter().map(|p| p.id()).collect::<Vec<_>>(),
+                    links.len()
+                ))
+            }
+        })
+        .await?;
         let (http, url_ref) = (cx.http(), &url);
         Wait::new(format!("{url} to stop answering"), Duration::from_secs(30))
             .consecutive(2)
             .until(|_| async move {
                 match http.get(url_ref).send().await {
-                    Ok(resp) if resp.status() == 200 => Probe::NotYet(format!("still answered {}", resp.status())),
+                    Ok(resp) if resp.status() == 200 => {
+                        Probe::NotYet(format!("still answered {}", resp.status()))
+                    }
                     Ok(_) | Err(_) => Probe::Ready(()),
                 }
             })
@@ -140,21 +183,34 @@ fn validation_messages(cx: Cx) -> TestFuture {
         for (case, body) in CASES {
             let yaml = format!("apiVersion: core.oam.dev/v1beta1\nkind: Application\n{body}\n");
             let answer = match wadm.put_raw(yaml.as_bytes()).await {
-                Ok((name, version)) => anyhow::bail!("wadm accepted the invalid manifest {case}: {name} {version}"),
+                Ok((name, version)) => {
+                    anyhow::bail!("wadm accepted the invalid manifest {case}: {name} {version}")
+                }
                 Err(e) => e.to_string(),
             };
             answers.insert((*case).to_string(), answer);
         }
         // A version can be put once only (ORC-05).
         let ok = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata: {name: put-twice, annotations: {version: v1}}\nspec: {components: []}\n";
-        wadm.put_raw(ok.as_bytes()).await.context("first put of a valid manifest")?;
+        wadm.put_raw(ok.as_bytes())
+            .await
+            .context("first put of a valid manifest")?;
         let again = wadm.put_raw(ok.as_bytes()).await;
-        ensure!(again.is_err(), "the same version was accepted twice: {again:?}");
-        answers.insert("version_put_twice".into(), again.err().map(|e| e.to_string()).unwrap_or_default());
+        ensure!(
+            again.is_err(),
+            "the same version was accepted twice: {again:?}"
+        );
+        answers.insert(
+            "version_put_twice".into(),
+            again.err().map(|e| e.to_string()).unwrap_or_default(),
+        );
 
         let models = wadm.list().await.context("model.list")?;
         let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
-        ensure!(names == ["put-twice"], "wadm stored {names:?}; only put-twice is valid");
+        ensure!(
+            names == ["put-twice"],
+            "wadm stored {names:?}; only put-twice is valid"
+        );
         harness::snapshot!(cx.redactor(), "wadm_validation_messages", CASES, answers);
         Ok(())
     })
@@ -178,27 +234,67 @@ fn model_api(cx: Cx) -> TestFuture {
         let client = wadm.client();
         for version in ["v1", "v2"] {
             let m = AppBuilder::new("versioned", version).build();
-            let (name, got) = wadm.put(&m).await.with_context(|| format!("put {version}"))?;
-            ensure!(name == "versioned" && got == version, "put {version} answered {name} {got}");
+            let (name, got) = wadm
+                .put(&m)
+                .await
+                .with_context(|| format!("put {version}"))?;
+            ensure!(
+                name == "versioned" && got == version,
+                "put {version} answered {name} {got}"
+            );
         }
-        let versions = client.list_versions("versioned").await.context("model.versions")?;
+        let versions = client
+            .list_versions("versioned")
+            .await
+            .context("model.versions")?;
         let listed: Vec<&str> = versions.iter().map(|v| v.version.as_str()).collect();
-        ensure!(listed == ["v1", "v2"], "versions in creation order: {listed:?}");
-        ensure!(versions.iter().all(|v| !v.deployed), "nothing is deployed by put: {versions:?}");
-        let newest = client.get_manifest("versioned", None).await.context("model.get")?;
-        ensure!(newest.version() == "v2", "get without version returned {}", newest.version());
-        let v1 = client.get_manifest("versioned", Some("v1")).await.context("model.get v1")?;
+        ensure!(
+            listed == ["v1", "v2"],
+            "versions in creation order: {listed:?}"
+        );
+        ensure!(
+            versions.iter().all(|v| !v.deployed),
+            "nothing is deployed by put: {versions:?}"
+        );
+        let newest = client
+            .get_manifest("versioned", None)
+            .await
+            .context("model.get")?;
+        ensure!(
+            newest.version() == "v2",
+            "get without version returned {}",
+            newest.version()
+        );
+        let v1 = client
+            .get_manifest("versioned", Some("v1"))
+            .await
+            .context("model.get v1")?;
         ensure!(v1.version() == "v1", "get v1 returned {}", v1.version());
 
         let unknown = wadm.deploy("no-such-app", None).await;
-        ensure!(matches!(unknown, Err(wadm_client::error::ClientError::NotFound(_))), "deploy of an unknown app: {unknown:?}");
+        ensure!(
+            matches!(unknown, Err(wadm_client::error::ClientError::NotFound(_))),
+            "deploy of an unknown app: {unknown:?}"
+        );
         let bad_version = wadm.deploy("versioned", Some("v9")).await;
-        ensure!(bad_version.is_err(), "deploy of an unknown version was accepted: {bad_version:?}");
+        ensure!(
+            bad_version.is_err(),
+            "deploy of an unknown version was accepted: {bad_version:?}"
+        );
 
-        ensure!(wadm.delete("versioned", None).await.context("model.del")?, "delete of an existing app reported no-op");
+        ensure!(
+            wadm.delete("versioned", None).await.context("model.del")?,
+            "delete of an existing app reported no-op"
+        );
         let missing = client.get_manifest("versioned", None).await;
-        ensure!(missing.is_err(), "the app is still there after delete: {missing:?}");
-        let again = wadm.delete("versioned", None).await.context("second model.del")?;
+        ensure!(
+            missing.is_err(),
+            "the app is still there after delete: {missing:?}"
+        );
+        let again = wadm
+            .delete("versioned", None)
+            .await
+            .context("second model.del")?;
         ensure!(!again, "a second delete was not a no-op");
         Ok(())
     })
@@ -221,18 +317,40 @@ fn spread_weights(cx: Cx) -> TestFuture {
         let ids = cx.lattice().host_ids();
         let image = cx.fixture(crate::PROBE_RUST)?.file_ref();
         let m = AppBuilder::new("spread-app", "v1")
-            .component_spread("worker", &image, 4, &[("east", &[("zone", "east")], 75), ("west", &[("zone", "west")], 25)])
+            .component_spread(
+                "worker",
+                &image,
+                4,
+                &[
+                    ("east", &[("zone", "east")], 75),
+                    ("west", &[("zone", "west")], 25),
+                ],
+            )
             .build();
         let wadm = cx.wadm();
         wadm.put(&m).await.context("put")?;
         wadm.deploy("spread-app", None).await.context("deploy")?;
-        wadm.wait_for_status("spread-app", StatusType::Deployed, Duration::from_secs(60), 2).await?;
+        wadm.wait_for_status(
+            "spread-app",
+            StatusType::Deployed,
+            Duration::from_secs(60),
+            2,
+        )
+        .await?;
         // ORC-09: the component id is derived from the manifest and component names.
         let id = "spread_app-worker";
         for (host, want) in [(&ids[0], 3), (&ids[1], 1)] {
-            crate::support::wait_inventory(&cx, host, &format!("{id} with max_instances {want}"), 2, |inv| {
-                inv.components().iter().any(|c| c.id() == id && c.max_instances() == want)
-            })
+            crate::support::wait_inventory(
+                &cx,
+                host,
+                &format!("{id} with max_instances {want}"),
+                2,
+                |inv| {
+                    inv.components()
+                        .iter()
+                        .any(|c| c.id() == id && c.max_instances() == want)
+                },
+            )
             .await?;
         }
         Ok(())
@@ -254,18 +372,35 @@ pub static NO_ELIGIBLE_HOST: ConformanceTest = ConformanceTest {
 fn no_eligible_host(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let image = cx.fixture(crate::PROBE_RUST)?.file_ref();
-        let m = AppBuilder::new("nowhere-app", "v1").component_spread("worker", &image, 1, &[("mars", &[("planet", "mars")], 100)]).build();
+        let m = AppBuilder::new("nowhere-app", "v1")
+            .component_spread("worker", &image, 1, &[("mars", &[("planet", "mars")], 100)])
+            .build();
         let wadm = cx.wadm();
         wadm.put(&m).await.context("put")?;
         wadm.deploy("nowhere-app", None).await.context("deploy")?;
-        let status = wadm.wait_for_status("nowhere-app", StatusType::Failed, Duration::from_secs(60), 2).await?;
+        let status = wadm
+            .wait_for_status(
+                "nowhere-app",
+                StatusType::Failed,
+                Duration::from_secs(60),
+                2,
+            )
+            .await?;
         // The catalogue (ORC-10, from source) expects "Could not satisfy spread mars for <ref>, 0/1
         // eligible hosts found."; wadm 0.21.1 was seen answering "Spread requirement conflict: mars
         // spread requires 1 instances vs 0 computed from reconciliation commands". Both name the
         // spread; the failed status is the contract, the wording is recorded, not required.
-        ensure!(status.info.message.contains("mars"), "the failure message does not name the spread: {:?}", status.info.message);
+        ensure!(
+            status.info.message.contains("mars"),
+            "the failure message does not name the spread: {:?}",
+            status.info.message
+        );
         let inv = crate::support::inventory(&cx, &cx.host_id()).await?;
-        ensure!(inv.components().is_empty(), "something runs: {:?}", inv.components());
+        ensure!(
+            inv.components().is_empty(),
+            "something runs: {:?}",
+            inv.components()
+        );
         Ok(())
     })
 }
@@ -286,19 +421,39 @@ fn daemon(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
         let image = cx.fixture(crate::PROBE_RUST)?.file_ref();
-        let m = AppBuilder::new("daemon-app", "v1").component_daemon("agent", &image, 2, &[("role", "edge")]).build();
+        let m = AppBuilder::new("daemon-app", "v1")
+            .component_daemon("agent", &image, 2, &[("role", "edge")])
+            .build();
         let wadm = cx.wadm();
         wadm.put(&m).await.context("put")?;
         wadm.deploy("daemon-app", None).await.context("deploy")?;
-        wadm.wait_for_status("daemon-app", StatusType::Deployed, Duration::from_secs(60), 2).await?;
+        wadm.wait_for_status(
+            "daemon-app",
+            StatusType::Deployed,
+            Duration::from_secs(60),
+            2,
+        )
+        .await?;
         for host in &ids[..2] {
-            crate::support::wait_inventory(&cx, host, "daemon-app agent with max_instances 2", 2, |inv| {
-                inv.components().iter().any(|c| c.id() == "daemon_app-agent" && c.max_instances() == 2)
-            })
+            crate::support::wait_inventory(
+                &cx,
+                host,
+                "daemon-app agent with max_instances 2",
+                2,
+                |inv| {
+                    inv.components()
+                        .iter()
+                        .any(|c| c.id() == "daemon_app-agent" && c.max_instances() == 2)
+                },
+            )
             .await?;
         }
         let core = crate::support::inventory(&cx, &ids[2]).await?;
-        ensure!(core.components().is_empty(), "the core host runs {:?}", core.components().iter().map(|c| c.id()).collect::<Vec<_>>());
+        ensure!(
+            core.components().is_empty(),
+            "the core host runs {:?}",
+            core.components().iter().map(|c| c.id()).collect::<Vec<_>>()
+        );
         Ok(())
     })
 }
@@ -319,9 +474,25 @@ fn resources(cx: Cx) -> TestFuture {
     Box::pin(async move {
         use futures::TryStreamExt as _;
         let js = async_nats::jetstream::new(cx.lattice().nats().clone());
-        let names: Vec<String> = js.stream_names().try_collect().await.context("list streams")?;
-        for want in ["KV_wadm_state", "KV_wadm_manifests", "wasmbus_events", "wadm_events", "wadm_event_consumer", "wadm_commands", "wadm_status", "wadm_notify"] {
-            ensure!(names.iter().any(|n| n == want), "stream {want} missing; streams: {names:?}");
+        let names: Vec<String> = js
+            .stream_names()
+            .try_collect()
+            .await
+            .context("list streams")?;
+        for want in [
+            "KV_wadm_state",
+            "KV_wadm_manifests",
+            "wasmbus_events",
+            "wadm_events",
+            "wadm_event_consumer",
+            "wadm_commands",
+            "wadm_status",
+            "wadm_notify",
+        ] {
+            ensure!(
+                names.iter().any(|n| n == want),
+                "stream {want} missing; streams: {names:?}"
+            );
         }
         Ok(())
     })
@@ -342,15 +513,32 @@ pub static SCHEMA_QUIRKS: ConformanceTest = ConformanceTest {
 fn schema_quirks(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let odd = "apiVersion: anything/v0\nkind: NotAnApplication\nmetadata: {name: odd-kind, annotations: {version: v1}}\nspec: {components: []}\n";
-        let (name, _) = cx.wadm().put_raw(odd.as_bytes()).await.context("a manifest with another apiVersion/kind")?;
+        let (name, _) = cx
+            .wadm()
+            .put_raw(odd.as_bytes())
+            .await
+            .context("a manifest with another apiVersion/kind")?;
         ensure!(name == "odd-kind", "put answered {name}");
         // Sent raw: the client refuses unknown fields itself, the server's answer is under test.
         let subject = format!("wadm.api.{}.model.put", cx.lattice().name());
         let extra = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata: {name: extra-field, annotations: {version: v1}}\nspec: {components: []}\nsurprise: true\n";
-        let reply = cx.lattice().nats().request(subject, extra.into()).await.context("raw model.put")?;
+        let reply = cx
+            .lattice()
+            .nats()
+            .request(subject, extra.into())
+            .await
+            .context("raw model.put")?;
         let raw: serde_json::Value = serde_json::from_slice(&reply.payload)?;
-        ensure!(raw["result"] == "error", "an unknown top-level field was accepted: {raw}");
-        ensure!(raw["message"].as_str().is_some_and(|m| m.contains("Unable to parse manifest")), "message: {raw}");
+        ensure!(
+            raw["result"] == "error",
+            "an unknown top-level field was accepted: {raw}"
+        );
+        ensure!(
+            raw["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Unable to parse manifest")),
+            "message: {raw}"
+        );
         Ok(())
     })
 }
@@ -370,16 +558,33 @@ pub static CONFIG_SCALER: ConformanceTest = ConformanceTest {
 fn config_scaler(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let image = cx.fixture(crate::PROBE_RUST)?.file_ref();
-        let m = AppBuilder::new("cfg-app", "v1").component("reader", &image, 1).component_config("reader", "settings", &[("color", "teal")]).build();
+        let m = AppBuilder::new("cfg-app", "v1")
+            .component("reader", &image, 1)
+            .component_config("reader", "settings", &[("color", "teal")])
+            .build();
         let wadm = cx.wadm();
         wadm.put(&m).await.context("put")?;
         wadm.deploy("cfg-app", None).await.context("deploy")?;
-        wadm.wait_for_status("cfg-app", StatusType::Deployed, Duration::from_secs(60), 2).await?;
-        let stored = cx.ctl().get_config("cfg_app-settings").await?.into_data().context("wadm did not put cfg_app-settings")?;
-        ensure!(stored.get("color").map(String::as_str) == Some("teal"), "stored config: {stored:?}");
+        wadm.wait_for_status("cfg-app", StatusType::Deployed, Duration::from_secs(60), 2)
+            .await?;
+        let stored = cx
+            .ctl()
+            .get_config("cfg_app-settings")
+            .await?
+            .into_data()
+            .context("wadm did not put cfg_app-settings")?;
+        ensure!(
+            stored.get("color").map(String::as_str) == Some("teal"),
+            "stored config: {stored:?}"
+        );
         let client = cx.lattice().wrpc_client("cfg_app-reader").await?;
-        let color = crate::bindings::test::fixtures::config_reader::get(&client, None, "color").await.context("config-reader.get")?;
-        ensure!(color.as_deref() == Some("teal"), "the component reads {color:?}");
+        let color = crate::bindings::test::fixtures::config_reader::get(&client, None, "color")
+            .await
+            .context("config-reader.get")?;
+        ensure!(
+            color.as_deref() == Some("teal"),
+            "the component reads {color:?}"
+        );
         wadm.undeploy("cfg-app").await.context("undeploy")?;
         let ctl = cx.ctl();
         Wait::new("wadm to delete cfg_app-settings", Duration::from_secs(30))
@@ -409,7 +614,12 @@ pub static UPGRADE: ConformanceTest = ConformanceTest {
 };
 
 async fn language_is(client: &wrpc_transport_nats::Client, want: &str) -> Probe<()> {
-    match tokio::time::timeout(Duration::from_secs(5), crate::bindings::about::language(client, None)).await {
+    match tokio::time::timeout(
+        Duration::from_secs(5),
+        crate::bindings::about::language(client, None),
+    )
+    .await
+    {
         Ok(Ok(lang)) if lang == want => Probe::Ready(()),
         Ok(Ok(lang)) => Probe::NotYet(format!("answered {lang:?}")),
         Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
@@ -421,24 +631,53 @@ fn upgrade(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let wadm = cx.wadm();
         for (version, fixture) in [("v1", crate::PROBE_RUST), ("v2", crate::PROBE_C)] {
-            let m = AppBuilder::new("upgrade-app", version).component("worker", &cx.fixture(fixture)?.file_ref(), 1).build();
-            wadm.put(&m).await.with_context(|| format!("put {version}"))?;
+            let m = AppBuilder::new("upgrade-app", version)
+                .component("worker", &cx.fixture(fixture)?.file_ref(), 1)
+                .build();
+            wadm.put(&m)
+                .await
+                .with_context(|| format!("put {version}"))?;
         }
-        wadm.deploy("upgrade-app", Some("v1")).await.context("deploy v1")?;
-        wadm.wait_for_status("upgrade-app", StatusType::Deployed, Duration::from_secs(60), 2).await?;
+        wadm.deploy("upgrade-app", Some("v1"))
+            .await
+            .context("deploy v1")?;
+        wadm.wait_for_status(
+            "upgrade-app",
+            StatusType::Deployed,
+            Duration::from_secs(60),
+            2,
+        )
+        .await?;
         let client = cx.lattice().wrpc_client("upgrade_app-worker").await?;
         let client_ref = &client;
-        Wait::new("v1 (Rust) to answer", Duration::from_secs(30)).consecutive(2).until(|_| language_is(client_ref, "rust")).await?;
-        wadm.deploy("upgrade-app", Some("v2")).await.context("deploy v2")?;
-        Wait::new("v2 (C) to answer under the same id", Duration::from_secs(60))
-            .consecutive(3)
-            .interval(Duration::from_millis(250))
-            .until(|_| language_is(client_ref, "c"))
+        Wait::new("v1 (Rust) to answer", Duration::from_secs(30))
+            .consecutive(2)
+            .until(|_| language_is(client_ref, "rust"))
             .await?;
-        wadm.wait_for_status("upgrade-app", StatusType::Deployed, Duration::from_secs(60), 2).await?;
+        wadm.deploy("upgrade-app", Some("v2"))
+            .await
+            .context("deploy v2")?;
+        Wait::new(
+            "v2 (C) to answer under the same id",
+            Duration::from_secs(60),
+        )
+        .consecutive(3)
+        .interval(Duration::from_millis(250))
+        .until(|_| language_is(client_ref, "c"))
+        .await?;
+        wadm.wait_for_status(
+            "upgrade-app",
+            StatusType::Deployed,
+            Duration::from_secs(60),
+            2,
+        )
+        .await?;
         let inv = crate::support::inventory(&cx, &cx.host_id()).await?;
         let images: Vec<&str> = inv.components().iter().map(|c| c.image_ref()).collect();
-        ensure!(images.len() == 1 && images[0].ends_with("probe-c.wasm"), "after the upgrade the host runs {images:?}");
+        ensure!(
+            images.len() == 1 && images[0].ends_with("probe-c.wasm"),
+            "after the upgrade the host runs {images:?}"
+        );
         Ok(())
     })
 }
@@ -451,20 +690,33 @@ pub static PROVIDER_SPREAD: ConformanceTest = ConformanceTest {
     features: &[Feature::Wadm, Feature::BuiltinHttpServer],
     covers: &["ORC-11", "HL-16"],
     fixtures: &[],
-    setup: Setup::hosts(2).with_wadm().features(&["builtin-http-server"]),
+    setup: Setup::hosts(2)
+        .with_wadm()
+        .features(&["builtin-http-server"]),
     run: provider_spread,
 };
 
 fn provider_spread(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let m = AppBuilder::new("edge-proxy", "v1").capability("httpserver", "wasmcloud+builtin://http-server", 2).build();
+        let m = AppBuilder::new("edge-proxy", "v1")
+            .capability("httpserver", "wasmcloud+builtin://http-server", 2)
+            .build();
         let wadm = cx.wadm();
         wadm.put(&m).await.context("put")?;
         wadm.deploy("edge-proxy", None).await.context("deploy")?;
         for host in cx.lattice().host_ids() {
-            crate::support::wait_inventory(&cx, &host, "one http-server provider", 2, |inv| inv.providers().len() == 1).await?;
+            crate::support::wait_inventory(&cx, &host, "one http-server provider", 2, |inv| {
+                inv.providers().len() == 1
+            })
+            .await?;
         }
-        wadm.wait_for_status("edge-proxy", StatusType::Deployed, Duration::from_secs(60), 2).await?;
+        wadm.wait_for_status(
+            "edge-proxy",
+            StatusType::Deployed,
+            Duration::from_secs(60),
+            2,
+        )
+        .await?;
         Ok(())
     })
 }
@@ -484,33 +736,64 @@ pub static SHARED_APP: ConformanceTest = ConformanceTest {
 fn shared_app(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let wadm = cx.wadm();
-        let shared = AppBuilder::new("echo-service", "v1").shared().component("echo", &cx.fixture(crate::PROBE_RUST)?.file_ref(), 1).build();
+        let shared = AppBuilder::new("echo-service", "v1")
+            .shared()
+            .component("echo", &cx.fixture(crate::PROBE_RUST)?.file_ref(), 1)
+            .build();
         wadm.put(&shared).await.context("put the shared app")?;
-        wadm.deploy("echo-service", None).await.context("deploy the shared app")?;
-        wadm.wait_for_status("echo-service", StatusType::Deployed, Duration::from_secs(60), 2).await?;
+        wadm.deploy("echo-service", None)
+            .await
+            .context("deploy the shared app")?;
+        wadm.wait_for_status(
+            "echo-service",
+            StatusType::Deployed,
+            Duration::from_secs(60),
+            2,
+        )
+        .await?;
         let consumer = AppBuilder::new("consumer", "v1")
             .component("runner", &cx.fixture(crate::RUNNER_RUST)?.file_ref(), 1)
             .shared_component("shared-echo", "echo-service", "echo")
-            .link("runner", "shared-echo", LinkSpec { namespace: "test", package: "fixtures", interfaces: &["echo"], source_config: None })
+            .link(
+                "runner",
+                "shared-echo",
+                LinkSpec {
+                    namespace: "test",
+                    package: "fixtures",
+                    interfaces: &["echo"],
+                    source_config: None,
+                },
+            )
             .build();
         wadm.put(&consumer).await.context("put the consumer")?;
-        wadm.deploy("consumer", None).await.context("deploy the consumer")?;
-        wadm.wait_for_status("consumer", StatusType::Deployed, Duration::from_secs(60), 2).await?;
+        wadm.deploy("consumer", None)
+            .await
+            .context("deploy the consumer")?;
+        wadm.wait_for_status("consumer", StatusType::Deployed, Duration::from_secs(60), 2)
+            .await?;
         let client = cx.lattice().wrpc_client("consumer-runner").await?;
         let client_ref = &client;
-        Wait::new("consumer's runner to reach the shared echo", Duration::from_secs(30))
-            .consecutive(2)
-            .interval(Duration::from_millis(200))
-            .until(|n| async move {
-                let msg = format!("shared #{n}");
-                match tokio::time::timeout(Duration::from_secs(10), crate::bindings::runner::run(client_ref, None, &msg)).await {
-                    Ok(Ok(answer)) if answer == msg => Probe::Ready(()),
-                    Ok(Ok(answer)) => Probe::NotYet(format!("answered {answer:?}")),
-                    Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
-                    Err(_) => Probe::NotYet("no answer within 10 s".into()),
-                }
-            })
-            .await?;
+        Wait::new(
+            "consumer's runner to reach the shared echo",
+            Duration::from_secs(30),
+        )
+        .consecutive(2)
+        .interval(Duration::from_millis(200))
+        .until(|n| async move {
+            let msg = format!("shared #{n}");
+            match tokio::time::timeout(
+                Duration::from_secs(10),
+                crate::bindings::runner::run(client_ref, None, &msg),
+            )
+            .await
+            {
+                Ok(Ok(answer)) if answer == msg => Probe::Ready(()),
+                Ok(Ok(answer)) => Probe::NotYet(format!("answered {answer:?}")),
+                Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
+                Err(_) => Probe::NotYet("no answer within 10 s".into()),
+            }
+        })
+        .await?;
         Ok(())
     })
 }

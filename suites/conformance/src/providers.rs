@@ -21,19 +21,54 @@ fn builtins_gated(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
         let short = cx.ctl().with_timeout(Duration::from_millis(1500));
-        let silent = short.start_provider(&host, "wasmcloud+builtin://http-server", "gated-http", vec![]).await;
-        ensure!(silent.is_err(), "a disabled builtin http-server was answered: {silent:?}");
+        let silent = short
+            .start_provider(
+                &host,
+                "wasmcloud+builtin://http-server",
+                "gated-http",
+                vec![],
+            )
+            .await;
+        ensure!(
+            silent.is_err(),
+            "a disabled builtin http-server was answered: {silent:?}"
+        );
         let mark = cx.journal().mark();
-        let client = cx.ctl().start_provider(&host, "wasmcloud+builtin://http-client", "gated-client", vec![]).await?;
-        ensure!(client.succeeded(), "the http-client start is acked before the check: {}", client.message());
+        let client = cx
+            .ctl()
+            .start_provider(
+                &host,
+                "wasmcloud+builtin://http-client",
+                "gated-client",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            client.succeeded(),
+            "the http-client start is acked before the check: {}",
+            client.message()
+        );
         let failed = cx
             .journal()
-            .wait_for(mark, "provider_start_failed", "gated-client", Duration::from_secs(20), |e| e.field("provider_id") == Some("gated-client"))
+            .wait_for(
+                mark,
+                "provider_start_failed",
+                "gated-client",
+                Duration::from_secs(20),
+                |e| e.field("provider_id") == Some("gated-client"),
+            )
             .await?;
         let error = failed.field("error").unwrap_or_default();
-        ensure!(error.contains("builtin-http-client") && error.contains("not enabled"), "provider_start_failed error: {error:?}");
+        ensure!(
+            error.contains("builtin-http-client") && error.contains("not enabled"),
+            "provider_start_failed error: {error:?}"
+        );
         let inv = crate::support::inventory(&cx, &host).await?;
-        ensure!(inv.providers().is_empty(), "providers run: {:?}", inv.providers().iter().map(|p| p.id()).collect::<Vec<_>>());
+        ensure!(
+            inv.providers().is_empty(),
+            "providers run: {:?}",
+            inv.providers().iter().map(|p| p.id()).collect::<Vec<_>>()
+        );
         Ok(())
     })
 }
@@ -55,29 +90,73 @@ fn start_stop(cx: Cx) -> TestFuture {
         let host = cx.host_id();
         let journal = cx.journal();
         let mark = journal.mark();
-        let start = cx.ctl().start_provider(&host, "wasmcloud+builtin://http-server", "web", vec![]).await?;
+        let start = cx
+            .ctl()
+            .start_provider(&host, "wasmcloud+builtin://http-server", "web", vec![])
+            .await?;
         ensure!(start.succeeded(), "provider.start: {}", start.message());
         let started = journal
-            .wait_for(mark, "provider_started", "web", Duration::from_secs(20), |e| e.field("provider_id") == Some("web"))
+            .wait_for(
+                mark,
+                "provider_started",
+                "web",
+                Duration::from_secs(20),
+                |e| e.field("provider_id") == Some("web"),
+            )
             .await?;
         // For a builtin provider the host reports image_ref without its scheme (seen: "http-server").
-        ensure!(started.field("host_id") == Some(host.as_str()) && started.field("image_ref").is_some_and(|r| r.ends_with("http-server")),
-            "provider_started data: {}", started.data());
-        crate::support::wait_inventory(&cx, &host, "provider web listed", 1, |inv| inv.providers().iter().any(|p| p.id() == "web")).await?;
+        ensure!(
+            started.field("host_id") == Some(host.as_str())
+                && started
+                    .field("image_ref")
+                    .is_some_and(|r| r.ends_with("http-server")),
+            "provider_started data: {}",
+            started.data()
+        );
+        crate::support::wait_inventory(&cx, &host, "provider web listed", 1, |inv| {
+            inv.providers().iter().any(|p| p.id() == "web")
+        })
+        .await?;
 
-        let again = cx.ctl().start_provider(&host, "wasmcloud+builtin://http-server", "web", vec![]).await?;
-        ensure!(!again.succeeded() && again.message().contains("already running"), "second start: {} {:?}", again.succeeded(), again.message());
+        let again = cx
+            .ctl()
+            .start_provider(&host, "wasmcloud+builtin://http-server", "web", vec![])
+            .await?;
+        ensure!(
+            !again.succeeded() && again.message().contains("already running"),
+            "second start: {} {:?}",
+            again.succeeded(),
+            again.message()
+        );
 
         let mark = journal.mark();
         let stop = cx.ctl().stop_provider(&host, "web").await?;
         ensure!(stop.succeeded(), "provider.stop: {}", stop.message());
         let stopped = journal
-            .wait_for(mark, "provider_stopped", "web", Duration::from_secs(20), |e| e.field("provider_id") == Some("web"))
+            .wait_for(
+                mark,
+                "provider_stopped",
+                "web",
+                Duration::from_secs(20),
+                |e| e.field("provider_id") == Some("web"),
+            )
             .await?;
-        ensure!(stopped.field("reason") == Some("stop"), "provider_stopped data: {}", stopped.data());
-        crate::support::wait_inventory(&cx, &host, "provider web gone", 1, |inv| inv.providers().is_empty()).await?;
+        ensure!(
+            stopped.field("reason") == Some("stop"),
+            "provider_stopped data: {}",
+            stopped.data()
+        );
+        crate::support::wait_inventory(&cx, &host, "provider web gone", 1, |inv| {
+            inv.providers().is_empty()
+        })
+        .await?;
         let twice = cx.ctl().stop_provider(&host, "web").await?;
-        ensure!(!twice.succeeded() && twice.message().contains("not running"), "second stop: {} {:?}", twice.succeeded(), twice.message());
+        ensure!(
+            !twice.succeeded() && twice.message().contains("not running"),
+            "second stop: {} {:?}",
+            twice.succeeded(),
+            twice.message()
+        );
         Ok(())
     })
 }

@@ -37,17 +37,32 @@ fn policy_denies_start(cx: Cx) -> TestFuture {
         })
         .await?;
         let error = crate::support::scale_refused(&cx, &host, &image, "forbidden", vec![]).await?;
-        ensure!(error.contains("forbidden by the conformance policy"), "the failure does not carry the policy's message: {error:?}");
+        ensure!(
+            error.contains("forbidden by the conformance policy"),
+            "the failure does not carry the policy's message: {error:?}"
+        );
         scale(&cx, &host, &image, "allowed", 1).await?;
 
         let requests = policy.requests();
         let start = requests
             .iter()
             .find(|r| r["kind"] == "startComponent" && r["request"]["componentId"] == "forbidden")
-            .with_context(|| format!("no startComponent request for `forbidden` among {requests:?}"))?;
-        ensure!(start["version"] == "v1" && start["requestId"].as_str().is_some_and(|s| !s.is_empty()), "request envelope: {start}");
-        ensure!(start["request"]["imageRef"] == image.as_str(), "request.imageRef: {start}");
-        ensure!(start["host"]["publicKey"] == host.as_str() && start["host"]["lattice"] == cx.lattice().name(), "request.host: {start}");
+            .with_context(|| {
+                format!("no startComponent request for `forbidden` among {requests:?}")
+            })?;
+        ensure!(
+            start["version"] == "v1" && start["requestId"].as_str().is_some_and(|s| !s.is_empty()),
+            "request envelope: {start}"
+        );
+        ensure!(
+            start["request"]["imageRef"] == image.as_str(),
+            "request.imageRef: {start}"
+        );
+        ensure!(
+            start["host"]["publicKey"] == host.as_str()
+                && start["host"]["lattice"] == cx.lattice().name(),
+            "request.host: {start}"
+        );
         Ok(())
     })
 }
@@ -70,9 +85,13 @@ fn policy_fails_closed(cx: Cx) -> TestFuture {
         let image = cx.fixture(PROBE_RUST)?.file_ref();
         // A service that hears the request but never answers (so the host cannot take silence for
         // "no responders" only).
-        let policy = PolicyService::start(cx.lattice().nats(), POLICY_TOPIC, |_| Decision::Ignore).await?;
+        let policy =
+            PolicyService::start(cx.lattice().nats(), POLICY_TOPIC, |_| Decision::Ignore).await?;
         crate::support::scale_refused(&cx, &host, &image, "unanswered", vec![]).await?;
-        ensure!(!policy.requests().is_empty(), "the host never asked the policy service");
+        ensure!(
+            !policy.requests().is_empty(),
+            "the host never asked the policy service"
+        );
         Ok(())
     })
 }
@@ -100,22 +119,42 @@ fn policy_checks_invocations(cx: Cx) -> TestFuture {
             }
         })
         .await?;
-        scale(&cx, &host, &cx.fixture(PROBE_RUST)?.file_ref(), "guarded", 1).await?;
+        scale(
+            &cx,
+            &host,
+            &cx.fixture(PROBE_RUST)?.file_ref(),
+            "guarded",
+            1,
+        )
+        .await?;
         let client = cx.lattice().wrpc_client("guarded").await?;
         let lang = tokio::time::timeout(Duration::from_secs(15), about::language(&client, None))
             .await
             .context("about.language did not answer")?
             .context("an allowed invocation failed")?;
         ensure!(lang == "rust", "about.language answered {lang:?}");
-        let denied = tokio::time::timeout(Duration::from_secs(15), echo::echo(&client, None, "let me in")).await;
-        ensure!(!matches!(denied, Ok(Ok(_))), "a denied invocation answered: {denied:?}");
+        let denied = tokio::time::timeout(
+            Duration::from_secs(15),
+            echo::echo(&client, None, "let me in"),
+        )
+        .await;
+        ensure!(
+            !matches!(denied, Ok(Ok(_))),
+            "a denied invocation answered: {denied:?}"
+        );
         let requests = policy.requests();
         let inv = requests
             .iter()
             .find(|r| r["kind"] == "performInvocation" && r["request"]["function"] == "echo")
             .with_context(|| format!("no performInvocation request for echo among {requests:?}"))?;
-        ensure!(inv["request"]["interface"] == "test:fixtures/echo@0.1.0", "interface: {inv}");
-        ensure!(inv["request"]["target"]["componentId"] == "guarded", "target: {inv}");
+        ensure!(
+            inv["request"]["interface"] == "test:fixtures/echo@0.1.0",
+            "interface: {inv}"
+        );
+        ensure!(
+            inv["request"]["target"]["componentId"] == "guarded",
+            "target: {inv}"
+        );
         Ok(())
     })
 }
@@ -139,8 +178,13 @@ fn component_size_limit(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
         let fixture = cx.fixture(PROBE_RUST)?;
-        let error = crate::support::scale_refused(&cx, &host, &fixture.file_ref(), "too-big", vec![]).await?;
-        ensure!(!error.is_empty(), "component_scale_failed without an error text");
+        let error =
+            crate::support::scale_refused(&cx, &host, &fixture.file_ref(), "too-big", vec![])
+                .await?;
+        ensure!(
+            !error.is_empty(),
+            "component_scale_failed without an error text"
+        );
         Ok(())
     })
 }

@@ -16,17 +16,34 @@ pub fn free_port() -> anyhow::Result<u16> {
 /// Scales `component_id` from `image_ref` to `count` on `host_id` through the control interface,
 /// checks the immediate ack, and returns the `component_scaled` event that reports the outcome
 /// (HL-14: the ack comes before the work; the event carries the result).
-pub async fn scale(cx: &Cx, host_id: &str, image_ref: &str, component_id: &str, count: u32) -> anyhow::Result<LatticeEvent> {
+pub async fn scale(
+    cx: &Cx,
+    host_id: &str,
+    image_ref: &str,
+    component_id: &str,
+    count: u32,
+) -> anyhow::Result<LatticeEvent> {
     let mark = cx.journal().mark();
-    let ack = cx.ctl().scale_component(host_id, image_ref, component_id, count, None, vec![]).await?;
-    ensure!(ack.succeeded(), "scale request for {component_id} was not acknowledged: {}", ack.message());
+    let ack = cx
+        .ctl()
+        .scale_component(host_id, image_ref, component_id, count, None, vec![])
+        .await?;
+    ensure!(
+        ack.succeeded(),
+        "scale request for {component_id} was not acknowledged: {}",
+        ack.message()
+    );
     let event = cx
         .journal()
         // Python and JavaScript components are 12-18 MB: compiling them takes seconds, and much
         // longer on a loaded 2-core machine.
-        .wait_for(mark, "component_scaled", &format!("{component_id} at {count} on {host_id}"), Duration::from_secs(120), |e| {
-            e.field("component_id") == Some(component_id) && e.data()["max_instances"] == count
-        })
+        .wait_for(
+            mark,
+            "component_scaled",
+            &format!("{component_id} at {count} on {host_id}"),
+            Duration::from_secs(120),
+            |e| e.field("component_id") == Some(component_id) && e.data()["max_instances"] == count,
+        )
         .await?;
     Ok(event)
 }
@@ -34,8 +51,14 @@ pub async fn scale(cx: &Cx, host_id: &str, image_ref: &str, component_id: &str, 
 /// The inventory of `host_id`.
 pub async fn inventory(cx: &Cx, host_id: &str) -> anyhow::Result<HostInventory> {
     let reply = cx.ctl().get_host_inventory(host_id).await?;
-    ensure!(reply.succeeded(), "inventory request failed: {}", reply.message());
-    reply.into_data().context("inventory reply carried no inventory")
+    ensure!(
+        reply.succeeded(),
+        "inventory request failed: {}",
+        reply.message()
+    );
+    reply
+        .into_data()
+        .context("inventory reply carried no inventory")
 }
 
 /// Waits until `host_id`'s inventory satisfies `pred` in `consecutive` polls in a row.
@@ -47,21 +70,27 @@ pub async fn wait_inventory(
     pred: impl Fn(&HostInventory) -> bool,
 ) -> anyhow::Result<HostInventory> {
     let pred = &pred;
-    let inv = Wait::new(format!("inventory of {host_id}: {what}"), Duration::from_secs(60))
-        .interval(Duration::from_millis(200))
-        .consecutive(consecutive)
-        .until(|_| async move {
-            match inventory(cx, host_id).await {
-                Ok(inv) if pred(&inv) => Probe::Ready(inv),
-                Ok(inv) => Probe::NotYet(format!(
-                    "components {:?}, providers {:?}",
-                    inv.components().iter().map(|c| (c.id(), c.max_instances())).collect::<Vec<_>>(),
-                    inv.providers().iter().map(|p| p.id()).collect::<Vec<_>>()
-                )),
-                Err(e) => Probe::NotYet(format!("{e:#}")),
-            }
-        })
-        .await?;
+    let inv = Wait::new(
+        format!("inventory of {host_id}: {what}"),
+        Duration::from_secs(60),
+    )
+    .interval(Duration::from_millis(200))
+    .consecutive(consecutive)
+    .until(|_| async move {
+        match inventory(cx, host_id).await {
+            Ok(inv) if pred(&inv) => Probe::Ready(inv),
+            Ok(inv) => Probe::NotYet(format!(
+                "components {:?}, providers {:?}",
+                inv.components()
+                    .iter()
+                    .map(|c| (c.id(), c.max_instances()))
+                    .collect::<Vec<_>>(),
+                inv.providers().iter().map(|p| p.id()).collect::<Vec<_>>()
+            )),
+            Err(e) => Probe::NotYet(format!("{e:#}")),
+        }
+    })
+    .await?;
     Ok(inv)
 }
 
@@ -92,16 +121,39 @@ pub fn link(
 
 /// Scales `component_id` from `image_ref` expecting the host to refuse it: the request is acked
 /// (HL-14), `component_scale_failed` follows and the component does not run. Returns the error.
-pub async fn scale_refused(cx: &Cx, host_id: &str, image_ref: &str, component_id: &str, config: Vec<String>) -> anyhow::Result<String> {
+pub async fn scale_refused(
+    cx: &Cx,
+    host_id: &str,
+    image_ref: &str,
+    component_id: &str,
+    config: Vec<String>,
+) -> anyhow::Result<String> {
     let mark = cx.journal().mark();
-    let ack = cx.ctl().scale_component(host_id, image_ref, component_id, 1, None, config).await?;
-    ensure!(ack.succeeded(), "the scale request is acked before any work (HL-14), got: {}", ack.message());
+    let ack = cx
+        .ctl()
+        .scale_component(host_id, image_ref, component_id, 1, None, config)
+        .await?;
+    ensure!(
+        ack.succeeded(),
+        "the scale request is acked before any work (HL-14), got: {}",
+        ack.message()
+    );
     let failed = cx
         .journal()
-        .wait_for(mark, "component_scale_failed", component_id, Duration::from_secs(30), |e| e.field("component_id") == Some(component_id))
+        .wait_for(
+            mark,
+            "component_scale_failed",
+            component_id,
+            Duration::from_secs(30),
+            |e| e.field("component_id") == Some(component_id),
+        )
         .await?;
     let inv = inventory(cx, host_id).await?;
-    ensure!(inv.components().iter().all(|c| c.id() != component_id), "the refused component runs anyway: {:?}", inv.components());
+    ensure!(
+        inv.components().iter().all(|c| c.id() != component_id),
+        "the refused component runs anyway: {:?}",
+        inv.components()
+    );
     Ok(failed.field("error").unwrap_or_default().to_string())
 }
 
@@ -113,44 +165,61 @@ pub async fn wait_links(
     pred: impl Fn(&[wasmcloud_control_interface::Link]) -> bool,
 ) -> anyhow::Result<Vec<wasmcloud_control_interface::Link>> {
     let pred = &pred;
-    Ok(Wait::new(format!("link.get: {what}"), Duration::from_secs(20))
-        .interval(Duration::from_millis(100))
-        .consecutive(2)
-        .until(|_| async move {
-            match cx.ctl().get_links().await {
-                Ok(reply) => {
-                    let links = reply.into_data().unwrap_or_default();
-                    if pred(&links) {
-                        Probe::Ready(links)
-                    } else {
-                        Probe::NotYet(format!(
-                            "links: {:?}",
-                            links.iter().map(|l| format!("{} -{}-> {}", l.source_id(), l.name(), l.target())).collect::<Vec<_>>()
-                        ))
+    Ok(
+        Wait::new(format!("link.get: {what}"), Duration::from_secs(20))
+            .interval(Duration::from_millis(100))
+            .consecutive(2)
+            .until(|_| async move {
+                match cx.ctl().get_links().await {
+                    Ok(reply) => {
+                        let links = reply.into_data().unwrap_or_default();
+                        if pred(&links) {
+                            Probe::Ready(links)
+                        } else {
+                            Probe::NotYet(format!(
+                                "links: {:?}",
+                                links
+                                    .iter()
+                                    .map(|l| format!(
+                                        "{} -{}-> {}",
+                                        l.source_id(),
+                                        l.name(),
+                                        l.target()
+                                    ))
+                                    .collect::<Vec<_>>()
+                            ))
+                        }
                     }
+                    Err(e) => Probe::NotYet(e.to_string()),
                 }
-                Err(e) => Probe::NotYet(e.to_string()),
-            }
-        })
-        .await?)
+            })
+            .await?,
+    )
 }
 
 /// Waits until `GET url` answers 200 with exactly `body`, three times in a row.
 pub async fn wait_http_body(cx: &Cx, url: &str, body: &str) -> anyhow::Result<()> {
     let http = cx.http();
-    Wait::new(format!("GET {url} to answer {body:?}"), Duration::from_secs(60))
-        .consecutive(3)
-        .interval(Duration::from_millis(200))
-        .until(|_| async move {
-            match http.get(url).send().await {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let text = resp.text().await.unwrap_or_default();
-                    if status == 200 && text == body { Probe::Ready(()) } else { Probe::NotYet(format!("{status} {text:?}")) }
+    Wait::new(
+        format!("GET {url} to answer {body:?}"),
+        Duration::from_secs(60),
+    )
+    .consecutive(3)
+    .interval(Duration::from_millis(200))
+    .until(|_| async move {
+        match http.get(url).send().await {
+            Ok(resp) => {
+                let status = resp.status();
+                let text = resp.text().await.unwrap_or_default();
+                if status == 200 && text == body {
+                    Probe::Ready(())
+                } else {
+                    Probe::NotYet(format!("{status} {text:?}"))
                 }
-                Err(e) => Probe::NotYet(format!("request failed: {e}")),
             }
-        })
-        .await?;
+            Err(e) => Probe::NotYet(format!("request failed: {e}")),
+        }
+    })
+    .await?;
     Ok(())
 }

@@ -11,8 +11,8 @@ use harness::fixtures::{FixtureRef, Lang};
 use harness::wait::{Probe, Wait};
 use wasmcloud_control_interface::Link;
 
-use crate::bindings::{about, counter, echo, runner};
 use crate::bindings::test::fixtures::{config_reader, logger};
+use crate::bindings::{about, counter, echo, runner};
 use crate::support::{free_port, link, scale, wait_inventory};
 
 /// The language whose echo a runner in `lang` calls: the next one in report order, so that every
@@ -87,10 +87,20 @@ async fn echo_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
         let got = bounded(echo::echo(&client, None, msg))
             .await
             .with_context(|| format!("wRPC echo of {} bytes", msg.len()))?;
-        ensure!(got == msg, "echo returned {} bytes for a {}-byte message", got.len(), msg.len());
+        ensure!(
+            got == msg,
+            "echo returned {} bytes for a {}-byte message",
+            got.len(),
+            msg.len()
+        );
     }
-    let named = bounded(about::language(&client, None)).await.context("about.language")?;
-    ensure!(named == lang.id(), "the {lang} fixture says it is written in {named:?}");
+    let named = bounded(about::language(&client, None))
+        .await
+        .context("about.language")?;
+    ensure!(
+        named == lang.id(),
+        "the {lang} fixture says it is written in {named:?}"
+    );
     Ok(())
 }
 
@@ -107,7 +117,10 @@ per_language!(
 async fn config_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let host = cx.host_id();
     let fixture = cx.fixture(FixtureRef::new("probe", lang))?;
-    let base = BTreeMap::from([("greeting".to_string(), format!("hello {lang}")), ("shared".to_string(), "base".to_string())]);
+    let base = BTreeMap::from([
+        ("greeting".to_string(), format!("hello {lang}")),
+        ("shared".to_string(), "base".to_string()),
+    ]);
     let over = BTreeMap::from([("shared".to_string(), "override".to_string())]);
     for (name, values) in [("fixture-base", base), ("fixture-override", over)] {
         let put = cx.ctl().put_config(name, values).await?;
@@ -117,20 +130,43 @@ async fn config_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let mark = cx.journal().mark();
     let ack = cx
         .ctl()
-        .scale_component(&host, &fixture.file_ref(), &id, 1, None, vec!["fixture-base".into(), "fixture-override".into()])
+        .scale_component(
+            &host,
+            &fixture.file_ref(),
+            &id,
+            1,
+            None,
+            vec!["fixture-base".into(), "fixture-override".into()],
+        )
         .await?;
     ensure!(ack.succeeded(), "scale with config: {}", ack.message());
     cx.journal()
-        .wait_for(mark, "component_scaled", &id, Duration::from_secs(60), |e| e.field("component_id") == Some(id.as_str()))
+        .wait_for(
+            mark,
+            "component_scaled",
+            &id,
+            Duration::from_secs(60),
+            |e| e.field("component_id") == Some(id.as_str()),
+        )
         .await?;
     let client = cx.lattice().wrpc_client(&id).await?;
     let get = |key: &'static str| {
         let client = client.clone();
-        async move { bounded(config_reader::get(&client, None, key)).await.with_context(|| format!("config-reader.get({key})")) }
+        async move {
+            bounded(config_reader::get(&client, None, key))
+                .await
+                .with_context(|| format!("config-reader.get({key})"))
+        }
     };
-    ensure!(get("greeting").await?.as_deref() == Some(format!("hello {lang}").as_str()), "greeting");
+    ensure!(
+        get("greeting").await?.as_deref() == Some(format!("hello {lang}").as_str()),
+        "greeting"
+    );
     let shared = get("shared").await?;
-    ensure!(shared.as_deref() == Some("override"), "later config names override earlier keys (NET-06), got {shared:?}");
+    ensure!(
+        shared.as_deref() == Some("override"),
+        "later config names override earlier keys (NET-06), got {shared:?}"
+    );
     let absent = get("absent").await?;
     ensure!(absent.is_none(), "an unset key reads as {absent:?}");
     Ok(())
@@ -153,27 +189,40 @@ async fn logging_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     scale(&cx, &host, &fixture.file_ref(), &id, 1).await?;
     let client = cx.lattice().wrpc_client(&id).await?;
     let token = format!("wcc-log-{}", ulid_like(&id));
-    bounded(logger::log(&client, None, "warn", &token)).await.context("logger.log")?;
+    bounded(logger::log(&client, None, "warn", &token))
+        .await
+        .context("logger.log")?;
     let host_handle = &cx.lattice().hosts()[0];
     let token_ref = &token;
     let id_ref = &id;
-    let line = Wait::new(format!("the host log to show {token}"), Duration::from_secs(20))
-        .interval(Duration::from_millis(50))
-        .until(|_| async move {
-            let tail = host_handle.log_tail(400);
-            match tail.lines().find(|l| l.contains(token_ref.as_str())) {
-                Some(line) => Probe::Ready(line.to_string()),
-                None => Probe::NotYet(format!("not among the last {} lines", tail.lines().count())),
-            }
-        })
-        .await?;
-    ensure!(line.contains("WARN"), "logged at warn, the host line is: {line}");
-    ensure!(line.contains(id_ref.as_str()), "the host line does not name component {id}: {line}");
+    let line = Wait::new(
+        format!("the host log to show {token}"),
+        Duration::from_secs(20),
+    )
+    .interval(Duration::from_millis(50))
+    .until(|_| async move {
+        let tail = host_handle.log_tail(400);
+        match tail.lines().find(|l| l.contains(token_ref.as_str())) {
+            Some(line) => Probe::Ready(line.to_string()),
+            None => Probe::NotYet(format!("not among the last {} lines", tail.lines().count())),
+        }
+    })
+    .await?;
+    ensure!(
+        line.contains("WARN"),
+        "logged at warn, the host line is: {line}"
+    );
+    ensure!(
+        line.contains(id_ref.as_str()),
+        "the host line does not name component {id}: {line}"
+    );
     Ok(())
 }
 
 /// One wRPC call, bounded: a component that never answers fails the test instead of hanging it.
-async fn bounded<T>(call: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+async fn bounded<T>(
+    call: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
     const CALL_TIMEOUT: Duration = Duration::from_secs(30);
     tokio::time::timeout(harness::wait::scaled(CALL_TIMEOUT), call)
         .await
@@ -182,7 +231,10 @@ async fn bounded<T>(call: impl std::future::Future<Output = anyhow::Result<T>>) 
 
 /// A token unique enough to find one line in a log.
 fn ulid_like(seed: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("{seed}-{nanos:x}")
 }
 
@@ -202,26 +254,66 @@ async fn http_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let id = format!("http-{lang}");
     scale(&cx, &host, &fixture.file_ref(), &id, 4).await?;
     let address = format!("127.0.0.1:{}", free_port()?);
-    let put = cx.ctl().put_config("listen", BTreeMap::from([("address".to_string(), address.clone())])).await?;
+    let put = cx
+        .ctl()
+        .put_config(
+            "listen",
+            BTreeMap::from([("address".to_string(), address.clone())]),
+        )
+        .await?;
     ensure!(put.succeeded(), "config.put: {}", put.message());
     let mark = cx.journal().mark();
-    let started = cx.ctl().start_provider(&host, "wasmcloud+builtin://http-server", "http-server", vec![]).await?;
+    let started = cx
+        .ctl()
+        .start_provider(
+            &host,
+            "wasmcloud+builtin://http-server",
+            "http-server",
+            vec![],
+        )
+        .await?;
     ensure!(started.succeeded(), "provider.start: {}", started.message());
     cx.journal()
-        .wait_for(mark, "provider_started", "builtin http-server", Duration::from_secs(30), |e| e.field("provider_id") == Some("http-server"))
+        .wait_for(
+            mark,
+            "provider_started",
+            "builtin http-server",
+            Duration::from_secs(30),
+            |e| e.field("provider_id") == Some("http-server"),
+        )
         .await?;
-    let link = link("http-server", &id, "default", ("wasi", "http"), &["incoming-handler"], &["listen"], &[])?;
+    let link = link(
+        "http-server",
+        &id,
+        "default",
+        ("wasi", "http"),
+        &["incoming-handler"],
+        &["listen"],
+        &[],
+    )?;
     let linked = cx.ctl().put_link(link).await?;
     ensure!(linked.succeeded(), "link.put: {}", linked.message());
 
     let http = cx.http();
     let url = format!("http://{address}/some/path");
     crate::support::wait_http_body(&cx, &url, &format!("hello from {lang}")).await?;
-    let payload: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(31) % 256) as u8).collect();
-    let resp = http.post(&url).body(payload.clone()).send().await.context("POST")?;
+    let payload: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(31) % 256) as u8)
+        .collect();
+    let resp = http
+        .post(&url)
+        .body(payload.clone())
+        .send()
+        .await
+        .context("POST")?;
     ensure!(resp.status() == 200, "POST answered {}", resp.status());
     let body = resp.bytes().await.context("POST body")?;
-    ensure!(body.as_ref() == payload.as_slice(), "POST echoed {} bytes of {}", body.len(), payload.len());
+    ensure!(
+        body.as_ref() == payload.as_slice(),
+        "POST echoed {} bytes of {}",
+        body.len(),
+        payload.len()
+    );
     Ok(())
 }
 
@@ -243,33 +335,65 @@ async fn link_call_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let (runner_id, echo_id) = (format!("runner-{lang}"), format!("echo-{callee}"));
     scale(&cx, &host, &echo_fixture.file_ref(), &echo_id, 1).await?;
     scale(&cx, &host, &runner_fixture.file_ref(), &runner_id, 1).await?;
-    wait_inventory(&cx, &host, "runner and echo listed", 1, |inv| inv.components().len() == 2).await?;
-    let link = link(&runner_id, &echo_id, "default", ("test", "fixtures"), &["echo"], &[], &[])?;
+    wait_inventory(&cx, &host, "runner and echo listed", 1, |inv| {
+        inv.components().len() == 2
+    })
+    .await?;
+    let link = link(
+        &runner_id,
+        &echo_id,
+        "default",
+        ("test", "fixtures"),
+        &["echo"],
+        &[],
+        &[],
+    )?;
     let put = cx.ctl().put_link(link).await?;
     ensure!(put.succeeded(), "link.put: {}", put.message());
     let client = cx.lattice().wrpc_client(&runner_id).await?;
     let client_ref = &client;
-    Wait::new(format!("runner ({lang}) to reach echo ({callee}) through the link"), Duration::from_secs(60))
-        .consecutive(3)
-        .interval(Duration::from_millis(200))
-        .until(|n| async move {
-            let msg = format!("{lang} → {callee} #{n} ✓");
-            match tokio::time::timeout(Duration::from_secs(20), runner::run(client_ref, None, &msg)).await {
-                Ok(Ok(answer)) if answer == msg => Probe::Ready(()),
-                Ok(Ok(answer)) => Probe::NotYet(format!("answered {answer:?} for {msg:?}")),
-                Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
-                Err(_) => Probe::NotYet("no answer within 20 s".into()),
-            }
-        })
-        .await?;
-    let named = bounded(about::language(&client, None)).await.context("about.language of the runner")?;
-    ensure!(named == lang.id(), "the runner says it is written in {named:?}");
+    Wait::new(
+        format!("runner ({lang}) to reach echo ({callee}) through the link"),
+        Duration::from_secs(60),
+    )
+    .consecutive(3)
+    .interval(Duration::from_millis(200))
+    .until(|n| async move {
+        let msg = format!("{lang} → {callee} #{n} ✓");
+        match tokio::time::timeout(Duration::from_secs(20), runner::run(client_ref, None, &msg))
+            .await
+        {
+            Ok(Ok(answer)) if answer == msg => Probe::Ready(()),
+            Ok(Ok(answer)) => Probe::NotYet(format!("answered {answer:?} for {msg:?}")),
+            Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
+            Err(_) => Probe::NotYet("no answer within 20 s".into()),
+        }
+    })
+    .await?;
+    let named = bounded(about::language(&client, None))
+        .await
+        .context("about.language of the runner")?;
+    ensure!(
+        named == lang.id(),
+        "the runner says it is written in {named:?}"
+    );
     Ok(())
 }
 
 /// Every vendorless test, behaviour by behaviour.
 pub fn all() -> Vec<&'static ConformanceTest> {
-    [&echo_export::ALL, &config::ALL, &logging::ALL, &http::ALL, &link_call::ALL, &counter_row::ALL].into_iter().flatten().copied().collect()
+    [
+        &echo_export::ALL,
+        &config::ALL,
+        &logging::ALL,
+        &http::ALL,
+        &link_call::ALL,
+        &counter_row::ALL,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
+    .collect()
 }
 
 /// NET-10 / Q-17: the builtin HTTP server only serves components on its own host.
@@ -289,16 +413,47 @@ async fn builtin_same_host_only(cx: Cx) -> anyhow::Result<()> {
     let image = cx.fixture(FixtureRef::new("http", Lang::Rust))?.file_ref();
     scale(&cx, &ids[1], &image, "remote-http", 1).await?;
     let address = format!("127.0.0.1:{}", free_port()?);
-    let put = cx.ctl().put_config("listen", BTreeMap::from([("address".to_string(), address.clone())])).await?;
+    let put = cx
+        .ctl()
+        .put_config(
+            "listen",
+            BTreeMap::from([("address".to_string(), address.clone())]),
+        )
+        .await?;
     ensure!(put.succeeded(), "config.put: {}", put.message());
     let mark = cx.journal().mark();
-    let started = cx.ctl().start_provider(&ids[0], "wasmcloud+builtin://http-server", "http-server", vec![]).await?;
+    let started = cx
+        .ctl()
+        .start_provider(
+            &ids[0],
+            "wasmcloud+builtin://http-server",
+            "http-server",
+            vec![],
+        )
+        .await?;
     ensure!(started.succeeded(), "provider.start: {}", started.message());
     cx.journal()
-        .wait_for(mark, "provider_started", "builtin http-server", Duration::from_secs(30), |e| e.field("provider_id") == Some("http-server"))
+        .wait_for(
+            mark,
+            "provider_started",
+            "builtin http-server",
+            Duration::from_secs(30),
+            |e| e.field("provider_id") == Some("http-server"),
+        )
         .await?;
-    let link = link("http-server", "remote-http", "default", ("wasi", "http"), &["incoming-handler"], &["listen"], &[])?;
-    ensure!(cx.ctl().put_link(link).await?.succeeded(), "link.put refused");
+    let link = link(
+        "http-server",
+        "remote-http",
+        "default",
+        ("wasi", "http"),
+        &["incoming-handler"],
+        &["listen"],
+        &[],
+    )?;
+    ensure!(
+        cx.ctl().put_link(link).await?.succeeded(),
+        "link.put refused"
+    );
     let http = cx.http();
     let url = format!("http://{address}/");
     let answer = |url: String| async move {
@@ -314,24 +469,41 @@ async fn builtin_same_host_only(cx: Cx) -> anyhow::Result<()> {
     // Observed for a bounded window: no request may get the component's answer (the reference
     // host does not even open the listener while the linked component is remote).
     let url_ref = &url;
-    let reached = Wait::new(format!("{url} to answer from a remote component (it must not)"), Duration::from_secs(4))
-        .interval(Duration::from_millis(200))
-        .until(|_| async move {
-            let (status, body) = answer(url_ref.clone()).await;
-            if status == 200 && body == "hello from rust" { Probe::Ready(()) } else { Probe::NotYet(format!("{status} {body:?}")) }
-        })
-        .await;
-    ensure!(reached.is_err(), "the builtin server reached a component running only on another host");
+    let reached = Wait::new(
+        format!("{url} to answer from a remote component (it must not)"),
+        Duration::from_secs(4),
+    )
+    .interval(Duration::from_millis(200))
+    .until(|_| async move {
+        let (status, body) = answer(url_ref.clone()).await;
+        if status == 200 && body == "hello from rust" {
+            Probe::Ready(())
+        } else {
+            Probe::NotYet(format!("{status} {body:?}"))
+        }
+    })
+    .await;
+    ensure!(
+        reached.is_err(),
+        "the builtin server reached a component running only on another host"
+    );
     // Positive control: with the component on the server's host too, the same URL answers.
     scale(&cx, &ids[0], &image, "remote-http", 1).await?;
-    Wait::new(format!("{url} to answer once the component is local"), Duration::from_secs(30))
-        .consecutive(2)
-        .interval(Duration::from_millis(200))
-        .until(|_| async move {
-            let (status, body) = answer(url_ref.clone()).await;
-            if status == 200 && body == "hello from rust" { Probe::Ready(()) } else { Probe::NotYet(format!("{status} {body:?}")) }
-        })
-        .await?;
+    Wait::new(
+        format!("{url} to answer once the component is local"),
+        Duration::from_secs(30),
+    )
+    .consecutive(2)
+    .interval(Duration::from_millis(200))
+    .until(|_| async move {
+        let (status, body) = answer(url_ref.clone()).await;
+        if status == 200 && body == "hello from rust" {
+            Probe::Ready(())
+        } else {
+            Probe::NotYet(format!("{status} {body:?}"))
+        }
+    })
+    .await?;
     Ok(())
 }
 
@@ -341,36 +513,70 @@ pub const KV_MEMORY: FixtureRef = FixtureRef::new("kv-memory", Lang::Rust);
 pub const KV_FILE: FixtureRef = FixtureRef::new("kv-file", Lang::Rust);
 
 /// Starts a provider archive from `file://` and waits for `provider_started`.
-async fn start_provider(cx: &Cx, host: &str, fixture: FixtureRef, id: &str, config: Vec<String>) -> anyhow::Result<harness::journal::LatticeEvent> {
+async fn start_provider(
+    cx: &Cx,
+    host: &str,
+    fixture: FixtureRef,
+    id: &str,
+    config: Vec<String>,
+) -> anyhow::Result<harness::journal::LatticeEvent> {
     let par = cx.fixture(fixture)?;
     let mark = cx.journal().mark();
-    let ack = cx.ctl().start_provider(host, &par.file_ref(), id, config).await?;
+    let ack = cx
+        .ctl()
+        .start_provider(host, &par.file_ref(), id, config)
+        .await?;
     ensure!(ack.succeeded(), "provider.start {id}: {}", ack.message());
     Ok(cx
         .journal()
-        .wait_for(mark, "provider_started", id, Duration::from_secs(30), |e| e.field("provider_id") == Some(id))
+        .wait_for(mark, "provider_started", id, Duration::from_secs(30), |e| {
+            e.field("provider_id") == Some(id)
+        })
         .await?)
 }
 
 fn kv_link(source: &str, target: &str, target_config: &[&str]) -> anyhow::Result<Link> {
-    link(source, target, "default", ("wasi", "keyvalue"), &["store", "atomics"], &[], target_config)
+    link(
+        source,
+        target,
+        "default",
+        ("wasi", "keyvalue"),
+        &["store", "atomics"],
+        &[],
+        target_config,
+    )
 }
 
 /// Waits until `counter.increment(key)` answers `Ok(want)` (the first call after a link may race
 /// the link's propagation, Q-19).
-async fn increments_to(client: &wrpc_transport_nats::Client, key: &str, want: u64) -> anyhow::Result<()> {
-    let got = Wait::new(format!("counter.increment({key}) to answer {want}"), Duration::from_secs(30))
-        .interval(Duration::from_millis(200))
-        .until(|_| async move {
-            match tokio::time::timeout(Duration::from_secs(10), counter::increment(client, None, key)).await {
-                Ok(Ok(Ok(n))) => Probe::Ready(n),
-                Ok(Ok(Err(e))) => Probe::NotYet(format!("the component reported {e:?}")),
-                Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
-                Err(_) => Probe::NotYet("no answer within 10 s".into()),
-            }
-        })
-        .await?;
-    ensure!(got == want, "counter.increment({key}) answered {got}, expected {want}");
+async fn increments_to(
+    client: &wrpc_transport_nats::Client,
+    key: &str,
+    want: u64,
+) -> anyhow::Result<()> {
+    let got = Wait::new(
+        format!("counter.increment({key}) to answer {want}"),
+        Duration::from_secs(30),
+    )
+    .interval(Duration::from_millis(200))
+    .until(|_| async move {
+        match tokio::time::timeout(
+            Duration::from_secs(10),
+            counter::increment(client, None, key),
+        )
+        .await
+        {
+            Ok(Ok(Ok(n))) => Probe::Ready(n),
+            Ok(Ok(Err(e))) => Probe::NotYet(format!("the component reported {e:?}")),
+            Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
+            Err(_) => Probe::NotYet("no answer within 10 s".into()),
+        }
+    })
+    .await?;
+    ensure!(
+        got == want,
+        "counter.increment({key}) answered {got}, expected {want}"
+    );
     Ok(())
 }
 
@@ -387,14 +593,32 @@ per_language!(
 async fn counter_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let host = cx.host_id();
     let id = format!("counter-{lang}");
-    scale(&cx, &host, &cx.fixture(FixtureRef::new("probe", lang))?.file_ref(), &id, 1).await?;
+    scale(
+        &cx,
+        &host,
+        &cx.fixture(FixtureRef::new("probe", lang))?.file_ref(),
+        &id,
+        1,
+    )
+    .await?;
     start_provider(&cx, &host, KV_MEMORY, "kv", vec![]).await?;
-    ensure!(cx.ctl().put_link(kv_link(&id, "kv", &[])?).await?.succeeded(), "link.put refused");
+    ensure!(
+        cx.ctl()
+            .put_link(kv_link(&id, "kv", &[])?)
+            .await?
+            .succeeded(),
+        "link.put refused"
+    );
     let client = cx.lattice().wrpc_client(&id).await?;
     increments_to(&client, "hits", 1).await?;
     for want in [2, 3] {
-        let got = bounded(counter::increment(&client, None, "hits")).await.context("counter.increment")?;
-        ensure!(got == Ok(want), "increment answered {got:?}, expected Ok({want})");
+        let got = bounded(counter::increment(&client, None, "hits"))
+            .await
+            .context("counter.increment")?;
+        ensure!(
+            got == Ok(want),
+            "increment answered {got:?}, expected Ok({want})"
+        );
     }
     Ok(())
 }
@@ -414,32 +638,77 @@ pub static PROVIDER_SWAP: ConformanceTest = ConformanceTest {
 
 async fn provider_swap(cx: Cx) -> anyhow::Result<()> {
     let host = cx.host_id();
-    scale(&cx, &host, &cx.fixture(FixtureRef::new("probe", Lang::Rust))?.file_ref(), "counter", 1).await?;
+    scale(
+        &cx,
+        &host,
+        &cx.fixture(FixtureRef::new("probe", Lang::Rust))?.file_ref(),
+        "counter",
+        1,
+    )
+    .await?;
     start_provider(&cx, &host, KV_MEMORY, "kv-a", vec![]).await?;
     start_provider(&cx, &host, KV_FILE, "kv-b", vec![]).await?;
     let root = tempfile::Builder::new().prefix("wcc-kv-file-").tempdir()?;
-    let put = cx.ctl().put_config("kv-b-root", BTreeMap::from([("root".to_string(), root.path().display().to_string())])).await?;
+    let put = cx
+        .ctl()
+        .put_config(
+            "kv-b-root",
+            BTreeMap::from([("root".to_string(), root.path().display().to_string())]),
+        )
+        .await?;
     ensure!(put.succeeded(), "config.put: {}", put.message());
 
-    ensure!(cx.ctl().put_link(kv_link("counter", "kv-a", &[])?).await?.succeeded(), "link to kv-a refused");
+    ensure!(
+        cx.ctl()
+            .put_link(kv_link("counter", "kv-a", &[])?)
+            .await?
+            .succeeded(),
+        "link to kv-a refused"
+    );
     let client = cx.lattice().wrpc_client("counter").await?;
     increments_to(&client, "visits", 1).await?;
     for want in [2, 3] {
         let got = bounded(counter::increment(&client, None, "visits")).await?;
-        ensure!(got == Ok(want), "provider A answered {got:?}, expected Ok({want})");
+        ensure!(
+            got == Ok(want),
+            "provider A answered {got:?}, expected Ok({want})"
+        );
     }
-    let scaled_before = cx.journal().since(0).iter().filter(|e| e.kind == "component_scaled").count();
+    let scaled_before = cx
+        .journal()
+        .since(0)
+        .iter()
+        .filter(|e| e.kind == "component_scaled")
+        .count();
 
-    ensure!(cx.ctl().delete_link("counter", "default", "wasi", "keyvalue").await?.succeeded(), "link.del refused");
-    ensure!(cx.ctl().put_link(kv_link("counter", "kv-b", &["kv-b-root"])?).await?.succeeded(), "link to kv-b refused");
+    ensure!(
+        cx.ctl()
+            .delete_link("counter", "default", "wasi", "keyvalue")
+            .await?
+            .succeeded(),
+        "link.del refused"
+    );
+    ensure!(
+        cx.ctl()
+            .put_link(kv_link("counter", "kv-b", &["kv-b-root"])?)
+            .await?
+            .succeeded(),
+        "link to kv-b refused"
+    );
     // Provider B has its own store: the count starts again.
     increments_to(&client, "visits", 1).await?;
     let got = bounded(counter::increment(&client, None, "visits")).await?;
     ensure!(got == Ok(2), "provider B answered {got:?}, expected Ok(2)");
     let file = root.path().join("visits");
-    let stored = std::fs::read_to_string(&file).with_context(|| format!("provider B did not write {}", file.display()))?;
+    let stored = std::fs::read_to_string(&file)
+        .with_context(|| format!("provider B did not write {}", file.display()))?;
     ensure!(stored.trim() == "2", "{} holds {stored:?}", file.display());
-    let scaled_after = cx.journal().since(0).iter().filter(|e| e.kind == "component_scaled").count();
+    let scaled_after = cx
+        .journal()
+        .since(0)
+        .iter()
+        .filter(|e| e.kind == "component_scaled")
+        .count();
     ensure!(scaled_after == scaled_before, "the component was rescaled during the swap ({scaled_before} -> {scaled_after} component_scaled events)");
     Ok(())
 }
@@ -463,22 +732,62 @@ async fn provider_health(cx: Cx) -> anyhow::Result<()> {
     let data = started.data();
     // Seen on the reference host: `public_key` and `instance_id` carry the provider id, not the
     // archive's service key; both must be present (NET-05).
-    ensure!(data["public_key"].as_str().is_some_and(|k| !k.is_empty()) && data["instance_id"].as_str().is_some_and(|k| !k.is_empty()),
-        "provider_started lacks public_key/instance_id: {data}");
-    ensure!(data["claims"]["issuer"].as_str().is_some_and(|k| k.starts_with('A')), "provider_started lacks claims: {data}");
+    ensure!(
+        data["public_key"].as_str().is_some_and(|k| !k.is_empty())
+            && data["instance_id"].as_str().is_some_and(|k| !k.is_empty()),
+        "provider_started lacks public_key/instance_id: {data}"
+    );
+    ensure!(
+        data["claims"]["issuer"]
+            .as_str()
+            .is_some_and(|k| k.starts_with('A')),
+        "provider_started lacks claims: {data}"
+    );
     let health = cx
         .journal()
-        .wait_for(mark, "health_check_passed", "kv-health", Duration::from_secs(30), |e| e.field("provider_id") == Some("kv-health"))
+        .wait_for(
+            mark,
+            "health_check_passed",
+            "kv-health",
+            Duration::from_secs(30),
+            |e| e.field("provider_id") == Some("kv-health"),
+        )
         .await?;
     let after = Duration::from_millis(u64::try_from(health.at_ms.saturating_sub(started.at_ms))?);
-    ensure!(after >= Duration::from_secs(2), "the first health check came {after:?} after the start (Q-04: about 5 s)");
-    let inv = crate::support::wait_inventory(&cx, &host, "kv-health listed", 1, |inv| inv.providers().iter().any(|p| p.id() == "kv-health")).await?;
-    let p = inv.providers().iter().find(|p| p.id() == "kv-health").context("listed provider")?;
-    ensure!(p.name().is_some_and(|n| !n.is_empty()), "inventory lacks the provider's claims name: {:?}", p.name());
+    ensure!(
+        after >= Duration::from_secs(2),
+        "the first health check came {after:?} after the start (Q-04: about 5 s)"
+    );
+    let inv = crate::support::wait_inventory(&cx, &host, "kv-health listed", 1, |inv| {
+        inv.providers().iter().any(|p| p.id() == "kv-health")
+    })
+    .await?;
+    let p = inv
+        .providers()
+        .iter()
+        .find(|p| p.id() == "kv-health")
+        .context("listed provider")?;
+    ensure!(
+        p.name().is_some_and(|n| !n.is_empty()),
+        "inventory lacks the provider's claims name: {:?}",
+        p.name()
+    );
     let mark = cx.journal().mark();
-    ensure!(cx.ctl().stop_provider(&host, "kv-health").await?.succeeded(), "provider.stop refused");
+    ensure!(
+        cx.ctl()
+            .stop_provider(&host, "kv-health")
+            .await?
+            .succeeded(),
+        "provider.stop refused"
+    );
     cx.journal()
-        .wait_for(mark, "provider_stopped", "kv-health", Duration::from_secs(20), |e| e.field("provider_id") == Some("kv-health"))
+        .wait_for(
+            mark,
+            "provider_stopped",
+            "kv-health",
+            Duration::from_secs(20),
+            |e| e.field("provider_id") == Some("kv-health"),
+        )
         .await?;
     Ok(())
 }
@@ -497,11 +806,23 @@ pub static DOTTED_ID: ConformanceTest = ConformanceTest {
 
 async fn dotted_id(cx: Cx) -> anyhow::Result<()> {
     let host = cx.host_id();
-    scale(&cx, &host, &cx.fixture(FixtureRef::new("probe", Lang::Rust))?.file_ref(), "dotted.id", 1).await?;
+    scale(
+        &cx,
+        &host,
+        &cx.fixture(FixtureRef::new("probe", Lang::Rust))?.file_ref(),
+        "dotted.id",
+        1,
+    )
+    .await?;
     // Tolerated either way (documented): a call may or may not reach it; it must not hang forever.
     let client = cx.lattice().wrpc_client("dotted.id").await?;
-    let _reachable = tokio::time::timeout(Duration::from_secs(10), echo::echo(&client, None, "dot")).await;
+    let _reachable =
+        tokio::time::timeout(Duration::from_secs(10), echo::echo(&client, None, "dot")).await;
     let inv = crate::support::inventory(&cx, &host).await?;
-    ensure!(inv.components().iter().any(|c| c.id() == "dotted.id"), "the host does not list dotted.id: {:?}", inv.components());
+    ensure!(
+        inv.components().iter().any(|c| c.id() == "dotted.id"),
+        "the host does not list dotted.id: {:?}",
+        inv.components()
+    );
     Ok(())
 }

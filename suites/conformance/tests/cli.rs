@@ -5,7 +5,9 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use harness::conformance::report::{content_sha256, Implementation, Report, RunInfo, Selection, TestRecord, SEAL_FIELD};
+use harness::conformance::report::{
+    content_sha256, Implementation, Report, RunInfo, Selection, TestRecord, SEAL_FIELD,
+};
 use harness::conformance::Status;
 use serde_json::{json, Value};
 
@@ -28,7 +30,12 @@ const TAMPERED: i32 = 13;
 const CATALOGUE: i32 = 14;
 
 /// The variables that point the runner at other binaries or targets; tests set them explicitly.
-const ENV: [&str; 4] = ["WCC_HOST_BIN", "WCC_WADM_BIN", "WCC_NATS_SERVER_BIN", "WCC_TARGET_UNSUPPORTED"];
+const ENV: [&str; 4] = [
+    "WCC_HOST_BIN",
+    "WCC_WADM_BIN",
+    "WCC_NATS_SERVER_BIN",
+    "WCC_TARGET_UNSUPPORTED",
+];
 
 fn cmd(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(BIN);
@@ -45,10 +52,21 @@ fn cmd(args: &[&str], env: &[(&str, &str)]) -> Output {
 fn expect(out: &Output, code: i32, needles: &[&str]) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert_eq!(out.status.code(), Some(code), "exit code\n--- stderr ---\n{stderr}\n--- stdout ---\n{stdout}");
-    let text = if code == OK { format!("{stdout}{stderr}") } else { stderr.clone() };
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "exit code\n--- stderr ---\n{stderr}\n--- stdout ---\n{stdout}"
+    );
+    let text = if code == OK {
+        format!("{stdout}{stderr}")
+    } else {
+        stderr.clone()
+    };
     for n in needles {
-        assert!(text.contains(n), "{n:?} not in the output\n--- stderr ---\n{stderr}\n--- stdout ---\n{stdout}");
+        assert!(
+            text.contains(n),
+            "{n:?} not in the output\n--- stderr ---\n{stderr}\n--- stdout ---\n{stdout}"
+        );
     }
     text
 }
@@ -71,7 +89,11 @@ fn executable(dir: &Path, name: &str, script: &str) -> PathBuf {
 
 /// A small catalogue, so that verify tests do not depend on the shared spec being present.
 fn catalogue(dir: &Path) -> PathBuf {
-    write(dir, "catalogue.md", "# catalogue\n### HL-05 ping\n### HL-06 inventory\n* Q-03 quirk\n")
+    write(
+        dir,
+        "catalogue.md",
+        "# catalogue\n### HL-05 ping\n### HL-06 inventory\n* Q-03 quirk\n",
+    )
 }
 
 fn record(name: &str, status: Status, covers: &[&str]) -> TestRecord {
@@ -91,14 +113,34 @@ fn record(name: &str, status: Status, covers: &[&str]) -> TestRecord {
 
 /// A sealed report as `run` writes it.
 fn report(statuses: &[(&str, Status)]) -> Value {
-    let tests = statuses.iter().map(|(n, s)| record(n, *s, &["HL-05", "Q-03"])).collect();
-    let run = RunInfo { seed: 7, selection: Selection { profile: "extended".into(), ..Default::default() } };
-    let r = Report::new(Implementation { name: "reference".into(), ..Default::default() }, run, "2026-11-24T10:00:00Z".into(), tests);
+    let tests = statuses
+        .iter()
+        .map(|(n, s)| record(n, *s, &["HL-05", "Q-03"]))
+        .collect();
+    let run = RunInfo {
+        seed: 7,
+        selection: Selection {
+            profile: "extended".into(),
+            ..Default::default()
+        },
+    };
+    let r = Report::new(
+        Implementation {
+            name: "reference".into(),
+            ..Default::default()
+        },
+        run,
+        "2026-11-24T10:00:00Z".into(),
+        tests,
+    );
     serde_json::to_value(&r).unwrap()
 }
 
 fn sample() -> Value {
-    report(&[("host::ping", Status::Passed), ("host::inventory", Status::Passed)])
+    report(&[
+        ("host::ping", Status::Passed),
+        ("host::inventory", Status::Passed),
+    ])
 }
 
 fn reseal(mut doc: Value) -> Value {
@@ -112,44 +154,85 @@ fn write_json(dir: &Path, name: &str, doc: &Value) -> PathBuf {
 
 fn verify(dir: &Path, report: &Path) -> Output {
     let cat = catalogue(dir);
-    cmd(&["verify", report.to_str().unwrap(), "--catalogue", cat.to_str().unwrap()], &[])
+    cmd(
+        &[
+            "verify",
+            report.to_str().unwrap(),
+            "--catalogue",
+            cat.to_str().unwrap(),
+        ],
+        &[],
+    )
 }
 
 // ---- command line -----------------------------------------------------------------------------
 
 #[test]
 fn help_documents_the_exit_codes_and_profiles() {
-    expect(&cmd(&["--help"], &[]), OK, &["Exit codes:", " 13  verify: content_sha256", "core", "[[known-failure]]"]);
+    expect(
+        &cmd(&["--help"], &[]),
+        OK,
+        &[
+            "Exit codes:",
+            " 13  verify: content_sha256",
+            "core",
+            "[[known-failure]]",
+        ],
+    );
 }
 
 #[test]
 fn unknown_subcommand() {
-    expect(&cmd(&["frobnicate"], &[]), USAGE, &["unrecognized subcommand 'frobnicate'"]);
+    expect(
+        &cmd(&["frobnicate"], &[]),
+        USAGE,
+        &["unrecognized subcommand 'frobnicate'"],
+    );
 }
 
 #[test]
 fn unknown_flag() {
-    expect(&cmd(&["run", "--bogus"], &[]), USAGE, &["unexpected argument '--bogus'"]);
+    expect(
+        &cmd(&["run", "--bogus"], &[]),
+        USAGE,
+        &["unexpected argument '--bogus'"],
+    );
 }
 
 #[test]
 fn jobs_zero() {
-    expect(&cmd(&["run", "--jobs", "0"], &[]), USAGE, &["--jobs", "'0'"]);
+    expect(
+        &cmd(&["run", "--jobs", "0"], &[]),
+        USAGE,
+        &["--jobs", "'0'"],
+    );
 }
 
 #[test]
 fn jobs_not_a_number() {
-    expect(&cmd(&["run", "--jobs", "many"], &[]), USAGE, &["--jobs", "'many'"]);
+    expect(
+        &cmd(&["run", "--jobs", "many"], &[]),
+        USAGE,
+        &["--jobs", "'many'"],
+    );
 }
 
 #[test]
 fn jobs_too_many() {
-    expect(&cmd(&["run", "--jobs", "17"], &[]), USAGE, &["--jobs", "'17'"]);
+    expect(
+        &cmd(&["run", "--jobs", "17"], &[]),
+        USAGE,
+        &["--jobs", "'17'"],
+    );
 }
 
 #[test]
 fn implementation_name_that_is_not_a_folder_name() {
-    expect(&cmd(&["run", "--implementation", "../escape"], &[]), USAGE, &["--implementation", "../escape"]);
+    expect(
+        &cmd(&["run", "--implementation", "../escape"], &[]),
+        USAGE,
+        &["--implementation", "../escape"],
+    );
 }
 
 #[test]
@@ -166,34 +249,58 @@ fn diff_with_one_report() {
 
 #[test]
 fn unknown_profile() {
-    expect(&cmd(&["run", "--profile", "gold"], &[]), UNKNOWN_SELECTION, &["unknown profile `gold`", "core, extended"]);
+    expect(
+        &cmd(&["run", "--profile", "gold"], &[]),
+        UNKNOWN_SELECTION,
+        &["unknown profile `gold`", "core, extended"],
+    );
 }
 
 #[test]
 fn unknown_feature() {
-    expect(&cmd(&["run", "--feature", "teleport"], &[]), UNKNOWN_SELECTION, &["unknown feature `teleport` in --feature", "wadm"]);
+    expect(
+        &cmd(&["run", "--feature", "teleport"], &[]),
+        UNKNOWN_SELECTION,
+        &["unknown feature `teleport` in --feature", "wadm"],
+    );
 }
 
 #[test]
 fn unknown_feature_declared_unsupported_by_the_target() {
     let out = cmd(&["run"], &[("WCC_TARGET_UNSUPPORTED", "wadm,wadmm")]);
-    expect(&out, UNKNOWN_SELECTION, &["unknown feature `wadmm` in WCC_TARGET_UNSUPPORTED"]);
+    expect(
+        &out,
+        UNKNOWN_SELECTION,
+        &["unknown feature `wadmm` in WCC_TARGET_UNSUPPORTED"],
+    );
 }
 
 #[test]
 fn filter_matching_nothing() {
-    expect(&cmd(&["run", "--filter", "no_such_test_anywhere"], &[]), NOTHING_SELECTED, &["no test matches", "no_such_test_anywhere"]);
+    expect(
+        &cmd(&["run", "--filter", "no_such_test_anywhere"], &[]),
+        NOTHING_SELECTED,
+        &["no test matches", "no_such_test_anywhere"],
+    );
 }
 
 #[test]
 fn profile_and_feature_with_no_test_in_common() {
     // `core` excludes every test relying on wadm, by definition.
-    expect(&cmd(&["run", "--profile", "core", "--feature", "wadm"], &[]), NOTHING_SELECTED, &["no test matches profile `core`", "wadm"]);
+    expect(
+        &cmd(&["run", "--profile", "core", "--feature", "wadm"], &[]),
+        NOTHING_SELECTED,
+        &["no test matches profile `core`", "wadm"],
+    );
 }
 
 #[test]
 fn list_of_an_unknown_profile() {
-    expect(&cmd(&["list", "--profile", "platinum"], &[]), UNKNOWN_SELECTION, &["unknown profile `platinum`"]);
+    expect(
+        &cmd(&["list", "--profile", "platinum"], &[]),
+        UNKNOWN_SELECTION,
+        &["unknown profile `platinum`"],
+    );
 }
 
 // ---- expectation files ------------------------------------------------------------------------
@@ -201,17 +308,31 @@ fn list_of_an_unknown_profile() {
 fn run_with_expectations(content: &str) -> Output {
     let dir = tmp();
     let file = write(dir.path(), "acme.toml", content);
-    cmd(&["run", "--implementation", "acme", "--expectations", file.to_str().unwrap()], &[])
+    cmd(
+        &[
+            "run",
+            "--implementation",
+            "acme",
+            "--expectations",
+            file.to_str().unwrap(),
+        ],
+        &[],
+    )
 }
 
 #[test]
 fn malformed_expectation_file() {
-    expect(&run_with_expectations("[[known-failure]\ntest = 1\n"), EXPECTATIONS, &["expectation file", "acme.toml", "malformed"]);
+    expect(
+        &run_with_expectations("[[known-failure]\ntest = 1\n"),
+        EXPECTATIONS,
+        &["expectation file", "acme.toml", "malformed"],
+    );
 }
 
 #[test]
 fn expectation_naming_an_unknown_test() {
-    let out = run_with_expectations("[[known-failure]]\ntest = \"host::no_such_test\"\nreason = \"x\"\n");
+    let out =
+        run_with_expectations("[[known-failure]]\ntest = \"host::no_such_test\"\nreason = \"x\"\n");
     expect(&out, EXPECTATIONS, &["unknown test `host::no_such_test`"]);
 }
 
@@ -230,7 +351,11 @@ fn expectation_with_an_unknown_key() {
 #[test]
 fn expectation_file_that_does_not_exist() {
     let out = cmd(&["run", "--expectations", "/nonexistent/acme.toml"], &[]);
-    expect(&out, EXPECTATIONS, &["/nonexistent/acme.toml", "cannot read"]);
+    expect(
+        &out,
+        EXPECTATIONS,
+        &["/nonexistent/acme.toml", "cannot read"],
+    );
 }
 
 // ---- binaries under test ----------------------------------------------------------------------
@@ -242,20 +367,35 @@ fn run_with_env(env: &[(&str, &str)]) -> Output {
 #[test]
 fn missing_host_binary() {
     let out = run_with_env(&[("WCC_HOST_BIN", "/nonexistent/wasmcloud")]);
-    expect(&out, BINARY, &["wasmCloud host binary not usable at /nonexistent/wasmcloud", "WCC_HOST_BIN"]);
+    expect(
+        &out,
+        BINARY,
+        &[
+            "wasmCloud host binary not usable at /nonexistent/wasmcloud",
+            "WCC_HOST_BIN",
+        ],
+    );
 }
 
 #[test]
 fn non_executable_host_binary() {
     let dir = tmp();
     let file = write(dir.path(), "wasmcloud", "#!/bin/sh\n");
-    expect(&run_with_env(&[("WCC_HOST_BIN", file.to_str().unwrap())]), BINARY, &["not executable", "WCC_HOST_BIN"]);
+    expect(
+        &run_with_env(&[("WCC_HOST_BIN", file.to_str().unwrap())]),
+        BINARY,
+        &["not executable", "WCC_HOST_BIN"],
+    );
 }
 
 #[test]
 fn directory_as_host_binary() {
     let dir = tmp();
-    expect(&run_with_env(&[("WCC_HOST_BIN", dir.path().to_str().unwrap())]), BINARY, &["not a regular file"]);
+    expect(
+        &run_with_env(&[("WCC_HOST_BIN", dir.path().to_str().unwrap())]),
+        BINARY,
+        &["not a regular file"],
+    );
 }
 
 #[test]
@@ -263,19 +403,37 @@ fn host_binary_that_exits_at_once() {
     let dir = tmp();
     let bin = executable(dir.path(), "wasmcloud", "#!/bin/sh\nexit 3\n");
     let out = run_with_env(&[("WCC_HOST_BIN", bin.to_str().unwrap())]);
-    expect(&out, BINARY, &["does not answer --version", bin.to_str().unwrap()]);
+    expect(
+        &out,
+        BINARY,
+        &["does not answer --version", bin.to_str().unwrap()],
+    );
 }
 
 #[test]
 fn missing_nats_server_binary() {
     let out = run_with_env(&[("WCC_NATS_SERVER_BIN", "/nonexistent/nats-server")]);
-    expect(&out, BINARY, &["nats-server binary not usable at /nonexistent/nats-server", "WCC_NATS_SERVER_BIN"]);
+    expect(
+        &out,
+        BINARY,
+        &[
+            "nats-server binary not usable at /nonexistent/nats-server",
+            "WCC_NATS_SERVER_BIN",
+        ],
+    );
 }
 
 #[test]
 fn missing_wadm_binary() {
     let out = run_with_env(&[("WCC_WADM_BIN", "/nonexistent/wadm")]);
-    expect(&out, BINARY, &["wadm binary not usable at /nonexistent/wadm", "WCC_WADM_BIN"]);
+    expect(
+        &out,
+        BINARY,
+        &[
+            "wadm binary not usable at /nonexistent/wadm",
+            "WCC_WADM_BIN",
+        ],
+    );
 }
 
 // ---- results directory ------------------------------------------------------------------------
@@ -285,8 +443,25 @@ fn results_directory_under_a_regular_file() {
     let dir = tmp();
     let file = write(dir.path(), "not-a-dir", "");
     let results = file.join("results");
-    let out = cmd(&["run", "--filter", "host::inventory", "--results", results.to_str().unwrap()], &[]);
-    expect(&out, RESULTS, &["cannot create the results directory", "not-a-dir/results", "--results"]);
+    let out = cmd(
+        &[
+            "run",
+            "--filter",
+            "host::inventory",
+            "--results",
+            results.to_str().unwrap(),
+        ],
+        &[],
+    );
+    expect(
+        &out,
+        RESULTS,
+        &[
+            "cannot create the results directory",
+            "not-a-dir/results",
+            "--results",
+        ],
+    );
 }
 
 // ---- verify -----------------------------------------------------------------------------------
@@ -301,13 +476,21 @@ fn verify_a_fresh_report() {
 #[test]
 fn verify_a_missing_file() {
     let dir = tmp();
-    expect(&verify(dir.path(), &dir.path().join("nope.json")), UNREADABLE, &["cannot read", "nope.json"]);
+    expect(
+        &verify(dir.path(), &dir.path().join("nope.json")),
+        UNREADABLE,
+        &["cannot read", "nope.json"],
+    );
 }
 
 #[test]
 fn verify_a_directory() {
     let dir = tmp();
-    expect(&verify(dir.path(), dir.path()), UNREADABLE, &["cannot read"]);
+    expect(
+        &verify(dir.path(), dir.path()),
+        UNREADABLE,
+        &["cannot read"],
+    );
 }
 
 #[test]
@@ -327,8 +510,21 @@ fn verify_an_empty_file() {
 #[test]
 fn verify_json_that_is_not_a_report() {
     let dir = tmp();
-    let r = write(dir.path(), "report.json", r#"{"schema": "something/else", "tests": 3}"#);
-    expect(&verify(dir.path(), &r), SCHEMA, &["does not match report-v1.schema.json", "at /schema", "at /tests", "`summary` is missing"]);
+    let r = write(
+        dir.path(),
+        "report.json",
+        r#"{"schema": "something/else", "tests": 3}"#,
+    );
+    expect(
+        &verify(dir.path(), &r),
+        SCHEMA,
+        &[
+            "does not match report-v1.schema.json",
+            "at /schema",
+            "at /tests",
+            "`summary` is missing",
+        ],
+    );
 }
 
 #[test]
@@ -337,7 +533,11 @@ fn verify_a_report_with_an_unknown_status() {
     let mut doc = sample();
     doc["tests"][1]["status"] = json!("mostly-passed");
     let r = write_json(dir.path(), "report.json", &reseal(doc));
-    expect(&verify(dir.path(), &r), SCHEMA, &["at /tests/1/status", "mostly-passed"]);
+    expect(
+        &verify(dir.path(), &r),
+        SCHEMA,
+        &["at /tests/1/status", "mostly-passed"],
+    );
 }
 
 #[test]
@@ -346,17 +546,28 @@ fn verify_a_tampered_report() {
     let mut doc = sample();
     doc["tests"][0]["duration_seconds"] = json!(0.5);
     let r = write_json(dir.path(), "report.json", &doc);
-    expect(&verify(dir.path(), &r), TAMPERED, &["content_sha256", "changed after the run"]);
+    expect(
+        &verify(dir.path(), &r),
+        TAMPERED,
+        &["content_sha256", "changed after the run"],
+    );
 }
 
 #[test]
 fn verify_a_report_with_edited_counts() {
     let dir = tmp();
-    let mut doc = report(&[("host::ping", Status::Passed), ("host::inventory", Status::Failed)]);
+    let mut doc = report(&[
+        ("host::ping", Status::Passed),
+        ("host::inventory", Status::Failed),
+    ]);
     doc["summary"]["passed"] = json!(2);
     doc["summary"]["failed"] = json!(0);
     let r = write_json(dir.path(), "report.json", &reseal(doc));
-    expect(&verify(dir.path(), &r), INCONSISTENT, &["summary counts 2 passed, 0 failed", "1 passed, 1 failed"]);
+    expect(
+        &verify(dir.path(), &r),
+        INCONSISTENT,
+        &["summary counts 2 passed, 0 failed", "1 passed, 1 failed"],
+    );
 }
 
 #[test]
@@ -366,15 +577,34 @@ fn verify_a_report_covering_an_unknown_catalogue_item() {
     doc["tests"][0]["covers"] = json!(["HL-05", "Q-03", "ZZ-99"]);
     doc["coverage"]["ZZ-99"] = json!(["host::ping"]);
     let r = write_json(dir.path(), "report.json", &reseal(doc));
-    expect(&verify(dir.path(), &r), UNKNOWN_ITEM, &["ZZ-99", "is not in the catalogue", "host::ping"]);
+    expect(
+        &verify(dir.path(), &r),
+        UNKNOWN_ITEM,
+        &["ZZ-99", "is not in the catalogue", "host::ping"],
+    );
 }
 
 #[test]
 fn verify_with_a_missing_catalogue() {
     let dir = tmp();
     let r = write_json(dir.path(), "report.json", &sample());
-    let out = cmd(&["verify", r.to_str().unwrap(), "--catalogue", "/nonexistent/catalogue.md"], &[]);
-    expect(&out, CATALOGUE, &["cannot read the catalogue /nonexistent/catalogue.md", "--catalogue"]);
+    let out = cmd(
+        &[
+            "verify",
+            r.to_str().unwrap(),
+            "--catalogue",
+            "/nonexistent/catalogue.md",
+        ],
+        &[],
+    );
+    expect(
+        &out,
+        CATALOGUE,
+        &[
+            "cannot read the catalogue /nonexistent/catalogue.md",
+            "--catalogue",
+        ],
+    );
 }
 
 // ---- diff -------------------------------------------------------------------------------------
@@ -392,7 +622,11 @@ fn diff_of_non_json() {
     let dir = tmp();
     let a = write_json(dir.path(), "a.json", &sample());
     let b = write(dir.path(), "b.json", "passed: 3");
-    expect(&cmd(&["diff", a.to_str().unwrap(), b.to_str().unwrap()], &[]), NOT_JSON, &["b.json: not JSON"]);
+    expect(
+        &cmd(&["diff", a.to_str().unwrap(), b.to_str().unwrap()], &[]),
+        NOT_JSON,
+        &["b.json: not JSON"],
+    );
 }
 
 #[test]
@@ -400,7 +634,11 @@ fn diff_of_json_that_is_not_a_report() {
     let dir = tmp();
     let a = write(dir.path(), "a.json", "[1, 2, 3]");
     let b = write_json(dir.path(), "b.json", &sample());
-    expect(&cmd(&["diff", a.to_str().unwrap(), b.to_str().unwrap()], &[]), SCHEMA, &["a.json: not a wasmcloud-conformance/report/v1 report"]);
+    expect(
+        &cmd(&["diff", a.to_str().unwrap(), b.to_str().unwrap()], &[]),
+        SCHEMA,
+        &["a.json: not a wasmcloud-conformance/report/v1 report"],
+    );
 }
 
 #[test]
@@ -410,11 +648,26 @@ fn diff_of_equal_and_of_differing_reports() {
     let same = write_json(dir.path(), "same.json", &sample());
     let out = cmd(&["diff", a.to_str().unwrap(), same.to_str().unwrap()], &[]);
     expect(&out, OK, &["no test differs (2 compared)"]);
-    let b = write_json(dir.path(), "b.json", &report(&[("host::ping", Status::Failed), ("host::extra", Status::Passed)]));
+    let b = write_json(
+        dir.path(),
+        "b.json",
+        &report(&[
+            ("host::ping", Status::Failed),
+            ("host::extra", Status::Passed),
+        ]),
+    );
     let out = cmd(&["diff", a.to_str().unwrap(), b.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(FAILED));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    for n in ["host::ping", "passed -> failed", "only in a (1)", "host::inventory", "only in b (1)", "host::extra", "3 test(s) differ"] {
+    for n in [
+        "host::ping",
+        "passed -> failed",
+        "only in a (1)",
+        "host::inventory",
+        "only in b (1)",
+        "host::extra",
+        "3 test(s) differ",
+    ] {
         assert!(stdout.contains(n), "{n:?} not in\n{stdout}");
     }
 }
@@ -435,7 +688,12 @@ fn diff_warns_about_a_tampered_report() {
 
 fn the_report(results: &Path, implementation: &str) -> PathBuf {
     let dir = results.join(implementation);
-    let version = std::fs::read_dir(&dir).unwrap().next().expect("a host version folder").unwrap().path();
+    let version = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .expect("a host version folder")
+        .unwrap()
+        .path();
     version.join("report.json")
 }
 
@@ -443,8 +701,27 @@ fn the_report(results: &Path, implementation: &str) -> PathBuf {
 fn a_real_run_writes_a_report_that_verifies() {
     let dir = tmp();
     let results = dir.path().join("results");
-    let out = cmd(&["run", "--filter", "host::inventory", "--results", results.to_str().unwrap(), "--seed", "5"], &[]);
-    expect(&out, OK, &["[  1/1, 0 left] PASS  host::inventory_of_idle_host", "wasmcloud-conformance: PASSED: 1 passed", "seed 5"]);
+    let out = cmd(
+        &[
+            "run",
+            "--filter",
+            "host::inventory",
+            "--results",
+            results.to_str().unwrap(),
+            "--seed",
+            "5",
+        ],
+        &[],
+    );
+    expect(
+        &out,
+        OK,
+        &[
+            "[  1/1, 0 left] PASS  host::inventory_of_idle_host",
+            "wasmcloud-conformance: PASSED: 1 passed",
+            "seed 5",
+        ],
+    );
     let report = the_report(&results, "reference");
     for f in ["junit.xml", "summary.md", "report.html"] {
         assert!(report.with_file_name(f).is_file(), "{f} written");
@@ -454,23 +731,55 @@ fn a_real_run_writes_a_report_that_verifies() {
     assert_eq!(doc["selection"]["filters"], json!(["host::inventory"]));
     // The real catalogue, when present beside the project.
     let out = cmd(&["verify", report.to_str().unwrap()], &[]);
-    if Path::new(&harness::binaries::repo_root().join("../shared/spec/wasmcloud-1x-catalogue.md")).is_file() {
+    if Path::new(&harness::binaries::repo_root().join("../shared/spec/wasmcloud-1x-catalogue.md"))
+        .is_file()
+    {
         expect(&out, OK, &["verifies"]);
     }
-    expect(&cmd(&["diff", report.to_str().unwrap(), report.to_str().unwrap()], &[]), OK, &["no test differs (1 compared)"]);
+    expect(
+        &cmd(
+            &["diff", report.to_str().unwrap(), report.to_str().unwrap()],
+            &[],
+        ),
+        OK,
+        &["no test differs (1 compared)"],
+    );
 }
 
 #[test]
 fn a_known_failure_that_passes_fails_the_run() {
     let dir = tmp();
     let results = dir.path().join("results");
-    let exp = write(dir.path(), "acme.toml", "[[known-failure]]\ntest = \"host::inventory_of_idle_host\"\nreason = \"ACME-7\"\n");
+    let exp = write(
+        dir.path(),
+        "acme.toml",
+        "[[known-failure]]\ntest = \"host::inventory_of_idle_host\"\nreason = \"ACME-7\"\n",
+    );
     let out = cmd(
-        &["run", "--filter", "host::inventory", "--implementation", "acme", "--expectations", exp.to_str().unwrap(), "--results", results.to_str().unwrap()],
+        &[
+            "run",
+            "--filter",
+            "host::inventory",
+            "--implementation",
+            "acme",
+            "--expectations",
+            exp.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+        ],
         &[],
     );
-    expect(&out, FAILED, &["UNEXPECTED PASS", "FAILED: 0 passed, 0 failed, 0 skipped, 0 error, 1 unexpected pass (of 1)"]);
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(the_report(&results, "acme")).unwrap()).unwrap();
+    expect(
+        &out,
+        FAILED,
+        &[
+            "UNEXPECTED PASS",
+            "FAILED: 0 passed, 0 failed, 0 skipped, 0 error, 1 unexpected pass (of 1)",
+        ],
+    );
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(the_report(&results, "acme")).unwrap())
+            .unwrap();
     assert_eq!(doc["tests"][0]["status"], "unexpected-pass");
     assert_eq!(doc["tests"][0]["expected_failure_reason"], "ACME-7");
     assert_eq!(doc["summary"]["unexpected_pass"], 1);

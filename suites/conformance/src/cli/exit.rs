@@ -129,7 +129,10 @@ pub(crate) struct CliError {
 
 impl CliError {
     pub(crate) fn new(exit: Exit, message: impl Into<String>) -> Self {
-        Self { exit, message: message.into() }
+        Self {
+            exit,
+            message: message.into(),
+        }
     }
 }
 
@@ -145,8 +148,15 @@ mod tests {
         assert_eq!(codes.len(), Exit::ALL.len());
         let table = Exit::table();
         for e in Exit::ALL {
-            assert!(table.contains(&format!("{:>3}  {}", e.code(), e.meaning())), "{table}");
+            assert!(
+                table.contains(&format!("{:>3}  {}", e.code(), e.meaning())),
+                "{table}"
+            );
         }
-        assert_eq!(Exit::Usage.code(), 2, "clap exits with 2 on a bad command line");
+        assert_eq!(
+            Exit::Usage.code(),
+            2,
+            "clap exits with 2 on a bad command line"
+        );
     }
 }

@@ -38,14 +38,22 @@ pub(crate) struct Expectations {
 
 /// Where the expectation file of `implementation` lives in the repository.
 pub(crate) fn default_path(implementation: &str) -> PathBuf {
-    harness::binaries::repo_root().join("suites/conformance/expectations").join(format!("{implementation}.toml"))
+    harness::binaries::repo_root()
+        .join("suites/conformance/expectations")
+        .join(format!("{implementation}.toml"))
 }
 
 impl Expectations {
     /// Parses `text` (from `origin`, for messages); every test named must be in `known_tests`.
     pub(crate) fn parse(text: &str, origin: &str, known_tests: &[&str]) -> Result<Self, CliError> {
-        let bad = |problem: String| CliError::new(Exit::Expectations, format!("expectation file {origin}: {problem}"));
-        let file: File = toml::from_str(text).map_err(|e| bad(format!("malformed: {}", e.to_string().trim_end())))?;
+        let bad = |problem: String| {
+            CliError::new(
+                Exit::Expectations,
+                format!("expectation file {origin}: {problem}"),
+            )
+        };
+        let file: File = toml::from_str(text)
+            .map_err(|e| bad(format!("malformed: {}", e.to_string().trim_end())))?;
         let mut known_failures = BTreeMap::new();
         for entry in file.known_failures {
             if !known_tests.contains(&entry.test.as_str()) {
@@ -55,9 +63,15 @@ impl Expectations {
                 )));
             }
             if entry.reason.trim().is_empty() {
-                return Err(bad(format!("the known failure `{}` needs a non-empty reason", entry.test)));
+                return Err(bad(format!(
+                    "the known failure `{}` needs a non-empty reason",
+                    entry.test
+                )));
             }
-            if known_failures.insert(entry.test.clone(), entry.reason).is_some() {
+            if known_failures
+                .insert(entry.test.clone(), entry.reason)
+                .is_some()
+            {
                 return Err(bad(format!("lists `{}` twice", entry.test)));
             }
         }
@@ -66,15 +80,27 @@ impl Expectations {
 
     /// Loads `explicit` (which must exist), or else the default file of `implementation` if there
     /// is one. Returns the expectations and the path they came from.
-    pub(crate) fn load(explicit: Option<&Path>, implementation: &str, known_tests: &[&str]) -> Result<(Self, Option<PathBuf>), CliError> {
+    pub(crate) fn load(
+        explicit: Option<&Path>,
+        implementation: &str,
+        known_tests: &[&str],
+    ) -> Result<(Self, Option<PathBuf>), CliError> {
         let (path, required) = match explicit {
             Some(p) => (p.to_path_buf(), true),
             None => (default_path(implementation), false),
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok((Self::parse(&text, &path.display().to_string(), known_tests)?, Some(path))),
-            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok((Self::default(), None)),
-            Err(e) => Err(CliError::new(Exit::Expectations, format!("expectation file {}: cannot read it: {e}", path.display()))),
+            Ok(text) => Ok((
+                Self::parse(&text, &path.display().to_string(), known_tests)?,
+                Some(path),
+            )),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                Ok((Self::default(), None))
+            }
+            Err(e) => Err(CliError::new(
+                Exit::Expectations,
+                format!("expectation file {}: cannot read it: {e}", path.display()),
+            )),
         }
     }
 }
@@ -93,8 +119,14 @@ mod tests {
             TESTS,
         )
         .unwrap();
-        assert_eq!(e.known_failures.get("links::conflict").map(String::as_str), Some("ACME-1"));
-        assert_eq!(Expectations::parse("", "empty.toml", TESTS).unwrap(), Expectations::default());
+        assert_eq!(
+            e.known_failures.get("links::conflict").map(String::as_str),
+            Some("ACME-1")
+        );
+        assert_eq!(
+            Expectations::parse("", "empty.toml", TESTS).unwrap(),
+            Expectations::default()
+        );
     }
 
     #[test]
@@ -111,7 +143,12 @@ mod tests {
         for (text, needle) in cases {
             let err = Expectations::parse(text, "acme.toml", TESTS).unwrap_err();
             assert_eq!(err.exit, Exit::Expectations);
-            assert!(err.message.starts_with("expectation file acme.toml: ") && err.message.contains(needle), "{needle:?} not in {}", err.message);
+            assert!(
+                err.message.starts_with("expectation file acme.toml: ")
+                    && err.message.contains(needle),
+                "{needle:?} not in {}",
+                err.message
+            );
         }
     }
 
@@ -119,9 +156,14 @@ mod tests {
     fn a_missing_default_file_means_no_expectations_but_a_named_one_must_exist() {
         let (e, path) = Expectations::load(None, "no-such-implementation-xyz", TESTS).unwrap();
         assert!(e.known_failures.is_empty() && path.is_none());
-        let err = Expectations::load(Some(Path::new("/nonexistent/x.toml")), "acme", TESTS).unwrap_err();
+        let err =
+            Expectations::load(Some(Path::new("/nonexistent/x.toml")), "acme", TESTS).unwrap_err();
         assert_eq!(err.exit, Exit::Expectations);
-        assert!(err.message.contains("/nonexistent/x.toml"), "{}", err.message);
+        assert!(
+            err.message.contains("/nonexistent/x.toml"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -133,7 +175,8 @@ mod tests {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                Expectations::parse(&text, &path.display().to_string(), &names).unwrap_or_else(|e| panic!("{}", e.message));
+                Expectations::parse(&text, &path.display().to_string(), &names)
+                    .unwrap_or_else(|e| panic!("{}", e.message));
             }
         }
     }

@@ -5,8 +5,12 @@ use std::time::Instant;
 
 use futures::StreamExt as _;
 use harness::binaries::{sha256_of, version_of};
-use harness::conformance::report::{now_rfc3339, Binary, Implementation, Report, RunInfo, TestRecord};
-use harness::conformance::{execute, skip_reason, ConformanceTest, Feature, Outcome, RunOptions, Status};
+use harness::conformance::report::{
+    now_rfc3339, Binary, Implementation, Report, RunInfo, TestRecord,
+};
+use harness::conformance::{
+    execute, skip_reason, ConformanceTest, Feature, Outcome, RunOptions, Status,
+};
 
 use super::exit::{CliError, Exit};
 use super::expectations::Expectations;
@@ -29,7 +33,12 @@ const SEED_MASK: u64 = (1 << 53) - 1;
 pub(crate) fn random_seed() -> u64 {
     use std::hash::{BuildHasher as _, Hasher as _};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
     h.write_u32(std::process::id());
     h.finish() & SEED_MASK
 }
@@ -55,7 +64,11 @@ pub(crate) fn execution_order(n: usize, seed: u64) -> Vec<usize> {
 
 /// Path and `--version` (the SHA-256 is added while the tests run: hashing a 300 MB host takes a while).
 async fn describe(path: &Path) -> Binary {
-    Binary { path: path.display().to_string(), version: version_of(path).await.ok(), sha256: None }
+    Binary {
+        path: path.display().to_string(),
+        version: version_of(path).await.ok(),
+        sha256: None,
+    }
 }
 
 /// SHA-256 of `path`, computed off the async threads.
@@ -66,8 +79,18 @@ fn hash_in_background(path: &Path) -> tokio::task::JoinHandle<Option<String>> {
 
 /// `wasmcloud 1.9.2+x` → `1.9.2+x`; anything unusable → `unknown`.
 pub(crate) fn version_folder(version: Option<&str>) -> String {
-    let v = version.and_then(|v| v.split_whitespace().last()).unwrap_or("unknown");
-    v.chars().map(|c| if c.is_ascii_alphanumeric() || "._+-".contains(c) { c } else { '_' }).collect()
+    let v = version
+        .and_then(|v| v.split_whitespace().last())
+        .unwrap_or("unknown");
+    v.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._+-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn status_word(status: Status) -> &'static str {
@@ -82,7 +105,13 @@ fn status_word(status: Status) -> &'static str {
 /// Creates `dir` and checks a file can be written there, before any lattice starts.
 pub(crate) fn check_writable(dir: &Path) -> Result<(), CliError> {
     let fail = |e: std::io::Error, what: &str| {
-        CliError::new(Exit::Results, format!("cannot {what} the results directory {}: {e} (choose another with --results)", dir.display()))
+        CliError::new(
+            Exit::Results,
+            format!(
+                "cannot {what} the results directory {}: {e} (choose another with --results)",
+                dir.display()
+            ),
+        )
     };
     std::fs::create_dir_all(dir).map_err(|e| fail(e, "create"))?;
     let probe = dir.join(format!(".write-probe-{}", std::process::id()));
@@ -107,8 +136,12 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
     // 1. Inputs that need no binary.
     check_unsupported_env()?;
     let tests = args.selection.apply(conformance_suite::registry())?;
-    let names: Vec<&str> = conformance_suite::registry().iter().map(|t| t.name).collect();
-    let (expectations, expectations_path) = Expectations::load(args.expectations.as_deref(), &args.implementation, &names)?;
+    let names: Vec<&str> = conformance_suite::registry()
+        .iter()
+        .map(|t| t.name)
+        .collect();
+    let (expectations, expectations_path) =
+        Expectations::load(args.expectations.as_deref(), &args.implementation, &names)?;
 
     // 2. The binaries under test.
     let options = RunOptions::from_env().map_err(|e| CliError::new(Exit::Binary, e.to_string()))?;
@@ -118,16 +151,35 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
         wadm: describe(&options.binaries.wadm).await,
         nats_server: describe(&options.binaries.nats_server).await,
     };
-    require_version("wasmCloud host", &implementation.host, harness::binaries::HOST_ENV)?;
-    require_version("nats-server", &implementation.nats_server, harness::binaries::NATS_SERVER_ENV)?;
-    if tests.iter().any(|t| t.setup.wadm || t.features.contains(&Feature::Wadm)) {
+    require_version(
+        "wasmCloud host",
+        &implementation.host,
+        harness::binaries::HOST_ENV,
+    )?;
+    require_version(
+        "nats-server",
+        &implementation.nats_server,
+        harness::binaries::NATS_SERVER_ENV,
+    )?;
+    if tests
+        .iter()
+        .any(|t| t.setup.wadm || t.features.contains(&Feature::Wadm))
+    {
         require_version("wadm", &implementation.wadm, harness::binaries::WADM_ENV)?;
     }
 
     // 3. Where the report goes.
-    let dir = args.results.join(&implementation.name).join(version_folder(implementation.host.version.as_deref()));
+    let dir = args
+        .results
+        .join(&implementation.name)
+        .join(version_folder(implementation.host.version.as_deref()));
     check_writable(&dir)?;
-    let hashes = [&options.binaries.host, &options.binaries.wadm, &options.binaries.nats_server].map(|p| hash_in_background(p));
+    let hashes = [
+        &options.binaries.host,
+        &options.binaries.wadm,
+        &options.binaries.nats_server,
+    ]
+    .map(|p| hash_in_background(p));
 
     // 4. Run.
     let seed = args.seed.unwrap_or_else(random_seed) & SEED_MASK;
@@ -145,19 +197,32 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
     let options_ref = &options;
     let tests_ref = &tests;
     let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(total);
-    let mut stream = futures::stream::iter(execution_order(total, seed).into_iter().map(|i| async move {
-        let test: &ConformanceTest = tests_ref[i];
-        let outcome = match skip_reason(test, options_ref.strict_fixtures) {
-            Some(reason) => Outcome { status: Status::Skipped, duration: Default::default(), message: Some(reason), diagnostics: None, log_dir: None },
-            None => execute(test, options_ref).await,
-        };
-        (i, outcome)
-    }))
+    let mut stream = futures::stream::iter(execution_order(total, seed).into_iter().map(
+        |i| async move {
+            let test: &ConformanceTest = tests_ref[i];
+            let outcome = match skip_reason(test, options_ref.strict_fixtures) {
+                Some(reason) => Outcome {
+                    status: Status::Skipped,
+                    duration: Default::default(),
+                    message: Some(reason),
+                    diagnostics: None,
+                    log_dir: None,
+                },
+                None => execute(test, options_ref).await,
+            };
+            (i, outcome)
+        },
+    ))
     .buffer_unordered(usize::from(args.jobs));
     while let Some((i, outcome)) = stream.next().await {
         let done = outcomes.len() + 1;
         let known = expectations.known_failures.get(tests[i].name);
-        let note = outcome.message.as_deref().and_then(|m| m.lines().next()).map(|m| format!(": {m}")).unwrap_or_default();
+        let note = outcome
+            .message
+            .as_deref()
+            .and_then(|m| m.lines().next())
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
         let expectation = match (known, outcome.status) {
             (Some(_), Status::Failed) => " (expected failure)",
             (Some(_), Status::Passed) => " (UNEXPECTED PASS: listed as a known failure)",
@@ -191,9 +256,16 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
             }
         })
         .collect();
-    let run = RunInfo { seed, selection: args.selection.record(expectations_path.map(|p| p.display().to_string())) };
+    let run = RunInfo {
+        seed,
+        selection: args
+            .selection
+            .record(expectations_path.map(|p| p.display().to_string())),
+    };
     let report = Report::new(implementation, run, started_at, records);
-    let files = report.write(&dir).map_err(|e| CliError::new(Exit::Results, format!("cannot write the report: {e}")))?;
+    let files = report
+        .write(&dir)
+        .map_err(|e| CliError::new(Exit::Results, format!("cannot write the report: {e}")))?;
     for f in &files {
         eprintln!("wrote {}", f.display());
     }
@@ -213,7 +285,10 @@ mod tests {
 
     #[test]
     fn version_folders_are_path_safe() {
-        assert_eq!(version_folder(Some("wasmcloud 1.9.2+reference.wasmcloud-host.0.27.1")), "1.9.2+reference.wasmcloud-host.0.27.1");
+        assert_eq!(
+            version_folder(Some("wasmcloud 1.9.2+reference.wasmcloud-host.0.27.1")),
+            "1.9.2+reference.wasmcloud-host.0.27.1"
+        );
         assert_eq!(version_folder(Some("weird/ver")), "weird_ver");
         assert_eq!(version_folder(None), "unknown");
     }
@@ -225,7 +300,10 @@ mod tests {
         let mut sorted = a.clone();
         sorted.sort_unstable();
         assert_eq!(sorted, (0..10).collect::<Vec<_>>(), "a permutation");
-        assert!((0..20).any(|s| execution_order(10, s) != a), "seeds give different orders");
+        assert!(
+            (0..20).any(|s| execution_order(10, s) != a),
+            "seeds give different orders"
+        );
         assert_eq!(execution_order(0, 1), Vec::<usize>::new());
         assert!(random_seed() <= SEED_MASK);
     }
@@ -238,6 +316,10 @@ mod tests {
         assert!(err.message.contains("--results"), "{}", err.message);
         let dir = tempfile::tempdir().unwrap();
         check_writable(&dir.path().join("a/b")).unwrap();
-        assert_eq!(std::fs::read_dir(dir.path().join("a/b")).unwrap().count(), 0, "the probe is removed");
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("a/b")).unwrap().count(),
+            0,
+            "the probe is removed"
+        );
     }
 }

@@ -9,7 +9,14 @@ use harness::conformance::{Area, ConformanceTest, Feature};
 use super::exit::{CliError, Exit};
 
 /// Every area (kept complete by [`area_index`]).
-const AREAS: [Area; 6] = [Area::Host, Area::Orchestration, Area::Networking, Area::Vendorless, Area::Observability, Area::Security];
+const AREAS: [Area; 6] = [
+    Area::Host,
+    Area::Orchestration,
+    Area::Networking,
+    Area::Vendorless,
+    Area::Observability,
+    Area::Security,
+];
 
 /// Fails to compile when `Area` gains a variant that [`AREAS`] lacks.
 #[allow(dead_code)]
@@ -53,9 +60,19 @@ impl Profile {
         match name {
             "core" => Ok(Profile::Core),
             "extended" => Ok(Profile::Extended),
-            other => AREAS.iter().find(|a| a.id() == other).map(|a| Profile::Area(*a)).ok_or_else(|| {
-                CliError::new(Exit::UnknownSelection, format!("unknown profile `{other}`; profiles are: {}", Profile::names().join(", ")))
-            }),
+            other => AREAS
+                .iter()
+                .find(|a| a.id() == other)
+                .map(|a| Profile::Area(*a))
+                .ok_or_else(|| {
+                    CliError::new(
+                        Exit::UnknownSelection,
+                        format!(
+                            "unknown profile `{other}`; profiles are: {}",
+                            Profile::names().join(", ")
+                        ),
+                    )
+                }),
         }
     }
 
@@ -77,14 +94,28 @@ impl Profile {
 }
 
 fn feature_names() -> String {
-    Feature::ALL.iter().map(|f| f.id()).collect::<Vec<_>>().join(", ")
+    Feature::ALL
+        .iter()
+        .map(|f| f.id())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A feature by its id.
 pub(crate) fn parse_feature(name: &str, source: &str) -> Result<Feature, CliError> {
-    Feature::ALL.iter().copied().find(|f| f.id() == name).ok_or_else(|| {
-        CliError::new(Exit::UnknownSelection, format!("unknown feature `{name}` in {source}; features are: {}", feature_names()))
-    })
+    Feature::ALL
+        .iter()
+        .copied()
+        .find(|f| f.id() == name)
+        .ok_or_else(|| {
+            CliError::new(
+                Exit::UnknownSelection,
+                format!(
+                    "unknown feature `{name}` in {source}; features are: {}",
+                    feature_names()
+                ),
+            )
+        })
 }
 
 /// Checks `WCC_TARGET_UNSUPPORTED` names only known features (a typo would silently run tests the
@@ -107,10 +138,17 @@ pub(crate) struct Selection {
 
 impl Selection {
     /// Parses the command-line values.
-    pub(crate) fn parse(profile: &str, features: &[String], filters: &[String]) -> Result<Self, CliError> {
+    pub(crate) fn parse(
+        profile: &str,
+        features: &[String],
+        filters: &[String],
+    ) -> Result<Self, CliError> {
         Ok(Self {
             profile: Profile::parse(profile)?,
-            features: features.iter().map(|f| parse_feature(f, "--feature")).collect::<Result<_, _>>()?,
+            features: features
+                .iter()
+                .map(|f| parse_feature(f, "--feature"))
+                .collect::<Result<_, _>>()?,
             filters: filters.to_vec(),
         })
     }
@@ -118,11 +156,15 @@ impl Selection {
     fn includes(&self, test: &ConformanceTest) -> bool {
         self.profile.includes(test)
             && (self.features.is_empty() || test.features.iter().any(|f| self.features.contains(f)))
-            && (self.filters.is_empty() || self.filters.iter().any(|f| test.name.contains(f.as_str())))
+            && (self.filters.is_empty()
+                || self.filters.iter().any(|f| test.name.contains(f.as_str())))
     }
 
     /// The selected tests of `registry`, in registry order; none is an error.
-    pub(crate) fn apply(&self, registry: Vec<&'static ConformanceTest>) -> Result<Vec<&'static ConformanceTest>, CliError> {
+    pub(crate) fn apply(
+        &self,
+        registry: Vec<&'static ConformanceTest>,
+    ) -> Result<Vec<&'static ConformanceTest>, CliError> {
         let tests: Vec<_> = registry.into_iter().filter(|t| self.includes(t)).collect();
         if tests.is_empty() {
             return Err(CliError::new(
@@ -133,9 +175,16 @@ impl Selection {
                     if self.features.is_empty() {
                         String::new()
                     } else {
-                        format!(", features {:?}", self.features.iter().map(|f| f.id()).collect::<Vec<_>>())
+                        format!(
+                            ", features {:?}",
+                            self.features.iter().map(|f| f.id()).collect::<Vec<_>>()
+                        )
                     },
-                    if self.filters.is_empty() { String::new() } else { format!(", filters {:?}", self.filters) },
+                    if self.filters.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", filters {:?}", self.filters)
+                    },
                 ),
             ));
         }
@@ -143,7 +192,10 @@ impl Selection {
     }
 
     /// As recorded in the report.
-    pub(crate) fn record(&self, expectations: Option<String>) -> harness::conformance::report::Selection {
+    pub(crate) fn record(
+        &self,
+        expectations: Option<String>,
+    ) -> harness::conformance::report::Selection {
         harness::conformance::report::Selection {
             profile: self.profile.id().to_string(),
             features: self.features.iter().map(|f| f.id().to_string()).collect(),
@@ -158,18 +210,31 @@ mod tests {
     use super::*;
 
     fn names(s: &Selection) -> Vec<&'static str> {
-        s.apply(conformance_suite::registry()).map(|ts| ts.iter().map(|t| t.name).collect()).unwrap_or_default()
+        s.apply(conformance_suite::registry())
+            .map(|ts| ts.iter().map(|t| t.name).collect())
+            .unwrap_or_default()
     }
 
     #[test]
     fn profiles_parse_and_unknown_ones_are_rejected() {
         assert_eq!(Profile::parse("core").unwrap(), Profile::Core);
-        assert_eq!(Profile::parse("security").unwrap(), Profile::Area(Area::Security));
+        assert_eq!(
+            Profile::parse("security").unwrap(),
+            Profile::Area(Area::Security)
+        );
         let err = Profile::parse("gold").unwrap_err();
         assert_eq!(err.exit, Exit::UnknownSelection);
-        assert!(err.message.contains("`gold`") && err.message.contains("core, extended, host"), "{}", err.message);
+        assert!(
+            err.message.contains("`gold`") && err.message.contains("core, extended, host"),
+            "{}",
+            err.message
+        );
         let err = parse_feature("wasi-p3", "--feature").unwrap_err();
-        assert!(err.message.contains("`wasi-p3`") && err.message.contains("builtin-http-server"), "{}", err.message);
+        assert!(
+            err.message.contains("`wasi-p3`") && err.message.contains("builtin-http-server"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -181,7 +246,8 @@ mod tests {
         let core_names = names(&core);
         assert!(!core_names.is_empty() && core_names.len() < all);
         for t in conformance_suite::registry() {
-            let excluded = t.features.contains(&Feature::Wadm) || t.features.contains(&Feature::BuiltinHttpServer);
+            let excluded = t.features.contains(&Feature::Wadm)
+                || t.features.contains(&Feature::BuiltinHttpServer);
             assert_eq!(core_names.contains(&t.name), !excluded, "{}", t.name);
         }
         let host = Selection::parse("host", &[], &[]).unwrap();
@@ -197,10 +263,20 @@ mod tests {
         let none = Selection::parse("core", &["wadm".into()], &[]).unwrap();
         let err = none.apply(conformance_suite::registry()).unwrap_err();
         assert_eq!(err.exit, Exit::NothingSelected);
-        assert!(err.message.contains("profile `core`") && err.message.contains("wadm"), "{}", err.message);
+        assert!(
+            err.message.contains("profile `core`") && err.message.contains("wadm"),
+            "{}",
+            err.message
+        );
         let filtered = Selection::parse("extended", &[], &["host::".into()]).unwrap();
         assert!(names(&filtered).iter().all(|n| n.starts_with("host::")));
         let nothing = Selection::parse("extended", &[], &["no-such-test".into()]).unwrap();
-        assert_eq!(nothing.apply(conformance_suite::registry()).unwrap_err().exit, Exit::NothingSelected);
+        assert_eq!(
+            nothing
+                .apply(conformance_suite::registry())
+                .unwrap_err()
+                .exit,
+            Exit::NothingSelected
+        );
     }
 }

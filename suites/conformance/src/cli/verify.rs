@@ -26,9 +26,16 @@ fn exit_of(kind: ProblemKind) -> Exit {
 /// Reads `path` or fails with [`Exit::Unreadable`].
 pub(crate) fn read_input(path: &Path) -> Result<String, CliError> {
     match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map_err(|_| CliError::new(Exit::NotJson, format!("{}: not JSON: the file is not UTF-8 text", path.display()))),
-        Err(e) => Err(CliError::new(Exit::Unreadable, format!("cannot read {}: {e}", path.display()))),
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
+            CliError::new(
+                Exit::NotJson,
+                format!("{}: not JSON: the file is not UTF-8 text", path.display()),
+            )
+        }),
+        Err(e) => Err(CliError::new(
+            Exit::Unreadable,
+            format!("cannot read {}: {e}", path.display()),
+        )),
     }
 }
 
@@ -37,11 +44,23 @@ pub(crate) fn read_input(path: &Path) -> Result<String, CliError> {
 pub(crate) fn run(report: &Path, catalogue: &Path) -> Result<(), CliError> {
     let text = read_input(report)?;
     let catalogue_text = std::fs::read_to_string(catalogue).map_err(|e| {
-        CliError::new(Exit::Catalogue, format!("cannot read the catalogue {}: {e} (give its path with --catalogue)", catalogue.display()))
+        CliError::new(
+            Exit::Catalogue,
+            format!(
+                "cannot read the catalogue {}: {e} (give its path with --catalogue)",
+                catalogue.display()
+            ),
+        )
     })?;
     let items = catalogue_items(&catalogue_text);
     if items.is_empty() {
-        return Err(CliError::new(Exit::Catalogue, format!("the catalogue {} defines no item (`### ID …` or `* ID …`)", catalogue.display())));
+        return Err(CliError::new(
+            Exit::Catalogue,
+            format!(
+                "the catalogue {} defines no item (`### ID …` or `* ID …`)",
+                catalogue.display()
+            ),
+        ));
     }
     let problems = verify(&text, &items);
     let Some(first) = problems.iter().map(|p| p.kind).min() else {
@@ -60,7 +79,18 @@ pub(crate) fn run(report: &Path, catalogue: &Path) -> Result<(), CliError> {
         eprintln!("error: {}: {}", report.display(), p.message);
     }
     if problems.len() > shown {
-        eprintln!("error: {}: … and {} more problem(s)", report.display(), problems.len() - shown);
+        eprintln!(
+            "error: {}: … and {} more problem(s)",
+            report.display(),
+            problems.len() - shown
+        );
     }
-    Err(CliError::new(exit_of(first), format!("{} does not verify ({} problem(s))", report.display(), problems.len())))
+    Err(CliError::new(
+        exit_of(first),
+        format!(
+            "{} does not verify ({} problem(s))",
+            report.display(),
+            problems.len()
+        ),
+    ))
 }
