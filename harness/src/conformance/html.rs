@@ -77,7 +77,10 @@ pub fn render(report: &Report) -> String {
         r.summary.total
     );
 
-    let _ = writeln!(out, "<h2>Implementation</h2>\n<table>\n<tr><th></th><th>version</th><th>path</th><th>sha256</th></tr>");
+    let _ = writeln!(
+        out,
+        "<h2>Implementation</h2>\n<table>\n<tr><th></th><th>version</th><th>path</th><th>sha256</th></tr>"
+    );
     binary_row(&mut out, "host", &i.host);
     binary_row(&mut out, "wadm", &i.wadm);
     binary_row(&mut out, "nats-server", &i.nats_server);

@@ -182,7 +182,8 @@ fn live_update(cx: Cx) -> TestFuture {
 /// NET-06 / HL-14: scaling with a config that does not exist fails through the event.
 pub static MISSING_CONFIG: ConformanceTest = ConformanceTest {
     name: "config::scale_with_missing_config_fails",
-    description: "scaling a component with a named config that does not exist is acked, then reported by component_scale_failed naming the config",
+    description:
+        "scaling a component with a named config that does not exist is acked, then reported by component_scale_failed naming the config",
     area: Area::Networking,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
     covers: &["NET-06", "HL-14", "Q-03"],
@@ -216,7 +217,8 @@ fn missing_config(cx: Cx) -> TestFuture {
 /// NET-11: links and configuration live in the lattice's JetStream KV buckets.
 pub static DATA_MODEL: ConformanceTest = ConformanceTest {
     name: "config::lattice_data_in_jetstream",
-    description: "a link is stored in LATTICEDATA_<lattice> under COMPONENT_<source> and a named config in CONFIGDATA_<lattice> under its name",
+    description:
+        "a link is stored in LATTICEDATA_<lattice> under COMPONENT_<source> and a named config in CONFIGDATA_<lattice> under its name",
     area: Area::Networking,
     features: &[Feature::ControlInterface, Feature::Links],
     covers: &["NET-11", "HL-01"],

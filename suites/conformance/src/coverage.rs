@@ -74,7 +74,12 @@ pub fn markdown(catalogue: &str) -> String {
     let (table, gaps) = coverage(catalogue);
     let left = left_out();
     let covered = table.values().filter(|t| !t.is_empty()).count();
-    let mut md = format!("{covered} of {} catalogue items are checked by tests; {} left out with a reason; {} gaps.\n\n| item | tests |\n|---|---|\n", table.len(), left.len(), gaps.len());
+    let mut md = format!(
+        "{covered} of {} catalogue items are checked by tests; {} left out with a reason; {} gaps.\n\n| item | tests |\n|---|---|\n",
+        table.len(),
+        left.len(),
+        gaps.len()
+    );
     for (item, tests) in &table {
         let cell = if tests.is_empty() {
             left.iter()

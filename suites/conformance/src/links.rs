@@ -146,7 +146,9 @@ fn conflicting_target(cx: Cx) -> TestFuture {
             .await?;
         ensure!(!conflict.succeeded(), "a conflicting link was accepted");
         ensure!(
-            conflict.message().contains("link already exists with different target, consider deleting the existing link or using a different link name"),
+            conflict
+                .message()
+                .contains("link already exists with different target, consider deleting the existing link or using a different link name"),
             "conflict message: {:?}",
             conflict.message()
         );
@@ -278,7 +280,8 @@ fn component_calls_linked_target(cx: Cx) -> TestFuture {
 /// NET-10: a component on one host calls a component on another host through a link.
 pub static CROSS_HOST_CALL: ConformanceTest = ConformanceTest {
     name: "links::call_across_hosts",
-    description: "a runner on one host reaches an echo component running only on another host through a link (NATS routing by component id)",
+    description:
+        "a runner on one host reaches an echo component running only on another host through a link (NATS routing by component id)",
     area: Area::Networking,
     features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc, Feature::Links],
     covers: &["NET-10", "NET-09", "NET-08"],
@@ -340,7 +343,8 @@ fn cross_host_call(cx: Cx) -> TestFuture {
 /// NET-08: the same component id on two hosts shares one queue group: calls are spread.
 pub static LOAD_BALANCING: ConformanceTest = ConformanceTest {
     name: "links::same_id_on_two_hosts_load_balances",
-    description: "with one component id running on two hosts (a Rust build on one, a C build on the other), repeated wRPC calls are answered by both",
+    description:
+        "with one component id running on two hosts (a Rust build on one, a C build on the other), repeated wRPC calls are answered by both",
     area: Area::Networking,
     features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
     covers: &["NET-08", "NET-10"],

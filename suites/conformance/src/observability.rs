@@ -293,7 +293,8 @@ fn host_metrics(cx: Cx) -> TestFuture {
 /// OBS-06 / VAC-06: a component's wasi:logging line is exported as an OTLP log record.
 pub static COMPONENT_LOGS: ConformanceTest = ConformanceTest {
     name: "observability::component_logs_exported",
-    description: "a wasi:logging call at warn is exported as an OTLP log record with that body, severity WARN and the component id and context",
+    description:
+        "a wasi:logging call at warn is exported as an OTLP log record with that body, severity WARN and the component id and context",
     area: Area::Observability,
     features: FEATURES,
     covers: &["OBS-06", "VAC-06"],
@@ -345,7 +346,8 @@ fn component_logs(cx: Cx) -> TestFuture {
 /// OBS-01: nothing is exported unless observability is enabled.
 pub static OFF_BY_DEFAULT: ConformanceTest = ConformanceTest {
     name: "observability::off_unless_enabled",
-    description: "of two hosts pointed at the same OTLP endpoint, only the one with WASMCLOUD_OBSERVABILITY_ENABLED exports; the other sends nothing",
+    description:
+        "of two hosts pointed at the same OTLP endpoint, only the one with WASMCLOUD_OBSERVABILITY_ENABLED exports; the other sends nothing",
     area: Area::Observability,
     features: &[Feature::ControlInterface],
     covers: &["OBS-01", "CFG-08"],
@@ -377,7 +379,10 @@ fn off_by_default(cx: Cx) -> TestFuture {
             .iter()
             .filter(|s| s.attributes.values().any(|v| v.contains(disabled.as_str())))
             .count();
-        ensure!(leaked == 0 && spans == 0, "the host without WASMCLOUD_OBSERVABILITY_ENABLED exported {leaked} metric points and {spans} spans");
+        ensure!(
+            leaked == 0 && spans == 0,
+            "the host without WASMCLOUD_OBSERVABILITY_ENABLED exported {leaked} metric points and {spans} spans"
+        );
         Ok(())
     })
 }

@@ -47,7 +47,9 @@ pub fn locate(env: &Env) -> Result<C, String> {
     )
     .map_err(|e| e.to_string())?;
     if !Path::new(&builtins).is_file() {
-        return Err(format!("no compiler-rt builtins for {TARGET} at {builtins} (apt-get install libclang-rt-14-dev-wasm32)"));
+        return Err(format!(
+            "no compiler-rt builtins for {TARGET} at {builtins} (apt-get install libclang-rt-14-dev-wasm32)"
+        ));
     }
     let wit_bindgen = env.find("wit-bindgen", &["cargo/bin"]).ok_or(
         "wit-bindgen not found (cargo install wit-bindgen-cli; ci/install-fixture-toolchains does)",

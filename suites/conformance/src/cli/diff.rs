@@ -21,7 +21,10 @@ fn load(path: &Path) -> Result<Report, CliError> {
         )
     })?;
     if content_sha256(&doc) != report.content_sha256 {
-        eprintln!("warning: {}: content_sha256 does not match its content (edited after the run?); `verify` it", path.display());
+        eprintln!(
+            "warning: {}: content_sha256 does not match its content (edited after the run?); `verify` it",
+            path.display()
+        );
     }
     Ok(report)
 }

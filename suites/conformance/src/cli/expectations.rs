@@ -134,11 +134,23 @@ mod tests {
         let cases = [
             ("[[known-failure]\n", "malformed"),
             ("[[known-failure]]\ntest = \"host::ping\"\n", "missing field `reason`"),
-            ("[[known-failure]]\ntest = \"host::ping\"\nreason = \"x\"\nseverity = 3\n", "unknown field `severity`"),
-            ("[[known-failures]]\ntest = \"host::ping\"\nreason = \"x\"\n", "unknown field `known-failures`"),
-            ("[[known-failure]]\ntest = \"host::nope\"\nreason = \"x\"\n", "unknown test `host::nope`"),
+            (
+                "[[known-failure]]\ntest = \"host::ping\"\nreason = \"x\"\nseverity = 3\n",
+                "unknown field `severity`",
+            ),
+            (
+                "[[known-failures]]\ntest = \"host::ping\"\nreason = \"x\"\n",
+                "unknown field `known-failures`",
+            ),
+            (
+                "[[known-failure]]\ntest = \"host::nope\"\nreason = \"x\"\n",
+                "unknown test `host::nope`",
+            ),
             ("[[known-failure]]\ntest = \"host::ping\"\nreason = \" \"\n", "non-empty reason"),
-            ("[[known-failure]]\ntest = \"host::ping\"\nreason = \"a\"\n[[known-failure]]\ntest = \"host::ping\"\nreason = \"b\"\n", "twice"),
+            (
+                "[[known-failure]]\ntest = \"host::ping\"\nreason = \"a\"\n[[known-failure]]\ntest = \"host::ping\"\nreason = \"b\"\n",
+                "twice",
+            ),
         ];
         for (text, needle) in cases {
             let err = Expectations::parse(text, "acme.toml", TESTS).unwrap_err();

@@ -125,7 +125,10 @@ fn require_version(what: &str, b: &Binary, env: &str) -> Result<(), CliError> {
     if b.version.is_none() {
         return Err(CliError::new(
             Exit::Binary,
-            format!("the {what} binary {} does not answer --version (it exited with an error or printed nothing); set {env} to a working build", b.path),
+            format!(
+                "the {what} binary {} does not answer --version (it exited with an error or printed nothing); set {env} to a working build",
+                b.path
+            ),
         ));
     }
     Ok(())
@@ -191,7 +194,10 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
         implementation.name,
         implementation.host.version.as_deref().unwrap_or("?"),
         args.jobs,
-        expectations_path.as_ref().map(|p| format!(", expectations {}", p.display())).unwrap_or_default(),
+        expectations_path
+            .as_ref()
+            .map(|p| format!(", expectations {}", p.display()))
+            .unwrap_or_default(),
     );
     let clock = Instant::now();
     let options_ref = &options;
