@@ -49,6 +49,17 @@ impl Backend {
         }
     }
 
+    /// The address a listener inside a service must bind so that this machine reaches it on
+    /// `port`: loopback for processes, every interface of the container's own network namespace
+    /// for containers (reached at the container's address, see
+    /// [`crate::services::HostHandle::address`]).
+    pub fn bind_address(self, port: u16) -> String {
+        match self {
+            Self::Processes => format!("127.0.0.1:{port}"),
+            Self::Containers => format!("0.0.0.0:{port}"),
+        }
+    }
+
     /// The name used by `WCC_BACKEND` and in reports.
     pub fn id(self) -> &'static str {
         match self {
@@ -309,6 +320,15 @@ impl Service {
             Self::Process(p) => p.pid(),
             #[cfg(feature = "containers")]
             Self::Container(c) => c.pid(),
+        }
+    }
+
+    /// The address this machine reaches the service at.
+    pub(crate) fn ip(&self) -> &str {
+        match self {
+            Self::Process(_) => "127.0.0.1",
+            #[cfg(feature = "containers")]
+            Self::Container(c) => c.ip.as_deref().unwrap_or("container-without-address"),
         }
     }
 

@@ -26,6 +26,13 @@ pub use reaper::sweep_blocking as sweep;
 /// (`docker ps -a --filter label=wcc.run` lists them).
 pub const RUN_LABEL: &str = engine::RUN_LABEL;
 
+/// The address on this machine that containers reach (the engine's default bridge gateway); the
+/// harness binds listeners the hosts must call back (the OTLP receiver) there too.
+#[cfg(feature = "containers")]
+pub(crate) async fn harness_address() -> Result<std::net::IpAddr, crate::HarnessError> {
+    engine::bridge_gateway().await
+}
+
 /// Why the containers backend cannot run here (`None` when it can): the harness was built
 /// without the `containers` feature, or no Docker engine answers.
 pub fn unavailable() -> Option<String> {

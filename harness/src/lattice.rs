@@ -1,6 +1,6 @@
 //! A whole lattice under test: NATS with JetStream, N hosts, optionally wadm, each ready by
 //! protocol; torn down when dropped.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use crate::backend::Backend;
@@ -13,6 +13,9 @@ pub use crate::services::HostSpec;
 use crate::services::{HostHandle, HostLaunch, WadmHandle};
 use crate::wadm::Wadm;
 use crate::wait::{scaled, Probe, Wait};
+
+/// The subdirectory of a lattice's scratch directory that its hosts see too.
+pub(crate) const SHARED_DIR: &str = "shared";
 use crate::HarnessError;
 
 /// Configures and starts a [`Lattice`].
@@ -127,6 +130,9 @@ impl LatticeBuilder {
             .tempdir()
             .map_err(HarnessError::io("create the lattice's log directory"))?;
         crate::reaper::register_dir(&name, log_dir.path());
+        let shared = log_dir.path().join(SHARED_DIR);
+        std::fs::create_dir(&shared)
+            .map_err(HarnessError::io(format!("create {}", shared.display())))?;
         let timeout = scaled(self.timeout);
         let runtime = Runtime::create(backend, &name, &binaries, log_dir.path(), timeout).await?;
         let (nats, client) = runtime
@@ -224,6 +230,7 @@ impl LatticeBuilder {
             log_dir: std::sync::Mutex::new(Some(log_dir)),
             kept_logs: std::sync::OnceLock::new(),
             binaries,
+            shared,
             startup: Duration::ZERO,
             heartbeat: self.heartbeat,
             start_timeout: self.timeout,
@@ -254,6 +261,7 @@ pub struct Lattice {
     log_dir: std::sync::Mutex<Option<tempfile::TempDir>>,
     kept_logs: std::sync::OnceLock<PathBuf>,
     binaries: Binaries,
+    shared: PathBuf,
     startup: Duration,
     heartbeat: Duration,
     #[cfg_attr(not(feature = "containers"), allow(dead_code))]
@@ -274,6 +282,13 @@ impl Lattice {
     /// `nats://127.0.0.1:<port>`.
     pub fn nats_url(&self) -> String {
         self.nats.url()
+    }
+
+    /// The NATS URL the hosts and wadm were given: [`Lattice::nats_url`] for processes,
+    /// `nats://<NATS container>:4222` on the lattice network for containers.
+    pub fn nats_url_for_hosts(&self) -> String {
+        let (host, port) = self.runtime.nats_address(&self.nats);
+        format!("nats://{host}:{port}")
     }
 
     /// A NATS client connected to the lattice's server.
@@ -348,6 +363,14 @@ impl Lattice {
                 .as_ref()
                 .map(|d| d.path().to_path_buf())
         })
+    }
+
+    /// A directory this machine and every host of the lattice see at the same path, writable by
+    /// both (for containers it is bind-mounted read-write): where a test puts files a host loads
+    /// (`file://` components it made) or a provider writes. Removed with the lattice's scratch
+    /// directory.
+    pub fn shared_dir(&self) -> &Path {
+        &self.shared
     }
 
     /// Keeps the log directory after the lattice is dropped and returns its path.
@@ -561,18 +584,22 @@ impl Lattice {
                 if body.is_empty() { "(nothing)" } else { body }
             ));
         };
-        push(&mut out, "lattice", &format!(
-            "name {}\nbackend {}\nnats {}\nhosts {:?}\nwadm {}\nbinaries: nats-server={} host={} wadm={}\nlogs {}",
-            self.name,
-            self.runtime.describe(),
-            self.nats.url(),
-            self.host_ids(),
-            self.wadm.is_some(),
-            self.binaries.nats_server.display(),
-            self.binaries.host.display(),
-            self.binaries.wadm.display(),
-            self.log_dir().map(|p| p.display().to_string()).unwrap_or_else(|| "(kept)".into()),
-        ));
+        push(
+            &mut out,
+            "lattice",
+            &format!(
+                "name {}\nbackend {}\nnats {}\nhosts {:?}\nwadm {}\nbinaries: nats-server={} host={} wadm={}\nlogs {}",
+                self.name,
+                self.runtime.describe(),
+                self.nats.url(),
+                self.host_ids(),
+                self.wadm.is_some(),
+                self.binaries.nats_server.display(),
+                self.binaries.host.display(),
+                self.binaries.wadm.display(),
+                self.log_dir().map(|p| p.display().to_string()).unwrap_or_else(|| "(kept)".into()),
+            ),
+        );
         push(
             &mut out,
             "last lattice events",

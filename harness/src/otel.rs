@@ -86,11 +86,13 @@ struct Received {
     errors: Vec<String>,
 }
 
-/// A running OTLP/HTTP receiver on 127.0.0.1. Stops when dropped.
+/// A running OTLP/HTTP receiver on 127.0.0.1 (and the Docker bridge address for containers).
+/// Stops when dropped.
 pub struct OtlpReceiver {
     addr: SocketAddr,
+    for_hosts: SocketAddr,
     received: Arc<Mutex<Received>>,
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 fn render(value: &Option<AnyValue>) -> String {
@@ -273,37 +275,87 @@ async fn handle(
 }
 
 impl OtlpReceiver {
-    /// Binds 127.0.0.1 on a free port and serves until dropped.
+    /// Binds 127.0.0.1 on a free port and serves until dropped (hosts run as processes on this
+    /// machine; see [`OtlpReceiver::start_for`] for containers).
     pub async fn start() -> Result<Self, HarnessError> {
+        Self::start_for(crate::Backend::Processes).await
+    }
+
+    /// Like [`OtlpReceiver::start`], reachable by the hosts of `backend`: for containers it also
+    /// listens, on the same port, on the engine's bridge gateway (never on every interface), and
+    /// [`OtlpReceiver::host_env`] points the hosts there.
+    pub async fn start_for(backend: crate::Backend) -> Result<Self, HarnessError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(HarnessError::io("bind the OTLP receiver on 127.0.0.1"))?;
         let addr = listener
             .local_addr()
             .map_err(HarnessError::io("read the OTLP receiver's address"))?;
+        let mut listeners = vec![listener];
+        let mut for_hosts = addr;
+        if backend == crate::Backend::Containers {
+            let extra = Self::bind_for_containers(addr.port()).await?;
+            for_hosts = extra
+                .local_addr()
+                .map_err(HarnessError::io("read the OTLP receiver's address"))?;
+            listeners.push(extra);
+        }
         let received = Arc::new(Mutex::new(Received::default()));
-        let state = received.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = state.clone();
+        let tasks = listeners
+            .into_iter()
+            .map(|listener| {
+                let state = received.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(req, state.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+                    while let Ok((stream, _)) = listener.accept().await {
+                        let state = state.clone();
+                        tokio::spawn(async move {
+                            let service = service_fn(move |req| handle(req, state.clone()));
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        });
+                    }
+                })
+            })
+            .collect();
         Ok(Self {
             addr,
+            for_hosts,
             received,
-            task,
+            tasks,
         })
+    }
+
+    #[cfg(feature = "containers")]
+    async fn bind_for_containers(port: u16) -> Result<tokio::net::TcpListener, HarnessError> {
+        let gateway = crate::containers::harness_address().await?;
+        // The loopback port is usually free on the bridge address too; any port will do.
+        match tokio::net::TcpListener::bind((gateway, port)).await {
+            Ok(l) => Ok(l),
+            Err(_) => tokio::net::TcpListener::bind((gateway, 0))
+                .await
+                .map_err(HarnessError::io(format!(
+                    "bind the OTLP receiver on the Docker bridge address {gateway}"
+                ))),
+        }
+    }
+
+    #[cfg(not(feature = "containers"))]
+    async fn bind_for_containers(_port: u16) -> Result<tokio::net::TcpListener, HarnessError> {
+        Err(HarnessError::Config(
+            crate::containers::unavailable().unwrap_or_default(),
+        ))
     }
 
     /// `http://127.0.0.1:<port>` (the exporters append `/v1/<signal>`).
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The endpoint the hosts export to: [`OtlpReceiver::endpoint`] for processes, the bridge
+    /// address for containers.
+    pub fn host_endpoint(&self) -> String {
+        format!("http://{}", self.for_hosts)
     }
 
     /// The environment that points a wasmCloud host at this receiver with every signal on and
@@ -320,7 +372,7 @@ impl OtlpReceiver {
     /// The endpoint and short export intervals, without enabling anything.
     pub fn endpoint_env(&self) -> Vec<(String, String)> {
         vec![
-            ("OTEL_EXPORTER_OTLP_ENDPOINT".into(), self.endpoint()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT".into(), self.host_endpoint()),
             ("OTEL_BSP_SCHEDULE_DELAY".into(), "200".into()),
             ("OTEL_BLRP_SCHEDULE_DELAY".into(), "200".into()),
             ("OTEL_METRIC_EXPORT_INTERVAL".into(), "1000".into()),
@@ -363,7 +415,7 @@ impl OtlpReceiver {
 
 impl Drop for OtlpReceiver {
     fn drop(&mut self) {
-        self.task.abort();
+        self.tasks.iter().for_each(|t| t.abort());
     }
 }
 

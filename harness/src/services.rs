@@ -45,6 +45,13 @@ impl HostHandle {
         self.service.log_tail(n)
     }
 
+    /// Where this machine reaches a listener the host opened on `port` (bound at
+    /// [`crate::Backend::bind_address`]): `127.0.0.1:<port>` for processes, the container's
+    /// address on the lattice network for containers.
+    pub fn address(&self, port: u16) -> String {
+        format!("{}:{port}", self.service.ip())
+    }
+
     /// The service name in logs and diagnostics (`host-<index>`).
     pub fn name(&self) -> &str {
         self.service.name()

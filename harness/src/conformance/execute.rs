@@ -54,6 +54,8 @@ pub struct RunOptions {
     pub test_timeout: Duration,
     /// Whether missing fixtures fail the test (CI) rather than skip it.
     pub strict_fixtures: bool,
+    /// Where the lattices run (`WCC_BACKEND`, processes by default).
+    pub backend: crate::Backend,
 }
 
 impl RunOptions {
@@ -63,6 +65,7 @@ impl RunOptions {
             binaries: Binaries::from_env()?,
             test_timeout: Duration::from_secs(300),
             strict_fixtures: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false"),
+            backend: crate::Backend::from_env_or(crate::Backend::Processes)?,
         })
     }
 }
@@ -94,7 +97,7 @@ pub fn skip_reason(test: &ConformanceTest, strict_fixtures: bool) -> Option<Stri
 
 fn builder_for(
     test: &ConformanceTest,
-    binaries: &Binaries,
+    options: &RunOptions,
     otel: Option<&OtlpReceiver>,
 ) -> LatticeBuilder {
     let spec = HostSpec {
@@ -116,7 +119,8 @@ fn builder_for(
     let mut builder = LatticeBuilder::default()
         .hosts(0)
         .wadm(test.setup.wadm)
-        .binaries(binaries.clone());
+        .binaries(options.binaries.clone())
+        .backend(options.backend);
     for i in 0..test.setup.hosts {
         let mut spec = spec.clone();
         if let Some(extra) = test.setup.labels_per_host.get(i) {
@@ -175,7 +179,7 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
         }
     }
     let otel = match test.setup.otel {
-        true => match OtlpReceiver::start().await {
+        true => match OtlpReceiver::start_for(options.backend).await {
             Ok(rx) => Some(rx),
             Err(e) => {
                 return outcome(
@@ -188,10 +192,7 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
         },
         false => None,
     };
-    let lattice = match builder_for(test, &options.binaries, otel.as_ref())
-        .start()
-        .await
-    {
+    let lattice = match builder_for(test, options, otel.as_ref()).start().await {
         Ok(l) => l,
         Err(e) => {
             return outcome(

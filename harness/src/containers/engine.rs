@@ -118,6 +118,33 @@ mod client {
             .map_err(|e| docker_error("negotiate the Docker API version", e))
     }
 
+    /// The address this machine has on the engine's default bridge (`docker0`, usually
+    /// 172.17.0.1). A container on any network reaches a listener of the harness bound there; a
+    /// listener on 127.0.0.1 is out of its reach.
+    pub(crate) async fn bridge_gateway() -> Result<std::net::IpAddr, HarnessError> {
+        use testcontainers::bollard::query_parameters::InspectNetworkOptions;
+        let docker = connect().await?;
+        let bridge = docker
+            .inspect_network("bridge", None::<InspectNetworkOptions>)
+            .await
+            .map_err(|e| docker_error("inspect the default bridge network", e))?;
+        let gateway = bridge
+            .ipam
+            .and_then(|i| i.config)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| c.gateway)
+            .find_map(|g| g.parse::<std::net::Ipv4Addr>().ok())
+            .ok_or_else(|| {
+                HarnessError::Config(
+                    "the Docker engine's default bridge network has no IPv4 gateway, so containers cannot reach the harness \
+                     (dockerd started with --bridge=none?); start dockerd with its default bridge (`bash ci/setup-docker`)"
+                        .into(),
+                )
+            })?;
+        Ok(std::net::IpAddr::V4(gateway))
+    }
+
     /// A Docker API failure as a harness error.
     pub(crate) fn docker_error(operation: &str, e: impl std::fmt::Display) -> HarnessError {
         HarnessError::request(format!("docker: {operation}"), e)

@@ -261,9 +261,14 @@ impl ContainerLattice {
             match request.start().await {
                 Ok(container) => {
                     self.check_loopback(container.id(), port).await?;
-                    let service =
-                        ContainerService::new("nats-server", container, self.docker.clone(), logs)
-                            .await?;
+                    let service = ContainerService::new(
+                        "nats-server",
+                        container,
+                        self.docker.clone(),
+                        logs,
+                        &self.network,
+                    )
+                    .await?;
                     return Ok((service, port));
                 }
                 Err(e) => {
@@ -324,6 +329,16 @@ impl ContainerLattice {
                     .with_access_mode(testcontainers::core::AccessMode::ReadOnly),
             );
         }
+        // Lattice::shared_dir: the same path on both sides, writable.
+        let shared = self
+            .log_dir
+            .join(crate::lattice::SHARED_DIR)
+            .display()
+            .to_string();
+        request = request.with_mount(
+            Mount::bind_mount(shared.clone(), shared)
+                .with_access_mode(testcontainers::core::AccessMode::ReadWrite),
+        );
         self.start(name, request).await
     }
 
@@ -346,7 +361,7 @@ impl ContainerLattice {
             .start()
             .await
             .map_err(|e| docker_error(&format!("start the {name} container"), e))?;
-        ContainerService::new(name, container, self.docker.clone(), logs).await
+        ContainerService::new(name, container, self.docker.clone(), logs, &self.network).await
     }
 
     /// The host name and port hosts and wadm reach NATS at.

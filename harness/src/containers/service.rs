@@ -27,6 +27,9 @@ pub(crate) struct ContainerService {
     pid: AtomicU32,
     /// The network address it had before a partition (restored on heal).
     partitioned_from: std::sync::Mutex<Option<(String, String)>>,
+    /// Its IPv4 address on the lattice network (this machine routes to it directly); `None` when
+    /// it exited before it got one.
+    pub(crate) ip: Option<String>,
 }
 
 impl ContainerService {
@@ -35,8 +38,18 @@ impl ContainerService {
         container: ContainerAsync<GenericImage>,
         docker: Docker,
         logs: ContainerLogs,
+        network: &str,
     ) -> Result<Self, HarnessError> {
         logs.follow(&docker, container.id());
+        let ip = docker
+            .inspect_container(container.id(), None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| docker_error(&format!("inspect the {name} container"), e))?
+            .network_settings
+            .and_then(|s| s.networks)
+            .and_then(|mut n| n.remove(network))
+            .and_then(|e| e.ip_address)
+            .filter(|ip| !ip.is_empty());
         let service = Self {
             name: name.to_string(),
             container: std::mem::ManuallyDrop::new(container),
@@ -44,6 +57,7 @@ impl ContainerService {
             logs,
             pid: AtomicU32::new(0),
             partitioned_from: std::sync::Mutex::new(None),
+            ip,
         };
         service.refresh_pid().await;
         Ok(service)

@@ -47,11 +47,12 @@ fn sign(
     Ok((signed, account.public_key(), module.public_key()))
 }
 
-fn write(bytes: &[u8]) -> anyhow::Result<tempfile::TempPath> {
+/// Writes `bytes` where the lattice's hosts can load it (containers see only what is mounted).
+fn write(cx: &Cx, bytes: &[u8]) -> anyhow::Result<tempfile::TempPath> {
     let file = tempfile::Builder::new()
         .prefix("wcc-signed-")
         .suffix(".wasm")
-        .tempfile()?;
+        .tempfile_in(cx.lattice().shared_dir())?;
     std::fs::write(file.path(), bytes)?;
     Ok(file.into_temp_path())
 }
@@ -67,7 +68,7 @@ fn signed_probe(cx: &Cx, not_before: Option<u64>, expires: Option<u64>) -> anyho
     let wasm = std::fs::read(&cx.fixture(PROBE_RUST)?.path)?;
     let (bytes, account, module) = sign(&wasm, "signed-probe", not_before, expires)?;
     Ok(Signed {
-        path: write(&bytes)?,
+        path: write(cx, &bytes)?,
         account,
         module,
     })
@@ -201,7 +202,7 @@ fn tampered(cx: Cx) -> TestFuture {
         );
         let mut grafted = c.clone();
         grafted.extend_from_slice(&signed[rust.len()..]);
-        let path = write(&grafted)?;
+        let path = write(&cx, &grafted)?;
         let error = expect_scale_failure(&cx, &path, "grafted").await?;
         ensure!(!error.is_empty(), "no error text");
         Ok(())

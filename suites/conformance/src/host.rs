@@ -66,7 +66,7 @@ fn ping(cx: Cx) -> TestFuture {
                         && v.split('.').all(|p| p.parse::<u64>().is_ok())),
                 "version {version} is not semver (wadm parses it as semver, HL-04)"
             );
-            let url = lattice.nats_url();
+            let url = lattice.nats_url_for_hosts();
             ensure!(
                 h.ctl_host() == Some(url.as_str()) && h.rpc_host() == Some(url.as_str()),
                 "ctl_host {:?} / rpc_host {:?}, expected {url}",
@@ -216,7 +216,10 @@ fn heartbeat(cx: Cx) -> TestFuture {
             .find(|e| e.kind == "host_heartbeat" && e.source() == host)
             .context("no heartbeat after host_started")?;
         let delay = Duration::from_millis(u64::try_from(first_ever.at_ms - started.at_ms)?);
-        ensure!(delay >= interval / 2, "the first heartbeat came {delay:?} after host_started; expected about one interval ({interval:?})");
+        ensure!(
+            delay >= interval / 2,
+            "the first heartbeat came {delay:?} after host_started; expected about one interval ({interval:?})"
+        );
         let env = &second.payload;
         ensure!(
             env["specversion"] == "1.0" && env["type"] == "com.wasmcloud.lattice.host_heartbeat",
@@ -472,7 +475,8 @@ fn protocol_errors(cx: Cx) -> TestFuture {
 /// not already run the component.
 pub static AUCTION: ConformanceTest = ConformanceTest {
     name: "host::component_auction_constraints",
-    description: "component.auction is acked only by hosts whose labels match every constraint (an empty constraint set matches every host)",
+    description:
+        "component.auction is acked only by hosts whose labels match every constraint (an empty constraint set matches every host)",
     area: Area::Host,
     features: &[Feature::ControlInterface, Feature::FileLoad],
     covers: &["HL-18", "CFG-09"],
@@ -609,7 +613,8 @@ fn count_field(cx: Cx) -> TestFuture {
             )
             .await?;
         let mark = cx.journal().mark();
-        send(serde_json::json!({"component_ref": image, "component_id": "counted", "host_id": host, "max_instances": 3, "config": []})).await?;
+        send(serde_json::json!({"component_ref": image, "component_id": "counted", "host_id": host, "max_instances": 3, "config": []}))
+            .await?;
         let e = cx
             .journal()
             .wait_for(

@@ -57,7 +57,8 @@ fn ready_on_started(cx: Cx) -> TestFuture {
 /// HL-10: the host's HTTP admin endpoint.
 pub static HTTP_ADMIN: ConformanceTest = ConformanceTest {
     name: "host::http_admin_endpoints",
-    description: "with WASMCLOUD_HTTP_ADMIN set, GET/HEAD /livez and GET /readyz answer 200 {\"status\":\"ok\"}, other methods 405, other paths 404",
+    description:
+        "with WASMCLOUD_HTTP_ADMIN set, GET/HEAD /livez and GET /readyz answer 200 {\"status\":\"ok\"}, other methods 405, other paths 404",
     area: Area::Host,
     features: &[Feature::ControlInterface],
     covers: &["HL-10", "CFG-09"],
@@ -68,13 +69,14 @@ pub static HTTP_ADMIN: ConformanceTest = ConformanceTest {
 
 fn http_admin(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let address = format!("127.0.0.1:{}", free_port()?);
-        let _host = cx
+        let port = free_port()?;
+        let bind = cx.lattice().backend().bind_address(port);
+        let host = cx
             .lattice()
-            .add_host(env(&[("WASMCLOUD_HTTP_ADMIN", address.clone())]))
+            .add_host(env(&[("WASMCLOUD_HTTP_ADMIN", bind)]))
             .await?;
         let http = cx.http();
-        let base = format!("http://{address}");
+        let base = format!("http://{}", host.address(port));
         for path in ["/livez", "/readyz"] {
             let resp = http
                 .get(format!("{base}{path}"))
@@ -157,7 +159,8 @@ fn sigterm(cx: Cx) -> TestFuture {
 /// HL-12: the supplemental config service is asked at start, with the host's labels.
 pub static CONFIG_SERVICE: ConformanceTest = ConformanceTest {
     name: "host::config_service_asked_at_start",
-    description: "with WASMCLOUD_CONFIG_SERVICE=true a starting host requests wasmbus.cfg.<lattice>.req with its labels and starts with the answer",
+    description:
+        "with WASMCLOUD_CONFIG_SERVICE=true a starting host requests wasmbus.cfg.<lattice>.req with its labels and starts with the answer",
     area: Area::Host,
     features: &[Feature::ControlInterface],
     covers: &["HL-12", "CFG-05"],

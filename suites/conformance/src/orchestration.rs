@@ -9,7 +9,7 @@ use harness::manifest::{AppBuilder, LinkSpec};
 use harness::wait::{Probe, Wait};
 use wadm_types::api::StatusType;
 
-use crate::support::{free_port, inventory};
+use crate::support::inventory;
 use crate::HTTP_RUST;
 
 /// ORC-04/06 + VAC-08: put, deploy, serve HTTP, undeploy, everything removed.
@@ -28,8 +28,7 @@ fn http_app_lifecycle(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
         let fixture = cx.fixture(HTTP_RUST)?;
-        let port = free_port()?;
-        let address = format!("127.0.0.1:{port}");
+        let (address, base) = crate::support::listener(&cx, 0)?;
         let manifest = AppBuilder::new("hello-http", "v0.1.0")
             .component("http-component", &fixture.file_ref(), 1)
             .capability("httpserver", "wasmcloud+builtin://http-server", 1)
@@ -64,7 +63,7 @@ fn http_app_lifecycle(cx: Cx) -> TestFuture {
         )
         .await?;
 
-        let url = format!("http://{address}/");
+        let url = format!("{base}/");
         let http = cx.http();
         crate::support::wait_http_body(&cx, &url, "hello from rust").await?;
         let payload: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
@@ -308,7 +307,9 @@ pub static SPREAD_WEIGHTS: ConformanceTest = ConformanceTest {
     features: &[Feature::Wadm, Feature::FileLoad],
     covers: &["ORC-10", "ORC-09", "ORC-15"],
     fixtures: &[crate::PROBE_RUST],
-    setup: Setup::hosts(2).with_wadm().labels_per_host(&[&[("zone", "east")], &[("zone", "west")]]),
+    setup: Setup::hosts(2)
+        .with_wadm()
+        .labels_per_host(&[&[("zone", "east")], &[("zone", "west")]]),
     run: spread_weights,
 };
 
@@ -360,7 +361,8 @@ fn spread_weights(cx: Cx) -> TestFuture {
 /// ORC-10 / ORC-15: a spread no host satisfies makes the application fail with a message.
 pub static NO_ELIGIBLE_HOST: ConformanceTest = ConformanceTest {
     name: "orchestration::unsatisfiable_spread_fails",
-    description: "a spread requiring a label no host has leaves the application failed, saying no eligible host was found, and runs nothing",
+    description:
+        "a spread requiring a label no host has leaves the application failed, saying no eligible host was found, and runs nothing",
     area: Area::Orchestration,
     features: &[Feature::Wadm, Feature::FileLoad],
     covers: &["ORC-10", "ORC-15"],
@@ -413,7 +415,9 @@ pub static DAEMON: ConformanceTest = ConformanceTest {
     features: &[Feature::Wadm, Feature::FileLoad],
     covers: &["ORC-12", "ORC-15"],
     fixtures: &[crate::PROBE_RUST],
-    setup: Setup::hosts(3).with_wadm().labels_per_host(&[&[("role", "edge")], &[("role", "edge")], &[("role", "core")]]),
+    setup: Setup::hosts(3)
+        .with_wadm()
+        .labels_per_host(&[&[("role", "edge")], &[("role", "edge")], &[("role", "core")]]),
     run: daemon,
 };
 
@@ -501,7 +505,8 @@ fn resources(cx: Cx) -> TestFuture {
 /// ORC-07: apiVersion and kind are not validated; unknown fields are.
 pub static SCHEMA_QUIRKS: ConformanceTest = ConformanceTest {
     name: "orchestration::schema_quirks",
-    description: "wadm accepts any apiVersion and kind (documented quirk) but rejects an unknown top-level field with `Unable to parse manifest`",
+    description:
+        "wadm accepts any apiVersion and kind (documented quirk) but rejects an unknown top-level field with `Unable to parse manifest`",
     area: Area::Orchestration,
     features: &[Feature::Wadm],
     covers: &["ORC-07", "ORC-04"],
@@ -724,7 +729,8 @@ fn provider_spread(cx: Cx) -> TestFuture {
 /// ORC-17: a component of a shared application is the link target of another application.
 pub static SHARED_APP: ConformanceTest = ConformanceTest {
     name: "orchestration::shared_application_component",
-    description: "an application links its runner to a component of another, shared application (no image of its own) and the call reaches it",
+    description:
+        "an application links its runner to a component of another, shared application (no image of its own) and the call reaches it",
     area: Area::Orchestration,
     features: &[Feature::Wadm, Feature::FileLoad, Feature::Wrpc, Feature::Links],
     covers: &["ORC-17", "ORC-13", "NET-09"],

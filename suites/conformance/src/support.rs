@@ -13,6 +13,22 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
+/// A listener for host `index` of the lattice (e.g. the builtin HTTP server): the address it
+/// binds and the `http://` base this machine reaches it at — loopback for processes, the
+/// container's address on the lattice network for containers.
+pub fn listener(cx: &Cx, index: usize) -> anyhow::Result<(String, String)> {
+    let port = free_port()?;
+    let lattice = cx.lattice();
+    let host = lattice
+        .hosts()
+        .get(index)
+        .with_context(|| format!("the lattice has no host {index}"))?;
+    Ok((
+        lattice.backend().bind_address(port),
+        format!("http://{}", host.address(port)),
+    ))
+}
+
 /// Scales `component_id` from `image_ref` to `count` on `host_id` through the control interface,
 /// checks the immediate ack, and returns the `component_scaled` event that reports the outcome
 /// (HL-14: the ack comes before the work; the event carries the result).

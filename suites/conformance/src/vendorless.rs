@@ -13,7 +13,7 @@ use wasmcloud_control_interface::Link;
 
 use crate::bindings::test::fixtures::{config_reader, logger};
 use crate::bindings::{about, counter, echo, runner};
-use crate::support::{free_port, link, scale, wait_inventory};
+use crate::support::{link, scale, wait_inventory};
 
 /// The language whose echo a runner in `lang` calls: the next one in report order, so that every
 /// language is once caller and once callee.
@@ -253,7 +253,7 @@ async fn http_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let fixture = cx.fixture(FixtureRef::new("http", lang))?;
     let id = format!("http-{lang}");
     scale(&cx, &host, &fixture.file_ref(), &id, 4).await?;
-    let address = format!("127.0.0.1:{}", free_port()?);
+    let (address, base) = crate::support::listener(&cx, 0)?;
     let put = cx
         .ctl()
         .put_config(
@@ -295,7 +295,7 @@ async fn http_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     ensure!(linked.succeeded(), "link.put: {}", linked.message());
 
     let http = cx.http();
-    let url = format!("http://{address}/some/path");
+    let url = format!("{base}/some/path");
     crate::support::wait_http_body(&cx, &url, &format!("hello from {lang}")).await?;
     let payload: Vec<u8> = (0..300_000u32)
         .map(|i| (i.wrapping_mul(31) % 256) as u8)
@@ -412,7 +412,7 @@ async fn builtin_same_host_only(cx: Cx) -> anyhow::Result<()> {
     let ids = cx.lattice().host_ids();
     let image = cx.fixture(FixtureRef::new("http", Lang::Rust))?.file_ref();
     scale(&cx, &ids[1], &image, "remote-http", 1).await?;
-    let address = format!("127.0.0.1:{}", free_port()?);
+    let (address, base) = crate::support::listener(&cx, 0)?;
     let put = cx
         .ctl()
         .put_config(
@@ -455,7 +455,7 @@ async fn builtin_same_host_only(cx: Cx) -> anyhow::Result<()> {
         "link.put refused"
     );
     let http = cx.http();
-    let url = format!("http://{address}/");
+    let url = format!("{base}/");
     let answer = |url: String| async move {
         match http.get(&url).send().await {
             Ok(r) => {
@@ -648,7 +648,9 @@ async fn provider_swap(cx: Cx) -> anyhow::Result<()> {
     .await?;
     start_provider(&cx, &host, KV_MEMORY, "kv-a", vec![]).await?;
     start_provider(&cx, &host, KV_FILE, "kv-b", vec![]).await?;
-    let root = tempfile::Builder::new().prefix("wcc-kv-file-").tempdir()?;
+    let root = tempfile::Builder::new()
+        .prefix("wcc-kv-file-")
+        .tempdir_in(cx.lattice().shared_dir())?;
     let put = cx
         .ctl()
         .put_config(
@@ -709,7 +711,10 @@ async fn provider_swap(cx: Cx) -> anyhow::Result<()> {
         .iter()
         .filter(|e| e.kind == "component_scaled")
         .count();
-    ensure!(scaled_after == scaled_before, "the component was rescaled during the swap ({scaled_before} -> {scaled_after} component_scaled events)");
+    ensure!(
+        scaled_after == scaled_before,
+        "the component was rescaled during the swap ({scaled_before} -> {scaled_after} component_scaled events)"
+    );
     Ok(())
 }
 
