@@ -22,6 +22,27 @@ pub(crate) use engine::availability;
 #[cfg(feature = "containers")]
 pub use reaper::sweep_blocking as sweep;
 
+/// A vendor's host image to run instead of the one built from the host binary (containers
+/// backend; the image must be on the local engine: there is no registry).
+pub const HOST_IMAGE_ENV: &str = "WCC_HOST_IMAGE";
+/// A vendor's wadm image (see [`HOST_IMAGE_ENV`]).
+pub const WADM_IMAGE_ENV: &str = "WCC_WADM_IMAGE";
+/// A NATS server image (see [`HOST_IMAGE_ENV`]).
+pub const NATS_IMAGE_ENV: &str = "WCC_NATS_IMAGE";
+
+/// The image overrides set in the environment, as `(variable, image)`.
+pub fn image_overrides() -> Vec<(&'static str, String)> {
+    [HOST_IMAGE_ENV, WADM_IMAGE_ENV, NATS_IMAGE_ENV]
+        .into_iter()
+        .filter_map(|k| {
+            std::env::var(k)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (k, v))
+        })
+        .collect()
+}
+
 /// The label every container, network and volume of a lattice carries: `wcc.run=<lattice name>`
 /// (`docker ps -a --filter label=wcc.run` lists them).
 pub const RUN_LABEL: &str = engine::RUN_LABEL;

@@ -24,6 +24,13 @@ pub struct Binary {
     pub version: Option<String>,
     /// SHA-256 of the file: exactly which build was tested.
     pub sha256: Option<String>,
+    /// The container image it ran from (containers backend), e.g. `wcc/wasmcloud:1a2b…` or a
+    /// vendor's image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// That image's ID (`sha256:…`): exactly which image was tested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
 }
 
 /// The implementation under test.
@@ -249,6 +256,8 @@ pub struct Report {
 /// Run parameters recorded in the report.
 #[derive(Clone, Debug, Default)]
 pub struct RunInfo {
+    /// The backend the lattices ran on (`processes`, `containers`).
+    pub backend: String,
     /// The seed.
     pub seed: u64,
     /// The selection.
@@ -368,7 +377,7 @@ impl Report {
             schema: SCHEMA.to_string(),
             suite_version: env!("CARGO_PKG_VERSION").to_string(),
             implementation,
-            backend: "processes".into(),
+            backend: run.backend,
             seed: run.seed,
             selection: run.selection,
             date: started_at.get(..10).unwrap_or_default().to_string(),
@@ -567,6 +576,7 @@ pub(crate) mod testing {
                 ..Default::default()
             },
             RunInfo {
+                backend: "processes".into(),
                 seed: 42,
                 selection: Selection {
                     profile: "extended".into(),

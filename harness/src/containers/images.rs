@@ -76,8 +76,60 @@ fn read(binaries: &Binaries) -> Result<Images, String> {
     })
 }
 
-/// The images for `binaries`, building them first when they are missing or stale.
-pub(crate) async fn resolve(binaries: &Binaries) -> Result<Images, HarnessError> {
+/// The images for `binaries` (building them first when they are missing or stale), with the
+/// vendor images of `WCC_HOST_IMAGE` / `WCC_WADM_IMAGE` / `WCC_NATS_IMAGE` in their place.
+pub(crate) async fn resolve(
+    binaries: &Binaries,
+    docker: &testcontainers::bollard::Docker,
+) -> Result<Images, HarnessError> {
+    let overrides = super::image_overrides();
+    for (var, image) in &overrides {
+        require_local(docker, var, image).await?;
+    }
+    let pick = |var: &str| {
+        overrides
+            .iter()
+            .find(|(v, _)| *v == var)
+            .map(|(_, i)| i.clone())
+    };
+    let (host, wadm, nats) = (
+        pick(super::HOST_IMAGE_ENV),
+        pick(super::WADM_IMAGE_ENV),
+        pick(super::NATS_IMAGE_ENV),
+    );
+    let mut images = match (&host, &wadm, &nats) {
+        (Some(_), Some(_), Some(_)) => Images::default(),
+        _ => from_binaries(binaries).await?,
+    };
+    if let Some(i) = host {
+        images.host = i;
+    }
+    if let Some(i) = wadm {
+        images.wadm = i;
+    }
+    if let Some(i) = nats {
+        images.nats_server = i;
+    }
+    Ok(images)
+}
+
+/// Fails unless `image` is on the local engine (nothing is pulled: there is no registry here).
+async fn require_local(
+    docker: &testcontainers::bollard::Docker,
+    var: &str,
+    image: &str,
+) -> Result<(), HarnessError> {
+    match docker.inspect_image(image).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(HarnessError::Config(format!(
+            "{var}={image}: no such image on the local Docker engine ({e}); load or build it first \
+             (`docker load -i image.tar` or `docker build -t {image} …`), nothing is pulled"
+        ))),
+    }
+}
+
+/// The images built from `binaries`, building them first when they are missing or stale.
+async fn from_binaries(binaries: &Binaries) -> Result<Images, HarnessError> {
     // One build per process at a time; the script itself locks against other processes.
     static BUILD: Mutex<()> = Mutex::const_new(());
     if let Ok(images) = read(binaries) {

@@ -121,7 +121,7 @@ impl ContainerLattice {
             ..Default::default()
         };
         let (images, swept, network, volume) = tokio::join!(
-            super::images::resolve(binaries),
+            super::images::resolve(binaries, &lattice.docker),
             super::reaper::sweep(&lattice.docker),
             lattice.create_network(),
             lattice.docker.create_volume(volume),

@@ -25,6 +25,8 @@ const LONG_ABOUT: &str = "wasmCloud 1.x conformance suite.
 Vendor flow:
   WCC_HOST_BIN=/opt/acme/wasmcloud WCC_WADM_BIN=/opt/acme/wadm \\
     wasmcloud-conformance run --implementation acme --profile core
+  or, with images on the local Docker engine (containers backend):
+  wasmcloud-conformance run --implementation acme --host-image acme/wasmcloud:1.9 --wadm-image acme/wadm:0.21
   wasmcloud-conformance verify results/acme/<host version>/report.json
   wasmcloud-conformance diff results/reference/<version>/report.json results/acme/<version>/report.json
 
@@ -39,6 +41,11 @@ Expectation files (known failures): suites/conformance/expectations/<implementat
   reason = \"why, with a tracking reference\"
 A known failure that fails is `expected-failure` (the run still passes); one that passes is
 `unexpected-pass` (the run fails).";
+
+fn parse_backend(s: &str) -> Result<harness::Backend, String> {
+    s.parse()
+        .map_err(|_: harness::HarnessError| "expected `processes` or `containers`".to_string())
+}
 
 /// The name must make a safe folder name under --results.
 fn implementation_name(s: &str) -> Result<String, String> {
@@ -101,6 +108,19 @@ enum Command {
         /// Seed of the execution order (default: random; the report records it).
         #[arg(long)]
         seed: Option<u64>,
+        /// Where the lattices run: processes or containers (default: WCC_BACKEND, else processes;
+        /// containers when an image is given).
+        #[arg(long, value_parser = parse_backend)]
+        backend: Option<harness::Backend>,
+        /// A vendor's host image on the local Docker engine (containers backend; sets WCC_HOST_IMAGE).
+        #[arg(long)]
+        host_image: Option<String>,
+        /// A vendor's wadm image (sets WCC_WADM_IMAGE).
+        #[arg(long)]
+        wadm_image: Option<String>,
+        /// A NATS server image (sets WCC_NATS_IMAGE).
+        #[arg(long)]
+        nats_image: Option<String>,
     },
     /// List the selected tests with their area, profile membership and covered catalogue items.
     List {
@@ -176,8 +196,20 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             select,
             expectations,
             seed,
+            backend,
+            host_image,
+            wadm_image,
+            nats_image,
         } => {
             let selection = select.parse()?;
+            let images = [
+                (harness::containers::HOST_IMAGE_ENV, host_image),
+                (harness::containers::WADM_IMAGE_ENV, wadm_image),
+                (harness::containers::NATS_IMAGE_ENV, nats_image),
+            ]
+            .into_iter()
+            .filter_map(|(var, image)| image.map(|i| (var, i)))
+            .collect();
             run(cli::run::RunArgs {
                 results,
                 implementation,
@@ -185,6 +217,8 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
                 selection,
                 expectations,
                 seed,
+                backend,
+                images,
             })
             .map(verdict)
         }

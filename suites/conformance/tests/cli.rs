@@ -28,12 +28,17 @@ const INCONSISTENT: i32 = 11;
 const UNKNOWN_ITEM: i32 = 12;
 const TAMPERED: i32 = 13;
 const CATALOGUE: i32 = 14;
+const BACKEND: i32 = 15;
 
 /// The variables that point the runner at other binaries or targets; tests set them explicitly.
-const ENV: [&str; 4] = [
+const ENV: [&str; 8] = [
     "WCC_HOST_BIN",
     "WCC_WADM_BIN",
     "WCC_NATS_SERVER_BIN",
+    "WCC_BACKEND",
+    "WCC_HOST_IMAGE",
+    "WCC_WADM_IMAGE",
+    "WCC_NATS_IMAGE",
     "WCC_TARGET_UNSUPPORTED",
 ];
 
@@ -118,6 +123,7 @@ fn report(statuses: &[(&str, Status)]) -> Value {
         .map(|(n, s)| record(n, *s, &["HL-05", "Q-03"]))
         .collect();
     let run = RunInfo {
+        backend: "processes".into(),
         seed: 7,
         selection: Selection {
             profile: "extended".into(),
@@ -783,4 +789,178 @@ fn a_known_failure_that_passes_fails_the_run() {
     assert_eq!(doc["tests"][0]["status"], "unexpected-pass");
     assert_eq!(doc["tests"][0]["expected_failure_reason"], "ACME-7");
     assert_eq!(doc["summary"]["unexpected_pass"], 1);
+}
+
+// ---- backends and vendor images -----------------------------------------------------------------
+
+#[test]
+fn unknown_backend() {
+    expect(
+        &cmd(&["run", "--backend", "vms"], &[]),
+        USAGE,
+        &["expected `processes` or `containers`"],
+    );
+}
+
+#[test]
+fn images_on_the_processes_backend() {
+    expect(
+        &cmd(
+            &[
+                "run",
+                "--filter",
+                "host::inventory",
+                "--backend",
+                "processes",
+                "--host-image",
+                "acme/wasmcloud:1",
+            ],
+            &[],
+        ),
+        USAGE,
+        &[
+            "WCC_HOST_IMAGE=acme/wasmcloud:1",
+            "only on the containers backend",
+        ],
+    );
+}
+
+#[test]
+fn containers_backend_without_a_docker_engine() {
+    let dir = tmp();
+    let socket = dir.path().join("no-engine.sock");
+    expect(
+        &cmd(
+            &[
+                "run",
+                "--filter",
+                "host::inventory",
+                "--backend",
+                "containers",
+            ],
+            &[("DOCKER_HOST", &format!("unix://{}", socket.display()))],
+        ),
+        BACKEND,
+        &[
+            "containers backend cannot run",
+            "no Docker engine answers",
+            "ci/setup-docker",
+        ],
+    );
+}
+
+#[test]
+fn image_that_does_not_exist() {
+    let out = cmd(
+        &[
+            "run",
+            "--filter",
+            "host::inventory",
+            "--host-image",
+            "wcc-test/no-such-image:0",
+        ],
+        &[],
+    );
+    match harness::containers::unavailable() {
+        // Without an engine the backend is refused before any image is looked at.
+        Some(_) if !harness::containers::required() => {
+            expect(&out, BACKEND, &["no Docker engine answers"]);
+        }
+        _ => {
+            expect(
+                &out,
+                BINARY,
+                &[
+                    "WCC_HOST_IMAGE=wcc-test/no-such-image:0",
+                    "no such image on the local Docker engine",
+                    "nothing is pulled",
+                ],
+            );
+        }
+    }
+}
+
+/// The image the project built from the reference host binary (`.wcc/images.json`).
+fn reference_host_image() -> String {
+    let root = harness::binaries::repo_root();
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join(".wcc/images.json"))
+            .expect(".wcc/images.json (bash ci/setup)"),
+    )
+    .expect("images.json is JSON");
+    let host =
+        std::fs::canonicalize(root.join(".wcc/bin/wasmcloud")).expect("the reference host binary");
+    manifest["binaries"][host.to_str().unwrap()]["image"]
+        .as_str()
+        .expect("an image built from the reference host")
+        .to_string()
+}
+
+/// The vendor flow with images: the reference host image under a vendor's name, run by
+/// `--host-image`; the report names the backend and the image with its ID.
+#[test]
+fn a_vendor_image_run_records_the_image() {
+    if let Some(why) = harness::containers::unavailable() {
+        assert!(
+            !harness::containers::required(),
+            "a Docker engine is required in CI: {why}"
+        );
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let image = reference_host_image();
+    let vendor = format!("wcc-test/vendor-host:{}", std::process::id());
+    let tag = Command::new("docker")
+        .args(["tag", &image, &vendor])
+        .output()
+        .expect("docker tag runs");
+    assert!(
+        tag.status.success(),
+        "docker tag: {}",
+        String::from_utf8_lossy(&tag.stderr)
+    );
+    let dir = tmp();
+    let results = dir.path().join("results");
+    let out = cmd(
+        &[
+            "run",
+            "--filter",
+            "host::inventory",
+            "--implementation",
+            "acme",
+            "--host-image",
+            &vendor,
+            "--results",
+            results.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let _ = Command::new("docker").args(["rmi", &vendor]).output();
+    expect(&out, OK, &["wasmcloud-conformance: PASSED: 1 passed"]);
+    let report = the_report(&results, "acme");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    if harness::binaries::repo_root()
+        .join("../shared/spec/wasmcloud-1x-catalogue.md")
+        .is_file()
+    {
+        expect(
+            &cmd(&["verify", report.to_str().unwrap()], &[]),
+            OK,
+            &["verifies"],
+        );
+    }
+    assert_eq!(doc["backend"], "containers");
+    assert_eq!(doc["implementation"]["host"]["image"], vendor.as_str());
+    assert!(
+        doc["implementation"]["host"]["image_id"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("sha256:")),
+        "{doc:#}"
+    );
+    assert!(
+        doc["implementation"]["host"]["version"]
+            .as_str()
+            .is_some_and(|v| v.contains("1.9")),
+        "{doc:#}"
+    );
 }

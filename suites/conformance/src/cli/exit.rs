@@ -34,13 +34,15 @@ pub(crate) enum Exit {
     Tampered,
     /// `verify`: the catalogue cannot be read.
     Catalogue,
+    /// The chosen backend cannot run here (containers: no Docker engine answers).
+    Backend,
     /// The program itself broke (e.g. the async runtime did not start).
     Internal,
 }
 
 impl Exit {
     /// Every code, in table order.
-    pub(crate) const ALL: [Exit; 16] = [
+    pub(crate) const ALL: [Exit; 17] = [
         Exit::Ok,
         Exit::Failed,
         Exit::Usage,
@@ -56,6 +58,7 @@ impl Exit {
         Exit::UnknownItem,
         Exit::Tampered,
         Exit::Catalogue,
+        Exit::Backend,
         Exit::Internal,
     ];
 
@@ -77,6 +80,7 @@ impl Exit {
             Exit::UnknownItem => 12,
             Exit::Tampered => 13,
             Exit::Catalogue => 14,
+            Exit::Backend => 15,
             Exit::Internal => 70,
         }
     }
@@ -99,6 +103,7 @@ impl Exit {
             Exit::UnknownItem => "verify: a covered item is not in the catalogue",
             Exit::Tampered => "verify: content_sha256 does not match the content (edited after the run)",
             Exit::Catalogue => "verify: the catalogue cannot be read",
+            Exit::Backend => "the backend cannot run here (--backend containers or an image flag, and no Docker engine answers)",
             Exit::Internal => "internal error of the program itself",
         }
     }

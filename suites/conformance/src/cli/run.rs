@@ -24,6 +24,81 @@ pub(crate) struct RunArgs {
     pub(crate) selection: Selection,
     pub(crate) expectations: Option<PathBuf>,
     pub(crate) seed: Option<u64>,
+    /// `--backend`; `None`: `WCC_BACKEND`, else processes (containers when an image is given).
+    pub(crate) backend: Option<harness::Backend>,
+    /// `--host-image`, `--wadm-image`, `--nats-image`: vendor images (containers backend).
+    pub(crate) images: Vec<(&'static str, String)>,
+}
+
+/// Applies `--backend` and the image flags to the environment the harness reads, and checks they
+/// fit together: images run only on the containers backend, which needs a Docker engine.
+fn choose_backend(args: &RunArgs) -> Result<harness::Backend, CliError> {
+    use harness::Backend;
+    for (var, image) in &args.images {
+        std::env::set_var(var, image);
+    }
+    let images = harness::containers::image_overrides();
+    let backend = match args.backend {
+        Some(b) => b,
+        None if !images.is_empty() => Backend::from_env_or(Backend::Containers)
+            .map_err(|e| CliError::new(Exit::Usage, e.to_string()))?,
+        None => Backend::from_env_or(Backend::Processes)
+            .map_err(|e| CliError::new(Exit::Usage, e.to_string()))?,
+    };
+    if backend == Backend::Processes && !images.is_empty() {
+        let named: Vec<String> = images.iter().map(|(v, i)| format!("{v}={i}")).collect();
+        return Err(CliError::new(
+            Exit::Usage,
+            format!("images ({}) run only on the containers backend, not on processes; drop --backend processes / WCC_BACKEND=processes", named.join(", ")),
+        ));
+    }
+    backend
+        .ensure_usable()
+        .map_err(|e| CliError::new(Exit::Backend, e.to_string()))?;
+    std::env::set_var(harness::backend::BACKEND_ENV, backend.id());
+    Ok(backend)
+}
+
+/// A vendor image as the report records it: its ID and what `<image> --version` prints.
+async fn describe_image(var: &str, image: &str, fallback: Binary) -> Result<Binary, CliError> {
+    let missing = |why: String| {
+        CliError::new(
+            Exit::Binary,
+            format!("{var}={image}: {why}; load or build the image first (`docker load -i image.tar`), nothing is pulled"),
+        )
+    };
+    let inspect = tokio::process::Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", image])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| missing(format!("the docker CLI cannot run ({e})")))?;
+    if !inspect.status.success() {
+        return Err(missing(format!(
+            "no such image on the local Docker engine ({})",
+            String::from_utf8_lossy(&inspect.stderr).trim()
+        )));
+    }
+    let id = String::from_utf8_lossy(&inspect.stdout).trim().to_string();
+    let run = tokio::process::Command::new("docker")
+        .args(["run", "--rm", "--network", "none", image, "--version"])
+        .kill_on_drop(true)
+        .output();
+    let version = match tokio::time::timeout(std::time::Duration::from_secs(60), run).await {
+        Ok(Ok(out)) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty()),
+        _ => None,
+    };
+    Ok(Binary {
+        path: format!("image {image}"),
+        version,
+        sha256: fallback.sha256,
+        image: Some(image.to_string()),
+        image_id: Some(id),
+    })
 }
 
 /// Seeds fit in 53 bits so that every JSON reader keeps them exact.
@@ -68,6 +143,8 @@ async fn describe(path: &Path) -> Binary {
         path: path.display().to_string(),
         version: version_of(path).await.ok(),
         sha256: None,
+        image: None,
+        image_id: None,
     }
 }
 
@@ -122,6 +199,12 @@ pub(crate) fn check_writable(dir: &Path) -> Result<(), CliError> {
 
 /// Requires `bin --version` to answer (a binary that exits at once or prints nothing is unusable).
 fn require_version(what: &str, b: &Binary, env: &str) -> Result<(), CliError> {
+    if let (None, Some(image)) = (&b.version, &b.image) {
+        return Err(CliError::new(
+            Exit::Binary,
+            format!("the {what} image {image} does not answer `--version` (its entrypoint must be the {what} binary, run as `<image> --version`)"),
+        ));
+    }
     if b.version.is_none() {
         return Err(CliError::new(
             Exit::Binary,
@@ -146,7 +229,8 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
     let (expectations, expectations_path) =
         Expectations::load(args.expectations.as_deref(), &args.implementation, &names)?;
 
-    // 2. The binaries under test.
+    // 2. Where the lattices run, and the binaries (or images) under test.
+    let backend = choose_backend(&args)?;
     let options = RunOptions::from_env().map_err(|e| CliError::new(Exit::Binary, e.to_string()))?;
     let mut implementation = Implementation {
         name: args.implementation.clone(),
@@ -154,6 +238,14 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
         wadm: describe(&options.binaries.wadm).await,
         nats_server: describe(&options.binaries.nats_server).await,
     };
+    for (var, image) in harness::containers::image_overrides() {
+        let slot = match var {
+            harness::containers::HOST_IMAGE_ENV => &mut implementation.host,
+            harness::containers::WADM_IMAGE_ENV => &mut implementation.wadm,
+            _ => &mut implementation.nats_server,
+        };
+        *slot = describe_image(var, &image, Binary::default()).await?;
+    }
     require_version(
         "wasmCloud host",
         &implementation.host,
@@ -249,9 +341,16 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
     }
     outcomes.sort_by_key(|(i, _)| *i);
     let [host, wadm, nats_server] = hashes;
-    implementation.host.sha256 = host.await.ok().flatten();
-    implementation.wadm.sha256 = wadm.await.ok().flatten();
-    implementation.nats_server.sha256 = nats_server.await.ok().flatten();
+    for (slot, hash) in [
+        (&mut implementation.host, host),
+        (&mut implementation.wadm, wadm),
+        (&mut implementation.nats_server, nats_server),
+    ] {
+        let hash = hash.await.ok().flatten();
+        if slot.image.is_none() {
+            slot.sha256 = hash;
+        }
+    }
     let records = outcomes
         .iter()
         .map(|(i, o)| {
@@ -263,6 +362,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
         })
         .collect();
     let run = RunInfo {
+        backend: backend.id().to_string(),
         seed,
         selection: args
             .selection
