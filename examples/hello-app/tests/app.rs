@@ -24,18 +24,38 @@ async fn greets_over_http_and_wrpc() -> anyhow::Result<()> {
     let manifest = support::manifest(&component, &address)?;
 
     let status = lattice.wadm().deploy_app(&manifest, DEPLOY_TIMEOUT).await?;
-    ensure!(status.info.status_type == StatusType::Deployed, "deploy_app returned {:?}", status.info);
+    ensure!(
+        status.info.status_type == StatusType::Deployed,
+        "deploy_app returned {:?}",
+        status.info
+    );
 
     // HTTP, as the app's users reach it.
     let http = support::http();
     let base = format!("http://{address}");
     support::wait_http_body(&http, &format!("{base}/hello/Ada"), "Hello, Ada!").await?;
-    let spaced = http.get(format!("{base}/hello/Grace%20Hopper")).send().await.context("GET a name with a space")?;
+    let spaced = http
+        .get(format!("{base}/hello/Grace%20Hopper"))
+        .send()
+        .await
+        .context("GET a name with a space")?;
     let spaced = (spaced.status().as_u16(), spaced.text().await?);
-    ensure!(spaced == (200, "Hello, Grace Hopper!".to_string()), "GET /hello/Grace%20Hopper answered {spaced:?}");
+    ensure!(
+        spaced == (200, "Hello, Grace Hopper!".to_string()),
+        "GET /hello/Grace%20Hopper answered {spaced:?}"
+    );
     let payload: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
-    let echo = http.post(format!("{base}/echo")).body(payload.clone()).send().await.context("POST /echo")?;
-    ensure!(echo.status() == 200, "POST /echo answered {}", echo.status());
+    let echo = http
+        .post(format!("{base}/echo"))
+        .body(payload.clone())
+        .send()
+        .await
+        .context("POST /echo")?;
+    ensure!(
+        echo.status() == 200,
+        "POST /echo answered {}",
+        echo.status()
+    );
     let echoed = echo.bytes().await.context("POST /echo body")?;
     ensure!(
         echoed.as_ref() == payload.as_slice(),
@@ -43,9 +63,16 @@ async fn greets_over_http_and_wrpc() -> anyhow::Result<()> {
         echoed.len(),
         payload.len()
     );
-    let missing = http.get(format!("{base}/nowhere")).send().await.context("GET /nowhere")?;
+    let missing = http
+        .get(format!("{base}/nowhere"))
+        .send()
+        .await
+        .context("GET /nowhere")?;
     let missing = (missing.status().as_u16(), missing.text().await?);
-    ensure!(missing == (404, "no route for /nowhere".to_string()), "GET /nowhere answered {missing:?}");
+    ensure!(
+        missing == (404, "no route for /nowhere".to_string()),
+        "GET /nowhere answered {missing:?}"
+    );
 
     // wRPC, as another component (or a service) calls the export.
     let image = format!("file://{}", component.display());
@@ -55,12 +82,18 @@ async fn greets_over_http_and_wrpc() -> anyhow::Result<()> {
     for name in ["Linus", ""] {
         let answer = tokio::time::timeout(CALL_TIMEOUT, greeter::greet(&wrpc, None, name))
             .await
-            .with_context(|| format!("greet({name:?}) over wRPC: no answer within {CALL_TIMEOUT:?}"))?
+            .with_context(|| {
+                format!("greet({name:?}) over wRPC: no answer within {CALL_TIMEOUT:?}")
+            })?
             .with_context(|| format!("greet({name:?}) over wRPC"))?;
         answers.push((name, answer));
     }
     ensure!(
-        answers == [("Linus", "Hello, Linus!".to_string()), ("", "Hello, world!".to_string())],
+        answers
+            == [
+                ("Linus", "Hello, Linus!".to_string()),
+                ("", "Hello, world!".to_string())
+            ],
         "greet over wRPC answered {answers:?}"
     );
 
@@ -68,18 +101,24 @@ async fn greets_over_http_and_wrpc() -> anyhow::Result<()> {
     // Scalers in a stable order; their ids are digests of each scaler's configuration (image
     // path and port included), so they become placeholders.
     let mut status = status;
-    status.scalers.sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
-    let redactor = status
+    status
         .scalers
-        .iter()
-        .enumerate()
-        .fold(Redactor::for_lattice(&lattice).literal(&address, "[http-address]"), |r, (i, s)| {
-            r.literal(&s.id, &format!("[scaler-{i}]"))
-        });
-    let inventory =
-        lattice.ctl().get_host_inventory(&lattice.host_ids()[0]).await?.into_data().context("no inventory")?;
+        .sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
+    let redactor = status.scalers.iter().enumerate().fold(
+        Redactor::for_lattice(&lattice).literal(&address, "[http-address]"),
+        |r, (i, s)| r.literal(&s.id, &format!("[scaler-{i}]")),
+    );
+    let inventory = lattice
+        .ctl()
+        .get_host_inventory(&lattice.host_ids()[0])
+        .await?
+        .into_data()
+        .context("no inventory")?;
     let mut components = serde_json::to_value(inventory.components())?;
-    components.as_array_mut().context("components is a list")?.sort_by_key(|c| c["id"].to_string());
+    components
+        .as_array_mut()
+        .context("components is a list")?
+        .sort_by_key(|c| c["id"].to_string());
     harness::snapshot!(
         redactor,
         "deployed_app",
@@ -106,13 +145,24 @@ async fn a_manifest_wadm_rejects_says_how_to_fix_it() -> anyhow::Result<()> {
         .deploy_app(&manifest, DEPLOY_TIMEOUT)
         .await
         .expect_err("wadm must reject a link to a missing component");
-    let HarnessError::ManifestRejected { ref app, ref reason, ref fix } = err else {
+    let HarnessError::ManifestRejected {
+        ref app,
+        ref reason,
+        ref fix,
+    } = err
+    else {
         anyhow::bail!("expected ManifestRejected, got: {err}");
     };
     ensure!(app == "hello-app", "the error names the app {app:?}");
-    ensure!(fix.contains("target.name"), "the fix does not point at the link target: {err}");
+    ensure!(
+        fix.contains("target.name"),
+        "the fix does not point at the link target: {err}"
+    );
     let apps = lattice.wadm().list().await.context("model.list")?;
-    ensure!(apps.is_empty(), "wadm stored the rejected manifest anyway: {apps:?}");
+    ensure!(
+        apps.is_empty(),
+        "wadm stored the rejected manifest anyway: {apps:?}"
+    );
     harness::snapshot!(
         Redactor::for_lattice(&lattice),
         "rejected_manifest",
@@ -138,10 +188,21 @@ async fn a_component_that_cannot_start_is_explained() -> anyhow::Result<()> {
         .deploy_app(&manifest, Duration::from_secs(20))
         .await
         .expect_err("an app whose component is not WebAssembly must not deploy");
-    let HarnessError::AppNotDeployed { ref status, ref fix, .. } = err else {
+    let HarnessError::AppNotDeployed {
+        ref status,
+        ref fix,
+        ..
+    } = err
+    else {
         anyhow::bail!("expected AppNotDeployed, got: {err}");
     };
-    ensure!(status.contains("Failed"), "the status names the failure: {err}");
-    ensure!(fix.contains("file://") && fix.contains("wasm32-wasip2"), "the fix does not point at the image: {err}");
+    ensure!(
+        status.contains("Failed"),
+        "the status names the failure: {err}"
+    );
+    ensure!(
+        fix.contains("file://") && fix.contains("wasm32-wasip2"),
+        "the fix does not point at the image: {err}"
+    );
     Ok(())
 }

@@ -55,7 +55,11 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
             (b'%', Some(hi), Some(lo)) => {
                 out.push(hi << 4 | lo);
                 i += 3;
@@ -70,8 +74,12 @@ fn percent_decode(s: &str) -> String {
 }
 
 fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, String> {
-    let body = request.consume().map_err(|()| "request body already consumed".to_string())?;
-    let stream = body.stream().map_err(|()| "request body stream unavailable".to_string())?;
+    let body = request
+        .consume()
+        .map_err(|()| "request body already consumed".to_string())?;
+    let stream = body
+        .stream()
+        .map_err(|()| "request body stream unavailable".to_string())?;
     let mut out = Vec::new();
     loop {
         match stream.blocking_read(64 * 1024) {

@@ -38,7 +38,10 @@ pub const MANIFEST_ADDRESS: &str = "127.0.0.1:8000";
 /// test process and returns the `.wasm` file. Cargo's own cache makes a rebuild a no-op.
 pub fn component() -> anyhow::Result<PathBuf> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BUILT.get_or_init(|| build_component().map_err(|e| format!("{e:#}"))).clone().map_err(anyhow::Error::msg)
+    BUILT
+        .get_or_init(|| build_component().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(anyhow::Error::msg)
 }
 
 fn build_component() -> anyhow::Result<PathBuf> {
@@ -58,17 +61,24 @@ fn build_component() -> anyhow::Result<PathBuf> {
         .with_context(|| format!("run {} build in {}", cargo.to_string_lossy(), dir.display()))?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
-        let hint = if stderr.contains("wasm32-wasip2") && stderr.contains("target may not be installed") {
-            "\n  fix: rustup target add wasm32-wasip2"
-        } else {
-            ""
-        };
-        bail!("building the component in {} failed ({}):\n{stderr}{hint}", dir.display(), out.status);
+        let hint =
+            if stderr.contains("wasm32-wasip2") && stderr.contains("target may not be installed") {
+                "\n  fix: rustup target add wasm32-wasip2"
+            } else {
+                ""
+            };
+        bail!(
+            "building the component in {} failed ({}):\n{stderr}{hint}",
+            dir.display(),
+            out.status
+        );
     }
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == "hello_component")
+        .filter(|msg| {
+            msg["reason"] == "compiler-artifact" && msg["target"]["name"] == "hello_component"
+        })
         .flat_map(|msg| msg["filenames"].as_array().cloned().unwrap_or_default())
         .filter_map(|f| f.as_str().map(PathBuf::from))
         .find(|f| f.extension().is_some_and(|e| e == "wasm"))
@@ -86,13 +96,21 @@ pub fn free_port() -> anyhow::Result<u16> {
 pub fn manifest(component: &Path, address: &str) -> anyhow::Result<harness::wadm::Manifest> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("wadm.yaml");
     let image = format!("file://{}", component.display());
-    Ok(harness::manifest::read_yaml(&path, &[(MANIFEST_IMAGE, &image), (MANIFEST_ADDRESS, address)])?)
+    Ok(harness::manifest::read_yaml(
+        &path,
+        &[(MANIFEST_IMAGE, &image), (MANIFEST_ADDRESS, address)],
+    )?)
 }
 
 /// One host with the builtin HTTP server (the manifest's `wasmcloud+builtin://http-server`), and
 /// wadm.
 pub async fn lattice() -> anyhow::Result<Lattice> {
-    Ok(Lattice::builder().hosts(1).host_feature("builtin-http-server").wadm(true).start().await?)
+    Ok(Lattice::builder()
+        .hosts(1)
+        .host_feature("builtin-http-server")
+        .wadm(true)
+        .start()
+        .await?)
 }
 
 /// An HTTP client for the app (10 s per request, no proxy: the app listens on loopback).
@@ -107,37 +125,53 @@ pub fn http() -> reqwest::Client {
 /// Waits until `GET url` answers 200 with `body` three times in a row: the link from the HTTP
 /// server to the component reaches every host shortly after wadm reports Deployed.
 pub async fn wait_http_body(http: &reqwest::Client, url: &str, body: &str) -> anyhow::Result<()> {
-    Wait::new(format!("GET {url} to answer {body:?}"), Duration::from_secs(60))
-        .consecutive(3)
-        .interval(Duration::from_millis(200))
-        .until(|_| async move {
-            match http.get(url).send().await {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let text = resp.text().await.unwrap_or_default();
-                    if status == 200 && text == body {
-                        Probe::Ready(())
-                    } else {
-                        Probe::NotYet(format!("{status} {text:?}"))
-                    }
+    Wait::new(
+        format!("GET {url} to answer {body:?}"),
+        Duration::from_secs(60),
+    )
+    .consecutive(3)
+    .interval(Duration::from_millis(200))
+    .until(|_| async move {
+        match http.get(url).send().await {
+            Ok(resp) => {
+                let status = resp.status();
+                let text = resp.text().await.unwrap_or_default();
+                if status == 200 && text == body {
+                    Probe::Ready(())
+                } else {
+                    Probe::NotYet(format!("{status} {text:?}"))
                 }
-                Err(e) => Probe::NotYet(format!("request failed: {e}")),
             }
-        })
-        .await?;
+            Err(e) => Probe::NotYet(format!("request failed: {e}")),
+        }
+    })
+    .await?;
     Ok(())
 }
 
 /// The id the host runs the component under, found by its image reference in the inventory
 /// (wadm derives it from the app and component names; the test does not hard-code that rule).
 pub async fn component_id(lattice: &Lattice, image: &str) -> anyhow::Result<String> {
-    let host = lattice.host_ids().into_iter().next().context("the lattice has no host")?;
+    let host = lattice
+        .host_ids()
+        .into_iter()
+        .next()
+        .context("the lattice has no host")?;
     let reply = lattice.ctl().get_host_inventory(&host).await?;
-    let inventory = reply.into_data().context("host.get answered no inventory")?;
-    let ids: Vec<_> =
-        inventory.components().iter().filter(|c| c.image_ref() == image).map(|c| c.id().to_string()).collect();
+    let inventory = reply
+        .into_data()
+        .context("host.get answered no inventory")?;
+    let ids: Vec<_> = inventory
+        .components()
+        .iter()
+        .filter(|c| c.image_ref() == image)
+        .map(|c| c.id().to_string())
+        .collect();
     match ids.as_slice() {
         [id] => Ok(id.clone()),
-        _ => bail!("expected one component from {image} on {host}, found {ids:?} in {:?}", inventory.components()),
+        _ => bail!(
+            "expected one component from {image} on {host}, found {ids:?} in {:?}",
+            inventory.components()
+        ),
     }
 }
