@@ -52,7 +52,7 @@ impl Backend {
     /// The address a listener inside a service must bind so that this machine reaches it on
     /// `port`: loopback for processes, every interface of the container's own network namespace
     /// for containers (reached at the container's address, see
-    /// [`crate::services::HostHandle::address`]).
+    /// [`crate::lattice::HostHandle::address`]).
     pub fn bind_address(self, port: u16) -> String {
         match self {
             Self::Processes => format!("127.0.0.1:{port}"),
