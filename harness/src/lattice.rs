@@ -9,8 +9,8 @@ use crate::binaries::Binaries;
 use crate::ctl::Ctl;
 use crate::error::DEFAULT_START_TIMEOUT;
 use crate::journal::Journal;
-pub use crate::services::HostSpec;
-use crate::services::{HostHandle, HostLaunch, WadmHandle};
+pub use crate::services::{HostHandle, HostSpec};
+use crate::services::{HostLaunch, WadmHandle};
 use crate::wadm::Wadm;
 use crate::wait::{scaled, Probe, Wait};
 

@@ -1,19 +1,59 @@
-//! The wasmCloud conformance harness: stands up a real wasmCloud 1.x lattice (NATS with JetStream,
-//! hosts, wadm), drives it through the official client crates while recording every exchange, and
-//! runs conformance tests against it.
+//! Stands up a real wasmCloud 1.x lattice — the official `nats-server` with JetStream, one or more
+//! wasmCloud hosts, wadm — from a test, drives it through the official client crates while
+//! recording every exchange, and tears it down when the test ends. Nothing is mocked.
+//!
+//! It serves two kinds of tests: wasmCloud's conformance suite (feature `conformance`), and an
+//! application team's tests of its own components and manifests, run with `cargo nextest run` in
+//! its own repository (see `examples/hello-app/` in this repository for a complete one).
+//!
+//! # A test of your own component
 //!
 //! ```no_run
+//! use std::time::Duration;
+//! use harness::{manifest::AppBuilder, wadm::StatusType, Lattice};
+//!
 //! # async fn demo() -> Result<(), harness::HarnessError> {
-//! let lattice = harness::Lattice::builder().hosts(1).wadm(true).start().await?;
-//! let hosts = lattice.ctl().get_hosts().await?;
-//! assert_eq!(hosts.len(), 1);
+//! // NATS + one host + wadm, each ready by protocol; dropping `lattice` kills them all.
+//! let lattice = Lattice::builder().hosts(1).wadm(true).start().await?;
+//! let manifest = AppBuilder::new("hello", "v0.1.0")
+//!     .component("greeter", "file:///abs/path/to/hello.wasm", 1)
+//!     .build();
+//! // Put, deploy, and wait until wadm reports Deployed (errors explain the cause and the fix).
+//! let status = lattice.wadm().deploy_app(&manifest, Duration::from_secs(60)).await?;
+//! assert_eq!(status.info.status_type, StatusType::Deployed);
+//! let inventory = lattice.ctl().get_host_inventory(&lattice.host_ids()[0]).await?;
+//! assert!(inventory.succeeded());
 //! # Ok(()) }
 //! ```
+//!
+//! Read an app's real `wadm.yaml` with [`manifest::read_yaml`], invoke exports with
+//! [`Lattice::wrpc_client`] and bindings from `wit-bindgen-wrpc`, wait for a condition with
+//! [`wait::Wait`] (bounded, never a fixed sleep), and snapshot through the redaction policy with
+//! [`snapshot!`] and [`redact::Redactor::for_lattice`].
+//!
+//! # Which binaries run
+//!
+//! [`binaries::Binaries::from_env`] decides: `WCC_NATS_SERVER_BIN`, `WCC_HOST_BIN` and
+//! `WCC_WADM_BIN` name them; unset, the harness uses the pinned builds `ci/setup` installs into
+//! this repository's `.wcc/bin/`. A missing or unusable one fails the lattice start with a message
+//! naming the path tried and both fixes.
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `containers` | yes | the Docker backend (`WCC_BACKEND=containers`, fault injection) via `testcontainers` |
+//! | `otel` | yes | `harness::otel`: an OTLP/HTTP receiver tests assert on (hyper, prost, reqwest) |
+//! | `conformance` | yes | `harness::conformance`: the conformance test model, runner, libtest adapter and reports (implies `otel`) |
+//!
+//! With `default-features = false` only the processes backend and the core API remain: the lean
+//! choice for an application's tests.
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
 pub mod backend;
 pub mod binaries;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod containers;
 pub mod ctl;
@@ -23,6 +63,7 @@ pub mod journal;
 pub mod lattice;
 pub mod manifest;
 mod nats;
+#[cfg(feature = "otel")]
 pub mod otel;
 pub mod policy;
 mod process;
@@ -38,3 +79,6 @@ pub use error::HarnessError;
 /// Re-exported so that [`snapshot!`] expands in the caller's crate with the same insta version.
 pub use insta;
 pub use lattice::{Backend, Lattice, LatticeBuilder};
+/// Used by [`snapshot!`]'s expansion, so callers need no `serde_json` dependency of their own.
+#[doc(hidden)]
+pub use serde_json as __serde_json;

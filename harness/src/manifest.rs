@@ -8,6 +8,11 @@ use wadm_types::{
     TargetConfig, Trait, APPLICATION_KIND, OAM_VERSION, VERSION_ANNOTATION_KEY,
 };
 
+use crate::HarnessError;
+
+/// One spread of a spreadscaler: (name, label requirements as (key, value), weight).
+pub type SpreadTarget<'a> = (&'a str, &'a [(&'a str, &'a str)], usize);
+
 /// Builds an OAM `Application` manifest.
 #[derive(Clone, Debug)]
 pub struct AppBuilder {
@@ -79,7 +84,7 @@ impl AppBuilder {
         name: &str,
         image: &str,
         instances: usize,
-        spreads: &[(&str, &[(&str, &str)], usize)],
+        spreads: &[SpreadTarget<'_>],
     ) -> Self {
         let spread = spreads
             .iter()
@@ -263,6 +268,50 @@ impl AppBuilder {
     }
 }
 
+/// Reads a wadm manifest (YAML or JSON) from `path`, first replacing each `(from, to)` text of
+/// `substitutions`: the way a test points an app's real `wadm.yaml` at the component it just built
+/// and at a free port, without a second copy of the manifest.
+///
+/// Every `from` must occur in the file (a substitution that matches nothing means the manifest
+/// changed under the test, which would otherwise deploy the wrong thing silently).
+///
+/// ```no_run
+/// # fn demo() -> Result<(), harness::HarnessError> {
+/// let manifest = harness::manifest::read_yaml(
+///     "wadm.yaml".as_ref(),
+///     &[("file://./build/hello.wasm", "file:///abs/target/hello.wasm"), ("127.0.0.1:8000", "127.0.0.1:41234")],
+/// )?;
+/// assert_eq!(manifest.metadata.name, "hello-app");
+/// # Ok(()) }
+/// ```
+pub fn read_yaml(
+    path: &std::path::Path,
+    substitutions: &[(&str, &str)],
+) -> Result<Manifest, HarnessError> {
+    let error = |problem: String, fix: &str| HarnessError::Manifest {
+        path: path.to_path_buf(),
+        problem,
+        fix: fix.to_string(),
+    };
+    let mut text = std::fs::read_to_string(path)
+        .map_err(|e| error(format!("cannot read it ({e})"), "give the path relative to the test crate with `concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/wadm.yaml\")` or an absolute one"))?;
+    for (from, to) in substitutions {
+        if !text.contains(from) {
+            return Err(error(
+                format!("it does not contain {from:?}, which the test replaces with {to:?}"),
+                "update the substitution to the text the manifest has now",
+            ));
+        }
+        text = text.replace(from, to);
+    }
+    serde_yaml::from_str(&text).map_err(|e| {
+        error(
+            format!("it is not a wadm manifest: {e}"),
+            "check the YAML against the wadm manifest format (apiVersion core.oam.dev/v1beta1, kind Application, spec.components)",
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,6 +388,56 @@ mod tests {
                 .iter()
                 .all(|f| f.level != wadm_types::validation::ValidationFailureLevel::Error),
             "{failures:?}"
+        );
+    }
+
+    #[test]
+    fn read_yaml_substitutes_and_explains_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wadm.yaml");
+        std::fs::write(
+            &path,
+            serde_yaml::to_string(&hello())
+                .unwrap()
+                .replace("file:///tmp/http.wasm", "file://./build/http.wasm"),
+        )
+        .unwrap();
+        let m = read_yaml(
+            &path,
+            &[
+                ("file://./build/http.wasm", "file:///abs/http.wasm"),
+                ("127.0.0.1:8080", "127.0.0.1:9"),
+            ],
+        )
+        .unwrap();
+        let yaml = serde_yaml::to_string(&m).unwrap();
+        assert!(
+            yaml.contains("file:///abs/http.wasm")
+                && yaml.contains("127.0.0.1:9")
+                && !yaml.contains("8080"),
+            "{yaml}"
+        );
+
+        let stale = read_yaml(&path, &[("file://./build/old.wasm", "x")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            stale.contains("does not contain \"file://./build/old.wasm\"")
+                && stale.contains("fix: update the substitution"),
+            "{stale}"
+        );
+        let missing = read_yaml(&dir.path().join("nope.yaml"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("nope.yaml: cannot read it") && missing.contains("CARGO_MANIFEST_DIR"),
+            "{missing}"
+        );
+        std::fs::write(&path, "apiVersion: [unclosed").unwrap();
+        let bad = read_yaml(&path, &[]).unwrap_err().to_string();
+        assert!(
+            bad.contains("is not a wadm manifest") && bad.contains("line 1"),
+            "{bad}"
         );
     }
 

@@ -80,7 +80,8 @@ impl Redactor {
         if !value.is_empty() {
             self.literals
                 .push((value.to_string(), placeholder.to_string()));
-            self.literals.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            self.literals
+                .sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
         }
         self
     }
@@ -126,17 +127,29 @@ impl Redactor {
 }
 
 /// Asserts a JSON snapshot of `value` through a [`Redactor`], recording `input` as the
-/// snapshot's info. Expands in the caller's crate, so snapshots live beside the tests.
+/// snapshot's info. Expands in the caller's crate, so snapshots live beside the tests
+/// (`snapshots/<name>.snap` next to the test file); review new ones with `cargo insta review`
+/// (or rename the `.snap.new` file after reading it). Both `input` and `value` must implement
+/// `serde::Serialize`.
+///
+/// ```no_run
+/// // In a test: writes or compares `snapshots/greeting.snap` beside the test file.
+/// let redactor = harness::redact::Redactor::new().literal("wcc-01jabc", "[lattice]");
+/// let reply = serde_json::json!({"lattice": "wcc-01jabc", "greeting": "Hello, Ada!"});
+/// harness::snapshot!(redactor, "greeting", "GET /hello/Ada", reply);
+/// ```
 #[macro_export]
 macro_rules! snapshot {
     ($redactor:expr, $name:expr, $input:expr, $value:expr) => {{
-        let __value = ::serde_json::to_value(&$value).expect("snapshot value serializes to JSON");
+        let __value =
+            $crate::__serde_json::to_value(&$value).expect("snapshot value serializes to JSON");
         let __redacted = $redactor.redact_json(&__value);
         let mut __settings = $crate::insta::Settings::clone_current();
         __settings.set_prepend_module_to_snapshot(false);
         __settings.set_omit_expression(true);
         __settings.set_info(
-            &$redactor.redact_json(&::serde_json::to_value(&$input).expect("input serializes")),
+            &$redactor
+                .redact_json(&$crate::__serde_json::to_value(&$input).expect("input serializes")),
         );
         __settings.bind(|| {
             $crate::insta::assert_json_snapshot!($name, __redacted);

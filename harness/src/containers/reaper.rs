@@ -93,7 +93,8 @@ pub(crate) async fn sweep(docker: &Docker) -> usize {
     .await
 }
 
-/// [`sweep`] from synchronous code (a thread with its own runtime); 0 when no engine answers.
+/// Removes the containers that runs of dead owners left (labels `wcc.owner`), from synchronous code (a
+/// thread with its own runtime); returns how many; 0 when no engine answers.
 pub fn sweep_blocking() -> usize {
     if super::engine::availability().is_err() {
         return 0;
