@@ -21,6 +21,7 @@ pub mod error;
 pub mod fixtures;
 pub mod journal;
 pub mod lattice;
+pub mod load;
 pub mod manifest;
 pub mod otel;
 pub mod policy;
