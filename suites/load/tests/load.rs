@@ -1,0 +1,79 @@
+//! The load suite as one nextest test (`load::suite`): run only by the nextest profile `load`
+//! (`bash ci/load`; `WCC_LOAD=full` for the full run). It writes `results/perf/<run>/` and fails
+//! when a run was rejected or errored, when the generator does not reach 0.9x wrk, or when a ratio
+//! regressed past the baseline's tolerance. `WCC_LOAD_WRITE_BASELINE=1` rewrites the baseline
+//! from this run's ratios.
+use std::path::Path;
+use std::time::Instant;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use load_suite::config::Config;
+use load_suite::report::{Baseline, LoadResults, Machine};
+use load_suite::run::Runner;
+
+fn suite() -> Result<(), Failed> {
+    let cfg = Config::from_env();
+    let machine = Machine::detect();
+    let started_at = harness::conformance::report::now_rfc3339();
+    let start = Instant::now();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let anchor_bin = Path::new(env!("CARGO_BIN_EXE_wcc-load-anchor"));
+    let mut runner = Runner::new(cfg.clone(), anchor_bin).map_err(|e| e.to_string())?;
+    let outcome = rt.block_on(runner.run());
+    let mut record = std::mem::take(&mut runner.rec);
+    if let Err(e) = &outcome {
+        record.problem(format!("the run stopped: {e:#}"));
+    }
+    let baseline_path = Baseline::path();
+    let baseline = Baseline::read(&baseline_path)
+        .map_err(|e| format!("read {}: {e}", baseline_path.display()))?;
+    let results = LoadResults::new(
+        &cfg,
+        machine,
+        started_at.clone(),
+        start.elapsed().as_secs_f64(),
+        record,
+        &baseline,
+        &baseline_path,
+    );
+    let dir = harness::binaries::repo_root()
+        .join("results")
+        .join("perf")
+        .join(format!(
+            "{}-{}",
+            started_at.replace(':', "").replace('-', ""),
+            cfg.mode
+        ));
+    results.write(&dir).map_err(|e| e.to_string())?;
+    eprintln!("{}", results.markdown());
+    eprintln!("[load] results in {}", dir.display());
+    if std::env::var("WCC_LOAD_WRITE_BASELINE").is_ok_and(|v| v == "1") && outcome.is_ok() {
+        let new = Baseline::from_run(baseline.tolerance.max(0.5), &results.record.comparisons);
+        std::fs::write(
+            &baseline_path,
+            serde_json::to_string_pretty(&new).map_err(|e| e.to_string())? + "\n",
+        )
+        .map_err(|e| e.to_string())?;
+        eprintln!("[load] baseline written to {}", baseline_path.display());
+    }
+    let mut failures: Vec<String> = results.record.problems.clone();
+    failures.extend(results.regressions.iter().map(|r| {
+        format!(
+            "regression {}: ratio {:.3} vs baseline {:.3} (tolerance {})",
+            r.key, r.ratio, r.baseline, r.tolerance
+        )
+    }));
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n").into())
+    }
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    libtest_mimic::run(&args, vec![Trial::test("load::suite", suite)]).exit();
+}
