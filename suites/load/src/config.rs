@@ -25,6 +25,8 @@ pub struct Config {
     pub scale_instances: usize,
     /// Open-loop rejection threshold for the dispatcher's p99 lateness.
     pub max_lateness: Duration,
+    /// Rounds of wrk and the generator, taking turns, for the generator's ceiling check.
+    pub ceiling_rounds: usize,
 }
 
 impl Config {
@@ -47,6 +49,7 @@ impl Config {
                 repeats: 5,
                 scale_instances: 40,
                 max_lateness,
+                ceiling_rounds: 3,
             }
         } else {
             Self {
@@ -59,6 +62,7 @@ impl Config {
                 repeats: 3,
                 scale_instances: 10,
                 max_lateness,
+                ceiling_rounds: 2,
             }
         }
     }

@@ -99,9 +99,23 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// The generator's ceiling check: wrk and the generator in alternating rounds on one target.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Ceiling {
+    /// wrk's throughput in each round (requests/s).
+    pub wrk_rps: Vec<f64>,
+    /// The generator's closed-loop throughput in each round (requests/s).
+    pub generator_rps: Vec<f64>,
+    /// Best generator round ÷ best wrk round.
+    pub ratio: f64,
+}
+
 /// Everything measured in one run.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Record {
+    /// The generator against wrk (absent when the run stopped before it).
+    #[serde(default)]
+    pub ceiling: Option<Ceiling>,
     /// Load runs in order.
     pub runs: Vec<LoadRun>,
     /// Timed scenarios and anchors.
@@ -110,8 +124,13 @@ pub struct Record {
     pub comparisons: Vec<Comparison>,
     /// Scenarios not run.
     pub skipped: Vec<Skipped>,
-    /// Problems that fail the run (rejected runs, errors, unmet targets).
+    /// Problems that fail the run (rejected runs, errors, a scenario that could not run).
     pub problems: Vec<String>,
+    /// Judgements against a target (the generator's ceiling): they fail a strict run
+    /// (`WCC_LOAD_GATE=strict`, the default) and are only reported by an advisory one (CI's
+    /// short run).
+    #[serde(default)]
+    pub flags: Vec<String>,
 }
 
 impl Record {
@@ -143,6 +162,13 @@ impl Record {
             scenario: scenario.into(),
             reason,
         });
+    }
+
+    /// Records a judgement against a target (fails a strict run).
+    pub fn flag(&mut self, f: impl Into<String>) {
+        let f = f.into();
+        eprintln!("[load] FLAGGED {f}");
+        self.flags.push(f);
     }
 
     /// Records a problem (fails the run).

@@ -253,6 +253,20 @@ impl LoadResults {
                 p.rejected.as_deref().unwrap_or("")
             );
         }
+        if let Some(c) = &self.record.ceiling {
+            let _ = writeln!(
+                md,
+                "\n## Generator ceiling\n\nwrk and the generator took turns on the native hello server \
+                 ({} rounds each); best generator ÷ best wrk = **{:.3}** (target >= {}).\n\n\
+                 | round | wrk rps | generator rps |\n|---:|---:|---:|",
+                c.wrk_rps.len(),
+                c.ratio,
+                crate::run::CEILING_TARGET
+            );
+            for (i, (w, g)) in c.wrk_rps.iter().zip(&c.generator_rps).enumerate() {
+                let _ = writeln!(md, "| {} | {w:.0} | {g:.0} |", i + 1);
+            }
+        }
         let _ = writeln!(
             md,
             "\n## Timings (ms)\n\n| what | median | samples |\n|---|---:|---|"
@@ -279,6 +293,7 @@ impl LoadResults {
                     .collect::<Vec<_>>(),
             ),
             ("Problems", self.record.problems.clone()),
+            ("Flagged", self.record.flags.clone()),
         ] {
             if !items.is_empty() {
                 let _ = writeln!(md, "\n## {title}\n");

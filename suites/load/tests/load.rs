@@ -1,7 +1,8 @@
 //! The load suite as one nextest test (`load::suite`): run only by the nextest profile `load`
 //! (`bash ci/load`; `WCC_LOAD=full` for the full run). It writes `results/perf/<run>/` and fails
-//! when a run was rejected or errored, when the generator does not reach 0.9x wrk, or when a ratio
-//! regressed past the baseline's tolerance. `WCC_LOAD_WRITE_BASELINE=1` rewrites the baseline
+//! when a run was rejected or errored, and (strict gate, the default) when the generator does not
+//! reach 0.9x wrk or a ratio regressed past the baseline's tolerance; `WCC_LOAD_GATE=advisory`
+//! (CI's short run) reports those two without failing. `WCC_LOAD_WRITE_BASELINE=1` rewrites the baseline
 //! from this run's ratios.
 use std::path::Path;
 use std::time::Instant;
@@ -59,13 +60,26 @@ fn suite() -> Result<(), Failed> {
         .map_err(|e| e.to_string())?;
         eprintln!("[load] baseline written to {}", baseline_path.display());
     }
-    let mut failures: Vec<String> = results.record.problems.clone();
-    failures.extend(results.regressions.iter().map(|r| {
+    // Problems always fail the run; the judgements (the generator's ceiling, ratios past the
+    // baseline) fail it under the strict gate (default, the full run) and are only reported under
+    // the advisory one (WCC_LOAD_GATE=advisory: CI's short run, whose 2 s windows on a shared
+    // 2-core machine are too short to hold a p99 to a tolerance).
+    let strict = std::env::var("WCC_LOAD_GATE").map_or(true, |v| v != "advisory");
+    let mut judgements: Vec<String> = results.record.flags.clone();
+    judgements.extend(results.regressions.iter().map(|r| {
         format!(
             "regression {}: ratio {:.3} vs baseline {:.3} (tolerance {})",
             r.key, r.ratio, r.baseline, r.tolerance
         )
     }));
+    let mut failures: Vec<String> = results.record.problems.clone();
+    if strict {
+        failures.extend(judgements);
+    } else {
+        for j in &judgements {
+            eprintln!("[load] FLAGGED (advisory gate, not failing): {j}");
+        }
+    }
     if failures.is_empty() {
         Ok(())
     } else {
