@@ -354,19 +354,25 @@ async fn link_call_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let client_ref = &client;
     Wait::new(
         format!("runner ({lang}) to reach echo ({callee}) through the link"),
-        Duration::from_secs(60),
+        // Python and JavaScript instances are large; on a busy 2-core machine one call through
+        // both can take many seconds, so a call gets 30 s and the whole wait 120 s.
+        Duration::from_secs(120),
     )
     .consecutive(3)
     .interval(Duration::from_millis(200))
     .until(|n| async move {
         let msg = format!("{lang} → {callee} #{n} ✓");
-        match tokio::time::timeout(Duration::from_secs(20), runner::run(client_ref, None, &msg))
+        let started = std::time::Instant::now();
+        match tokio::time::timeout(Duration::from_secs(30), runner::run(client_ref, None, &msg))
             .await
         {
             Ok(Ok(answer)) if answer == msg => Probe::Ready(()),
             Ok(Ok(answer)) => Probe::NotYet(format!("answered {answer:?} for {msg:?}")),
-            Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
-            Err(_) => Probe::NotYet("no answer within 20 s".into()),
+            Ok(Err(e)) => Probe::NotYet(format!(
+                "call failed after {:.1}s: {e:#}",
+                started.elapsed().as_secs_f64()
+            )),
+            Err(_) => Probe::NotYet("no answer within 30 s".into()),
         }
     })
     .await?;
