@@ -167,7 +167,11 @@ impl<'a> Runner<'a> {
                 anchors::wrk(&native.addr, self.cfg.connections, self.cfg.window, &dir).await?,
             );
             let ours = self
-                .load(&format!("native_http/closed#{round}"), &native_target, &closed)
+                .load(
+                    &format!("native_http/closed#{round}"),
+                    &native_target,
+                    &closed,
+                )
                 .await;
             ours_rps.push(ours.throughput_rps);
         }

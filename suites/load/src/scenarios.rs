@@ -81,6 +81,22 @@ pub async fn http_server(
         )
         .await?;
     ensure!(put.succeeded(), "config.put: {}", put.message());
+    // The link goes in before the provider starts, so it reaches the provider with the links it
+    // is started with. A link put right after `provider_started` can be lost: the host forwards
+    // it on NATS before the provider has subscribed (seen with host 0.27.1: the provider never
+    // logged "Linking component" and its listener never opened).
+    put_link(
+        lattice,
+        link(
+            provider_id,
+            id,
+            "wasi",
+            "http",
+            "incoming-handler",
+            &[&config],
+        )?,
+    )
+    .await?;
     let mark = lattice.journal().mark();
     let started = lattice
         .ctl()
@@ -101,18 +117,6 @@ pub async fn http_server(
             |e| e.field("provider_id") == Some(provider_id),
         )
         .await?;
-    put_link(
-        lattice,
-        link(
-            provider_id,
-            id,
-            "wasi",
-            "http",
-            "incoming-handler",
-            &[&config],
-        )?,
-    )
-    .await?;
     wait_http(&address, crate::anchors::HELLO, Duration::from_secs(60)).await?;
     Ok(address)
 }

@@ -5,6 +5,10 @@
 //! - `wcc-load-anchor nats-echo URL SUBJECT`: answers every request on SUBJECT with its payload.
 //!
 //! Each prints `ready` on stdout once it serves.
+//!
+//! `wcc-load-anchor generate ADDR CONNECTIONS SECONDS` runs the harness's generator
+//! (closed loop, as the suite does) against `http://ADDR/` and prints its requests/s: for checking
+//! the generator's ceiling by hand, next to `wrk -t2 -cCONNECTIONS -dSECONDS http://ADDR/`.
 use std::convert::Infallible;
 
 use bytes::Bytes;
@@ -60,6 +64,21 @@ fn main() -> anyhow::Result<()> {
     {
         ["http", addr] => rt.block_on(http(addr)),
         ["nats-echo", url, subject] => rt.block_on(nats_echo(url, subject)),
-        _ => anyhow::bail!("usage: wcc-load-anchor http ADDR | nats-echo URL SUBJECT"),
+        ["generate", addr, connections, seconds] => {
+            let spec = harness::load::LoadSpec::closed(std::time::Duration::from_secs(
+                seconds.parse()?,
+            ))
+            .workers(connections.parse()?);
+            let target = harness::load::http::HttpGet::new(*addr, "/", None);
+            let report = rt.block_on(harness::load::run(&target, &spec));
+            println!(
+                "{:.0} requests/s, p50 {:.0} us, p99 {:.0} us, errors {}",
+                report.throughput_rps, report.latency.p50_us, report.latency.p99_us, report.errors
+            );
+            Ok(())
+        }
+        _ => anyhow::bail!(
+            "usage: wcc-load-anchor http ADDR | nats-echo URL SUBJECT | generate ADDR CONNECTIONS SECONDS"
+        ),
     }
 }
