@@ -129,6 +129,7 @@ fn report(statuses: &[(&str, Status)]) -> Value {
             profile: "extended".into(),
             ..Default::default()
         },
+        ..Default::default()
     };
     let r = Report::new(
         Implementation {
