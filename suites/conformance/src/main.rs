@@ -95,6 +95,8 @@ impl SelectArgs {
     }
 }
 
+// Parsed once per process: the size of `Run` does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Stand up lattices of the binaries under test, run the selected tests, write the report.
