@@ -122,6 +122,8 @@ impl fmt::Display for Backend {
 /// The lattice-wide part of a backend (for containers: network, volume, images, teardown).
 pub(crate) enum Runtime {
     Processes,
+    /// A lattice someone else runs: the harness only connects ([`crate::ExistingLattice`]).
+    External,
     #[cfg(feature = "containers")]
     Containers(crate::containers::lattice::ContainerLattice),
 }
@@ -154,7 +156,8 @@ impl Runtime {
 
     pub(crate) fn backend(&self) -> Backend {
         match self {
-            Self::Processes => Backend::Processes,
+            // Nothing runs in a backend of the harness's; listeners of its own bind loopback.
+            Self::Processes | Self::External => Backend::Processes,
             #[cfg(feature = "containers")]
             Self::Containers(_) => Backend::Containers,
         }
@@ -168,6 +171,9 @@ impl Runtime {
         timeout: Duration,
     ) -> Result<(Nats, async_nats::Client), HarnessError> {
         match self {
+            Self::External => Err(HarnessError::Config(
+                "an existing lattice's NATS is not started by the harness".into(),
+            )),
             Self::Processes => {
                 let (server, client) =
                     NatsServer::start(&binaries.nats_server, log_dir, timeout).await?;
@@ -188,6 +194,7 @@ impl Runtime {
     pub(crate) fn nats_address(&self, nats: &Nats) -> (String, u16) {
         match self {
             Self::Processes => ("127.0.0.1".into(), nats.port()),
+            Self::External => (String::new(), nats.port()),
             #[cfg(feature = "containers")]
             Self::Containers(c) => c.nats_address(),
         }
@@ -203,6 +210,9 @@ impl Runtime {
         log_dir: &Path,
     ) -> Result<Service, HarnessError> {
         match self {
+            Self::External => Err(HarnessError::Config(format!(
+                "{name} cannot be started on an existing lattice the harness only connects to"
+            ))),
             Self::Processes => {
                 let _ = kind; // one binary per kind already
                 Ok(Service::Process(ManagedProcess::spawn(
@@ -225,6 +235,7 @@ impl Runtime {
     pub(crate) fn describe(&self) -> String {
         match self {
             Self::Processes => "processes".into(),
+            Self::External => "existing lattice (the harness started nothing)".into(),
             #[cfg(feature = "containers")]
             Self::Containers(c) => format!(
                 "containers (network {}, images {})",
@@ -253,6 +264,10 @@ pub(crate) enum Kind {
 /// The NATS server of a lattice.
 pub(crate) enum Nats {
     Process(NatsServer),
+    /// The NATS server of an existing lattice: only its URL is known.
+    External {
+        url: String,
+    },
     #[cfg(feature = "containers")]
     Container {
         service: crate::containers::service::ContainerService,
@@ -265,6 +280,11 @@ impl Nats {
     pub(crate) fn port(&self) -> u16 {
         match self {
             Self::Process(n) => n.port,
+            Self::External { url } => url
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.trim_end_matches('/').parse().ok())
+                .unwrap_or(4222),
             #[cfg(feature = "containers")]
             Self::Container { port, .. } => *port,
         }
@@ -273,6 +293,7 @@ impl Nats {
     pub(crate) fn url(&self) -> String {
         match self {
             Self::Process(n) => n.url(),
+            Self::External { url } => url.clone(),
             #[cfg(feature = "containers")]
             Self::Container { port, .. } => format!("nats://127.0.0.1:{port}"),
         }
@@ -281,6 +302,7 @@ impl Nats {
     pub(crate) fn pid(&self) -> u32 {
         match self {
             Self::Process(n) => n.process.pid(),
+            Self::External { .. } => 0,
             #[cfg(feature = "containers")]
             Self::Container { service, .. } => service.pid(),
         }
@@ -289,6 +311,7 @@ impl Nats {
     pub(crate) fn log_tail(&self, n: usize) -> String {
         match self {
             Self::Process(s) => s.process.logs.tail(n),
+            Self::External { .. } => "(not started by the harness: no log)".into(),
             #[cfg(feature = "containers")]
             Self::Container { service, .. } => service.logs.tail(n),
         }
@@ -299,6 +322,7 @@ impl Nats {
             Self::Process(n) => {
                 n.process.stop(grace).await;
             }
+            Self::External { .. } => {}
             #[cfg(feature = "containers")]
             Self::Container { service, .. } => {
                 let _ = service.stop(grace).await;

@@ -3,7 +3,9 @@
 //! seal, verification, diff, HTML).
 mod context;
 pub mod diff;
+pub mod eligibility;
 mod execute;
+pub mod features;
 pub mod html;
 pub mod libtest;
 pub mod matrix;
@@ -13,5 +15,5 @@ pub mod schema;
 pub mod verify;
 
 pub use context::Cx;
-pub use execute::{execute, skip_reason, Outcome, RunOptions, Status};
+pub use execute::{execute, execute_on_existing, skip_reason, Outcome, RunOptions, Status};
 pub use model::{Area, ConformanceTest, Feature, Setup, TestFuture};

@@ -52,6 +52,37 @@ pub enum HarnessError {
         /// The client's error.
         message: String,
     },
+    /// The NATS credentials file of an existing lattice cannot be used.
+    #[error("read the NATS credentials file {path}: {problem}\n  fix: pass the .creds file of a NATS user of that lattice (--nats-creds / WCC_NATS_CREDS), or none if the server needs none")]
+    Credentials {
+        /// The file given.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// No host of an existing lattice answered a control-interface ping.
+    #[error("find a host of lattice {lattice} at {url}: no host answered a control-interface ping within {waited:.1?} ({attempts} pings; last seen: {last_seen})\n  fix: check the lattice name (the hosts' WASMCLOUD_LATTICE) and that its hosts are connected to this NATS server")]
+    NoHosts {
+        /// The lattice name given.
+        lattice: String,
+        /// The NATS URL given.
+        url: String,
+        /// How long the harness pinged.
+        waited: Duration,
+        /// How many pings were sent.
+        attempts: u32,
+        /// What the last ping saw.
+        last_seen: String,
+    },
+    /// An operation that starts, stops or cuts off a service was asked of a lattice the harness
+    /// only connected to ([`crate::ExistingLattice`]).
+    #[error("{operation} on lattice {lattice}: it is an existing lattice the harness only connects to, so it starts and stops nothing there\n  fix: run this on a lattice the harness starts (Lattice::builder())")]
+    NotOwned {
+        /// What was asked (e.g. `killing a host`).
+        operation: String,
+        /// The lattice.
+        lattice: String,
+    },
     /// A request through an official client failed.
     #[error("{operation}: {message}")]
     Request {

@@ -234,6 +234,7 @@ impl LatticeBuilder {
             startup: Duration::ZERO,
             heartbeat: self.heartbeat,
             start_timeout: self.timeout,
+            existing: None,
         };
         lattice.wait_hosts_answer_ctl(timeout).await?;
         if let Some(w) = wadm.as_mut().filter(|_| self.await_wadm_awareness) {
@@ -249,23 +250,25 @@ impl LatticeBuilder {
 /// A running lattice. Dropping it kills every process it started.
 pub struct Lattice {
     // Field order is drop order: hosts and wadm go before NATS, the backend's resources last.
-    hosts: Vec<HostHandle>,
-    wadm: Option<WadmHandle>,
-    nats: Nats,
-    runtime: Runtime,
-    name: String,
-    client: async_nats::Client,
-    journal: Journal,
-    ctl: Ctl,
-    wadm_api: Wadm,
-    log_dir: std::sync::Mutex<Option<tempfile::TempDir>>,
-    kept_logs: std::sync::OnceLock<PathBuf>,
-    binaries: Binaries,
-    shared: PathBuf,
-    startup: Duration,
-    heartbeat: Duration,
+    pub(crate) hosts: Vec<HostHandle>,
+    pub(crate) wadm: Option<WadmHandle>,
+    pub(crate) nats: Nats,
+    pub(crate) runtime: Runtime,
+    pub(crate) name: String,
+    pub(crate) client: async_nats::Client,
+    pub(crate) journal: Journal,
+    pub(crate) ctl: Ctl,
+    pub(crate) wadm_api: Wadm,
+    pub(crate) log_dir: std::sync::Mutex<Option<tempfile::TempDir>>,
+    pub(crate) kept_logs: std::sync::OnceLock<PathBuf>,
+    pub(crate) binaries: Binaries,
+    pub(crate) shared: PathBuf,
+    pub(crate) startup: Duration,
+    pub(crate) heartbeat: Duration,
     #[cfg_attr(not(feature = "containers"), allow(dead_code))]
-    start_timeout: Duration,
+    pub(crate) start_timeout: Duration,
+    /// Set when the harness only connected to a lattice someone else runs.
+    pub(crate) existing: Option<crate::existing::Existing>,
 }
 
 impl Lattice {
@@ -287,6 +290,9 @@ impl Lattice {
     /// The NATS URL the hosts and wadm were given: [`Lattice::nats_url`] for processes,
     /// `nats://<NATS container>:4222` on the lattice network for containers.
     pub fn nats_url_for_hosts(&self) -> String {
+        if self.existing.is_some() {
+            return self.nats.url();
+        }
         let (host, port) = self.runtime.nats_address(&self.nats);
         format!("nats://{host}:{port}")
     }
@@ -306,9 +312,35 @@ impl Lattice {
         &self.wadm_api
     }
 
-    /// Whether wadm runs.
+    /// Whether wadm runs (on an existing lattice: whether wadm's API answered when connecting).
     pub fn has_wadm(&self) -> bool {
-        self.wadm.is_some()
+        match &self.existing {
+            Some(e) => e.wadm,
+            None => self.wadm.is_some(),
+        }
+    }
+
+    /// Whether this is an existing lattice the harness only connected to
+    /// ([`crate::ExistingLattice`]): it started nothing there and stops nothing.
+    pub fn is_existing(&self) -> bool {
+        self.existing.is_some()
+    }
+
+    /// The hosts that answered the control-interface ping when the harness connected to an
+    /// existing lattice (empty for a lattice the harness started: see [`Lattice::hosts`]).
+    pub fn discovered_hosts(&self) -> &[wasmcloud_control_interface::Host] {
+        self.existing.as_ref().map_or(&[], |e| e.hosts.as_slice())
+    }
+
+    /// Fails with [`HarnessError::NotOwned`] on an existing lattice.
+    fn owned(&self, operation: &str) -> Result<(), HarnessError> {
+        match self.existing {
+            Some(_) => Err(HarnessError::NotOwned {
+                operation: operation.to_string(),
+                lattice: self.name.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Events and exchanges seen so far.
@@ -316,13 +348,17 @@ impl Lattice {
         &self.journal
     }
 
-    /// The hosts, in start order.
+    /// The hosts, in start order (empty on an existing lattice: the harness started none; see
+    /// [`Lattice::host_ids`] and [`Lattice::discovered_hosts`]).
     pub fn hosts(&self) -> &[HostHandle] {
         &self.hosts
     }
 
-    /// The host IDs, in start order.
+    /// The host IDs, in start order (on an existing lattice: the hosts found, by ID).
     pub fn host_ids(&self) -> Vec<String> {
+        if let Some(e) = &self.existing {
+            return e.hosts.iter().map(|h| h.id().to_string()).collect();
+        }
         self.hosts.iter().map(|h| h.id.clone()).collect()
     }
 
@@ -348,6 +384,9 @@ impl Lattice {
 
     /// Process IDs of every service (NATS, wadm, hosts); each leads its own process group.
     pub fn pids(&self) -> Vec<u32> {
+        if self.existing.is_some() {
+            return Vec::new();
+        }
         let mut pids = vec![self.nats.pid()];
         pids.extend(self.wadm.iter().map(|w| w.service.pid()));
         pids.extend(self.hosts.iter().map(HostHandle::pid));
@@ -393,7 +432,8 @@ impl Lattice {
         &self,
         component_id: &str,
     ) -> Result<wrpc_transport_nats::Client, HarnessError> {
-        crate::wrpc::client(&self.nats_url(), &self.name, component_id).await
+        let creds = self.existing.as_ref().and_then(|e| e.creds.as_deref());
+        crate::wrpc::client_with(&self.nats_url(), creds, &self.name, component_id).await
     }
 
     /// Waits until every host answers a control request addressed to it (`host.get.<id>`). A
@@ -432,12 +472,14 @@ impl Lattice {
     /// Kills a host with SIGKILL (it publishes nothing: no `host_stopped`); returns once it is
     /// gone. The host stays in [`Lattice::hosts`].
     pub async fn kill_host(&self, host_id: &str) -> Result<(), HarnessError> {
+        self.owned("killing a host")?;
         self.host_handle(host_id)?.service.kill().await
     }
 
     /// Stops a host as a signal would (SIGTERM: it stops its components and publishes
     /// `host_stopped`), SIGKILL after 10 s; returns once it is gone.
     pub async fn stop_host(&self, host_id: &str) -> Result<(), HarnessError> {
+        self.owned("stopping a host")?;
         self.host_handle(host_id)?
             .service
             .terminate(Duration::from_secs(10))
@@ -447,6 +489,7 @@ impl Lattice {
     /// Cuts a host off the lattice network: it reaches nothing and nothing reaches it; NATS drops
     /// its connection once pings go unanswered (a few seconds). Containers backend only.
     pub async fn partition_host(&self, host_id: &str) -> Result<(), HarnessError> {
+        self.owned("partitioning a host")?;
         let host = self.host_handle(host_id)?;
         match (&self.runtime, &host.service) {
             #[cfg(feature = "containers")]
@@ -459,6 +502,7 @@ impl Lattice {
 
     /// Reconnects a partitioned host with the address it had; it reconnects to NATS by itself.
     pub async fn heal_host(&self, host_id: &str) -> Result<(), HarnessError> {
+        self.owned("healing a partition")?;
         let host = self.host_handle(host_id)?;
         match &host.service {
             #[cfg(feature = "containers")]
@@ -471,6 +515,7 @@ impl Lattice {
     /// its volume) and waits until the lattice is back: NATS ready, the harness reconnected, every
     /// running, unpartitioned host answering `host.get`, wadm answering. Containers backend only.
     pub async fn restart_nats(&self) -> Result<(), HarnessError> {
+        self.owned("restarting NATS")?;
         #[cfg(feature = "containers")]
         if let Nats::Container { service, .. } = &self.nats {
             let timeout = scaled(self.start_timeout);
@@ -511,6 +556,7 @@ impl Lattice {
     /// Restarts wadm (SIGTERM, then the same container again) and waits until its API answers.
     /// Containers backend only.
     pub async fn restart_wadm(&self) -> Result<(), HarnessError> {
+        self.owned("restarting wadm")?;
         #[cfg(feature = "containers")]
         if let Some(crate::backend::Service::Container(service)) =
             self.wadm.as_ref().map(|w| &w.service)
@@ -593,7 +639,7 @@ impl Lattice {
                 self.runtime.describe(),
                 self.nats.url(),
                 self.host_ids(),
-                self.wadm.is_some(),
+                self.has_wadm(),
                 self.binaries.nats_server.display(),
                 self.binaries.host.display(),
                 self.binaries.wadm.display(),
@@ -674,6 +720,7 @@ impl Lattice {
         lattice: &str,
         journal: &Journal,
     ) -> Result<HostHandle, HarnessError> {
+        self.owned("starting a host")?;
         let log_dir = self
             .log_dir()
             .ok_or_else(|| HarnessError::Config("the lattice has no log directory".into()))?;

@@ -59,6 +59,7 @@ pub mod conformance;
 pub mod containers;
 pub mod ctl;
 pub mod error;
+mod existing;
 pub mod fixtures;
 pub mod journal;
 pub mod lattice;
@@ -79,6 +80,7 @@ pub mod wait;
 pub mod wrpc;
 
 pub use error::HarnessError;
+pub use existing::ExistingLattice;
 /// Re-exported so that [`snapshot!`] expands in the caller's crate with the same insta version.
 pub use insta;
 pub use lattice::{Backend, Lattice, LatticeBuilder};

@@ -83,7 +83,28 @@ pub(crate) async fn wait_flush(
 
 /// Connects a client, bounded in time, with a clear error when NATS is unreachable.
 pub(crate) async fn connect(url: &str, name: &str) -> Result<async_nats::Client, HarnessError> {
-    let options = async_nats::ConnectOptions::new()
+    connect_with(url, name, None).await
+}
+
+/// [`connect`] with a NATS credentials file (`.creds`) when the server needs one.
+pub(crate) async fn connect_with(
+    url: &str,
+    name: &str,
+    creds: Option<&Path>,
+) -> Result<async_nats::Client, HarnessError> {
+    let options = match creds {
+        Some(path) => {
+            check_creds(path)?;
+            async_nats::ConnectOptions::with_credentials_file(path)
+                .await
+                .map_err(|e| HarnessError::Credentials {
+                    path: path.to_path_buf(),
+                    problem: e.to_string(),
+                })?
+        }
+        None => async_nats::ConnectOptions::new(),
+    };
+    let options = options
         .name(name)
         .connection_timeout(Duration::from_secs(5))
         .request_timeout(Some(Duration::from_secs(10)));
@@ -98,4 +119,14 @@ pub(crate) async fn connect(url: &str, name: &str) -> Result<async_nats::Client,
             message: "no answer within 10 s".into(),
         }),
     }
+}
+
+/// Checks that a credentials file exists and is readable before any connection is tried.
+pub(crate) fn check_creds(path: &Path) -> Result<(), HarnessError> {
+    std::fs::read_to_string(path)
+        .map(|_| ())
+        .map_err(|e| HarnessError::Credentials {
+            path: path.to_path_buf(),
+            problem: e.to_string(),
+        })
 }

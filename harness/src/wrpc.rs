@@ -20,8 +20,27 @@ pub async fn client(
     lattice: &str,
     component_id: &str,
 ) -> Result<wrpc_transport_nats::Client, HarnessError> {
+    client_with(nats_url, None, lattice, component_id).await
+}
+
+/// [`client`] with a NATS credentials file (an existing lattice's NATS may need one).
+pub(crate) async fn client_with(
+    nats_url: &str,
+    creds: Option<&std::path::Path>,
+    lattice: &str,
+    component_id: &str,
+) -> Result<wrpc_transport_nats::Client, HarnessError> {
     let url = nats_url.to_string();
-    let options = async_nats_wrpc::ConnectOptions::new()
+    let options = match creds {
+        Some(path) => async_nats_wrpc::ConnectOptions::with_credentials_file(path)
+            .await
+            .map_err(|e| HarnessError::Credentials {
+                path: path.to_path_buf(),
+                problem: e.to_string(),
+            })?,
+        None => async_nats_wrpc::ConnectOptions::new(),
+    };
+    let options = options
         .name("wcc-wrpc")
         .connection_timeout(Duration::from_secs(5));
     let wrpc_nats = match tokio::time::timeout(Duration::from_secs(10), options.connect(&url)).await

@@ -204,32 +204,11 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
         }
     };
     let cx = Cx::new(lattice, otel);
-    let timeout = scaled(options.test_timeout);
-    let body = AssertUnwindSafe((test.run)(cx.clone())).catch_unwind();
-    let failure = match tokio::time::timeout(timeout, body).await {
-        Ok(Ok(Ok(()))) => None,
-        Ok(Ok(Err(e))) => Some(format!("{e:#}")),
-        Ok(Err(panic)) => Some(panic_message(&*panic)),
-        Err(_) => Some(format!("the test body did not finish within {timeout:?}")),
-    };
-    let Some(failure) = failure else {
+    let Some(failure) = run_body(test, &cx, options).await else {
         return outcome(Status::Passed, None, None, None);
     };
     let lattice = cx.lattice();
-    let log_dir = lattice.keep_logs();
-    let otel_summary = cx
-        .otel()
-        .map(|rx| format!("--- OTLP receiver ---\n{}\n", rx.summary()))
-        .unwrap_or_default();
-    let diagnostics = format!(
-        "=== {} failed ===\n{failure}\n{}{otel_summary}--- reproduce with the lattice kept alive ---\n{}\n",
-        test.name,
-        lattice.diagnostics(),
-        repro_command(test.name)
-    );
-    if let Some(dir) = &log_dir {
-        let _ = std::fs::write(dir.join("diagnostics.txt"), &diagnostics);
-    }
+    let (diagnostics, log_dir) = failure_report(test, &cx, &failure, "");
     if std::env::var_os(KEEP_ENV).is_some_and(|v| v == "1") {
         eprintln!(
             "{diagnostics}\n{KEEP_ENV}=1: lattice {} kept alive (NATS {}); press Ctrl-C to tear it down",
@@ -239,4 +218,120 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
         let _ = tokio::signal::ctrl_c().await;
     }
     outcome(Status::Failed, Some(failure), Some(diagnostics), log_dir)
+}
+
+/// Runs the body under the test deadline; the failure message, if it failed or panicked.
+async fn run_body(test: &ConformanceTest, cx: &Cx, options: &RunOptions) -> Option<String> {
+    let timeout = scaled(options.test_timeout);
+    let body = AssertUnwindSafe((test.run)(cx.clone())).catch_unwind();
+    match tokio::time::timeout(timeout, body).await {
+        Ok(Ok(Ok(()))) => None,
+        Ok(Ok(Err(e))) => Some(format!("{e:#}")),
+        Ok(Err(panic)) => Some(panic_message(&*panic)),
+        Err(_) => Some(format!("the test body did not finish within {timeout:?}")),
+    }
+}
+
+/// The failure block (written to `diagnostics.txt` in the kept log folder) and that folder.
+fn failure_report(
+    test: &ConformanceTest,
+    cx: &Cx,
+    failure: &str,
+    extra: &str,
+) -> (String, Option<std::path::PathBuf>) {
+    let lattice = cx.lattice();
+    let log_dir = lattice.keep_logs();
+    let otel_summary = cx
+        .otel()
+        .map(|rx| format!("--- OTLP receiver ---\n{}\n", rx.summary()))
+        .unwrap_or_default();
+    let diagnostics = format!(
+        "=== {} failed ===\n{failure}\n{}{otel_summary}{extra}--- reproduce with the lattice kept alive ---\n{}\n",
+        test.name,
+        lattice.diagnostics(),
+        repro_command(test.name)
+    );
+    if let Some(dir) = &log_dir {
+        let _ = std::fs::write(dir.join("diagnostics.txt"), &diagnostics);
+    }
+    (diagnostics, log_dir)
+}
+
+/// Executes `test` on an existing lattice the suite only connects to (`target`), which must be
+/// eligible there ([`super::eligibility::existing_skip_reason`]); run one test at a time. Records
+/// what ran before, runs the body, then restores that state (wadm applications, links, configs
+/// the test put, components and providers), bounded; what could not be restored is added to the
+/// message and the diagnostics. Nothing is ever stopped that ran before the test.
+pub async fn execute_on_existing(
+    test: &ConformanceTest,
+    options: &RunOptions,
+    target: &crate::ExistingLattice,
+) -> Outcome {
+    let started = Instant::now();
+    let outcome = |status, message: Option<String>, diagnostics: Option<String>| Outcome {
+        status,
+        duration: started.elapsed(),
+        message,
+        diagnostics,
+        log_dir: None,
+    };
+    for f in test.fixtures {
+        if let Err(e) = crate::fixtures::fixture(*f) {
+            return outcome(Status::Error, Some(e.to_string()), None);
+        }
+    }
+    let lattice = match target.connect().await {
+        Ok(l) => l,
+        Err(e) => {
+            return outcome(
+                Status::Error,
+                Some(format!("the existing lattice did not answer: {e}")),
+                None,
+            )
+        }
+    };
+    let before = match crate::existing::LatticeState::capture(&lattice).await {
+        Ok(s) => s,
+        Err(e) => {
+            return outcome(
+                Status::Error,
+                Some(format!(
+                    "could not read the lattice's state before the test: {e}"
+                )),
+                None,
+            )
+        }
+    };
+    let cx = Cx::new(lattice, None);
+    let failure = run_body(test, &cx, options).await;
+    let configs = crate::existing::configs_put(cx.journal());
+    let left = crate::existing::restore(cx.lattice(), &before, &configs).await;
+    let restore_note = match left.is_empty() {
+        true => String::new(),
+        false => format!("--- not restored after the test ---\n{}\n", left.join("\n")),
+    };
+    let left_line = (!left.is_empty()).then(|| {
+        format!(
+            "left on the lattice after the test (restore failed): {}",
+            left.join("; ")
+        )
+    });
+    match failure {
+        None => outcome(
+            Status::Passed,
+            left_line,
+            (!restore_note.is_empty()).then(|| format!("=== {} ===\n{restore_note}", test.name)),
+        ),
+        Some(failure) => {
+            let (diagnostics, _) = failure_report(test, &cx, &failure, &restore_note);
+            let message = match left_line {
+                Some(l) => format!("{failure}\n{l}"),
+                None => failure,
+            };
+            Outcome {
+                log_dir: None,
+                ..outcome(Status::Failed, Some(message), Some(diagnostics))
+            }
+        }
+    }
 }

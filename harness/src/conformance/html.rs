@@ -59,6 +59,55 @@ pub fn render(report: &Report) -> String {
         escape(&r.summary.line())
     );
 
+    let mismatches = r.mismatches();
+    if !mismatches.is_empty() {
+        let _ = writeln!(
+            out,
+            "<div class=\"verdict notok\"><p>⚠ {} feature mismatch(es) between what the target declares and what was detected (reported, not fatal):</p><ul>",
+            mismatches.len()
+        );
+        for f in &mismatches {
+            let _ = writeln!(
+                out,
+                "<li><code>{}</code>: declared {}, detected {}: {}</li>",
+                escape(&f.feature),
+                super::report::supported_word(Some(f.declared)),
+                super::report::supported_word(f.detected),
+                escape(&f.evidence)
+            );
+        }
+        let _ = writeln!(out, "</ul></div>");
+    }
+    if let Some(t) = &r.target {
+        let _ = writeln!(
+            out,
+            "<p>target: {}{}</p>",
+            escape(&t.kind),
+            match (&t.nats_url, &t.lattice) {
+                (Some(u), Some(l)) => escape(&format!(" (lattice {l} at {u})")),
+                _ => String::new(),
+            }
+        );
+    }
+    if !r.features.is_empty() {
+        let _ = writeln!(
+            out,
+            "<h2>Features: declared and detected</h2>\n<table>\n<tr><th>feature</th><th>declared</th><th>detected</th><th>mismatch</th><th>evidence</th></tr>"
+        );
+        for f in &r.features {
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
+                escape(&f.feature),
+                super::report::supported_word(Some(f.declared)),
+                super::report::supported_word(f.detected),
+                if f.mismatch { "failed" } else { "passed" },
+                if f.mismatch { "MISMATCH" } else { "" },
+                escape(&f.evidence)
+            );
+        }
+        let _ = writeln!(out, "</table>");
+    }
     let _ = writeln!(
         out,
         "<h2>Summary</h2>\n<table>\n<tr><th>status</th><th>tests</th></tr>"

@@ -112,6 +112,9 @@ pub struct Setup {
     pub otel_enabled_hosts: usize,
     /// Extra environment for individual hosts (entry `i` for host `i`), applied last.
     pub env_per_host: &'static [&'static [(&'static str, &'static str)]],
+    /// What the body does that only a lattice the suite starts allows (adds, stops or kills
+    /// hosts, reads host logs, ...): such a test is skipped on an existing lattice.
+    pub suite_lattice: Option<&'static str>,
 }
 
 impl Setup {
@@ -127,6 +130,7 @@ impl Setup {
             otel: false,
             otel_enabled_hosts: 0,
             env_per_host: &[],
+            suite_lattice: None,
         }
     }
 
@@ -178,6 +182,13 @@ impl Setup {
         labels: &'static [&'static [(&'static str, &'static str)]],
     ) -> Self {
         self.labels_per_host = labels;
+        self
+    }
+
+    /// The body needs a lattice the suite starts, because it does `what` (e.g. "adds hosts of its
+    /// own"); on an existing lattice it is skipped with that reason.
+    pub const fn needs_suite_lattice(mut self, what: &'static str) -> Self {
+        self.suite_lattice = Some(what);
         self
     }
 

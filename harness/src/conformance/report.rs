@@ -194,6 +194,24 @@ pub struct Selection {
     pub expectations: Option<String>,
 }
 
+/// What the run was pointed at.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Target {
+    /// `binaries` (lattices the suite starts from binaries: the reference or a vendor's),
+    /// `images` (lattices the suite starts from container images) or `existing` (a lattice the
+    /// vendor runs; the suite only connects).
+    pub kind: String,
+    /// The NATS URL of an existing lattice.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub nats_url: Option<String>,
+    /// The lattice name of an existing lattice.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lattice: Option<String>,
+    /// The hosts found on an existing lattice (IDs).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub hosts: Vec<String>,
+}
+
 /// One test's record.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TestRecord {
@@ -249,6 +267,13 @@ pub struct Report {
     pub tests: Vec<TestRecord>,
     /// Catalogue item → names of the *passing* tests that cover it.
     pub coverage: BTreeMap<String, Vec<String>>,
+    /// What the run was pointed at (absent in reports of suites before it was recorded).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub target: Option<Target>,
+    /// Each feature as declared by the target and as detected on the lattice (a mismatch is
+    /// reported, not fatal).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub features: Vec<super::features::FeatureRecord>,
     /// SHA-256 (hex) of the report's canonical JSON without this field: see [`content_sha256`].
     pub content_sha256: String,
 }
@@ -262,6 +287,10 @@ pub struct RunInfo {
     pub seed: u64,
     /// The selection.
     pub selection: Selection,
+    /// What the run was pointed at.
+    pub target: Option<Target>,
+    /// Declared against detected features.
+    pub features: Vec<super::features::FeatureRecord>,
 }
 
 /// RFC 3339 UTC time now.
@@ -386,6 +415,8 @@ impl Report {
             summary: Summary::of(tests.iter().map(|t| t.status)),
             coverage: coverage_of(&tests),
             tests,
+            target: run.target,
+            features: run.features,
             content_sha256: String::new(),
         };
         report.seal();
@@ -406,6 +437,11 @@ impl Report {
             .ok()
             .and_then(|text| serde_json::from_str(&text).ok());
         self.content_sha256 = content_sha256(&as_read.unwrap_or_else(|| self.to_value()));
+    }
+
+    /// The features whose detection contradicts the declaration.
+    pub fn mismatches(&self) -> Vec<&super::features::FeatureRecord> {
+        self.features.iter().filter(|f| f.mismatch).collect()
     }
 
     /// True when nothing failed, errored or passed unexpectedly (expected failures are fine).
@@ -490,6 +526,50 @@ impl Report {
             self.content_sha256,
             self.summary.line(),
         );
+        if let Some(t) = &self.target {
+            md.insert_str(
+                md.find("| backend |").unwrap_or(md.len()),
+                &format!(
+                    "| target | {}{} |\n",
+                    t.kind,
+                    match (&t.nats_url, &t.lattice) {
+                        (Some(u), Some(l)) => format!(" (lattice {l} at {u})"),
+                        _ => String::new(),
+                    }
+                ),
+            );
+        }
+        let mismatches = self.mismatches();
+        if !mismatches.is_empty() {
+            md.push_str(&format!(
+                "> **⚠ {} feature mismatch(es) between what the target declares and what was detected** (reported, not fatal):\n",
+                mismatches.len()
+            ));
+            for f in &mismatches {
+                md.push_str(&format!(
+                    "> - `{}`: declared {}, detected {}: {}\n",
+                    f.feature,
+                    supported_word(Some(f.declared)),
+                    supported_word(f.detected),
+                    f.evidence.replace('\n', " ")
+                ));
+            }
+            md.push('\n');
+        }
+        if !self.features.is_empty() {
+            md.push_str("## Features: declared and detected\n\n| feature | declared | detected | mismatch | evidence |\n|---|---|---|---|---|\n");
+            for f in &self.features {
+                md.push_str(&format!(
+                    "| `{}` | {} | {} | {} | {} |\n",
+                    f.feature,
+                    supported_word(Some(f.declared)),
+                    supported_word(f.detected),
+                    if f.mismatch { "**MISMATCH**" } else { "" },
+                    f.evidence.replace('|', "\\|").replace('\n', " ")
+                ));
+            }
+            md.push_str("\n## Tests\n\n");
+        }
         md.push_str("| test | status | covers | time | note |\n|---|---|---|---|---|\n");
         for t in &self.tests {
             let first = t
@@ -544,6 +624,15 @@ impl Report {
     }
 }
 
+/// `supported`, `unsupported` or `unknown`.
+pub fn supported_word(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "supported",
+        Some(false) => "unsupported",
+        None => "unknown",
+    }
+}
+
 /// Sample reports for unit tests of the modules that read reports.
 #[cfg(test)]
 pub(crate) mod testing {
@@ -582,6 +671,7 @@ pub(crate) mod testing {
                     profile: "extended".into(),
                     ..Default::default()
                 },
+                ..Default::default()
             },
             "2026-11-24T00:00:00Z".into(),
             vec![

@@ -114,6 +114,28 @@ pub fn verify(text: &str, catalogue: &BTreeSet<String>) -> Vec<Problem> {
             coverage_difference(&report.coverage, &coverage),
         ));
     }
+    for f in &report.features {
+        let mismatch = f.detected.is_some_and(|d| d != f.declared);
+        if f.mismatch != mismatch {
+            problems.push(problem(
+                ProblemKind::Inconsistent,
+                format!(
+                    "feature `{}`: mismatch is {} but declared {} and detected {:?} give {mismatch}",
+                    f.feature, f.mismatch, f.declared, f.detected
+                ),
+            ));
+        }
+    }
+    if report
+        .target
+        .as_ref()
+        .is_some_and(|t| t.kind == "existing" && (t.nats_url.is_none() || t.lattice.is_none()))
+    {
+        problems.push(problem(
+            ProblemKind::Inconsistent,
+            "target kind existing without its nats_url and lattice".into(),
+        ));
+    }
     if report.started_at.get(..10) != Some(report.date.as_str()) {
         problems.push(problem(
             ProblemKind::Inconsistent,
@@ -239,6 +261,26 @@ mod tests {
     fn a_fresh_report_verifies() {
         let text = serde_json::to_string_pretty(&sample()).unwrap();
         assert_eq!(verify(&text, &catalogue()), vec![]);
+    }
+
+    #[test]
+    fn the_features_section_and_target_verify_and_a_wrong_mismatch_flag_does_not() {
+        let mut doc = sample().to_value();
+        doc["target"] = json!({"kind": "existing", "nats_url": "nats://n:4222", "lattice": "l"});
+        doc["features"] = json!([
+            {"feature": "wadm", "declared": true, "detected": false, "evidence": "no answer", "mismatch": true},
+            {"feature": "wrpc", "declared": true, "detected": null, "evidence": "not probed", "mismatch": false}
+        ]);
+        assert_eq!(kinds(&reseal(doc.clone())), vec![]);
+        let mut wrong = doc.clone();
+        wrong["features"][0]["mismatch"] = json!(false);
+        assert_eq!(kinds(&reseal(wrong)), vec![ProblemKind::Inconsistent]);
+        let mut kind = doc.clone();
+        kind["target"]["kind"] = json!("k8s");
+        assert_eq!(kinds(&reseal(kind)), vec![ProblemKind::Schema]);
+        let mut bare = doc;
+        bare["target"] = json!({"kind": "existing"});
+        assert_eq!(kinds(&reseal(bare)), vec![ProblemKind::Inconsistent]);
     }
 
     #[test]

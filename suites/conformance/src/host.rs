@@ -171,7 +171,7 @@ pub static HEARTBEAT: ConformanceTest = ConformanceTest {
     features: &[Feature::ControlInterface, Feature::LatticeEvents],
     covers: &["HL-04", "CFG-09", "NET-05", "Q-02"],
     fixtures: &[],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1).needs_suite_lattice("needs the heartbeat interval the suite gives its hosts"),
     run: heartbeat,
 };
 
@@ -351,7 +351,7 @@ pub static STOP_HOST: ConformanceTest = ConformanceTest {
     features: &[Feature::ControlInterface, Feature::LatticeEvents],
     covers: &["HL-07", "NET-05"],
     fixtures: &[],
-    setup: Setup::hosts(2).labels(LABELS),
+    setup: Setup::hosts(2).labels(LABELS).needs_suite_lattice("stops a host"),
     run: stop_host,
 };
 

@@ -12,6 +12,7 @@ mod cli {
     pub(crate) mod expectations;
     pub(crate) mod run;
     pub(crate) mod select;
+    pub(crate) mod target;
     pub(crate) mod verify;
 }
 
@@ -27,6 +28,9 @@ Vendor flow:
     wasmcloud-conformance run --implementation acme --profile core
   or, with images on the local Docker engine (containers backend):
   wasmcloud-conformance run --implementation acme --host-image acme/wasmcloud:1.9 --wadm-image acme/wadm:0.21
+  or, against a lattice you run (the suite only connects; one test at a time, each undone after):
+  wasmcloud-conformance run --implementation acme --target existing --nats-url nats://nats.acme:4222 \\
+    [--nats-creds acme.creds] --lattice default
   wasmcloud-conformance verify results/acme/<host version>/report.json
   wasmcloud-conformance diff results/reference/<version>/report.json results/acme/<version>/report.json
 
@@ -40,7 +44,12 @@ Expectation files (known failures): suites/conformance/expectations/<implementat
   test = \"links::conflicting_target_rejected\"
   reason = \"why, with a tracking reference\"
 A known failure that fails is `expected-failure` (the run still passes); one that passes is
-`unexpected-pass` (the run fails).";
+`unexpected-pass` (the run fails).
+
+Every run first detects which features the lattice shows (on the existing lattice, or on one
+probe lattice of the binaries/images under test) and compares them with WCC_TARGET_UNSUPPORTED;
+the report's `features` section lists both, and mismatches head the summaries. A mismatch is
+reported, never fatal: the declaration decides which tests run.";
 
 fn parse_backend(s: &str) -> Result<harness::Backend, String> {
     s.parse()
@@ -86,6 +95,8 @@ impl SelectArgs {
     }
 }
 
+// Parsed once per process: the size of `Run` does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Stand up lattices of the binaries under test, run the selected tests, write the report.
@@ -121,6 +132,19 @@ enum Command {
         /// A NATS server image (sets WCC_NATS_IMAGE).
         #[arg(long)]
         nats_image: Option<String>,
+        /// started: lattices the suite starts, one per test; existing: a lattice you run, which
+        /// the suite only connects to (tests run one at a time, each undone after it).
+        #[arg(long, value_enum, env = "WCC_TARGET", default_value = "started")]
+        target: cli::target::TargetKind,
+        /// NATS URL of the existing lattice (--target existing).
+        #[arg(long, env = "WCC_NATS_URL")]
+        nats_url: Option<String>,
+        /// NATS credentials file (.creds) for the existing lattice, when its server needs one.
+        #[arg(long, env = "WCC_NATS_CREDS")]
+        nats_creds: Option<PathBuf>,
+        /// Lattice name of the existing lattice (its hosts' WASMCLOUD_LATTICE).
+        #[arg(long, env = "WCC_LATTICE", default_value = "default")]
+        lattice: String,
     },
     /// List the selected tests with their area, profile membership and covered catalogue items.
     List {
@@ -200,8 +224,18 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             host_image,
             wadm_image,
             nats_image,
+            target,
+            nats_url,
+            nats_creds,
+            lattice,
         } => {
             let selection = select.parse()?;
+            let existing = match target {
+                cli::target::TargetKind::Started => None,
+                cli::target::TargetKind::Existing => {
+                    Some(cli::target::existing_target(nats_url, nats_creds, lattice)?)
+                }
+            };
             let images = [
                 (harness::containers::HOST_IMAGE_ENV, host_image),
                 (harness::containers::WADM_IMAGE_ENV, wadm_image),
@@ -219,6 +253,7 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
                 seed,
                 backend,
                 images,
+                existing,
             })
             .map(verdict)
         }

@@ -30,7 +30,7 @@ pub static READY_ON_STARTED: ConformanceTest = ConformanceTest {
     features: &[Feature::ControlInterface, Feature::LatticeEvents],
     covers: &["HL-01", "HL-03", "Q-01"],
     fixtures: &[],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1).needs_suite_lattice("adds hosts of its own"),
     run: ready_on_started,
 };
 
@@ -63,7 +63,7 @@ pub static HTTP_ADMIN: ConformanceTest = ConformanceTest {
     features: &[Feature::ControlInterface],
     covers: &["HL-10", "CFG-09"],
     fixtures: &[],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1).needs_suite_lattice("adds hosts of its own"),
     run: http_admin,
 };
 
@@ -128,7 +128,7 @@ pub static SIGTERM: ConformanceTest = ConformanceTest {
     features: &[Feature::ControlInterface, Feature::LatticeEvents],
     covers: &["HL-08", "HL-07"],
     fixtures: &[],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1).needs_suite_lattice("adds hosts of its own"),
     run: sigterm,
 };
 
@@ -165,7 +165,7 @@ pub static CONFIG_SERVICE: ConformanceTest = ConformanceTest {
     features: &[Feature::ControlInterface],
     covers: &["HL-12", "CFG-05"],
     fixtures: &[],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1).needs_suite_lattice("adds hosts of its own"),
     run: config_service,
 };
 
@@ -212,7 +212,7 @@ pub static LINKS_REPLAYED: ConformanceTest = ConformanceTest {
     features: &[Feature::ControlInterface, Feature::Links],
     covers: &["HL-13", "Q-10", "NET-11"],
     fixtures: &[],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1).needs_suite_lattice("adds hosts of its own"),
     run: links_replayed,
 };
 
@@ -277,7 +277,7 @@ pub static ISOLATION: ConformanceTest = ConformanceTest {
     features: &[Feature::ControlInterface, Feature::Links],
     covers: &["NET-01", "NET-02"],
     fixtures: &[],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1).needs_suite_lattice("adds hosts of its own"),
     run: isolation,
 };
 
@@ -361,7 +361,7 @@ pub static DISCOVERY: ConformanceTest = ConformanceTest {
     features: &[Feature::Wadm, Feature::FileLoad],
     covers: &["ORC-03", "ORC-10"],
     fixtures: &[crate::PROBE_RUST],
-    setup: Setup::hosts(1).with_wadm(),
+    setup: Setup::hosts(1).with_wadm().needs_suite_lattice("adds hosts of its own"),
     run: discovery,
 };
 
@@ -399,7 +399,7 @@ pub static NATS_UNREACHABLE: ConformanceTest = ConformanceTest {
     features: &[Feature::ControlInterface],
     covers: &["CFG-01", "HL-01"],
     fixtures: &[],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1).needs_suite_lattice("adds hosts of its own"),
     run: nats_unreachable,
 };
 

@@ -449,7 +449,7 @@ pub static FLAG_CONFLICT: ConformanceTest = ConformanceTest {
     features: &[Feature::ControlInterface],
     covers: &["CFG-08", "Q-12"],
     fixtures: &[],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1).needs_suite_lattice("starts hosts of its own"),
     run: flag_conflict,
 };
 

@@ -178,7 +178,7 @@ per_language!(
     description: "a wasi:logging call from the component appears in the host's log at its level with the component's id",
     features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
     covers: &["VAC-06", "VAC-03", "OBS-06"],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1).needs_suite_lattice("reads the host log"),
     fixtures: |L| &[FixtureRef::new("probe", L)],
 );
 

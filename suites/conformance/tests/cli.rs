@@ -29,9 +29,13 @@ const UNKNOWN_ITEM: i32 = 12;
 const TAMPERED: i32 = 13;
 const CATALOGUE: i32 = 14;
 const BACKEND: i32 = 15;
+const TARGET_INCOMPLETE: i32 = 16;
+const NATS_UNREACHABLE: i32 = 17;
+const NO_HOSTS: i32 = 18;
+const CREDENTIALS: i32 = 19;
 
 /// The variables that point the runner at other binaries or targets; tests set them explicitly.
-const ENV: [&str; 8] = [
+const ENV: [&str; 12] = [
     "WCC_HOST_BIN",
     "WCC_WADM_BIN",
     "WCC_NATS_SERVER_BIN",
@@ -40,6 +44,10 @@ const ENV: [&str; 8] = [
     "WCC_WADM_IMAGE",
     "WCC_NATS_IMAGE",
     "WCC_TARGET_UNSUPPORTED",
+    "WCC_TARGET",
+    "WCC_NATS_URL",
+    "WCC_NATS_CREDS",
+    "WCC_LATTICE",
 ];
 
 fn cmd(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -129,6 +137,7 @@ fn report(statuses: &[(&str, Status)]) -> Value {
             profile: "extended".into(),
             ..Default::default()
         },
+        ..Default::default()
     };
     let r = Report::new(
         Implementation {
@@ -962,5 +971,268 @@ fn a_vendor_image_run_records_the_image() {
             .as_str()
             .is_some_and(|v| v.contains("1.9")),
         "{doc:#}"
+    );
+}
+
+// ---- --target existing: a lattice the suite only connects to ----
+
+#[test]
+fn existing_target_without_a_nats_url() {
+    let out = cmd(&["run", "--target", "existing", "--lattice", "x"], &[]);
+    expect(&out, TARGET_INCOMPLETE, &["--nats-url", "WCC_NATS_URL"]);
+}
+
+#[test]
+fn existing_target_with_a_creds_file_that_does_not_exist() {
+    let out = cmd(
+        &["run", "--target", "existing", "--lattice", "x"],
+        &[
+            ("WCC_NATS_URL", "nats://127.0.0.1:1"),
+            ("WCC_NATS_CREDS", "/nonexistent/acme.creds"),
+        ],
+    );
+    expect(
+        &out,
+        CREDENTIALS,
+        &["/nonexistent/acme.creds", "--nats-creds"],
+    );
+}
+
+#[test]
+fn existing_target_with_unreachable_nats_answers_in_bounded_time() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("nats://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    let out = cmd(
+        &[
+            "run",
+            "--target",
+            "existing",
+            "--nats-url",
+            &url,
+            "--lattice",
+            "x",
+        ],
+        &[],
+    );
+    expect(&out, NATS_UNREACHABLE, &[&url]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// A NATS server with no host of the named lattice: the bounded ping finds none.
+#[tokio::test(flavor = "multi_thread")]
+async fn existing_target_with_a_lattice_that_has_no_hosts() {
+    let lattice = harness::Lattice::builder().hosts(0).start().await.unwrap();
+    let url = lattice.nats_url();
+    let out = tokio::task::spawn_blocking(move || {
+        cmd(
+            &[
+                "run",
+                "--target",
+                "existing",
+                "--nats-url",
+                &url,
+                "--lattice",
+                "nobody-here",
+            ],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    expect(&out, NO_HOSTS, &["nobody-here", "no host answered"]);
+}
+
+/// What runs on a lattice: components and providers per host, links, wadm applications.
+async fn state_of(lattice: &harness::Lattice) -> Vec<String> {
+    let mut seen = Vec::new();
+    for id in lattice.host_ids() {
+        let inv = lattice.ctl().get_host_inventory(&id).await.unwrap();
+        let inv = inv.into_data().expect("an inventory");
+        seen.extend(
+            inv.components()
+                .iter()
+                .map(|c| format!("component {}", c.id())),
+        );
+        seen.extend(
+            inv.providers()
+                .iter()
+                .map(|p| format!("provider {}", p.id())),
+        );
+    }
+    let links = lattice.ctl().get_links().await.unwrap();
+    seen.extend(
+        links
+            .into_data()
+            .unwrap_or_default()
+            .iter()
+            .map(|l| format!("link {} -> {}", l.source_id(), l.target())),
+    );
+    let apps = lattice.wadm().list().await.unwrap();
+    seen.extend(apps.into_iter().map(|a| format!("app {}", a.name)));
+    seen
+}
+
+/// The suite starts a lattice itself (NATS, one host, wadm), then the runner connects to it as a
+/// vendor's existing lattice: the eligible tests pass, the others are skipped with the reason,
+/// the report verifies and records the target and the features, and the lattice is left as found.
+#[tokio::test(flavor = "multi_thread")]
+async fn existing_target_runs_eligible_tests_and_leaves_the_lattice_as_found() {
+    let lattice = harness::Lattice::builder()
+        .hosts(1)
+        .wadm(true)
+        .start()
+        .await
+        .unwrap();
+    let found = state_of(&lattice).await;
+    let host_ids = lattice.host_ids();
+    let dir = tmp();
+    let results = dir.path().join("results");
+    let args: Vec<String> = [
+        "run",
+        "--target",
+        "existing",
+        "--nats-url",
+        &lattice.nats_url(),
+        "--lattice",
+        lattice.name(),
+        "--implementation",
+        "acme",
+        "--results",
+        results.to_str().unwrap(),
+        "--seed",
+        "1",
+        // Eligible: one host, wadm, control interface, links, config.
+        "--filter",
+        "components::scale_invoke_and_stop",
+        "--filter",
+        "links::put_get_delete_with_events",
+        "--filter",
+        "config::put_get_delete",
+        "--filter",
+        "orchestration::model_versions_and_delete",
+        // Not eligible: two hosts; the builtin HTTP server; the suite's heartbeat; host labels.
+        "--filter",
+        "host::inventory_of_idle_host",
+        "--filter",
+        "host::ping_reports_identity",
+        "--filter",
+        "providers::start_stop_lifecycle",
+        "--filter",
+        "host::heartbeat_interval_and_payload",
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    let started = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cmd(&args, &[])
+    })
+    .await
+    .unwrap();
+    let stderr = expect(&out, OK, &["PASSED"]);
+    eprintln!("the run took {:?}", started.elapsed());
+
+    let folder = std::fs::read_dir(results.join("acme"))
+        .unwrap()
+        .next()
+        .expect("a version folder")
+        .unwrap()
+        .path();
+    let report_path = folder.join("report.json");
+    // Against the real catalogue (the default).
+    expect(
+        &cmd(&["verify", report_path.to_str().unwrap()], &[]),
+        OK,
+        &[],
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    assert_eq!(report["backend"], "external", "{stderr}");
+    assert_eq!(report["target"]["kind"], "existing");
+    assert_eq!(report["target"]["lattice"], lattice.name());
+    assert_eq!(report["target"]["hosts"], json!(host_ids));
+    let status = |name: &str| -> (String, String) {
+        let t = report["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in the report"));
+        (
+            t["status"].as_str().unwrap().to_string(),
+            t["message"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    for name in [
+        "components::scale_invoke_and_stop",
+        "links::put_get_delete_with_events",
+        "config::put_get_delete",
+        "orchestration::model_versions_and_delete",
+    ] {
+        let (s, m) = status(name);
+        assert_eq!(s, "passed", "{name}: {m}\n{stderr}");
+    }
+    for (name, why) in [
+        ("host::ping_reports_identity", "2 hosts (the lattice has 1)"),
+        (
+            "providers::start_stop_lifecycle",
+            "host feature `builtin-http-server`",
+        ),
+        ("host::heartbeat_interval_and_payload", "heartbeat interval"),
+        ("host::inventory_of_idle_host", "labels zone=conformance-a"),
+    ] {
+        let (s, m) = status(name);
+        assert_eq!(s, "skipped", "{name}: {m}");
+        assert!(
+            m.starts_with("needs a lattice the suite starts (target: existing lattice): ")
+                && m.contains(why),
+            "{name}: {m}"
+        );
+    }
+    // Features: detected on the lattice; its host runs without the builtin HTTP server, which
+    // the target (declaring nothing unsupported) claims: a mismatch, reported, not fatal.
+    let features = report["features"].as_array().expect("a features section");
+    let feature = |id: &str| {
+        features
+            .iter()
+            .find(|f| f["feature"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(feature("control-interface")["detected"], true);
+    assert_eq!(feature("wadm")["detected"], true);
+    assert_eq!(feature("file-load")["detected"], true);
+    assert_eq!(feature("lattice-events")["detected"], true);
+    let http = feature("builtin-http-server");
+    assert_eq!(
+        (
+            http["declared"].clone(),
+            http["detected"].clone(),
+            http["mismatch"].clone()
+        ),
+        (json!(true), json!(false), json!(true))
+    );
+    let summary = std::fs::read_to_string(folder.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("feature mismatch") && summary.contains("`builtin-http-server`"),
+        "{summary}"
+    );
+
+    // Left as found: nothing of the run remains, the host still answers.
+    assert_eq!(state_of(&lattice).await, found);
+    let hosts = lattice.ctl().get_hosts().await.unwrap();
+    assert_eq!(
+        hosts.iter().map(|h| h.id().to_string()).collect::<Vec<_>>(),
+        host_ids
     );
 }

@@ -36,13 +36,21 @@ pub(crate) enum Exit {
     Catalogue,
     /// The chosen backend cannot run here (containers: no Docker engine answers).
     Backend,
+    /// `--target existing` without what it needs (`--nats-url`).
+    TargetIncomplete,
+    /// The existing lattice's NATS server cannot be reached.
+    NatsUnreachable,
+    /// No host of the existing lattice answers a control-interface ping.
+    NoHosts,
+    /// The NATS credentials file (`--nats-creds`) does not exist or cannot be used.
+    Credentials,
     /// The program itself broke (e.g. the async runtime did not start).
     Internal,
 }
 
 impl Exit {
     /// Every code, in table order.
-    pub(crate) const ALL: [Exit; 17] = [
+    pub(crate) const ALL: [Exit; 21] = [
         Exit::Ok,
         Exit::Failed,
         Exit::Usage,
@@ -59,6 +67,10 @@ impl Exit {
         Exit::Tampered,
         Exit::Catalogue,
         Exit::Backend,
+        Exit::TargetIncomplete,
+        Exit::NatsUnreachable,
+        Exit::NoHosts,
+        Exit::Credentials,
         Exit::Internal,
     ];
 
@@ -81,6 +93,10 @@ impl Exit {
             Exit::Tampered => 13,
             Exit::Catalogue => 14,
             Exit::Backend => 15,
+            Exit::TargetIncomplete => 16,
+            Exit::NatsUnreachable => 17,
+            Exit::NoHosts => 18,
+            Exit::Credentials => 19,
             Exit::Internal => 70,
         }
     }
@@ -104,6 +120,10 @@ impl Exit {
             Exit::Tampered => "verify: content_sha256 does not match the content (edited after the run)",
             Exit::Catalogue => "verify: the catalogue cannot be read",
             Exit::Backend => "the backend cannot run here (--backend containers or an image flag, and no Docker engine answers)",
+            Exit::TargetIncomplete => "--target existing without --nats-url (WCC_NATS_URL)",
+            Exit::NatsUnreachable => "--target existing: the NATS server at --nats-url cannot be reached (answered within seconds)",
+            Exit::NoHosts => "--target existing: no host of --lattice answers a control-interface ping (bounded wait)",
+            Exit::Credentials => "--target existing: the --nats-creds file does not exist or is not usable",
             Exit::Internal => "internal error of the program itself",
         }
     }

@@ -5,11 +5,14 @@ use std::time::Instant;
 
 use futures::StreamExt as _;
 use harness::binaries::{sha256_of, version_of};
+use harness::conformance::eligibility::{existing_skip_reason, LatticeFacts};
+use harness::conformance::features::{compare, declared_unsupported, detect};
 use harness::conformance::report::{
-    now_rfc3339, Binary, Implementation, Report, RunInfo, TestRecord,
+    now_rfc3339, Binary, Implementation, Report, RunInfo, Target, TestRecord,
 };
 use harness::conformance::{
-    execute, skip_reason, ConformanceTest, Feature, Outcome, RunOptions, Status,
+    execute, execute_on_existing, skip_reason, ConformanceTest, Feature, Outcome, RunOptions,
+    Status,
 };
 
 use super::exit::{CliError, Exit};
@@ -28,6 +31,8 @@ pub(crate) struct RunArgs {
     pub(crate) backend: Option<harness::Backend>,
     /// `--host-image`, `--wadm-image`, `--nats-image`: vendor images (containers backend).
     pub(crate) images: Vec<(&'static str, String)>,
+    /// `--target existing`: the lattice to connect to.
+    pub(crate) existing: Option<harness::ExistingLattice>,
 }
 
 /// Applies `--backend` and the image flags to the environment the harness reads, and checks they
@@ -229,7 +234,16 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
     let (expectations, expectations_path) =
         Expectations::load(args.expectations.as_deref(), &args.implementation, &names)?;
 
-    // 2. Where the lattices run, and the binaries (or images) under test.
+    // 2. Where the lattices run, and the binaries (or images) under test; or the existing lattice.
+    if let Some(target) = &args.existing {
+        if !args.images.is_empty() || args.backend.is_some() {
+            return Err(CliError::new(
+                Exit::Usage,
+                "--target existing starts nothing: drop --backend and the image flags",
+            ));
+        }
+        return run_existing(&args, target, tests, expectations, expectations_path).await;
+    }
     let backend = choose_backend(&args)?;
     let options = RunOptions::from_env().map_err(|e| CliError::new(Exit::Binary, e.to_string()))?;
     let mut implementation = Implementation {
@@ -276,70 +290,32 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
     ]
     .map(|p| hash_in_background(p));
 
-    // 4. Run.
-    let seed = args.seed.unwrap_or_else(random_seed) & SEED_MASK;
-    let started_at = now_rfc3339();
-    let total = tests.len();
-    eprintln!(
-        "wasmcloud-conformance: {total} test(s) of profile {} against {} ({}), {} at a time, seed {seed}{}",
-        args.selection.profile.id(),
-        implementation.name,
-        implementation.host.version.as_deref().unwrap_or("?"),
-        args.jobs,
-        expectations_path
-            .as_ref()
-            .map(|p| format!(", expectations {}", p.display()))
-            .unwrap_or_default(),
-    );
-    let clock = Instant::now();
-    let options_ref = &options;
-    let tests_ref = &tests;
-    let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(total);
-    let mut stream = futures::stream::iter(execution_order(total, seed).into_iter().map(
-        |i| async move {
-            let test: &ConformanceTest = tests_ref[i];
-            let outcome = match skip_reason(test, options_ref.strict_fixtures) {
-                Some(reason) => Outcome {
-                    status: Status::Skipped,
-                    duration: Default::default(),
-                    message: Some(reason),
-                    diagnostics: None,
-                    log_dir: None,
-                },
-                None => execute(test, options_ref).await,
-            };
-            (i, outcome)
-        },
-    ))
-    .buffer_unordered(usize::from(args.jobs));
-    while let Some((i, outcome)) = stream.next().await {
-        let done = outcomes.len() + 1;
-        let known = expectations.known_failures.get(tests[i].name);
-        let note = outcome
-            .message
-            .as_deref()
-            .and_then(|m| m.lines().next())
-            .map(|m| format!(": {m}"))
-            .unwrap_or_default();
-        let expectation = match (known, outcome.status) {
-            (Some(_), Status::Failed) => " (expected failure)",
-            (Some(_), Status::Passed) => " (UNEXPECTED PASS: listed as a known failure)",
-            _ => "",
-        };
-        eprintln!(
-            "[{done:>3}/{total}, {} left] {:<5} {}{expectation} ({:.1} s, {:.0} s elapsed){note}",
-            total - done,
-            status_word(outcome.status),
-            tests[i].name,
-            outcome.duration.as_secs_f64(),
-            clock.elapsed().as_secs_f64()
-        );
-        if let Some(d) = &outcome.diagnostics {
-            eprintln!("{d}");
+    // 4. What the target shows, on one probe lattice of the binaries or images under test.
+    eprintln!("wasmcloud-conformance: detecting features on a probe lattice");
+    let detected =
+        super::target::detect_on_started(&options, implementation.wadm.version.is_some()).await;
+    let target = Target {
+        kind: if harness::containers::image_overrides().is_empty() {
+            "binaries"
+        } else {
+            "images"
         }
-        outcomes.push((i, outcome));
-    }
-    outcomes.sort_by_key(|(i, _)| *i);
+        .into(),
+        ..Default::default()
+    };
+    let plan = Plan {
+        tests,
+        expectations,
+        expectations_path,
+        implementation,
+        dir,
+        backend: backend.id().to_string(),
+        jobs: args.jobs,
+        target,
+        features: compare(&declared_unsupported(), &detected),
+        mode: Mode::Started(options),
+    };
+    let (mut implementation, report_parts) = plan.execute(&args).await?;
     let [host, wadm, nats_server] = hashes;
     for (slot, hash) in [
         (&mut implementation.host, host),
@@ -351,38 +327,252 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
             slot.sha256 = hash;
         }
     }
-    let records = outcomes
-        .iter()
-        .map(|(i, o)| {
-            let record = TestRecord::new(tests[*i], o);
-            match expectations.known_failures.get(tests[*i].name) {
-                Some(reason) => record.expecting_failure(reason),
-                None => record,
-            }
-        })
-        .collect();
-    let run = RunInfo {
-        backend: backend.id().to_string(),
-        seed,
-        selection: args
-            .selection
-            .record(expectations_path.map(|p| p.display().to_string())),
-    };
-    let report = Report::new(implementation, run, started_at, records);
-    let files = report
-        .write(&dir)
-        .map_err(|e| CliError::new(Exit::Results, format!("cannot write the report: {e}")))?;
-    for f in &files {
-        eprintln!("wrote {}", f.display());
+    report_parts.write(implementation)
+}
+
+/// How tests execute: on lattices the suite starts, or on an existing lattice.
+enum Mode {
+    Started(RunOptions),
+    Existing(harness::ExistingLattice, RunOptions, LatticeFacts),
+}
+
+/// Everything a run has settled before its tests execute.
+struct Plan {
+    tests: Vec<&'static ConformanceTest>,
+    expectations: Expectations,
+    expectations_path: Option<PathBuf>,
+    implementation: Implementation,
+    dir: PathBuf,
+    backend: String,
+    jobs: u16,
+    target: Target,
+    features: Vec<harness::conformance::features::FeatureRecord>,
+    mode: Mode,
+}
+
+/// A finished execution, waiting for the implementation's hashes to be written as a report.
+struct Finished {
+    run: RunInfo,
+    started_at: String,
+    records: Vec<TestRecord>,
+    dir: PathBuf,
+    seed: u64,
+    clock: Instant,
+}
+
+impl Finished {
+    fn write(self, implementation: Implementation) -> Result<bool, CliError> {
+        let seed = self.seed;
+        let report = Report::new(implementation, self.run, self.started_at, self.records);
+        let files = report
+            .write(&self.dir)
+            .map_err(|e| CliError::new(Exit::Results, format!("cannot write the report: {e}")))?;
+        for f in &files {
+            eprintln!("wrote {}", f.display());
+        }
+        for f in report.mismatches() {
+            eprintln!(
+                "wasmcloud-conformance: feature mismatch (reported, not fatal): `{}` declared {}, detected {}: {}",
+                f.feature,
+                harness::conformance::report::supported_word(Some(f.declared)),
+                harness::conformance::report::supported_word(f.detected),
+                f.evidence
+            );
+        }
+        eprintln!(
+            "wasmcloud-conformance: {}: {} in {:.0} s (seed {seed}, content_sha256 {})",
+            if report.ok() { "PASSED" } else { "FAILED" },
+            report.summary.line(),
+            self.clock.elapsed().as_secs_f64(),
+            report.content_sha256
+        );
+        Ok(report.ok())
     }
+}
+
+impl Plan {
+    async fn run_one(&self, test: &ConformanceTest) -> Outcome {
+        let skipped = |reason| Outcome {
+            status: Status::Skipped,
+            duration: Default::default(),
+            message: Some(reason),
+            diagnostics: None,
+            log_dir: None,
+        };
+        match &self.mode {
+            Mode::Started(options) => match skip_reason(test, options.strict_fixtures) {
+                Some(reason) => skipped(reason),
+                None => execute(test, options).await,
+            },
+            Mode::Existing(target, options, facts) => {
+                match skip_reason(test, options.strict_fixtures)
+                    .or_else(|| existing_skip_reason(test, facts))
+                {
+                    Some(reason) => skipped(reason),
+                    None => execute_on_existing(test, options, target).await,
+                }
+            }
+        }
+    }
+
+    async fn execute(self, args: &RunArgs) -> Result<(Implementation, Finished), CliError> {
+        let Plan {
+            tests,
+            expectations,
+            expectations_path,
+            implementation,
+            dir,
+            ..
+        } = &self;
+        // Tests on a shared existing lattice must not see each other: one at a time.
+        let jobs = match self.mode {
+            Mode::Existing(..) => 1,
+            Mode::Started(_) => self.jobs,
+        };
+        let seed = args.seed.unwrap_or_else(random_seed) & SEED_MASK;
+        let started_at = now_rfc3339();
+        let total = tests.len();
+        eprintln!(
+            "wasmcloud-conformance: {total} test(s) of profile {} against {} ({}), {} at a time, seed {seed}{}",
+            args.selection.profile.id(),
+            implementation.name,
+            implementation.host.version.as_deref().unwrap_or("?"),
+            jobs,
+            expectations_path
+                .as_ref()
+                .map(|p| format!(", expectations {}", p.display()))
+                .unwrap_or_default(),
+        );
+        let clock = Instant::now();
+        let plan = &self;
+        let tests_ref = tests;
+        let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(total);
+        let mut stream = futures::stream::iter(execution_order(total, seed).into_iter().map(
+            |i| async move {
+                let test: &ConformanceTest = tests_ref[i];
+                (i, plan.run_one(test).await)
+            },
+        ))
+        .buffer_unordered(usize::from(jobs));
+        while let Some((i, outcome)) = stream.next().await {
+            let done = outcomes.len() + 1;
+            let known = expectations.known_failures.get(tests[i].name);
+            let note = outcome
+                .message
+                .as_deref()
+                .and_then(|m| m.lines().next())
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            let expectation = match (known, outcome.status) {
+                (Some(_), Status::Failed) => " (expected failure)",
+                (Some(_), Status::Passed) => " (UNEXPECTED PASS: listed as a known failure)",
+                _ => "",
+            };
+            eprintln!(
+                "[{done:>3}/{total}, {} left] {:<5} {}{expectation} ({:.1} s, {:.0} s elapsed){note}",
+                total - done,
+                status_word(outcome.status),
+                tests[i].name,
+                outcome.duration.as_secs_f64(),
+                clock.elapsed().as_secs_f64()
+            );
+            if let Some(d) = &outcome.diagnostics {
+                eprintln!("{d}");
+            }
+            outcomes.push((i, outcome));
+        }
+        outcomes.sort_by_key(|(i, _)| *i);
+        let records = outcomes
+            .iter()
+            .map(|(i, o)| {
+                let record = TestRecord::new(tests[*i], o);
+                match expectations.known_failures.get(tests[*i].name) {
+                    Some(reason) => record.expecting_failure(reason),
+                    None => record,
+                }
+            })
+            .collect();
+        let run = RunInfo {
+            backend: self.backend.clone(),
+            seed,
+            selection: args
+                .selection
+                .record(expectations_path.as_ref().map(|p| p.display().to_string())),
+            target: Some(self.target.clone()),
+            features: self.features.clone(),
+        };
+        drop(stream);
+        Ok((
+            implementation.clone(),
+            Finished {
+                run,
+                started_at,
+                records,
+                dir: dir.clone(),
+                seed,
+                clock,
+            },
+        ))
+    }
+}
+
+/// `run --target existing`: connect, detect, run the eligible tests one at a time, report.
+async fn run_existing(
+    args: &RunArgs,
+    target: &harness::ExistingLattice,
+    tests: Vec<&'static ConformanceTest>,
+    expectations: Expectations,
+    expectations_path: Option<PathBuf>,
+) -> Result<bool, CliError> {
     eprintln!(
-        "wasmcloud-conformance: {}: {} in {:.0} s (seed {seed}, content_sha256 {})",
-        if report.ok() { "PASSED" } else { "FAILED" },
-        report.summary.line(),
-        clock.elapsed().as_secs_f64(),
-        report.content_sha256
+        "wasmcloud-conformance: connecting to lattice {} at {}",
+        target.lattice, target.nats_url
     );
-    Ok(report.ok())
+    let lattice = super::target::connect(target).await?;
+    let [host, wadm, nats_server] = super::target::describe_existing(&lattice, target);
+    let implementation = Implementation {
+        name: args.implementation.clone(),
+        host,
+        wadm,
+        nats_server,
+    };
+    let dir = args
+        .results
+        .join(&implementation.name)
+        .join(version_folder(implementation.host.version.as_deref()));
+    check_writable(&dir)?;
+    eprintln!(
+        "wasmcloud-conformance: found host(s) {:?} (wadm {}); detecting features",
+        lattice.host_ids(),
+        if lattice.has_wadm() {
+            "answers"
+        } else {
+            "does not answer"
+        }
+    );
+    let detected = detect(&lattice).await;
+    let facts = LatticeFacts::of(&lattice, detected.clone());
+    let record = Target {
+        kind: "existing".into(),
+        nats_url: Some(target.nats_url.clone()),
+        lattice: Some(target.lattice.clone()),
+        hosts: lattice.host_ids(),
+    };
+    drop(lattice);
+    let plan = Plan {
+        tests,
+        expectations,
+        expectations_path,
+        implementation,
+        dir,
+        backend: "external".into(),
+        jobs: 1,
+        target: record,
+        features: compare(&declared_unsupported(), &detected),
+        mode: Mode::Existing(target.clone(), super::target::existing_options(), facts),
+    };
+    let (implementation, finished) = plan.execute(args).await?;
+    finished.write(implementation)
 }
 
 #[cfg(test)]

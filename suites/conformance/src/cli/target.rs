@@ -1,0 +1,140 @@
+//! `run --target existing`: a lattice the vendor runs, which the suite only connects to; and the
+//! feature detection every run starts with (on that lattice, or on one probe lattice the suite
+//! starts from the binaries or images under test).
+use std::path::PathBuf;
+
+use harness::conformance::features::{detect, Detected};
+use harness::conformance::report::Binary;
+use harness::conformance::{Feature, RunOptions};
+use harness::{ExistingLattice, HarnessError, Lattice, LatticeBuilder};
+
+use super::exit::{CliError, Exit};
+
+/// What `run` is pointed at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum TargetKind {
+    /// Lattices the suite starts from the binaries (`WCC_*_BIN`) or images under test, one per test.
+    Started,
+    /// A lattice the vendor runs (e.g. on Kubernetes): the suite only connects to it.
+    Existing,
+}
+
+/// `--target existing` with its connection flags, checked.
+pub(crate) fn existing_target(
+    nats_url: Option<String>,
+    creds: Option<PathBuf>,
+    lattice: String,
+) -> Result<ExistingLattice, CliError> {
+    let Some(url) = nats_url.filter(|u| !u.trim().is_empty()) else {
+        return Err(CliError::new(
+            Exit::TargetIncomplete,
+            "--target existing needs the lattice's NATS URL: pass --nats-url nats://HOST:4222 (or set WCC_NATS_URL)",
+        ));
+    };
+    let mut target = ExistingLattice::new(url, lattice);
+    if let Some(path) = creds {
+        if !path.is_file() {
+            return Err(CliError::new(
+                Exit::Credentials,
+                format!(
+                    "the NATS credentials file {} does not exist or is not a file (--nats-creds / WCC_NATS_CREDS)",
+                    path.display()
+                ),
+            ));
+        }
+        target = target.creds(path);
+    }
+    Ok(target)
+}
+
+/// Connects to the existing lattice (NATS in bounded time, then at least one host).
+pub(crate) async fn connect(target: &ExistingLattice) -> Result<Lattice, CliError> {
+    target.connect().await.map_err(|e| {
+        let exit = match &e {
+            HarnessError::Credentials { .. } => Exit::Credentials,
+            HarnessError::NoHosts { .. } => Exit::NoHosts,
+            _ => Exit::NatsUnreachable,
+        };
+        CliError::new(exit, format!("cannot use the existing lattice: {e}"))
+    })
+}
+
+/// The implementation as an existing lattice shows it: the first host's version, NATS's URL and
+/// server version; wadm has no version to read.
+pub(crate) fn describe_existing(lattice: &Lattice, target: &ExistingLattice) -> [Binary; 3] {
+    let host = lattice.discovered_hosts().first();
+    let nats = lattice.nats().server_info();
+    [
+        Binary {
+            path: format!("existing lattice {} at {}", target.lattice, target.nats_url),
+            version: host.and_then(|h| h.version()).map(str::to_string),
+            ..Default::default()
+        },
+        Binary {
+            path: format!(
+                "existing lattice {} ({})",
+                target.lattice,
+                if lattice.has_wadm() {
+                    "wadm answers"
+                } else {
+                    "no wadm answers"
+                }
+            ),
+            ..Default::default()
+        },
+        Binary {
+            path: target.nats_url.clone(),
+            version: Some(format!("nats-server {}", nats.version)),
+            ..Default::default()
+        },
+    ]
+}
+
+/// Options for tests on an existing lattice: no binaries are used.
+pub(crate) fn existing_options() -> RunOptions {
+    RunOptions {
+        binaries: harness::binaries::Binaries {
+            nats_server: PathBuf::new(),
+            host: PathBuf::new(),
+            wadm: PathBuf::new(),
+        },
+        test_timeout: std::time::Duration::from_secs(300),
+        strict_fixtures: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false"),
+        backend: harness::Backend::Processes,
+    }
+}
+
+/// Detection on one probe lattice started from the binaries or images under test: one host with
+/// the builtin HTTP server enabled (as the tests needing it enable it), wadm when it is usable.
+/// A probe lattice that does not come up leaves every feature unknown, with the reason.
+pub(crate) async fn detect_on_started(options: &RunOptions, wadm_usable: bool) -> Vec<Detected> {
+    let builder = LatticeBuilder::default()
+        .hosts(1)
+        .host_feature("builtin-http-server")
+        .wadm(wadm_usable)
+        .binaries(options.binaries.clone())
+        .backend(options.backend);
+    match builder.start().await {
+        Ok(lattice) => {
+            let mut found = detect(&lattice).await;
+            if !wadm_usable {
+                for d in found.iter_mut().filter(|d| d.feature == Feature::Wadm) {
+                    d.evidence = format!(
+                        "the wadm under test does not answer --version, so the probe lattice ran none ({})",
+                        d.evidence
+                    );
+                }
+            }
+            lattice.shutdown().await;
+            found
+        }
+        Err(e) => Feature::ALL
+            .into_iter()
+            .map(|feature| Detected {
+                feature,
+                supported: None,
+                evidence: format!("the probe lattice did not come up: {e}"),
+            })
+            .collect(),
+    }
+}
