@@ -19,6 +19,11 @@ pub struct Baseline {
     /// Relative change of a ratio, in its bad direction, that counts as a regression (0.5 =
     /// 50% worse).
     pub tolerance: f64,
+    /// Tolerances for single keys (`scenario/metric`) or metrics (`p99_us`), instead of
+    /// `tolerance`: a tail latency or a recovery that waits on heartbeats moves more from run to
+    /// run than a median. The most specific entry wins.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tolerances: BTreeMap<String, f64>,
     /// `scenario/metric` → ratio to its anchor.
     pub ratios: BTreeMap<String, f64>,
 }
@@ -37,19 +42,32 @@ impl Baseline {
             Ok(text) => Ok(serde_json::from_str(&text)?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
                 tolerance: 0.5,
-                ratios: BTreeMap::new(),
+                ..Self::default()
             }),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// The baseline these comparisons would make (tolerance kept).
-    pub fn from_run(tolerance: f64, comparisons: &[Comparison]) -> Self {
+    /// The baseline these comparisons would make (tolerances kept).
+    pub fn from_run(&self, comparisons: &[Comparison]) -> Self {
         let ratios = comparisons
             .iter()
             .map(|c| (c.key(), (c.ratio * 1000.0).round() / 1000.0))
             .collect();
-        Self { tolerance, ratios }
+        Self {
+            tolerance: self.tolerance,
+            tolerances: self.tolerances.clone(),
+            ratios,
+        }
+    }
+
+    /// The tolerance for `c`: its key's, else its metric's, else the default.
+    pub fn tolerance_for(&self, c: &Comparison) -> f64 {
+        self.tolerances
+            .get(&c.key())
+            .or_else(|| self.tolerances.get(&c.metric))
+            .copied()
+            .unwrap_or(self.tolerance)
     }
 
     /// The comparisons whose ratio moved past the tolerance in the bad direction.
@@ -58,16 +76,17 @@ impl Baseline {
             .iter()
             .filter_map(|c| {
                 let base = *self.ratios.get(&c.key())?;
+                let tolerance = self.tolerance_for(c);
                 let worse = if c.higher_is_better {
-                    c.ratio < base * (1.0 - self.tolerance)
+                    c.ratio < base * (1.0 - tolerance)
                 } else {
-                    c.ratio > base * (1.0 + self.tolerance)
+                    c.ratio > base * (1.0 + tolerance)
                 };
                 worse.then(|| Regression {
                     key: c.key(),
                     baseline: base,
                     ratio: c.ratio,
-                    tolerance: self.tolerance,
+                    tolerance,
                 })
             })
             .collect()
@@ -398,12 +417,23 @@ mod tests {
     fn regressions_are_judged_by_ratio_in_the_bad_direction_only() {
         let baseline = Baseline {
             tolerance: 0.5,
+            tolerances: [("p99_us".to_string(), 1.0), ("a/p99_us".to_string(), 2.0)].into(),
             ratios: [
                 ("a/p50_us".to_string(), 2.0),
                 ("b/throughput_rps".to_string(), 0.4),
+                ("a/p99_us".to_string(), 1.0),
+                ("b/p99_us".to_string(), 1.0),
             ]
             .into(),
         };
+        // Tolerances: the key's over the metric's over the default.
+        assert!(baseline
+            .regressions(&[c("a", "p99_us", 2.9, false)])
+            .is_empty());
+        assert_eq!(
+            baseline.regressions(&[c("b", "p99_us", 2.1, false)])[0].tolerance,
+            1.0
+        );
         // Latency ratio: 2.9 is within +50% of 2.0, 3.1 is not; 0.5 (faster) is never a regression.
         assert!(baseline
             .regressions(&[c("a", "p50_us", 2.9, false)])
@@ -429,8 +459,9 @@ mod tests {
         assert!(baseline
             .regressions(&[c("new", "p50_us", 100.0, false)])
             .is_empty());
-        let from = Baseline::from_run(0.5, &[c("a", "p50_us", 2.34567, false)]);
+        let from = baseline.from_run(&[c("a", "p50_us", 2.34567, false)]);
         assert_eq!(from.ratios["a/p50_us"], 2.346);
+        assert_eq!(from.tolerances, baseline.tolerances);
     }
 
     #[test]

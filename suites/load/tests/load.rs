@@ -52,7 +52,7 @@ fn suite() -> Result<(), Failed> {
     eprintln!("{}", results.markdown());
     eprintln!("[load] results in {}", dir.display());
     if std::env::var("WCC_LOAD_WRITE_BASELINE").is_ok_and(|v| v == "1") && outcome.is_ok() {
-        let new = Baseline::from_run(baseline.tolerance.max(0.5), &results.record.comparisons);
+        let new = baseline.from_run(&results.record.comparisons);
         std::fs::write(
             &baseline_path,
             serde_json::to_string_pretty(&new).map_err(|e| e.to_string())? + "\n",
