@@ -75,14 +75,38 @@ fn http_admin(cx: Cx) -> TestFuture {
             .lattice()
             .add_host(env(&[("WASMCLOUD_HTTP_ADMIN", bind)]))
             .await?;
-        let http = cx.http();
         let base = format!("http://{}", host.address(port));
+        // Each request gets the admin server's answer, whatever it is; only a transport failure
+        // (no answer at all within 3 s) is tried again, bounded. On the containers backend a
+        // request to a container's address has timed out while other tests created and removed
+        // their networks, with the same requests passing alone; an answer with the wrong status
+        // or body still fails at once.
+        let ask = |method: reqwest::Method, path: &'static str| {
+            let url = format!("{base}{path}");
+            async move {
+                let client = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(3))
+                    .no_proxy()
+                    .pool_max_idle_per_host(0)
+                    .build()?;
+                let what = format!("{method} {path} to answer");
+                Wait::new(what, Duration::from_secs(30))
+                    .interval(Duration::from_millis(200))
+                    .until(|_| {
+                        let request = client.request(method.clone(), &url);
+                        async move {
+                            match request.send().await {
+                                Ok(resp) => Probe::Ready(resp),
+                                Err(e) => Probe::NotYet(format!("{e:#}")),
+                            }
+                        }
+                    })
+                    .await
+                    .map_err(anyhow::Error::from)
+            }
+        };
         for path in ["/livez", "/readyz"] {
-            let resp = http
-                .get(format!("{base}{path}"))
-                .send()
-                .await
-                .with_context(|| format!("GET {path}"))?;
+            let resp = ask(reqwest::Method::GET, path).await?;
             ensure!(resp.status() == 200, "GET {path}: {}", resp.status());
             let body: serde_json::Value = resp
                 .json()
@@ -93,23 +117,11 @@ fn http_admin(cx: Cx) -> TestFuture {
                 "GET {path}: {body}"
             );
         }
-        let head = http
-            .head(format!("{base}/livez"))
-            .send()
-            .await
-            .context("HEAD /livez")?;
+        let head = ask(reqwest::Method::HEAD, "/livez").await?;
         ensure!(head.status() == 200, "HEAD /livez: {}", head.status());
-        let post = http
-            .post(format!("{base}/livez"))
-            .send()
-            .await
-            .context("POST /livez")?;
+        let post = ask(reqwest::Method::POST, "/livez").await?;
         ensure!(post.status() == 405, "POST /livez: {}", post.status());
-        let other = http
-            .get(format!("{base}/nope"))
-            .send()
-            .await
-            .context("GET /nope")?;
+        let other = ask(reqwest::Method::GET, "/nope").await?;
         ensure!(other.status() == 404, "GET /nope: {}", other.status());
         let text = other.text().await.unwrap_or_default();
         ensure!(
