@@ -49,7 +49,7 @@ impl Config {
                 repeats: 5,
                 scale_instances: 40,
                 max_lateness,
-                ceiling_rounds: 3,
+                ceiling_rounds: 5,
             }
         } else {
             Self {
@@ -62,7 +62,7 @@ impl Config {
                 repeats: 3,
                 scale_instances: 10,
                 max_lateness,
-                ceiling_rounds: 2,
+                ceiling_rounds: 3,
             }
         }
     }

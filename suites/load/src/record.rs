@@ -99,14 +99,14 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// The generator's ceiling check: wrk and the generator in alternating rounds on one target.
+/// The generator's ceiling check: rounds of wrk, then the generator, on one target.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Ceiling {
     /// wrk's throughput in each round (requests/s).
     pub wrk_rps: Vec<f64>,
     /// The generator's closed-loop throughput in each round (requests/s).
     pub generator_rps: Vec<f64>,
-    /// Best generator round ÷ best wrk round.
+    /// The median over the rounds of generator ÷ wrk.
     pub ratio: f64,
 }
 

@@ -28,7 +28,7 @@ fn suite() -> Result<(), Failed> {
     if let Err(e) = &outcome {
         record.problem(format!("the run stopped: {e:#}"));
     }
-    let baseline_path = Baseline::path();
+    let baseline_path = Baseline::path(cfg.mode);
     let baseline = Baseline::read(&baseline_path)
         .map_err(|e| format!("read {}: {e}", baseline_path.display()))?;
     let results = LoadResults::new(
