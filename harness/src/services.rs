@@ -191,8 +191,64 @@ impl WadmHandle {
             .await
     }
 
-    /// Waits until wadm's lattice state (KV `wadm_state`, key `host_<lattice>`, ORC-02) lists
-    /// every host, so manifests deployed next are scheduled on them.
+    /// Waits until every source of wadm's event-consumer stream (`wadm_event_consumer`, fed by
+    /// the `wasmbus_events` and `wadm_events` streams) is active. A deploy made before that can be
+    /// lost: seen once in 25 runs with a deploy 120 ms after wadm answered — the deploy was stored
+    /// and its `manifest_published` event went into `wadm_events`, but never reached the consumer
+    /// stream (one message short of its two sources), so no scaler was made and the app stayed
+    /// Undeployed. A wadm without that stream (another layout) is not waited for.
+    async fn wait_event_sources(
+        &mut self,
+        js: &async_nats::jetstream::Context,
+        timeout: Duration,
+    ) -> Result<(), HarnessError> {
+        const STREAM: &str = "wadm_event_consumer";
+        let what = format!("the sources of wadm's stream {STREAM} to be active");
+        let wait = Wait::new(what.clone(), timeout).interval(Duration::from_millis(10));
+        self.service
+            .until_running(wait, &what, |_| {
+                let js = js.clone();
+                async move {
+                    let mut stream = match js.get_stream(STREAM).await {
+                        Ok(stream) => stream,
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                async_nats::jetstream::context::GetStreamErrorKind::JetStream(j)
+                                    if j.error_code()
+                                        == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND
+                            ) =>
+                        {
+                            return Probe::Ready(())
+                        }
+                        Err(e) => return Probe::NotYet(format!("stream {STREAM}: {e}")),
+                    };
+                    match stream.info().await {
+                        Ok(info) => {
+                            let idle: Vec<&str> = info
+                                .sources
+                                .iter()
+                                .filter(|s| s.active.is_none())
+                                .map(|s| s.name.as_str())
+                                .collect();
+                            if info.sources.is_empty() {
+                                Probe::NotYet(format!("stream {STREAM} reports no sources yet"))
+                            } else if idle.is_empty() {
+                                Probe::Ready(())
+                            } else {
+                                Probe::NotYet(format!("sources not active yet: {idle:?}"))
+                            }
+                        }
+                        Err(e) => Probe::NotYet(format!("stream {STREAM} info: {e}")),
+                    }
+                }
+            })
+            .await
+    }
+
+    /// Waits until wadm's event streams are connected ([`Self::wait_event_sources`]) and its
+    /// lattice state (KV `wadm_state`, key `host_<lattice>`, ORC-02) lists every host, so
+    /// manifests deployed next are scheduled on them.
     pub(crate) async fn wait_aware_of(
         &mut self,
         nats: &async_nats::Client,
@@ -201,6 +257,7 @@ impl WadmHandle {
         timeout: Duration,
     ) -> Result<(), HarnessError> {
         let js = async_nats::jetstream::new(nats.clone());
+        self.wait_event_sources(&js, timeout).await?;
         let key = format!("host_{lattice}");
         let what = format!(
             "wadm to know the {} host(s) of lattice {lattice}",
