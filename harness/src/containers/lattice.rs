@@ -26,9 +26,13 @@ use crate::HarnessError;
 
 /// The client port inside the NATS container (hosts and wadm reach it as `<run>-nats:4222`).
 const NATS_PORT: u16 = 4222;
-/// Server-side pings every 2 s, three missed ones close a client: a partitioned host's
-/// connection (and so its subscriptions) goes within seconds, as a crashed host's would.
-const NATS_CONFIG: &str = "listen: \"0.0.0.0:4222\"\nping_interval: \"2s\"\nping_max: 3\njetstream {\n  store_dir: \"/data\"\n}\n";
+/// Server-side pings every 5 s, four missed ones close a client: a partitioned or killed host's
+/// connection (and so its subscriptions) goes within about 25 s instead of NATS's default
+/// minutes. Not tighter: a host compiling a 15 MB JavaScript component on a busy 2-core machine
+/// left pings unanswered for 14 s, and with 2 s × 3 the server dropped it in the middle of
+/// publishing `component_scaled`, which was lost (`vendorless::link_call_javascript` failed its
+/// first try in two CI runs out of two).
+const NATS_CONFIG: &str = "listen: \"0.0.0.0:4222\"\nping_interval: \"5s\"\nping_max: 4\njetstream {\n  store_dir: \"/data\"\n}\n";
 /// Environment variables handed through to hosts and wadm (as the processes backend does).
 const PASSTHROUGH_ENV: &[&str] = &["RUST_BACKTRACE", "RUST_LOG"];
 
