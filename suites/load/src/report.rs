@@ -24,8 +24,16 @@ pub struct Baseline {
     /// run than a median. The most specific entry wins.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tolerances: BTreeMap<String, f64>,
+    /// Tolerances measured per key by [`Baseline::from_runs`] (how far the ratio moved in the runs
+    /// the baseline was made from, with a margin); a key's tolerance is the larger of this and
+    /// its entry from `tolerances`/`tolerance`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub measured_tolerances: BTreeMap<String, f64>,
     /// `scenario/metric` → ratio to its anchor.
     pub ratios: BTreeMap<String, f64>,
+    /// Where the ratios and per-key tolerances come from (runs, mode, machine, date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl Baseline {
@@ -52,28 +60,62 @@ impl Baseline {
         }
     }
 
-    /// The baseline these comparisons would make (tolerances kept).
-    pub fn from_run(&self, comparisons: &[Comparison]) -> Self {
-        // The generator's ceiling is judged against its fixed target, not a baseline.
-        let ratios = comparisons
-            .iter()
-            .filter(|c| c.scenario != "generator")
-            .map(|c| (c.key(), (c.ratio * 1000.0).round() / 1000.0))
-            .collect();
+    /// The baseline several runs make: each ratio is the median of the runs' ratios, and each
+    /// key's measured tolerance is `margin` times the worst deviation from that median seen in
+    /// the bad direction. The set tolerances (`tolerance`, `tolerances`) are kept. `source` says
+    /// what the runs were. The generator's ceiling is judged against its fixed target, not here.
+    pub fn from_runs(&self, runs: &[Vec<Comparison>], margin: f64, source: String) -> Self {
+        let mut by_key: BTreeMap<String, (bool, Vec<f64>)> = BTreeMap::new();
+        for c in runs.iter().flatten().filter(|c| c.scenario != "generator") {
+            let entry = by_key
+                .entry(c.key())
+                .or_insert((c.higher_is_better, Vec::new()));
+            entry.1.push(c.ratio);
+        }
+        let round = |v: f64| (v * 1000.0).round() / 1000.0;
+        let (mut ratios, mut measured) = (BTreeMap::new(), BTreeMap::new());
+        for (key, (higher, mut values)) in by_key {
+            values.sort_by(f64::total_cmp);
+            let median = values[values.len() / 2];
+            let worst = values
+                .iter()
+                .map(|v| {
+                    if higher {
+                        1.0 - v / median
+                    } else {
+                        v / median - 1.0
+                    }
+                })
+                .fold(0.0_f64, f64::max);
+            measured.insert(key.clone(), round(margin * worst));
+            ratios.insert(key, round(median));
+        }
         Self {
             tolerance: self.tolerance,
             tolerances: self.tolerances.clone(),
+            measured_tolerances: measured,
             ratios,
+            source: Some(source),
         }
     }
 
-    /// The tolerance for `c`: its key's, else its metric's, else the default.
+    /// The tolerance for `c`: the larger of its set one (its key's, else its metric's, else the
+    /// default) and its measured one; below 0.9 for a higher-is-better ratio, which cannot fall
+    /// by 100%.
     pub fn tolerance_for(&self, c: &Comparison) -> f64 {
-        self.tolerances
-            .get(&c.key())
+        let key = c.key();
+        let set = self
+            .tolerances
+            .get(&key)
             .or_else(|| self.tolerances.get(&c.metric))
             .copied()
-            .unwrap_or(self.tolerance)
+            .unwrap_or(self.tolerance);
+        let tolerance = set.max(self.measured_tolerances.get(&key).copied().unwrap_or(0.0));
+        if c.higher_is_better {
+            tolerance.min(0.9)
+        } else {
+            tolerance
+        }
     }
 
     /// The comparisons whose ratio moved past the tolerance in the bad direction.
@@ -432,6 +474,7 @@ mod tests {
                 ("b/p99_us".to_string(), 1.0),
             ]
             .into(),
+            ..Baseline::default()
         };
         // Tolerances: the key's over the metric's over the default.
         assert!(baseline
@@ -466,9 +509,52 @@ mod tests {
         assert!(baseline
             .regressions(&[c("new", "p50_us", 100.0, false)])
             .is_empty());
-        let from = baseline.from_run(&[c("a", "p50_us", 2.34567, false)]);
-        assert_eq!(from.ratios["a/p50_us"], 2.346);
-        assert_eq!(from.tolerances, baseline.tolerances);
+    }
+
+    #[test]
+    fn a_baseline_from_runs_takes_medians_and_measures_tolerances() {
+        let set = Baseline {
+            tolerance: 0.5,
+            tolerances: [("p99_us".to_string(), 1.0), ("a/p99_us".to_string(), 4.0)].into(),
+            measured_tolerances: [("gone/p50_us".to_string(), 9.0)].into(),
+            ..Baseline::default()
+        };
+        let run = |p50: f64, p99: f64, rps: f64| {
+            vec![
+                c("a", "p50_us", p50, false),
+                c("a", "p99_us", p99, false),
+                c("a", "throughput_rps", rps, true),
+                c("b", "p99_us", p99, false),
+                c("generator", "throughput_rps", 1.0, true),
+            ]
+        };
+        let runs = [
+            run(2.0, 2.0, 0.5),
+            run(2.1, 7.0, 0.4),
+            run(1.9, 3.0, 0.1),
+            run(2.34567, 2.5, 0.45),
+            run(2.05, 2.6, 0.5),
+        ];
+        let b = set.from_runs(&runs, 2.0, "5 short runs".into());
+        assert_eq!(b.ratios["a/p50_us"], 2.05, "median of five");
+        assert_eq!(b.ratios["a/p99_us"], 2.6);
+        assert!(!b.ratios.contains_key("generator/throughput_rps"));
+        assert_eq!(b.tolerances, set.tolerances, "set tolerances are kept");
+        assert!(!b.measured_tolerances.contains_key("gone/p50_us"));
+        let tol = |s: &str, m: &str, higher| b.tolerance_for(&c(s, m, 1.0, higher));
+        // p50: worst is 2.34567 / 2.05 = +14%, x2 = 0.288 < the 0.5 default.
+        assert_eq!(b.measured_tolerances["a/p50_us"], 0.288);
+        assert_eq!(tol("a", "p50_us", false), 0.5);
+        // p99: 7.0 / 2.6 = +169%, x2 = 3.385: over the metric's 1.0 (b), under a's own 4.0.
+        assert_eq!(tol("b", "p99_us", false), 3.385);
+        assert_eq!(tol("a", "p99_us", false), 4.0);
+        // Throughput: 0.1 is 78% below the median 0.45; x2 is capped at 0.9.
+        assert_eq!(tol("a", "throughput_rps", true), 0.9);
+        assert_eq!(b.source.as_deref(), Some("5 short runs"));
+        // Every run it was made from passes it.
+        for r in &runs {
+            assert!(b.regressions(r).is_empty(), "{:?}", b.regressions(r));
+        }
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! (`bash ci/load`; `WCC_LOAD=full` for the full run). It writes `results/perf/<run>/` and fails
 //! when a run was rejected or errored, and (strict gate, the default) when the generator does not
 //! reach 0.9x wrk or a ratio regressed past the baseline's tolerance; `WCC_LOAD_GATE=advisory`
-//! (CI's short run) reports those two without failing. `WCC_LOAD_WRITE_BASELINE=1` rewrites the baseline
-//! from this run's ratios.
+//! (CI's short run) reports those two without failing. `bash ci/load-baseline` makes a baseline from
+//! several runs.
 use std::path::Path;
 use std::time::Instant;
 
@@ -51,15 +51,6 @@ fn suite() -> Result<(), Failed> {
     results.write(&dir).map_err(|e| e.to_string())?;
     eprintln!("{}", results.markdown());
     eprintln!("[load] results in {}", dir.display());
-    if std::env::var("WCC_LOAD_WRITE_BASELINE").is_ok_and(|v| v == "1") && outcome.is_ok() {
-        let new = baseline.from_run(&results.record.comparisons);
-        std::fs::write(
-            &baseline_path,
-            serde_json::to_string_pretty(&new).map_err(|e| e.to_string())? + "\n",
-        )
-        .map_err(|e| e.to_string())?;
-        eprintln!("[load] baseline written to {}", baseline_path.display());
-    }
     // Problems always fail the run; the judgements (the generator's ceiling, ratios past the
     // baseline) fail it under the strict gate (default, the full run) and are only reported under
     // the advisory one (WCC_LOAD_GATE=advisory: CI's short run, whose 2 s windows on a shared
