@@ -125,7 +125,7 @@ pub(crate) enum Runtime {
     /// A lattice someone else runs: the harness only connects ([`crate::ExistingLattice`]).
     External,
     #[cfg(feature = "containers")]
-    Containers(crate::containers::lattice::ContainerLattice),
+    Containers(Box<crate::containers::lattice::ContainerLattice>),
 }
 
 impl Runtime {
@@ -140,12 +140,12 @@ impl Runtime {
         match backend {
             Backend::Processes => Ok(Self::Processes),
             #[cfg(feature = "containers")]
-            Backend::Containers => Ok(Self::Containers(
+            Backend::Containers => Ok(Self::Containers(Box::new(
                 crate::containers::lattice::ContainerLattice::create(
                     lattice, binaries, log_dir, timeout,
                 )
                 .await?,
-            )),
+            ))),
             #[cfg(not(feature = "containers"))]
             Backend::Containers => {
                 let _ = (lattice, binaries, log_dir, timeout);
@@ -262,6 +262,8 @@ pub(crate) enum Kind {
 }
 
 /// The NATS server of a lattice.
+// One per lattice: the size of the largest variant costs nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Nats {
     Process(NatsServer),
     /// The NATS server of an existing lattice: only its URL is known.
@@ -332,6 +334,8 @@ impl Nats {
 }
 
 /// A host or wadm.
+// A few per lattice: the size of the largest variant costs nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Service {
     Process(ManagedProcess),
     #[cfg(feature = "containers")]

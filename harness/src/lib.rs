@@ -43,8 +43,9 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `containers` | yes | the Docker backend (`WCC_BACKEND=containers`, fault injection) via `testcontainers` |
-//! | `otel` | yes | `harness::otel`: an OTLP/HTTP receiver tests assert on (hyper, prost, reqwest) |
-//! | `load` | yes | `harness::load`: the open-loop load generator of the load suite (hdrhistogram, hyper client) |
+//! | `http` | yes | `harness::wait::http_body`: wait until a route answers a body (reqwest) |
+//! | `otel` | yes | `harness::otel`: an OTLP/HTTP receiver tests assert on (hyper, prost; implies `http`) |
+//! | `load` | yes | `harness::load`: the open-loop load generator of the load suite (hdrhistogram, httparse) |
 //! | `conformance` | yes | `harness::conformance`: the conformance test model, runner, libtest adapter and reports (implies `otel`) |
 //!
 //! With `default-features = false` only the processes backend and the core API remain: the lean

@@ -121,20 +121,9 @@ impl ManagedProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let parent = std::process::id() as libc::pid_t;
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                // Own process group: teardown kills the service and anything it started.
-                libc::setpgid(0, 0);
-                // Die with the parent, even when the parent is SIGKILLed.
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                if libc::getppid() != parent {
-                    libc::_exit(1);
-                }
-                Ok(())
-            });
-        }
+        // Own process group (teardown kills the service and anything it started), dying with
+        // the parent.
+        crate::reaper::tie_to_this_process(&mut cmd);
         let mut child = cmd.spawn().map_err(|source| HarnessError::Spawn {
             what: name.to_string(),
             path: path.to_path_buf(),

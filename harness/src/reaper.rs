@@ -32,7 +32,29 @@ fn alive(pid: i32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
-pub(crate) fn register(pid: u32) {
+/// Makes the child `cmd` starts lead a process group of its own (so killing the group also kills
+/// what it started) and die with this process, even when this process is SIGKILLed
+/// (`PR_SET_PDEATHSIG`). Record the spawned group with [`register`] so [`sweep`] kills what a
+/// dead run left, and [`unregister`] it once killed.
+pub fn tie_to_this_process(cmd: &mut tokio::process::Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setpgid(0, 0);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // The parent may have died before prctl: then nobody would kill the child.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Records the process group led by `pid` (started through [`tie_to_this_process`]), to be
+/// killed by [`sweep`] if this process dies without killing it.
+pub fn register(pid: u32) {
     let Ok(pid) = i32::try_from(pid) else { return };
     let dir = root().join(std::process::id().to_string());
     if std::fs::create_dir_all(&dir).is_ok() {
@@ -63,7 +85,8 @@ pub(crate) fn unregister_dir(lattice: &str) {
     let _ = std::fs::remove_dir(owner);
 }
 
-pub(crate) fn unregister(pid: u32) {
+/// Forgets a process group recorded by [`register`] (it was killed by its owner).
+pub fn unregister(pid: u32) {
     let dir = root().join(std::process::id().to_string());
     let _ = std::fs::remove_file(dir.join(pid.to_string()));
     let _ = std::fs::remove_dir(dir); // only succeeds once empty

@@ -58,6 +58,35 @@ pub fn scaled(d: Duration) -> Duration {
     d.mul_f64(timeout_scale())
 }
 
+/// Waits until `GET url` answers 200 with exactly `body` three times in a row (checked every
+/// 200 ms, at most 60 s scaled): what a route through an HTTP server to a component looks like
+/// once it is really up (links and subscriptions reach every host shortly after wadm reports
+/// Deployed). The timeout says the last status and body seen, or why the request failed.
+#[cfg(feature = "http")]
+pub async fn http_body(http: &reqwest::Client, url: &str, body: &str) -> Result<(), WaitError> {
+    Wait::new(
+        format!("GET {url} to answer {body:?}"),
+        Duration::from_secs(60),
+    )
+    .consecutive(3)
+    .interval(Duration::from_millis(200))
+    .until(|_| async move {
+        match http.get(url).send().await {
+            Ok(resp) => {
+                let status = resp.status();
+                let text = resp.text().await.unwrap_or_default();
+                if status == 200 && text == body {
+                    Probe::Ready(())
+                } else {
+                    Probe::NotYet(format!("{status} {text:?}"))
+                }
+            }
+            Err(e) => Probe::NotYet(format!("request failed: {e}")),
+        }
+    })
+    .await
+}
+
 impl Wait {
     /// A wait for `what`, giving up after `timeout` (scaled).
     pub fn new(what: impl Into<String>, timeout: Duration) -> Self {

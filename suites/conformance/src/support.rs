@@ -215,27 +215,5 @@ pub async fn wait_links(
 
 /// Waits until `GET url` answers 200 with exactly `body`, three times in a row.
 pub async fn wait_http_body(cx: &Cx, url: &str, body: &str) -> anyhow::Result<()> {
-    let http = cx.http();
-    Wait::new(
-        format!("GET {url} to answer {body:?}"),
-        Duration::from_secs(60),
-    )
-    .consecutive(3)
-    .interval(Duration::from_millis(200))
-    .until(|_| async move {
-        match http.get(url).send().await {
-            Ok(resp) => {
-                let status = resp.status();
-                let text = resp.text().await.unwrap_or_default();
-                if status == 200 && text == body {
-                    Probe::Ready(())
-                } else {
-                    Probe::NotYet(format!("{status} {text:?}"))
-                }
-            }
-            Err(e) => Probe::NotYet(format!("request failed: {e}")),
-        }
-    })
-    .await?;
-    Ok(())
+    Ok(harness::wait::http_body(cx.http(), url, body).await?)
 }

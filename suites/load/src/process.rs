@@ -1,5 +1,5 @@
 //! Anchor processes (native server, `wasmtime serve`, `wrk`, a bare `nats-server`): each in its own
-//! process group, killed with the suite (`PR_SET_PDEATHSIG`) and when its handle is dropped, its
+//! process group, killed with the suite (`harness::reaper`) and when its handle is dropped, its
 //! output captured to a file for error messages.
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -31,22 +31,12 @@ impl Owned {
             .stdout(out)
             .stderr(err)
             .kill_on_drop(true);
-        let parent = std::process::id() as libc::pid_t;
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::setpgid(0, 0);
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                if libc::getppid() != parent {
-                    libc::_exit(1);
-                }
-                Ok(())
-            });
-        }
+        harness::reaper::tie_to_this_process(&mut cmd);
         let child = cmd
             .spawn()
             .with_context(|| format!("start {name} ({})", program.display()))?;
         let pid = child.id().unwrap_or_default() as i32;
+        harness::reaper::register(pid as u32);
         Ok(Self {
             name: name.to_string(),
             child,
@@ -122,6 +112,7 @@ impl Drop for Owned {
             unsafe {
                 libc::killpg(self.pid, libc::SIGKILL);
             }
+            harness::reaper::unregister(self.pid as u32);
         }
     }
 }

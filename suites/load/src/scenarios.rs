@@ -300,7 +300,7 @@ pub async fn scale_wadm(
         .iter()
         .map(|(_, zone)| (zone.clone(), [("zone", zone.as_str())]))
         .collect();
-    let spread_refs: Vec<(&str, &[(&str, &str)], usize)> = spreads
+    let spread_refs: Vec<_> = spreads
         .iter()
         .map(|(n, r)| (n.as_str(), &r[..], 1))
         .collect();

@@ -45,7 +45,7 @@ fn suite() -> Result<(), Failed> {
         .join("perf")
         .join(format!(
             "{}-{}",
-            started_at.replace(':', "").replace('-', ""),
+            started_at.replace([':', '-'], ""),
             cfg.mode
         ));
     results.write(&dir).map_err(|e| e.to_string())?;

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use harness::wait::{Probe, Wait};
+
 use harness::Lattice;
 
 /// Client bindings for the component's export (`wit-bindgen-wrpc` reads the component's own WIT).
@@ -125,28 +125,7 @@ pub fn http() -> reqwest::Client {
 /// Waits until `GET url` answers 200 with `body` three times in a row: the link from the HTTP
 /// server to the component reaches every host shortly after wadm reports Deployed.
 pub async fn wait_http_body(http: &reqwest::Client, url: &str, body: &str) -> anyhow::Result<()> {
-    Wait::new(
-        format!("GET {url} to answer {body:?}"),
-        Duration::from_secs(60),
-    )
-    .consecutive(3)
-    .interval(Duration::from_millis(200))
-    .until(|_| async move {
-        match http.get(url).send().await {
-            Ok(resp) => {
-                let status = resp.status();
-                let text = resp.text().await.unwrap_or_default();
-                if status == 200 && text == body {
-                    Probe::Ready(())
-                } else {
-                    Probe::NotYet(format!("{status} {text:?}"))
-                }
-            }
-            Err(e) => Probe::NotYet(format!("request failed: {e}")),
-        }
-    })
-    .await?;
-    Ok(())
+    Ok(harness::wait::http_body(http, url, body).await?)
 }
 
 /// The id the host runs the component under, found by its image reference in the inventory
