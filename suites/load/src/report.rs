@@ -377,12 +377,29 @@ impl LoadResults {
 /// A horizontal bar chart of every ratio on a log2 axis, 1.0 (parity with the anchor) marked;
 /// hand-written SVG, no plotting dependency.
 pub fn svg(comparisons: &[Comparison]) -> String {
-    let (label_w, plot_w, row_h, top) = (300.0, 520.0, 22.0, 40.0);
+    let label = |c: &Comparison| format!("{} {} ÷ {}", c.scenario, c.metric, c.anchor);
+    // Labels are right-aligned against the plot: wide enough for the longest (about 7 px a
+    // character at 12 px sans-serif).
+    let longest = comparisons
+        .iter()
+        .map(|c| label(c).chars().count())
+        .max()
+        .unwrap_or(0);
+    let label_w = 20.0 + 7.0 * longest as f64;
+    let (plot_w, row_h, top) = (520.0, 22.0, 40.0);
     let height = top + row_h * comparisons.len() as f64 + 40.0;
     let width = label_w + plot_w + 120.0;
-    // Axis from 1/64 to 64.
-    let (lo, hi) = (-6.0f64, 6.0f64);
-    let x = |ratio: f64| label_w + (ratio.max(1e-9).log2().clamp(lo, hi) - lo) / (hi - lo) * plot_w;
+    // The axis covers every ratio, in even powers of two, at least 1/4 to 4.
+    let log2s = comparisons.iter().map(|c| c.ratio.max(1e-9).log2());
+    let even_down = |v: f64| (v / 2.0).floor() * 2.0;
+    let even_up = |v: f64| (v / 2.0).ceil() * 2.0;
+    let lo = even_down(log2s.clone().fold(-2.0, f64::min)) as i32;
+    let hi = even_up(log2s.fold(2.0, f64::max)) as i32;
+    let step = if hi - lo > 16 { 4 } else { 2 };
+    let (lo_f, hi_f) = (f64::from(lo), f64::from(hi));
+    let x = |ratio: f64| {
+        label_w + (ratio.max(1e-9).log2().clamp(lo_f, hi_f) - lo_f) / (hi_f - lo_f) * plot_w
+    };
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -398,7 +415,7 @@ pub fn svg(comparisons: &[Comparison]) -> String {
         out,
         r#"<text x="10" y="20" font-size="14">scenario ÷ anchor (log scale; green: better than the anchor's direction, red: worse)</text>"#
     );
-    for p in [-6i32, -4, -2, 0, 2, 4, 6] {
+    for p in (lo..=hi).filter(|p| p % step == 0) {
         let r = 2f64.powi(p);
         let xp = x(r);
         let _ = writeln!(
@@ -432,7 +449,7 @@ pub fn svg(comparisons: &[Comparison]) -> String {
             r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
             label_w - 8.0,
             y + 15.0,
-            esc(&format!("{} {} ÷ {}", c.scenario, c.metric, c.anchor))
+            esc(&label(c))
         );
         let _ = writeln!(
             out,
@@ -566,5 +583,9 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<rect").count(), 3, "background + 2 bars");
         assert!(svg.contains("http_builtin p50_us ÷ anchor") && svg.contains("0.250"));
+        // The axis reaches the largest ratio (a recovery of 258x its anchor needs 256, 1/4 is
+        // the least it shows).
+        let wide = super::svg(&[c("recovery", "time_ms", 258.0, false)]);
+        assert!(wide.contains(">1024<") && wide.contains(">1/4<"), "{wide}");
     }
 }
