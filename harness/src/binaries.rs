@@ -31,12 +31,31 @@ pub fn default_bin_dir() -> PathBuf {
     repo_root().join(".wcc").join("bin")
 }
 
-/// The root of this repository (where the harness was compiled from).
+/// The root of this repository: the checkout above the crate cargo is running tests or a binary
+/// of (its `CARGO_MANIFEST_DIR` at run time), when that is a checkout of this repository; else the
+/// one the harness was compiled from. The run-time one comes first because checkouts sharing a
+/// target directory (as `ci/lib.sh` makes every clone do) can share a harness build, and with it
+/// the compile-time path of another checkout.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .and_then(|dir| {
+            Path::new(&dir)
+                .ancestors()
+                .find(|d| is_repo_root(d))
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
+        })
+}
+
+/// A checkout of this repository: the harness crate and the pinned versions.
+fn is_repo_root(dir: &Path) -> bool {
+    dir.join("harness").join("Cargo.toml").is_file()
+        && dir.join("ci").join("versions.env").is_file()
 }
 
 impl Binaries {
@@ -178,6 +197,15 @@ pub fn sha256_of(path: &Path) -> Result<String, HarnessError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_repository_root_is_the_checkout_whose_tests_run() {
+        let root = repo_root();
+        assert!(is_repo_root(&root), "{}", root.display());
+        let running = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
+        assert_eq!(running.parent(), Some(root.as_path()));
+        assert!(!is_repo_root(&root.join("harness")));
+    }
 
     #[test]
     fn missing_binary_names_the_fix() {

@@ -16,6 +16,16 @@ mod spec;
 mod toolchain;
 mod verify;
 
+/// This crate's directory in the checkout whose tests run: cargo sets `CARGO_MANIFEST_DIR` when it
+/// runs them. The compile-time value is the checkout that built the binary, which is another one
+/// when two checkouts share a target directory (as `ci/lib.sh` makes every clone do).
+#[cfg(test)]
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

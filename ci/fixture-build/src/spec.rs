@@ -445,7 +445,7 @@ mod tests {
 
     #[test]
     fn the_repository_list_is_valid() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/fixtures.toml");
+        let path = crate::manifest_dir().join("../../fixtures/fixtures.toml");
         let fixtures = load(&path).unwrap();
         assert!(fixtures
             .iter()

@@ -179,7 +179,7 @@ async fn a_manifest_wadm_rejects_says_how_to_fix_it() -> anyhow::Result<()> {
 async fn a_component_that_cannot_start_is_explained() -> anyhow::Result<()> {
     let lattice = support::lattice().await?;
     // Not a component: the app's manifest itself.
-    let not_wasm = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wadm.yaml");
+    let not_wasm = support::app_dir().join("wadm.yaml");
     let address = format!("127.0.0.1:{}", support::free_port()?);
     let manifest = support::manifest(&not_wasm, &address)?;
 

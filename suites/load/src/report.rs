@@ -44,7 +44,10 @@ impl Baseline {
         std::env::var_os("WCC_LOAD_BASELINE")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("baseline-{mode}.json"))
+                harness::binaries::repo_root()
+                    .join("suites")
+                    .join("load")
+                    .join(format!("baseline-{mode}.json"))
             })
     }
 

@@ -295,7 +295,7 @@ mod tests {
 
     #[test]
     fn the_repository_providers_share_kv_common_and_the_packer() {
-        let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/providers");
+        let ws = crate::manifest_dir().join("../../fixtures/providers");
         let ws = normalize(&ws);
         let inputs = shared_inputs(&ws, &ws.join("kv-memory")).unwrap();
         assert!(inputs.contains(&ws.join("kv-common")), "{inputs:?}");

@@ -45,7 +45,7 @@ pub fn component() -> anyhow::Result<PathBuf> {
 }
 
 fn build_component() -> anyhow::Result<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("component");
+    let dir = app_dir().join("component");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(&cargo)
         .args([
@@ -85,6 +85,15 @@ fn build_component() -> anyhow::Result<PathBuf> {
         .context("cargo build reported no hello_component.wasm artifact")
 }
 
+/// The app's directory: cargo's `CARGO_MANIFEST_DIR` when it runs the tests, else the one the tests
+/// were built in (they differ when two checkouts share a cargo target directory and one reuses
+/// the other's build).
+pub fn app_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// A TCP port free on 127.0.0.1 right now (the OS picks it).
 pub fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("bind 127.0.0.1:0")?;
@@ -94,7 +103,7 @@ pub fn free_port() -> anyhow::Result<u16> {
 /// The app's own `wadm.yaml`, with the image pointed at `component` and the HTTP server at
 /// `address`.
 pub fn manifest(component: &Path, address: &str) -> anyhow::Result<harness::wadm::Manifest> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("wadm.yaml");
+    let path = app_dir().join("wadm.yaml");
     let image = format!("file://{}", component.display());
     Ok(harness::manifest::read_yaml(
         &path,
