@@ -78,18 +78,16 @@ fn run() -> anyhow::Result<()> {
     std::fs::write(&path, serde_json::to_string_pretty(&new)? + "\n")
         .with_context(|| format!("write {}", path.display()))?;
     eprintln!("{} runs -> {}", runs.len(), path.display());
+    // The tolerance each key gets, judged on a comparison of the runs (which knows its direction).
+    let measured: std::collections::BTreeMap<String, &load_suite::record::Comparison> =
+        runs.iter().flatten().map(|c| (c.key(), c)).collect();
     for (key, ratio) in &new.ratios {
         let was = current
             .ratios
             .get(key)
             .map_or("new".to_string(), |r| format!("was {r}"));
-        let (scenario, metric) = key.split_once('/').unwrap_or((key, ""));
-        let higher = metric == "throughput_rps";
-        let probe = load_suite::record::Comparison::new(scenario, "", metric, 0.0, 0.0, higher);
-        eprintln!(
-            "  {key:32} {ratio:>9.3} ({was}), tolerance {}",
-            new.tolerance_for(&probe)
-        );
+        let tolerance = measured.get(key).map_or(f64::NAN, |c| new.tolerance_for(c));
+        eprintln!("  {key:32} {ratio:>9.3} ({was}), tolerance {tolerance}");
     }
     Ok(())
 }
