@@ -94,6 +94,79 @@ pub(crate) fn labels(run: &str) -> HashMap<String, String> {
     ])
 }
 
+/// The option of a bridge network that names its interface on this machine.
+const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
+/// The default bridge's interface when the network does not name it.
+const DEFAULT_BRIDGE: &str = "docker0";
+
+/// The IPv4 addresses the kernel has on interface `name` (none when it does not exist).
+pub(crate) fn interface_ipv4(name: &str) -> Vec<std::net::Ipv4Addr> {
+    let mut found = Vec::new();
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a linked list that freeifaddrs releases below; each
+    // entry's name is a NUL-terminated string and its address, when not null, a sockaddr whose
+    // family says its layout.
+    unsafe {
+        if libc::getifaddrs(&mut list) != 0 {
+            return found;
+        }
+        let mut entry = list;
+        while !entry.is_null() {
+            let e = &*entry;
+            let addr = e.ifa_addr;
+            if !addr.is_null()
+                && i32::from((*addr).sa_family) == libc::AF_INET
+                && std::ffi::CStr::from_ptr(e.ifa_name).to_bytes() == name.as_bytes()
+            {
+                let v4 = &*(addr as *const libc::sockaddr_in);
+                found.push(std::net::Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr)));
+            }
+            entry = e.ifa_next;
+        }
+        libc::freeifaddrs(list);
+    }
+    found
+}
+
+/// Picks the address containers reach the harness at: the bridge interface's own IPv4 address,
+/// else the IPAM gateway the engine reports, else an error that says what was seen.
+pub(crate) fn choose_harness_address(
+    interface: &str,
+    interface_addrs: &[std::net::Ipv4Addr],
+    ipam: &[(Option<String>, Option<String>)],
+) -> Result<std::net::Ipv4Addr, String> {
+    if let Some(a) = interface_addrs.first() {
+        return Ok(*a);
+    }
+    if let Some(g) = ipam
+        .iter()
+        .filter_map(|(_, g)| g.as_deref()?.parse::<std::net::Ipv4Addr>().ok())
+        .next()
+    {
+        return Ok(g);
+    }
+    let seen = if ipam.is_empty() {
+        "no IPAM configuration".to_string()
+    } else {
+        ipam.iter()
+            .map(|(s, g)| {
+                format!(
+                    "subnet {} gateway {}",
+                    s.as_deref().unwrap_or("-"),
+                    g.as_deref().unwrap_or("-")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(format!(
+        "containers cannot reach the harness: the Docker engine's default bridge has no IPv4 \
+         address on interface {interface} of this machine, and its IPAM names no IPv4 gateway \
+         ({seen}); was dockerd started with --bridge=none? `bash ci/setup-docker` starts it with \
+         its default bridge"
+    ))
+}
+
 #[cfg(feature = "containers")]
 pub(crate) use client::*;
 
@@ -121,6 +194,11 @@ mod client {
     /// The address this machine has on the engine's default bridge (`docker0`, usually
     /// 172.17.0.1). A container on any network reaches a listener of the harness bound there; a
     /// listener on 127.0.0.1 is out of its reach.
+    ///
+    /// The kernel is asked first: the IPv4 address of the bridge's interface (its name from the
+    /// network's `com.docker.network.bridge.name` option, `docker0` by default). The IPAM
+    /// `Gateway` of `docker network inspect bridge` is only the fallback, since an engine may
+    /// leave it out (a freshly started Docker 20.10 shows a `Subnet` and no `Gateway`).
     pub(crate) async fn bridge_gateway() -> Result<std::net::IpAddr, HarnessError> {
         use testcontainers::bollard::query_parameters::InspectNetworkOptions;
         let docker = connect().await?;
@@ -128,21 +206,27 @@ mod client {
             .inspect_network("bridge", None::<InspectNetworkOptions>)
             .await
             .map_err(|e| docker_error("inspect the default bridge network", e))?;
-        let gateway = bridge
+        let interface = bridge
+            .options
+            .as_ref()
+            .and_then(|o| o.get(super::BRIDGE_NAME_OPTION))
+            .filter(|n| !n.is_empty())
+            .cloned()
+            .unwrap_or_else(|| super::DEFAULT_BRIDGE.to_string());
+        let ipam: Vec<(Option<String>, Option<String>)> = bridge
             .ipam
             .and_then(|i| i.config)
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|c| c.gateway)
-            .find_map(|g| g.parse::<std::net::Ipv4Addr>().ok())
-            .ok_or_else(|| {
-                HarnessError::Config(
-                    "the Docker engine's default bridge network has no IPv4 gateway, so containers cannot reach the harness \
-                     (dockerd started with --bridge=none?); start dockerd with its default bridge (`bash ci/setup-docker`)"
-                        .into(),
-                )
-            })?;
-        Ok(std::net::IpAddr::V4(gateway))
+            .map(|c| (c.subnet, c.gateway))
+            .collect();
+        super::choose_harness_address(
+            &interface,
+            super::interface_ipv4(&interface).as_slice(),
+            &ipam,
+        )
+        .map(std::net::IpAddr::V4)
+        .map_err(HarnessError::Config)
     }
 
     /// A Docker API failure as a harness error.
@@ -154,6 +238,36 @@ mod client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_loopback_interface_has_127_0_0_1_and_a_missing_one_has_nothing() {
+        assert!(interface_ipv4("lo").contains(&std::net::Ipv4Addr::LOCALHOST));
+        assert!(interface_ipv4("wcc-no-such-if").is_empty());
+    }
+
+    #[test]
+    fn the_harness_address_is_the_interface_first_then_the_gateway_else_a_clear_error() {
+        let a: std::net::Ipv4Addr = "172.17.0.1".parse().unwrap();
+        let subnet_only = [(Some("172.17.0.0/16".to_string()), None)];
+        // A fresh Docker 20.10 engine: a subnet and no gateway, the interface has its address.
+        assert_eq!(choose_harness_address("docker0", &[a], &subnet_only), Ok(a));
+        let with_gw = [(
+            Some("172.18.0.0/16".to_string()),
+            Some("172.18.0.1".to_string()),
+        )];
+        assert_eq!(choose_harness_address("docker0", &[a], &with_gw), Ok(a));
+        assert_eq!(
+            choose_harness_address("docker0", &[], &with_gw),
+            Ok("172.18.0.1".parse().unwrap())
+        );
+        let e = choose_harness_address("docker0", &[], &subnet_only).unwrap_err();
+        assert!(
+            e.contains("docker0") && e.contains("subnet 172.17.0.0/16 gateway -"),
+            "{e}"
+        );
+        let e = choose_harness_address("br0", &[], &[]).unwrap_err();
+        assert!(e.contains("no IPAM configuration"), "{e}");
+    }
 
     #[test]
     fn own_process_is_an_alive_owner_and_a_dead_one_is_not() {
