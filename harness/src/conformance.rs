@@ -1,6 +1,7 @@
 //! Conformance tests as values, how one is executed against a fresh lattice, the libtest-mimic
 //! adapter that lets `cargo nextest run` run each as its own test, and the report model (schema,
-//! seal, verification, diff, HTML).
+//! seal, verification, diff, HTML) and the catalogue they are checked against.
+pub mod catalogue;
 mod context;
 pub mod diff;
 pub mod eligibility;

@@ -162,6 +162,12 @@ pub fn render(report: &Report) -> String {
         ("run", format!("{} → {}", r.started_at, r.finished_at)),
         ("seed", r.seed.to_string()),
         ("suite version", r.suite_version.clone()),
+        (
+            "catalogue",
+            r.catalogue
+                .as_ref()
+                .map_or_else(|| "not recorded".into(), ToString::to_string),
+        ),
         ("content_sha256", r.content_sha256.clone()),
     ];
     for (k, v) in rows {

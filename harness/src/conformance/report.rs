@@ -274,6 +274,11 @@ pub struct Report {
     /// reported, not fatal).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub features: Vec<super::features::FeatureRecord>,
+    /// The catalogue the run was checked against (version and SHA-256 of its file); `verify`
+    /// accepts the report only against that catalogue. Absent in reports of suites before it was
+    /// recorded.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub catalogue: Option<super::catalogue::CatalogueRef>,
     /// SHA-256 (hex) of the report's canonical JSON without this field: see [`content_sha256`].
     pub content_sha256: String,
 }
@@ -291,6 +296,8 @@ pub struct RunInfo {
     pub target: Option<Target>,
     /// Declared against detected features.
     pub features: Vec<super::features::FeatureRecord>,
+    /// The catalogue the run was checked against.
+    pub catalogue: Option<super::catalogue::CatalogueRef>,
 }
 
 /// RFC 3339 UTC time now.
@@ -417,6 +424,7 @@ impl Report {
             tests,
             target: run.target,
             features: run.features,
+            catalogue: run.catalogue,
             content_sha256: String::new(),
         };
         report.seal();
@@ -526,6 +534,12 @@ impl Report {
             self.content_sha256,
             self.summary.line(),
         );
+        if let Some(c) = &self.catalogue {
+            md.insert_str(
+                md.find("| content_sha256 |").unwrap_or(md.len()),
+                &format!("| catalogue | {} (sha256 `{}`) |\n", c.version, c.sha256),
+            );
+        }
         if let Some(t) = &self.target {
             md.insert_str(
                 md.find("| backend |").unwrap_or(md.len()),
@@ -658,6 +672,14 @@ pub(crate) mod testing {
         }
     }
 
+    /// The items the sample covers: the catalogue of [`sample_catalogue`].
+    pub(crate) const SAMPLE_ITEMS: &[&str] = &["HL-05", "HL-06", "ORC-04", "NET-03"];
+
+    /// The catalogue [`sample`] names.
+    pub(crate) fn sample_catalogue() -> crate::conformance::catalogue::Catalogue {
+        crate::conformance::catalogue::testing::catalogue(SAMPLE_ITEMS)
+    }
+
     pub(crate) fn sample() -> Report {
         Report::new(
             Implementation {
@@ -671,6 +693,7 @@ pub(crate) mod testing {
                     profile: "extended".into(),
                     ..Default::default()
                 },
+                catalogue: Some(sample_catalogue().reference()),
                 ..Default::default()
             },
             "2026-11-24T00:00:00Z".into(),
@@ -857,6 +880,13 @@ mod tests {
             "{md}"
         );
         assert!(md.contains(&r.content_sha256), "{md}");
+        assert!(
+            md.contains(&format!(
+                "| catalogue | test/r1 (sha256 `{}`) |",
+                super::testing::sample_catalogue().sha256()
+            )),
+            "{md}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let files = r.write(&dir.path().join("nested")).unwrap();
         assert_eq!(files.len(), 4);

@@ -1,10 +1,12 @@
 //! Checks a `report.json`: it is JSON, matches the versioned schema, its counts and coverage follow
-//! its test list, every covered item exists in the catalogue, and its seal (`content_sha256`)
-//! matches its content, so a report edited after the run is detected.
+//! its test list, it names the catalogue it is checked against and every covered item exists
+//! there, and its seal (`content_sha256`) matches its content, so a report edited after the run
+//! is detected.
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use super::catalogue::Catalogue;
 use super::report::{content_sha256, coverage_of, Report, Summary, SCHEMA_JSON, SEAL_FIELD};
 use super::schema::validate;
 
@@ -21,6 +23,8 @@ pub enum ProblemKind {
     UnknownItem,
     /// `content_sha256` does not match the content: edited after the run.
     Tampered,
+    /// The report names another catalogue than the one it is checked against, or none.
+    CatalogueMismatch,
 }
 
 /// One problem found.
@@ -32,30 +36,11 @@ pub struct Problem {
     pub message: String,
 }
 
-/// The catalogue's item IDs: headings `### CFG-01 …` and bullets `* Q-03 …`.
-pub fn catalogue_items(markdown: &str) -> BTreeSet<String> {
-    markdown
-        .lines()
-        .filter_map(|line| {
-            line.strip_prefix("### ")
-                .or_else(|| line.strip_prefix("* "))
-        })
-        .filter_map(|rest| rest.split_whitespace().next())
-        .filter(|id| {
-            id.split_once('-').is_some_and(|(area, n)| {
-                !area.is_empty()
-                    && area.chars().all(|c| c.is_ascii_uppercase())
-                    && !n.is_empty()
-                    && n.chars().all(|c| c.is_ascii_digit())
-            })
-        })
-        .map(str::to_string)
-        .collect()
-}
-
 /// Every problem of the report text `text` against `catalogue` (empty: valid). Checks stop after
-/// the first class that makes later ones meaningless (not JSON, not matching the schema).
-pub fn verify(text: &str, catalogue: &BTreeSet<String>) -> Vec<Problem> {
+/// the first class that makes later ones meaningless (not JSON, not matching the schema). A report
+/// that names another catalogue than `catalogue`, or none, is a [`ProblemKind::CatalogueMismatch`]
+/// and its items are not looked up in `catalogue`.
+pub fn verify(text: &str, catalogue: &Catalogue) -> Vec<Problem> {
     let problem = |kind, message: String| Problem { kind, message };
     let doc: Value = match serde_json::from_str(text) {
         Ok(v) => v,
@@ -146,17 +131,35 @@ pub fn verify(text: &str, catalogue: &BTreeSet<String>) -> Vec<Problem> {
         ));
     }
 
-    // Catalogue.
+    // Catalogue: the one the report names, then its items.
+    let ours = catalogue.reference();
+    let named_ours = report.catalogue.as_ref() == Some(&ours);
+    if !named_ours {
+        let theirs = match &report.catalogue {
+            Some(c) if c.version == ours.version => {
+                format!("catalogue {c}: the same version with other content")
+            }
+            Some(c) => format!("catalogue {c}"),
+            None => "no catalogue (it was written by a suite that did not record one)".to_string(),
+        };
+        problems.push(problem(
+            ProblemKind::CatalogueMismatch,
+            format!(
+                "the report names {theirs}, but it is being checked against catalogue {ours}: verify it with the catalogue it was run against (--catalogue FILE), or run the suite again"
+            ),
+        ));
+    }
+    let ids = catalogue.ids();
     let mut unknown: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for t in &report.tests {
+    for t in report.tests.iter().filter(|_| named_ours) {
         for item in &t.covers {
-            if !catalogue.contains(item) {
+            if !ids.contains(item) {
                 unknown.entry(item).or_default().push(&t.name);
             }
         }
     }
-    for item in report.coverage.keys() {
-        if !catalogue.contains(item) {
+    for item in report.coverage.keys().filter(|_| named_ours) {
+        if !ids.contains(item) {
             unknown.entry(item).or_default();
         }
     }
@@ -216,14 +219,12 @@ fn coverage_difference(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::report::testing::sample;
+    use crate::conformance::catalogue::testing;
+    use crate::conformance::report::testing::{sample, sample_catalogue};
     use serde_json::json;
 
-    fn catalogue() -> BTreeSet<String> {
-        ["HL-05", "HL-06", "ORC-04", "NET-03"]
-            .iter()
-            .map(ToString::to_string)
-            .collect()
+    fn catalogue() -> Catalogue {
+        sample_catalogue()
     }
 
     fn kinds(text: &str) -> Vec<ProblemKind> {
@@ -236,25 +237,54 @@ mod tests {
     }
 
     #[test]
-    fn catalogue_ids_come_from_headings_and_bullets() {
-        let md = "# T\n### CFG-01 NATS connection\ntext HL-99 inline\n* Q-03 quirk\n* not an id\n### 0. Scope\n";
-        assert_eq!(
-            catalogue_items(md),
-            ["CFG-01", "Q-03"].iter().map(ToString::to_string).collect()
-        );
-    }
+    fn a_report_naming_another_catalogue_or_none_does_not_verify() {
+        let doc = sample().to_value();
+        let ours = catalogue().reference();
 
-    #[test]
-    fn the_real_catalogue_has_the_items_tests_cover() {
-        let path = crate::binaries::repo_root().join("../shared/spec/wasmcloud-1x-catalogue.md");
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            let items = catalogue_items(&text);
-            assert!(
-                items.contains("CFG-01") && items.contains("HL-05") && items.contains("Q-01"),
-                "{items:?}"
-            );
-            assert!(items.len() > 50, "{}", items.len());
-        }
+        let other = testing::catalogue(&["HL-05"]);
+        let mut named = doc.clone();
+        named["catalogue"] = json!({"version": "other/r9", "sha256": other.sha256()});
+        named["coverage"]["ZZ-99"] = json!(["host::ping"]);
+        named["tests"][0]["covers"] = json!(["HL-05", "ZZ-99"]);
+        let problems = verify(&reseal(named), &catalogue());
+        assert_eq!(
+            problems.iter().map(|p| p.kind).collect::<Vec<_>>(),
+            vec![ProblemKind::CatalogueMismatch],
+            "items are not judged against another catalogue: {problems:?}"
+        );
+        let m = &problems[0].message;
+        assert!(
+            m.contains("other/r9") && m.contains(&ours.version) && m.contains(&ours.sha256),
+            "{m}"
+        );
+
+        let mut same_version = doc.clone();
+        same_version["catalogue"]["sha256"] = json!(other.sha256());
+        let problems = verify(&reseal(same_version), &catalogue());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .message
+                .contains("the same version with other content"),
+            "{problems:?}"
+        );
+
+        let mut none = doc.clone();
+        none.as_object_mut().unwrap().remove("catalogue");
+        let problems = verify(&reseal(none), &catalogue());
+        assert_eq!(
+            problems.iter().map(|p| p.kind).collect::<Vec<_>>(),
+            vec![ProblemKind::CatalogueMismatch]
+        );
+        assert!(
+            problems[0].message.contains("names no catalogue")
+                && problems[0].message.contains(&ours.version),
+            "{problems:?}"
+        );
+
+        let mut bad = doc;
+        bad["catalogue"] = json!({"version": "v"});
+        assert_eq!(kinds(&reseal(bad)), vec![ProblemKind::Schema]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! left out (`coverage.toml`, with reasons). The gate: every item is one or the other.
 use std::collections::BTreeMap;
 
+use harness::conformance::catalogue::Catalogue;
 use serde::Deserialize;
 
 const LEFT_OUT: &str = include_str!("../coverage.toml");
@@ -28,28 +29,11 @@ pub fn left_out() -> Vec<LeftOut> {
         .unwrap_or_else(|e| panic!("coverage.toml is malformed: {e}"))
 }
 
-/// Item IDs defined by the catalogue text (`### ID …` headings and `* Q-NN …` bullets).
-pub fn catalogue_items(catalogue: &str) -> Vec<String> {
-    catalogue
-        .lines()
-        .filter_map(|l| l.strip_prefix("### ").or_else(|| l.strip_prefix("* ")))
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|id| {
-            id.split_once('-').is_some_and(|(p, n)| {
-                !p.is_empty()
-                    && p.chars().all(|c| c.is_ascii_uppercase())
-                    && n.len() == 2
-                    && n.chars().all(|c| c.is_ascii_digit())
-            })
-        })
-        .map(str::to_string)
-        .collect()
-}
-
 /// The coverage of `catalogue` by the registry: item → test names, and the items neither covered
 /// nor left out (the gaps that fail the gate).
-pub fn coverage(catalogue: &str) -> (BTreeMap<String, Vec<&'static str>>, Vec<String>) {
-    let mut table: BTreeMap<String, Vec<&'static str>> = catalogue_items(catalogue)
+pub fn coverage(catalogue: &Catalogue) -> (BTreeMap<String, Vec<&'static str>>, Vec<String>) {
+    let mut table: BTreeMap<String, Vec<&'static str>> = catalogue
+        .ids()
         .into_iter()
         .map(|i| (i, Vec::new()))
         .collect();
@@ -70,12 +54,13 @@ pub fn coverage(catalogue: &str) -> (BTreeMap<String, Vec<&'static str>>, Vec<St
 }
 
 /// A Markdown table of the coverage.
-pub fn markdown(catalogue: &str) -> String {
+pub fn markdown(catalogue: &Catalogue) -> String {
     let (table, gaps) = coverage(catalogue);
     let left = left_out();
     let covered = table.values().filter(|t| !t.is_empty()).count();
     let mut md = format!(
-        "{covered} of {} catalogue items are checked by tests; {} left out with a reason; {} gaps.\n\n| item | tests |\n|---|---|\n",
+        "Catalogue {}: {covered} of {} items are checked by tests; {} left out with a reason; {} gaps.\n\n| item | tests |\n|---|---|\n",
+        catalogue.version(),
         table.len(),
         left.len(),
         gaps.len()
@@ -102,25 +87,15 @@ pub fn markdown(catalogue: &str) -> String {
 mod tests {
     use super::*;
 
-    fn catalogue() -> String {
-        let path = harness::binaries::repo_root().join("../shared/spec/wasmcloud-1x-catalogue.md");
-        std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "the catalogue must sit beside the project at {}: {e}",
-                path.display()
-            )
-        })
-    }
-
     #[test]
     fn every_catalogue_item_is_covered_or_left_out_with_a_reason() {
-        let text = catalogue();
+        let catalogue = crate::catalogue();
+        let (table, gaps) = coverage(catalogue);
         assert_eq!(
-            catalogue_items(&text).len(),
-            113,
-            "the catalogue has 113 items"
+            table.len(),
+            catalogue.count(),
+            "the table has a row per catalogue item"
         );
-        let (table, gaps) = coverage(&text);
         assert!(
             gaps.is_empty(),
             "catalogue items with no test and no reason: {gaps:?}"
@@ -143,11 +118,23 @@ mod tests {
     }
 
     #[test]
-    fn item_ids_are_parsed_from_headings_and_bullets() {
-        let text = "### CFG-01 NATS\n* Q-03 All start\n* not an item\n### Notes\n";
+    fn the_markdown_counts_from_the_catalogue() {
+        let catalogue = crate::catalogue();
+        let (table, _) = coverage(catalogue);
+        let covered = table.values().filter(|t| !t.is_empty()).count();
+        let md = markdown(catalogue);
+        assert!(
+            md.starts_with(&format!(
+                "Catalogue {}: {covered} of {} items are checked by tests;",
+                catalogue.version(),
+                catalogue.count()
+            )),
+            "{md}"
+        );
         assert_eq!(
-            catalogue_items(text),
-            vec!["CFG-01".to_string(), "Q-03".to_string()]
+            md.lines().filter(|l| l.starts_with("| ")).count() - 1,
+            catalogue.count(),
+            "a row per item: {md}"
         );
     }
 }

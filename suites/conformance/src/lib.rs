@@ -1,8 +1,12 @@
 //! The conformance tests of wasmCloud 1.x, as values in one explicit registry.
 //!
-//! Each test names the catalogue items it covers (`../shared/spec/wasmcloud-1x-catalogue.md`).
+//! Each test names the catalogue items it covers (the project's catalogue,
+//! `suites/conformance/catalogue.toml`, compiled in: [`catalogue`]).
 //! Add a test: write a `pub static` [`ConformanceTest`] in the module of its topic and list it in
 //! [`registry`]; its name is `topic::behavior` and is never renamed.
+use std::sync::OnceLock;
+
+use harness::conformance::catalogue::Catalogue;
 use harness::conformance::ConformanceTest;
 use harness::fixtures::{FixtureRef, Lang};
 
@@ -29,6 +33,19 @@ pub const RUNNER_RUST: FixtureRef = FixtureRef::new("runner", Lang::Rust);
 pub const PROBE_C: FixtureRef = FixtureRef::new("probe", Lang::C);
 /// The HTTP hello/echo component in Rust.
 pub const HTTP_RUST: FixtureRef = FixtureRef::new("http", Lang::Rust);
+
+/// The text of the suite's catalogue, `suites/conformance/catalogue.toml`.
+pub const CATALOGUE_TOML: &str = include_str!("../catalogue.toml");
+
+/// The suite's catalogue (parsed from [`CATALOGUE_TOML`] once): the items tests cover, the
+/// version and SHA-256 reports name.
+pub fn catalogue() -> &'static Catalogue {
+    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        Catalogue::parse(CATALOGUE_TOML)
+            .unwrap_or_else(|e| panic!("suites/conformance/catalogue.toml: {e}"))
+    })
+}
 
 /// Every conformance test, in report order.
 pub fn registry() -> Vec<&'static ConformanceTest> {
@@ -134,20 +151,58 @@ mod tests {
 
     #[test]
     fn covered_items_exist_in_the_catalogue() {
-        let path = harness::binaries::repo_root().join("../shared/spec/wasmcloud-1x-catalogue.md");
-        let catalogue = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "the catalogue must sit beside the project at {}: {e}",
-                path.display()
-            )
-        });
         for t in registry() {
             for item in t.covers {
                 assert!(
-                    catalogue.contains(&format!("### {item} "))
-                        || catalogue.contains(&format!("* {item} ")),
+                    super::catalogue().contains(item),
                     "{} covers {item}, which the catalogue does not define",
                     t.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_embedded_catalogue_is_well_formed() {
+        use harness::conformance::catalogue::{area_of, well_formed_id, ItemStatus};
+        // Parsing checks the same; these say it item by item.
+        let c = super::catalogue();
+        assert!(!c.version().is_empty() && c.sha256().len() == 64);
+        let u = c.upstream();
+        assert!(
+            !u.host.is_empty() && !u.host_crate.is_empty() && !u.wadm.is_empty(),
+            "{u:?}"
+        );
+        let mut seen = BTreeSet::new();
+        for i in c.items() {
+            assert!(seen.insert(i.id.as_str()), "{} twice", i.id);
+            assert!(well_formed_id(&i.id), "{}", i.id);
+            assert_eq!(area_of(&i.id), Some(i.area.as_str()), "{}", i.id);
+            for (field, v) in [
+                ("title", &i.title),
+                ("contract", &i.contract),
+                ("observed", &i.observed),
+                ("source", &i.source),
+            ] {
+                assert!(!v.trim().is_empty(), "{}: empty {field}", i.id);
+            }
+            assert!(
+                [ItemStatus::Plain, ItemStatus::Verify, ItemStatus::Bug].contains(&i.status),
+                "{}",
+                i.id
+            );
+        }
+        let declared = super::CATALOGUE_TOML
+            .lines()
+            .filter(|l| l.trim() == "[[item]]")
+            .count();
+        assert_eq!(c.count(), declared, "every [[item]] of the file is an item");
+        assert_eq!(c.ids().len(), declared);
+        for line in super::CATALOGUE_TOML.lines() {
+            if let Some(status) = line.strip_prefix("status = ") {
+                assert!(
+                    ["\"plain\"", "\"verify\"", "\"bug?\""].contains(&status),
+                    "{line}"
                 );
             }
         }

@@ -151,20 +151,22 @@ enum Command {
         #[command(flatten)]
         select: SelectArgs,
     },
-    /// Check a report: schema, counts and coverage, catalogue items, and its content_sha256 seal.
+    /// Check a report: schema, counts and coverage, the catalogue it names and its items, and its
+    /// content_sha256 seal.
     Verify {
         /// The report.json to check.
         report: PathBuf,
-        /// The conformance catalogue.
-        #[arg(long, default_value_os_t = cli::verify::default_catalogue())]
-        catalogue: PathBuf,
+        /// A catalogue file to check against (default: the suite's own,
+        /// suites/conformance/catalogue.toml, compiled in).
+        #[arg(long)]
+        catalogue: Option<PathBuf>,
     },
     /// Print the catalogue coverage table (item → tests, or why it is left out); exit 1 when an
     /// item is neither covered nor left out with a reason.
     Coverage {
-        /// The conformance catalogue.
-        #[arg(long, default_value_os_t = cli::verify::default_catalogue())]
-        catalogue: PathBuf,
+        /// A catalogue file (default: the suite's own, suites/conformance/catalogue.toml, compiled in).
+        #[arg(long)]
+        catalogue: Option<PathBuf>,
     },
     /// Compare two reports test by test (exit 0 when no test differs, 1 otherwise).
     Diff {
@@ -258,19 +260,16 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             .map(verdict)
         }
         Command::Verify { report, catalogue } => {
-            cli::verify::run(&report, &catalogue).map(|()| Exit::Ok)
+            cli::verify::run(&report, catalogue.as_deref()).map(|()| Exit::Ok)
         }
         Command::Diff { a, b } => cli::diff::run(&a, &b).map(verdict),
         Command::Coverage { catalogue } => {
-            let text = std::fs::read_to_string(&catalogue).map_err(|e| {
-                CliError::new(
-                    Exit::Catalogue,
-                    format!("cannot read the catalogue {}: {e}", catalogue.display()),
-                )
-            })?;
-            println!("{}", conformance_suite::coverage::markdown(&text));
+            let catalogue = cli::verify::load_catalogue(catalogue.as_deref())?;
+            println!("{}", conformance_suite::coverage::markdown(&catalogue));
             Ok(verdict(
-                conformance_suite::coverage::coverage(&text).1.is_empty(),
+                conformance_suite::coverage::coverage(&catalogue)
+                    .1
+                    .is_empty(),
             ))
         }
     }

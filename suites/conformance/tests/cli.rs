@@ -5,6 +5,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use harness::conformance::catalogue::Catalogue;
 use harness::conformance::report::{
     content_sha256, Implementation, Report, RunInfo, Selection, TestRecord, SEAL_FIELD,
 };
@@ -33,6 +34,7 @@ const TARGET_INCOMPLETE: i32 = 16;
 const NATS_UNREACHABLE: i32 = 17;
 const NO_HOSTS: i32 = 18;
 const CREDENTIALS: i32 = 19;
+const CATALOGUE_MISMATCH: i32 = 20;
 
 /// The variables that point the runner at other binaries or targets; tests set them explicitly.
 const ENV: [&str; 12] = [
@@ -100,13 +102,31 @@ fn executable(dir: &Path, name: &str, script: &str) -> PathBuf {
     p
 }
 
-/// A small catalogue, so that verify tests do not depend on the shared spec being present.
+/// A small catalogue (HL-05, HL-06, Q-03) for the verify tests: its text.
+fn small_catalogue_text(version: &str) -> String {
+    let mut t = format!(
+        "[catalogue]\nversion = \"{version}\"\n[catalogue.upstream]\nhost = \"wasmcloud 1.9.2\"\nhost_crate = \"wasmcloud-host 0.27.1\"\nwadm = \"wadm 0.21.1\"\nbranch = \"release-1.9.x\"\n"
+    );
+    for (id, area) in [
+        ("HL-05", "host-lifecycle"),
+        ("HL-06", "host-lifecycle"),
+        ("Q-03", "quirks"),
+    ] {
+        t.push_str(&format!(
+            "\n[[item]]\nid = \"{id}\"\narea = \"{area}\"\ntitle = \"t\"\ncontract = \"c\"\nobserved = \"o\"\nsource = \"W:s\"\nstatus = \"plain\"\n"
+        ));
+    }
+    t
+}
+
+/// The small catalogue the sample reports name.
+fn small_catalogue() -> Catalogue {
+    Catalogue::parse(&small_catalogue_text("small/r1")).unwrap()
+}
+
+/// The small catalogue, written into `dir` for `--catalogue`.
 fn catalogue(dir: &Path) -> PathBuf {
-    write(
-        dir,
-        "catalogue.md",
-        "# catalogue\n### HL-05 ping\n### HL-06 inventory\n* Q-03 quirk\n",
-    )
+    write(dir, "catalogue.toml", &small_catalogue_text("small/r1"))
 }
 
 fn record(name: &str, status: Status, covers: &[&str]) -> TestRecord {
@@ -137,6 +157,7 @@ fn report(statuses: &[(&str, Status)]) -> Value {
             profile: "extended".into(),
             ..Default::default()
         },
+        catalogue: Some(small_catalogue().reference()),
         ..Default::default()
     };
     let r = Report::new(
@@ -608,7 +629,7 @@ fn verify_with_a_missing_catalogue() {
             "verify",
             r.to_str().unwrap(),
             "--catalogue",
-            "/nonexistent/catalogue.md",
+            "/nonexistent/catalogue.toml",
         ],
         &[],
     );
@@ -616,9 +637,124 @@ fn verify_with_a_missing_catalogue() {
         &out,
         CATALOGUE,
         &[
-            "cannot read the catalogue /nonexistent/catalogue.md",
+            "cannot read the catalogue /nonexistent/catalogue.toml",
             "--catalogue",
         ],
+    );
+}
+
+#[test]
+fn verify_with_a_catalogue_that_is_not_valid() {
+    let dir = tmp();
+    let r = write_json(dir.path(), "report.json", &sample());
+    let bad = write(
+        dir.path(),
+        "catalogue.toml",
+        &small_catalogue_text("small/r1").replace("HL-06", "HL-05"),
+    );
+    expect(
+        &cmd(
+            &[
+                "verify",
+                r.to_str().unwrap(),
+                "--catalogue",
+                bad.to_str().unwrap(),
+            ],
+            &[],
+        ),
+        CATALOGUE,
+        &["is not valid", "HL-05 is defined twice"],
+    );
+}
+
+#[test]
+fn verify_a_report_of_another_catalogue_names_both() {
+    let dir = tmp();
+    let r = write_json(dir.path(), "report.json", &sample());
+    // Against the suite's own catalogue (the default): the report names the small one.
+    let ours = conformance_suite::catalogue();
+    expect(
+        &cmd(&["verify", r.to_str().unwrap()], &[]),
+        CATALOGUE_MISMATCH,
+        &[
+            "the report names catalogue small/r1",
+            small_catalogue().sha256(),
+            ours.version(),
+            ours.sha256(),
+            "--catalogue FILE",
+        ],
+    );
+    // Against a catalogue of the same version with other content.
+    let other = write(
+        dir.path(),
+        "other.toml",
+        &format!("{}\n# edited\n", small_catalogue_text("small/r1")),
+    );
+    expect(
+        &cmd(
+            &[
+                "verify",
+                r.to_str().unwrap(),
+                "--catalogue",
+                other.to_str().unwrap(),
+            ],
+            &[],
+        ),
+        CATALOGUE_MISMATCH,
+        &["the same version with other content"],
+    );
+}
+
+#[test]
+fn verify_a_report_that_names_no_catalogue() {
+    let dir = tmp();
+    let mut doc = sample();
+    doc.as_object_mut().unwrap().remove("catalogue");
+    let r = write_json(dir.path(), "report.json", &reseal(doc));
+    expect(
+        &verify(dir.path(), &r),
+        CATALOGUE_MISMATCH,
+        &["the report names no catalogue", "small/r1"],
+    );
+}
+
+#[test]
+fn verify_a_report_of_the_suites_own_catalogue_by_default() {
+    let dir = tmp();
+    let mut doc = sample();
+    doc["catalogue"] = json!(conformance_suite::catalogue().reference());
+    let r = write_json(dir.path(), "report.json", &reseal(doc));
+    expect(
+        &cmd(&["verify", r.to_str().unwrap()], &[]),
+        OK,
+        &["verifies", conformance_suite::catalogue().version()],
+    );
+}
+
+#[test]
+fn coverage_counts_from_the_suites_catalogue() {
+    let c = conformance_suite::catalogue();
+    let out = expect(
+        &cmd(&["coverage"], &[]),
+        OK,
+        &[&format!("Catalogue {}: ", c.version())],
+    );
+    assert!(
+        out.contains(&format!(" of {} items are checked by tests;", c.count())),
+        "{out}"
+    );
+    let dir = tmp();
+    expect(
+        &cmd(
+            &[
+                "coverage",
+                "--catalogue",
+                catalogue(dir.path()).to_str().unwrap(),
+            ],
+            &[],
+        ),
+        OK,
+        &["Catalogue small/r1: ", " of 3 items are checked by tests;"],
     );
 }
 
@@ -744,13 +880,16 @@ fn a_real_run_writes_a_report_that_verifies() {
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(doc["seed"], 5);
     assert_eq!(doc["selection"]["filters"], json!(["host::inventory"]));
-    // The real catalogue, when present beside the project.
-    let out = cmd(&["verify", report.to_str().unwrap()], &[]);
-    if Path::new(&harness::binaries::repo_root().join("../shared/spec/wasmcloud-1x-catalogue.md"))
-        .is_file()
-    {
-        expect(&out, OK, &["verifies"]);
-    }
+    // Against the suite's own catalogue (the default), which the run named.
+    assert_eq!(
+        doc["catalogue"],
+        json!(conformance_suite::catalogue().reference())
+    );
+    expect(
+        &cmd(&["verify", report.to_str().unwrap()], &[]),
+        OK,
+        &["verifies"],
+    );
     expect(
         &cmd(
             &["diff", report.to_str().unwrap(), report.to_str().unwrap()],
@@ -948,16 +1087,11 @@ fn a_vendor_image_run_records_the_image() {
     expect(&out, OK, &["wasmcloud-conformance: PASSED: 1 passed"]);
     let report = the_report(&results, "acme");
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    if harness::binaries::repo_root()
-        .join("../shared/spec/wasmcloud-1x-catalogue.md")
-        .is_file()
-    {
-        expect(
-            &cmd(&["verify", report.to_str().unwrap()], &[]),
-            OK,
-            &["verifies"],
-        );
-    }
+    expect(
+        &cmd(&["verify", report.to_str().unwrap()], &[]),
+        OK,
+        &["verifies"],
+    );
     assert_eq!(doc["backend"], "containers");
     assert_eq!(doc["implementation"]["host"]["image"], vendor.as_str());
     assert!(

@@ -32,7 +32,7 @@ pub(crate) enum Exit {
     UnknownItem,
     /// `verify`: `content_sha256` does not match the content (edited after the run).
     Tampered,
-    /// `verify`: the catalogue cannot be read.
+    /// `verify`/`coverage`: the catalogue given with `--catalogue` cannot be read or is not valid.
     Catalogue,
     /// The chosen backend cannot run here (containers: no Docker engine answers).
     Backend,
@@ -44,13 +44,16 @@ pub(crate) enum Exit {
     NoHosts,
     /// The NATS credentials file (`--nats-creds`) does not exist or cannot be used.
     Credentials,
+    /// `verify`: the report names another catalogue (version or SHA-256) than the one it is
+    /// checked against, or none.
+    CatalogueMismatch,
     /// The program itself broke (e.g. the async runtime did not start).
     Internal,
 }
 
 impl Exit {
     /// Every code, in table order.
-    pub(crate) const ALL: [Exit; 21] = [
+    pub(crate) const ALL: [Exit; 22] = [
         Exit::Ok,
         Exit::Failed,
         Exit::Usage,
@@ -71,6 +74,7 @@ impl Exit {
         Exit::NatsUnreachable,
         Exit::NoHosts,
         Exit::Credentials,
+        Exit::CatalogueMismatch,
         Exit::Internal,
     ];
 
@@ -97,6 +101,7 @@ impl Exit {
             Exit::NatsUnreachable => 17,
             Exit::NoHosts => 18,
             Exit::Credentials => 19,
+            Exit::CatalogueMismatch => 20,
             Exit::Internal => 70,
         }
     }
@@ -118,12 +123,13 @@ impl Exit {
             Exit::Inconsistent => "verify: summary counts, coverage or names disagree with the test list",
             Exit::UnknownItem => "verify: a covered item is not in the catalogue",
             Exit::Tampered => "verify: content_sha256 does not match the content (edited after the run)",
-            Exit::Catalogue => "verify: the catalogue cannot be read",
+            Exit::Catalogue => "verify/coverage: the --catalogue file cannot be read or is not a valid catalogue",
             Exit::Backend => "the backend cannot run here (--backend containers or an image flag, and no Docker engine answers)",
             Exit::TargetIncomplete => "--target existing without --nats-url (WCC_NATS_URL)",
             Exit::NatsUnreachable => "--target existing: the NATS server at --nats-url cannot be reached (answered within seconds)",
             Exit::NoHosts => "--target existing: no host of --lattice answers a control-interface ping (bounded wait)",
             Exit::Credentials => "--target existing: the --nats-creds file does not exist or is not usable",
+            Exit::CatalogueMismatch => "verify: the report names another catalogue (version, sha256) than verify's, or none",
             Exit::Internal => "internal error of the program itself",
         }
     }

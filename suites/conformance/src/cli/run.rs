@@ -500,6 +500,7 @@ impl Plan {
                 .record(expectations_path.as_ref().map(|p| p.display().to_string())),
             target: Some(self.target.clone()),
             features: self.features.clone(),
+            catalogue: Some(conformance_suite::catalogue().reference()),
         };
         drop(stream);
         Ok((

@@ -1,16 +1,39 @@
 //! `wasmcloud-conformance verify <report.json>`: the report matches `report-v1.schema.json`
 //! (checked by the harness's own validator of the keywords that schema uses), its counts and
-//! coverage follow its test list, its covered items exist in the catalogue, and its seal
+//! coverage follow its test list, it names the catalogue verify checks against (the suite's own,
+//! compiled in, or `--catalogue FILE`) and its covered items exist there, and its seal
 //! (`content_sha256`) matches its content.
 use std::path::Path;
 
-use harness::conformance::verify::{catalogue_items, verify, ProblemKind};
+use harness::conformance::catalogue::Catalogue;
+use harness::conformance::verify::{verify, ProblemKind};
 
 use super::exit::{CliError, Exit};
 
-/// The catalogue beside the project (`../shared/spec/wasmcloud-1x-catalogue.md`).
-pub(crate) fn default_catalogue() -> std::path::PathBuf {
-    harness::binaries::repo_root().join("../shared/spec/wasmcloud-1x-catalogue.md")
+/// The catalogue in `path`, or the suite's own (`suites/conformance/catalogue.toml`, compiled in)
+/// when none is given; [`Exit::Catalogue`] when the file cannot be read or is not a catalogue.
+pub(crate) fn load_catalogue(path: Option<&Path>) -> Result<Catalogue, CliError> {
+    let Some(path) = path else {
+        return Ok(conformance_suite::catalogue().clone());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::new(
+            Exit::Catalogue,
+            format!(
+                "cannot read the catalogue {}: {e} (give its path with --catalogue, or leave it out for the suite's own)",
+                path.display()
+            ),
+        )
+    })?;
+    Catalogue::parse(&text).map_err(|e| {
+        CliError::new(
+            Exit::Catalogue,
+            format!(
+                "the catalogue {} is not valid: {e} (the format is that of suites/conformance/catalogue.toml)",
+                path.display()
+            ),
+        )
+    })
 }
 
 fn exit_of(kind: ProblemKind) -> Exit {
@@ -20,6 +43,7 @@ fn exit_of(kind: ProblemKind) -> Exit {
         ProblemKind::Inconsistent => Exit::Inconsistent,
         ProblemKind::UnknownItem => Exit::UnknownItem,
         ProblemKind::Tampered => Exit::Tampered,
+        ProblemKind::CatalogueMismatch => Exit::CatalogueMismatch,
     }
 }
 
@@ -39,37 +63,21 @@ pub(crate) fn read_input(path: &Path) -> Result<String, CliError> {
     }
 }
 
-/// Verifies `report`; prints every problem on stderr and returns the exit code of the first class
-/// found (classes in the order of the exit-code table).
-pub(crate) fn run(report: &Path, catalogue: &Path) -> Result<(), CliError> {
+/// Verifies `report` against `catalogue` (default: the suite's own); prints every problem on
+/// stderr and returns the exit code of the first class found (classes in the order of
+/// [`ProblemKind`]).
+pub(crate) fn run(report: &Path, catalogue: Option<&Path>) -> Result<(), CliError> {
     let text = read_input(report)?;
-    let catalogue_text = std::fs::read_to_string(catalogue).map_err(|e| {
-        CliError::new(
-            Exit::Catalogue,
-            format!(
-                "cannot read the catalogue {}: {e} (give its path with --catalogue)",
-                catalogue.display()
-            ),
-        )
-    })?;
-    let items = catalogue_items(&catalogue_text);
-    if items.is_empty() {
-        return Err(CliError::new(
-            Exit::Catalogue,
-            format!(
-                "the catalogue {} defines no item (`### ID …` or `* ID …`)",
-                catalogue.display()
-            ),
-        ));
-    }
-    let problems = verify(&text, &items);
+    let catalogue = load_catalogue(catalogue)?;
+    let problems = verify(&text, &catalogue);
     let Some(first) = problems.iter().map(|p| p.kind).min() else {
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         println!(
-            "ok: {} verifies: {}, {} test(s), content_sha256 {}",
+            "ok: {} verifies: {}, {} test(s), catalogue {}, content_sha256 {}",
             report.display(),
             doc["implementation"]["name"].as_str().unwrap_or_default(),
             doc["summary"]["total"],
+            catalogue.version(),
             doc["content_sha256"].as_str().unwrap_or_default()
         );
         return Ok(());
