@@ -1,0 +1,98 @@
+"""Tests of ci/junit-not-run.py (python3 -m unittest discover -s ci -p 'test_*.py'; ci/test runs
+them before it uses the script)."""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "junit-not-run.py")
+spec = importlib.util.spec_from_file_location("junit_not_run", SCRIPT)
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+
+# What `cargo nextest list --message-format json` prints, cut down (nextest 0.9.143).
+LISTING = {
+    "rust-suites": {
+        "harness::containers": {"testcases": {
+            "wadm_reschedules_after_a_host_is_killed":
+                {"filter-match": {"status": "mismatch", "reason": "default-filter"}},
+            "partitions_and_restarts_need_the_containers_backend":
+                {"filter-match": {"status": "matches"}},
+        }},
+        "conformance-suite::cli": {"testcases": {
+            "a_vendor_image_run_records_the_image":
+                {"filter-match": {"status": "mismatch", "reason": "default-filter"}},
+            "verify_fails_on_a_tampered_report":
+                {"filter-match": {"status": "mismatch", "reason": "expression"}},
+            "ignored_one": {"filter-match": {"status": "mismatch", "reason": "ignored"}},
+        }},
+    }
+}
+
+JUNIT = """<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="nextest-run" tests="1" skipped="0" failures="1" errors="0">
+    <testsuite name="harness::containers" tests="1" skipped="0" errors="0" failures="1">
+        <testcase name="partitions_and_restarts_need_the_containers_backend" classname="harness::containers">
+            <failure message="boom"/>
+        </testcase>
+    </testsuite>
+</testsuites>
+"""
+
+
+class JunitNotRun(unittest.TestCase):
+    def test_only_tests_left_out_by_the_default_filter_are_picked(self):
+        self.assertEqual(mod.left_out(LISTING), [
+            ("conformance-suite::cli", "a_vendor_image_run_records_the_image"),
+            ("harness::containers", "wadm_reschedules_after_a_host_is_killed"),
+        ])
+
+    def run_script(self, junit_text):
+        with tempfile.TemporaryDirectory() as d:
+            junit, listing = os.path.join(d, "junit.xml"), os.path.join(d, "list.json")
+            if junit_text is not None:
+                with open(junit, "w") as f:
+                    f.write(junit_text)
+            with open(listing, "w") as f:
+                json.dump(LISTING, f)
+            out = subprocess.run(
+                [sys.executable, SCRIPT, junit, listing, 'no Docker engine answers & "why"'],
+                check=True, capture_output=True, text=True,
+            ).stdout
+            return ET.parse(junit).getroot(), out
+
+    def test_left_out_tests_become_skipped_testcases_with_the_reason(self):
+        root, out = self.run_script(JUNIT)
+        self.assertIn("NOT RUN harness::containers wadm_reschedules_after_a_host_is_killed", out)
+        self.assertEqual((root.get("tests"), root.get("skipped"), root.get("failures")), ("3", "2", "1"))
+        suites = {s.get("name"): s for s in root.findall("testsuite")}
+        self.assertEqual((suites["harness::containers"].get("tests"),
+                          suites["harness::containers"].get("skipped")), ("2", "1"))
+        cli = suites["conformance-suite::cli"]
+        (case,) = cli.findall("testcase")
+        self.assertEqual(case.get("name"), "a_vendor_image_run_records_the_image")
+        self.assertEqual(case.get("classname"), "conformance-suite::cli")
+        self.assertEqual(case.find("skipped").get("message"), 'no Docker engine answers & "why"')
+        # The failure that was there stays a failure.
+        failed = suites["harness::containers"].find("testcase[@name='partitions_and_restarts_need_the_containers_backend']")
+        self.assertIsNotNone(failed.find("failure"))
+        self.assertIsNone(failed.find("skipped"))
+
+    def test_a_missing_junit_is_created(self):
+        root, _ = self.run_script(None)
+        self.assertEqual((root.tag, root.get("tests"), root.get("skipped")), ("testsuites", "2", "2"))
+
+    def test_a_test_already_in_the_junit_is_not_added_twice(self):
+        root = ET.fromstring(JUNIT)
+        tests = [("harness::containers", "partitions_and_restarts_need_the_containers_backend")]
+        self.assertEqual(mod.add_skipped(root, tests, "x"), 0)
+        self.assertEqual(root.get("skipped"), "0")
+
+
+if __name__ == "__main__":
+    unittest.main()
