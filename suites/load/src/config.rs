@@ -166,9 +166,17 @@ pub fn cache_dir() -> PathBuf {
         })
 }
 
-/// The pinned value of `key` in ci/versions.env.
-pub fn pin(key: &str) -> &'static str {
-    harness::versions::pinned(key).unwrap_or("unknown")
+/// The version `key` of ci/versions.env: the environment's value when it has one (the ci/ scripts
+/// honour it, so `ci/setup-load` installed that one), else the pinned default.
+pub fn pin(key: &str) -> String {
+    std::env::var(key)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| {
+            harness::versions::pinned(key)
+                .unwrap_or("unknown")
+                .to_string()
+        })
 }
 
 /// `wasmtime` for the `wasmtime serve` anchor: `WCC_WASMTIME_BIN`, else the one ci/setup-load
@@ -189,10 +197,8 @@ pub fn http_provider_par() -> PathBuf {
     std::env::var_os("WCC_HTTP_PROVIDER_PAR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            let version = pin("HTTP_SERVER_PROVIDER_CRATE")
-                .rsplit('@')
-                .next()
-                .unwrap_or("unknown");
+            let pinned = pin("HTTP_SERVER_PROVIDER_CRATE");
+            let version = pinned.rsplit('@').next().unwrap_or("unknown");
             cache_dir()
                 .join("http-server-provider")
                 .join(version)

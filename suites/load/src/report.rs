@@ -210,7 +210,7 @@ pub struct LoadResults {
     pub config: serde_json::Value,
     /// The machine.
     pub machine: Machine,
-    /// Versions pinned in ci/versions.env.
+    /// Versions from ci/versions.env (or the environment's override of them).
     pub versions: BTreeMap<String, String>,
     /// What was measured.
     #[serde(flatten)]
@@ -240,7 +240,7 @@ impl LoadResults {
             "HTTP_SERVER_PROVIDER_CRATE",
         ]
         .iter()
-        .map(|k| (k.to_string(), crate::config::pin(k).to_string()))
+        .map(|k| (k.to_string(), crate::config::pin(k)))
         .collect();
         let regressions = baseline.regressions(&record.comparisons);
         Self {
