@@ -32,7 +32,13 @@ fn run_one(test: &'static ConformanceTest) -> Result<(), Failed> {
     let outcome = runtime.block_on(execute(test, &options));
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     match outcome.status {
-        Status::Passed | Status::Skipped => Ok(()),
+        Status::Passed => Ok(()),
+        // Skips are decided before the run (the ignored flag above); one decided while running
+        // must not count as a pass (a skip is never a pass).
+        Status::Skipped => Err(Failed::from(format!(
+            "the test did not run (skipped while running: {}); a skip is never a pass",
+            outcome.message.unwrap_or_default()
+        ))),
         Status::Failed => Err(Failed::from(
             outcome.diagnostics.or(outcome.message).unwrap_or_default(),
         )),
