@@ -7,14 +7,19 @@ but its JUnit lists only the tests it ran. A skip is never a pass, and never sil
 this after each run that writes JUnit, so that it shows every such test as
     <testcase name="..." classname="<binary id>"><skipped message="<reason>"/></testcase>
 
-Usage: junit-not-run.py JUNIT_XML LIST_JSON REASON [SKIP_REASONS]
-  LIST_JSON: `cargo nextest list --message-format json` of the same profile and filters. Added:
-  the tests whose filter-match is a mismatch for the reason `default-filter` (with REASON) or
-  `ignored` (with the reason from SKIP_REASONS, the `name<TAB>reason` lines the conformance adapter
-  writes when WCC_SKIP_REASONS names a file during the listing; else "ignored"). A test the user's
-  own filters left out is not added. JUNIT_XML is created when the run wrote none.
+Usage: junit-not-run.py --junit JUNIT_XML --listing LIST_JSON --reason REASON
+                        [--skip-reasons FILE] [--ignored-listing LIST_JSON]
+  --listing: `cargo nextest list --message-format json` of the same profile and filters; the tests
+  whose filter-match is a mismatch for the reason `default-filter` are added with REASON, those
+  for `ignored` with their reason from --skip-reasons (the `name<TAB>reason` lines the conformance
+  adapter writes when WCC_SKIP_REASONS names a file during the listing; else "ignored").
+  --ignored-listing: the same listing with `--run-ignored only`; when given, an ignored test is
+  added only if the run's filters select it there (nextest reports `ignored` before it looks at
+  the filters). A test the user's own filters left out is not added.
+  JUNIT_XML is created when the run wrote none.
 Tests: python3 -m unittest discover -s ci -p 'test_*.py'
 """
+import argparse
 import json
 import sys
 import xml.etree.ElementTree as ET
@@ -23,10 +28,18 @@ import xml.etree.ElementTree as ET
 IGNORED = "ignored (marked #[ignore], or the test binary decided it will not run here)"
 
 
-def left_out(listing, default_filter_reason, ignored_reasons=None):
+def left_out(listing, default_filter_reason, ignored_reasons=None, ignored_listing=None):
     """(binary id, test name, reason) of every test the run left out: by the profile's
-    default-filter, or ignored."""
+    default-filter, or ignored (and, with `ignored_listing`, selected by the run's filters)."""
     ignored_reasons = ignored_reasons or {}
+    selected = None
+    if ignored_listing is not None:
+        selected = {
+            (binary_id, name)
+            for binary_id, suite in ignored_listing.get("rust-suites", {}).items()
+            for name, case in suite.get("testcases", {}).items()
+            if case.get("filter-match", {}).get("status") == "matches"
+        }
     out = []
     for binary_id, suite in sorted(listing.get("rust-suites", {}).items()):
         for name, case in sorted(suite.get("testcases", {}).items()):
@@ -35,7 +48,9 @@ def left_out(listing, default_filter_reason, ignored_reasons=None):
                 continue
             if match.get("reason") == "default-filter":
                 out.append((binary_id, name, default_filter_reason))
-            elif match.get("reason") == "ignored":
+            elif match.get("reason") == "ignored" and (
+                selected is None or (binary_id, name) in selected
+            ):
                 out.append((binary_id, name, "not run: " + ignored_reasons.get(name, IGNORED)))
     return out
 
@@ -83,12 +98,22 @@ def add_skipped(root, tests):
 
 
 def main(argv):
-    if len(argv) not in (4, 5):
-        sys.exit("usage: junit-not-run.py JUNIT_XML LIST_JSON REASON [SKIP_REASONS]")
-    junit, listing, reason = argv[1], argv[2], argv[3]
-    ignored_reasons = read_reasons(argv[4]) if len(argv) == 5 else {}
-    with open(listing, encoding="utf-8") as f:
-        tests = left_out(json.load(f), reason, ignored_reasons)
+    parser = argparse.ArgumentParser(description="Adds the tests a nextest run did not run to its JUnit.")
+    parser.add_argument("--junit", required=True)
+    parser.add_argument("--listing", required=True)
+    parser.add_argument("--reason", required=True)
+    parser.add_argument("--skip-reasons")
+    parser.add_argument("--ignored-listing")
+    args = parser.parse_args(argv[1:])
+    junit, reason = args.junit, args.reason
+    ignored_reasons = read_reasons(args.skip_reasons) if args.skip_reasons else {}
+    with open(args.listing, encoding="utf-8") as f:
+        listing = json.load(f)
+    ignored_listing = None
+    if args.ignored_listing:
+        with open(args.ignored_listing, encoding="utf-8") as f:
+            ignored_listing = json.load(f)
+    tests = left_out(listing, reason, ignored_reasons, ignored_listing)
     try:
         tree = ET.parse(junit)
     except FileNotFoundError:

@@ -55,6 +55,15 @@ class JunitNotRun(unittest.TestCase):
             ("harness::containers", "wadm_reschedules_after_a_host_is_killed", "no engine"),
         ])
 
+    def test_with_an_ignored_listing_only_ignored_tests_the_filters_select_are_picked(self):
+        ignored_listing = {"rust-suites": {"conformance-suite::cli": {"testcases": {
+            "ignored_one": {"filter-match": {"status": "matches"}},
+            "ignored_two": {"filter-match": {"status": "mismatch", "reason": "expression"}},
+        }}}}
+        picked = [n for _, n, _ in mod.left_out(LISTING, "no engine", {}, ignored_listing)]
+        self.assertEqual(picked, ["a_vendor_image_run_records_the_image", "ignored_one",
+                                  "wadm_reschedules_after_a_host_is_killed"])
+
     def test_skip_reasons_are_read_from_tab_separated_lines(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "reasons")
@@ -75,7 +84,8 @@ class JunitNotRun(unittest.TestCase):
             with open(listing, "w") as f:
                 json.dump(LISTING, f)
             out = subprocess.run(
-                [sys.executable, SCRIPT, junit, listing, 'no Docker engine answers & "why"', reasons],
+                [sys.executable, SCRIPT, "--junit", junit, "--listing", listing,
+                 "--reason", 'no Docker engine answers & "why"', "--skip-reasons", reasons],
                 check=True, capture_output=True, text=True,
             ).stdout
             return ET.parse(junit).getroot(), out
