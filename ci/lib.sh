@@ -19,8 +19,17 @@ source "$REPO_ROOT/ci/versions.env"
 # Where nextest writes a profile's JUnit: its store is `target/nextest` under the *workspace root*
 # (nextest's `[store] dir`), whatever CARGO_TARGET_DIR says (checked with nextest 0.9.143: a run
 # with CARGO_TARGET_DIR elsewhere still wrote <workspace>/target/nextest/<profile>/junit.xml).
+# Should a nextest version put it under CARGO_TARGET_DIR instead, the file found there is used.
 # Usage: nextest_junit PROFILE [FILE]  (FILE: the profile's junit.path, default junit.xml)
-nextest_junit() { printf '%s\n' "$REPO_ROOT/target/nextest/$1/${2:-junit.xml}"; }
+nextest_junit() {
+  local in_workspace="$REPO_ROOT/target/nextest/$1/${2:-junit.xml}"
+  local in_target="$CARGO_TARGET_DIR/nextest/$1/${2:-junit.xml}"
+  if [ ! -e "$in_workspace" ] && [ -e "$in_target" ]; then
+    printf '%s\n' "$in_target"
+  else
+    printf '%s\n' "$in_workspace"
+  fi
+}
 
 log() { printf '\033[1m[ci]\033[0m %s\n' "$*" >&2; }
 die() { printf '[ci] error: %s\n' "$*" >&2; exit 1; }
