@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the ci/ scripts: locations and small helpers. Source it, do not run it.
 set -euo pipefail
 
@@ -11,9 +12,24 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$WCC_CACHE/target}"
 WCC_STATE="$REPO_ROOT/.wcc"
 export WCC_CACHE
 
+# The pins; a value already in the environment wins (e.g. NATS_SERVER_VERSION=2.11.9 bash ci/test).
 # shellcheck source=/dev/null
 source "$REPO_ROOT/ci/versions.env"
-NATS_SERVER_VERSION="${NATS_SERVER_VERSION_OVERRIDE:-$NATS_SERVER_VERSION}"
+
+# Where nextest writes a profile's JUnit: its store is `target/nextest` under the *workspace root*
+# (nextest's `[store] dir`), whatever CARGO_TARGET_DIR says (checked with nextest 0.9.143: a run
+# with CARGO_TARGET_DIR elsewhere still wrote <workspace>/target/nextest/<profile>/junit.xml).
+# Should a nextest version put it under CARGO_TARGET_DIR instead, the file found there is used.
+# Usage: nextest_junit PROFILE [FILE]  (FILE: the profile's junit.path, default junit.xml)
+nextest_junit() {
+  local in_workspace="$REPO_ROOT/target/nextest/$1/${2:-junit.xml}"
+  local in_target="$CARGO_TARGET_DIR/nextest/$1/${2:-junit.xml}"
+  if [ ! -e "$in_workspace" ] && [ -e "$in_target" ]; then
+    printf '%s\n' "$in_target"
+  else
+    printf '%s\n' "$in_workspace"
+  fi
+}
 
 log() { printf '\033[1m[ci]\033[0m %s\n' "$*" >&2; }
 die() { printf '[ci] error: %s\n' "$*" >&2; exit 1; }

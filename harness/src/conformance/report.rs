@@ -457,7 +457,8 @@ impl Report {
         self.tests.iter().all(|t| !t.status.fails_run())
     }
 
-    /// JUnit XML (one suite, one case per test; skipped cases carry their reason).
+    /// JUnit XML (one suite, one case per test; skipped cases, which did not run, carry their
+    /// reason; an expected failure is a success with the property `wcc.status=expected-failure`).
     pub fn junit(&self) -> Result<String, HarnessError> {
         use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
         let mut suite = TestSuite::new("wasmcloud-conformance");
@@ -484,22 +485,13 @@ impl Report {
                     }
                     s
                 }
-                RecordStatus::Skipped | RecordStatus::ExpectedFailure => {
+                // `<skipped>` means not run. An expected failure ran (and failed as the
+                // expectation file says): it does not fail the run, so it is a success in JUnit,
+                // marked by the property `wcc.status` and its reason in system-out.
+                RecordStatus::ExpectedFailure => TestCaseStatus::success(),
+                RecordStatus::Skipped => {
                     let mut s = TestCaseStatus::skipped();
-                    let message = match t.status {
-                        RecordStatus::ExpectedFailure => Some(format!(
-                            "expected failure ({}): {}",
-                            t.expected_failure_reason
-                                .as_deref()
-                                .unwrap_or("no reason given"),
-                            t.message
-                                .as_deref()
-                                .and_then(|m| m.lines().next())
-                                .unwrap_or("")
-                        )),
-                        _ => t.message.clone(),
-                    };
-                    if let Some(m) = &message {
+                    if let Some(m) = &t.message {
                         s.set_message(m.as_str());
                     }
                     s
@@ -508,6 +500,16 @@ impl Report {
             let mut case = TestCase::new(t.name.as_str(), status);
             case.set_classname(t.area.as_str());
             case.set_time(std::time::Duration::from_secs_f64(t.duration_seconds));
+            if t.status == RecordStatus::ExpectedFailure {
+                case.add_property(quick_junit::Property::new("wcc.status", "expected-failure"));
+                case.set_system_out(format!(
+                    "expected failure ({}): {}",
+                    t.expected_failure_reason
+                        .as_deref()
+                        .unwrap_or("no reason given"),
+                    t.message.as_deref().unwrap_or("")
+                ));
+            }
             suite.add_test_case(case);
         }
         let mut report = JReport::new("wasmcloud-conformance");
@@ -807,6 +809,11 @@ mod tests {
         let xml = with_unexpected.junit().unwrap();
         assert!(
             xml.contains("unexpected pass") && xml.contains("expected failure (bug 12)"),
+            "{xml}"
+        );
+        // An expected failure ran: never <skipped> (which means not run) in JUnit.
+        assert!(
+            !xml.contains("<skipped") && xml.contains(r#"value="expected-failure""#),
             "{xml}"
         );
     }

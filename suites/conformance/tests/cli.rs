@@ -1048,13 +1048,14 @@ fn reference_host_image() -> String {
 /// `--host-image`; the report names the backend and the image with its ID.
 #[test]
 fn a_vendor_image_run_records_the_image() {
+    // Without an engine the test fails (a skip is never a pass); `bash ci/test` leaves it out when
+    // no engine answers outside CI (nextest profile `no-docker`), and nextest counts it skipped.
     if let Some(why) = harness::containers::unavailable() {
-        assert!(
-            !harness::containers::required(),
-            "a Docker engine is required in CI: {why}"
+        panic!(
+            "this test needs a Docker engine, which cannot run here: {why}\n  fix: start one \
+             (`bash ci/setup-docker`), or leave the test out: `bash ci/test` does when no engine \
+             answers outside CI (nextest profile `no-docker`)"
         );
-        eprintln!("SKIPPED: {why}");
-        return;
     }
     let image = reference_host_image();
     let vendor = format!("wcc-test/vendor-host:{}", std::process::id());

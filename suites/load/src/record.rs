@@ -90,9 +90,10 @@ impl Comparison {
     }
 }
 
-/// A scenario that did not run, and why.
+/// A scenario the user deselected (`WCC_LOAD_DESELECT`), and why it did not run. A scenario that
+/// is selected but cannot run is a problem (it fails the run), never one of these.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Skipped {
+pub struct NotSelected {
     /// The scenario.
     pub scenario: String,
     /// Why.
@@ -122,8 +123,9 @@ pub struct Record {
     pub timings: Vec<Timing>,
     /// Ratios to anchors.
     pub comparisons: Vec<Comparison>,
-    /// Scenarios not run.
-    pub skipped: Vec<Skipped>,
+    /// Scenarios the user deselected, not run (`skipped` in load.json schema 1).
+    #[serde(default, alias = "skipped")]
+    pub not_selected: Vec<NotSelected>,
     /// Problems that fail the run (rejected runs, errors, a scenario that could not run).
     pub problems: Vec<String>,
     /// Judgements against a target (the generator's ceiling): they fail a strict run
@@ -154,11 +156,11 @@ impl Record {
         m
     }
 
-    /// Records a scenario as skipped.
-    pub fn skip(&mut self, scenario: &str, reason: impl Into<String>) {
+    /// Records a scenario the user deselected.
+    pub fn not_selected(&mut self, scenario: &str, reason: impl Into<String>) {
         let reason = reason.into();
-        eprintln!("[load] SKIPPED {scenario}: {reason}");
-        self.skipped.push(Skipped {
+        eprintln!("[load] NOT SELECTED {scenario}: {reason}");
+        self.not_selected.push(NotSelected {
             scenario: scenario.into(),
             reason,
         });
@@ -176,5 +178,20 @@ impl Record {
         let p = p.into();
         eprintln!("[load] PROBLEM {p}");
         self.problems.push(p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_1_skipped_scenarios_read_as_not_selected() {
+        let rec: super::Record = serde_json::from_str(
+            r#"{"runs":[],"timings":[],"comparisons":[],"problems":[],
+                "skipped":[{"scenario":"recovery","reason":"no engine"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(rec.not_selected[0].scenario, "recovery");
+        let json = serde_json::to_value(&rec).unwrap();
+        assert!(json.get("skipped").is_none() && json["not_selected"].is_array());
     }
 }

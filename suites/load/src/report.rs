@@ -1,4 +1,4 @@
-//! Output of a run under `results/perf/<run>/`: `load.json` (schema 1), `summary.md` (the ratio
+//! Output of a run under `results/perf/<run>/`: `load.json` (schema 2), `summary.md` (the ratio
 //! table) and `ratios.svg` (a bar chart of every ratio); regressions against the tracked baseline
 //! (`suites/load/baseline-<mode>.json`) are judged by ratio, never by absolute time.
 use std::collections::BTreeMap;
@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::record::{Comparison, Record};
 
-/// The schema version of `load.json`.
-pub const SCHEMA: u32 = 1;
+/// The schema version of `load.json`. 2: scenarios that did not run are `not_selected` (the user
+/// deselected them); 1 had `skipped`, which schema 2 readers still accept.
+pub const SCHEMA: u32 = 2;
 
 /// Ratios a run is judged against.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -209,7 +210,7 @@ pub struct LoadResults {
     pub config: serde_json::Value,
     /// The machine.
     pub machine: Machine,
-    /// Versions pinned in ci/versions.env.
+    /// Versions from ci/versions.env (or the environment's override of them).
     pub versions: BTreeMap<String, String>,
     /// What was measured.
     #[serde(flatten)]
@@ -239,7 +240,7 @@ impl LoadResults {
             "HTTP_SERVER_PROVIDER_CRATE",
         ]
         .iter()
-        .map(|k| (k.to_string(), crate::config::pin(k).to_string()))
+        .map(|k| (k.to_string(), crate::config::pin(k)))
         .collect();
         let regressions = baseline.regressions(&record.comparisons);
         Self {
@@ -264,7 +265,7 @@ impl LoadResults {
         Ok(())
     }
 
-    /// The Markdown table of ratios, the timings, skips, problems and regressions.
+    /// The Markdown table of ratios, the timings, deselected scenarios, problems and regressions.
     pub fn markdown(&self) -> String {
         let mut md = String::new();
         let _ = writeln!(
@@ -356,9 +357,9 @@ impl LoadResults {
         }
         for (title, items) in [
             (
-                "Skipped",
+                "Not selected (not run)",
                 self.record
-                    .skipped
+                    .not_selected
                     .iter()
                     .map(|s| format!("{}: {}", s.scenario, s.reason))
                     .collect::<Vec<_>>(),

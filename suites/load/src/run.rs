@@ -10,7 +10,7 @@ use harness::load::{self, FnTarget, LoadReport, LoadSpec, NatsRequest, Target};
 use harness::{Backend, Lattice};
 
 use crate::bindings::{echo, runner};
-use crate::config::Config;
+use crate::config::{self, Config, Selection};
 use crate::record::{Ceiling, Comparison, LoadRun, Record, Timing};
 use crate::{anchors, scenarios};
 
@@ -149,8 +149,26 @@ impl<'a> Runner<'a> {
         ));
     }
 
+    /// Whether a scenario with an optional prerequisite runs ([`config::selection`]): a
+    /// deselected one is recorded as not selected, a selected one whose prerequisite is missing
+    /// as a problem (which fails the run); neither runs.
+    fn selected(&mut self, scenario: &str, missing: Option<&str>) -> bool {
+        match config::selection(scenario, &self.cfg.deselect, missing) {
+            Selection::Run => true,
+            Selection::NotSelected(why) => {
+                self.rec.not_selected(scenario, why);
+                false
+            }
+            Selection::Missing(problem) => {
+                self.rec.problem(problem);
+                false
+            }
+        }
+    }
+
     /// The whole run.
     pub async fn run(&mut self) -> anyhow::Result<()> {
+        config::check_deselect(&self.cfg.deselect).map_err(anyhow::Error::msg)?;
         let http_fixture = fixture(FixtureRef::new("http", Lang::Rust))?;
         let probe = fixture(FixtureRef::new("probe", Lang::Rust))?;
         let runner_fixture = fixture(FixtureRef::new("runner", Lang::Rust))?;
@@ -289,7 +307,8 @@ impl<'a> Runner<'a> {
 
         // HTTP through the upstream HTTP server provider.
         let par = crate::config::http_provider_par();
-        if par.exists() {
+        let missing = (!par.exists()).then(|| format!("{} is missing", par.display()));
+        if self.selected("http_provider", missing.as_deref()) {
             scenarios::scale(lattice, &a, http_image, "http-provider", instances).await?;
             let provider_ref = format!("file://{}", par.display());
             let addr = scenarios::http_server(
@@ -304,11 +323,6 @@ impl<'a> Runner<'a> {
             let target = HttpGet::new(addr, "/", Some(anchors::HELLO.into()));
             self.pair("http_provider", &target, "wasmtime_serve", serve)
                 .await;
-        } else {
-            self.rec.skip(
-                "http_provider",
-                format!("{} is missing: run bash ci/setup-load", par.display()),
-            );
         }
 
         // wRPC echo called directly, and a component calling another across a link; both against
@@ -409,13 +423,9 @@ impl<'a> Runner<'a> {
     /// Recovery after a host is killed (containers backend): wadm's time to run the app's
     /// instances again, against the time the same deploy took in the first place.
     async fn recovery(&mut self, probe_image: &str) -> anyhow::Result<()> {
-        if let Some(why) = harness::containers::unavailable() {
-            anyhow::ensure!(
-                !harness::containers::required(),
-                "the containers backend is required in CI: {why}"
-            );
-            self.rec
-                .skip("recovery", format!("containers backend unavailable: {why}"));
+        let missing = harness::containers::unavailable()
+            .map(|why| format!("the containers backend cannot run: {why}"));
+        if !self.selected("recovery", missing.as_deref()) {
             return Ok(());
         }
         let lattice = Lattice::builder()
