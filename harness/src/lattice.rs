@@ -302,6 +302,48 @@ impl Lattice {
         &self.client
     }
 
+    /// Waits, bounded (30 s, scaled), until provider `provider_id` answers a health check on
+    /// `wasmbus.rpc.<lattice>.<provider_id>.health` (catalogue VAC-13), and returns the answer.
+    ///
+    /// A provider is ready for links only then. The host publishes `provider_started` once it has
+    /// launched the provider's process, before the provider has subscribed to anything, so a link
+    /// put at that moment never reaches the provider (seen: the kv fixture then served every call
+    /// after its 2 s wait for the link, racing the host's 2 s RPC timeout). The provider SDK
+    /// answers health checks only after all its subscriptions (links, config, shutdown) are made
+    /// on the one connection that also carries the answer, so an answer means later deliveries
+    /// reach it. Upstream's own test helper waits for providers the same way.
+    pub async fn provider_ready(
+        &self,
+        provider_id: &str,
+    ) -> Result<serde_json::Value, HarnessError> {
+        // The subject as wasmcloud-core's `rpc::health_subject` builds it: that crate's tree
+        // (wasmtime among it) is too heavy for one subject name.
+        let subject = format!("wasmbus.rpc.{}.{provider_id}.health", self.name);
+        let client = &self.client;
+        let subject = &subject;
+        let answer = Wait::new(
+            format!("provider {provider_id} to answer a health check on {subject}"),
+            Duration::from_secs(30),
+        )
+        .interval(Duration::from_millis(100))
+        .until(|_| async move {
+            let request = client.request(subject.clone(), Vec::new().into());
+            match tokio::time::timeout(Duration::from_secs(2), request).await {
+                Ok(Ok(msg)) => match serde_json::from_slice::<serde_json::Value>(&msg.payload) {
+                    Ok(v) => Probe::Ready(v),
+                    Err(e) => Probe::NotYet(format!(
+                        "an answer that is not JSON ({e}): {:?}",
+                        String::from_utf8_lossy(&msg.payload)
+                    )),
+                },
+                Ok(Err(e)) => Probe::NotYet(format!("{e}")),
+                Err(_) => Probe::NotYet("no answer within 2 s".into()),
+            }
+        })
+        .await?;
+        Ok(answer)
+    }
+
     /// The recorded control-interface client.
     pub fn ctl(&self) -> &Ctl {
         &self.ctl

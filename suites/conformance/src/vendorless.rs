@@ -550,7 +550,9 @@ pub const KV_MEMORY: FixtureRef = FixtureRef::new("kv-memory", Lang::Rust);
 /// The file-backed one.
 pub const KV_FILE: FixtureRef = FixtureRef::new("kv-file", Lang::Rust);
 
-/// Starts a provider archive from `file://` and waits for `provider_started`.
+/// Starts a provider archive from `file://`, waits for `provider_started` and then for the
+/// provider to answer a health check, so that a link put next reaches it (see
+/// [`harness::Lattice::provider_ready`]); returns the `provider_started` event.
 async fn start_provider(
     cx: &Cx,
     host: &str,
@@ -565,12 +567,14 @@ async fn start_provider(
         .start_provider(host, &par.file_ref(), id, config)
         .await?;
     ensure!(ack.succeeded(), "provider.start {id}: {}", ack.message());
-    Ok(cx
+    let started = cx
         .journal()
         .wait_for(mark, "provider_started", id, Duration::from_secs(30), |e| {
             e.field("provider_id") == Some(id)
         })
-        .await?)
+        .await?;
+    cx.lattice().provider_ready(id).await?;
+    Ok(started)
 }
 
 fn kv_link(source: &str, target: &str, target_config: &[&str]) -> anyhow::Result<Link> {
