@@ -14,11 +14,15 @@ pub(crate) mod lattice;
 #[cfg(feature = "containers")]
 mod logs;
 #[cfg(feature = "containers")]
+mod oneshot;
+#[cfg(feature = "containers")]
 mod reaper;
 #[cfg(feature = "containers")]
 pub(crate) mod service;
 
 pub(crate) use engine::availability;
+#[cfg(feature = "containers")]
+pub use oneshot::{run_to_completion, Completed};
 #[cfg(feature = "containers")]
 pub use reaper::sweep_blocking as sweep;
 
