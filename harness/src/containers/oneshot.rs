@@ -133,8 +133,7 @@ async fn output(docker: &Docker, id: &str, tail: Option<usize>) -> (String, Stri
         .build();
     let mut logs = docker.logs(id, Some(options));
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    while let Ok(Some(Ok(chunk))) =
-        tokio::time::timeout(Duration::from_secs(5), logs.next()).await
+    while let Ok(Some(Ok(chunk))) = tokio::time::timeout(Duration::from_secs(5), logs.next()).await
     {
         match chunk {
             LogOutput::StdOut { message } | LogOutput::Console { message } => {
