@@ -39,6 +39,16 @@ fn alive(pid: i32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// Whether `pid` is a zombie: dead, waiting for its parent to collect it (nothing to kill).
+fn zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rfind(')')
+            .and_then(|i| stat.get(i + 2..))
+            .and_then(|rest| rest.split_whitespace().next())
+            == Some("Z")
+    })
+}
+
 /// `<command name> (pid <pid>)`, for reports.
 fn describe(pid: i32) -> String {
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
@@ -261,7 +271,10 @@ fn kill_group_members(group: i32, leader_start: u64) -> Vec<String> {
         else {
             continue;
         };
-        if group_of(pid) == Some(group) && start_time(pid).is_some_and(|t| t >= leader_start) {
+        if group_of(pid) == Some(group)
+            && start_time(pid).is_some_and(|t| t >= leader_start)
+            && !zombie(pid)
+        {
             let who = describe(pid);
             // SAFETY: plain syscall.
             if unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {

@@ -10,6 +10,7 @@ mod cli {
     pub(crate) mod diff;
     pub(crate) mod exit;
     pub(crate) mod expectations;
+    pub(crate) mod reap;
     pub(crate) mod run;
     pub(crate) mod select;
     pub(crate) mod target;
@@ -166,6 +167,11 @@ enum Command {
         #[arg(long, default_value_os_t = cli::verify::default_catalogue())]
         catalogue: PathBuf,
     },
+    /// Clean up after killed runs without starting one: kill the processes they left (providers),
+    /// remove their scratch directories and their Docker containers, networks and volumes
+    /// (labelled `wcc.run`, whose `wcc.owner` process is gone). Prints what it removed; exit 0.
+    /// What a live run owns is never touched (there is no `--all`): stop that run first.
+    Reap,
     /// Compare two reports test by test (exit 0 when no test differs, 1 otherwise).
     Diff {
         /// The first report.json.
@@ -261,6 +267,10 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             cli::verify::run(&report, &catalogue).map(|()| Exit::Ok)
         }
         Command::Diff { a, b } => cli::diff::run(&a, &b).map(verdict),
+        Command::Reap => {
+            cli::reap::run();
+            Ok(Exit::Ok)
+        }
         Command::Coverage { catalogue } => {
             let text = std::fs::read_to_string(&catalogue).map_err(|e| {
                 CliError::new(
