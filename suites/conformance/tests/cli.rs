@@ -889,22 +889,6 @@ fn image_that_does_not_exist() {
     }
 }
 
-/// The image the project built from the reference host binary (`.wcc/images.json`).
-fn reference_host_image() -> String {
-    let root = harness::binaries::repo_root();
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join(".wcc/images.json"))
-            .expect(".wcc/images.json (bash ci/setup)"),
-    )
-    .expect("images.json is JSON");
-    let host =
-        std::fs::canonicalize(root.join(".wcc/bin/wasmcloud")).expect("the reference host binary");
-    manifest["binaries"][host.to_str().unwrap()]["image"]
-        .as_str()
-        .expect("an image built from the reference host")
-        .to_string()
-}
-
 /// The vendor flow with images: the reference host image under a vendor's name, run by
 /// `--host-image`; the report names the backend and the image with its ID.
 #[test]
@@ -917,7 +901,7 @@ fn a_vendor_image_run_records_the_image() {
         eprintln!("SKIPPED: {why}");
         return;
     }
-    let image = reference_host_image();
+    let image = reference_image("wasmcloud");
     let vendor = format!("wcc-test/vendor-host:{}", std::process::id());
     let tag = Command::new("docker")
         .args(["tag", &image, &vendor])
