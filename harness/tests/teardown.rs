@@ -50,9 +50,14 @@ fn children_of(parents: &[u32]) -> Vec<(u32, String)> {
 
 /// A `wcc-lattice` of nats, wadm and 2 hosts, the first running the fixture provider; returns
 /// it, the pids of the services and of the provider process(es), and the log directory.
-fn hold_lattice() -> (std::process::Child, Vec<u32>, std::path::PathBuf) {
+///
+/// `tmp` is the lattice's `TMPDIR`: its reaper records and log directory live there, out of reach
+/// of the sweeps other runs on the machine do at every lattice start (one of those could otherwise
+/// kill the survivors, or remove the log directory, before this test looks).
+fn hold_lattice(tmp: &std::path::Path) -> (std::process::Child, Vec<u32>, std::path::PathBuf) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wcc-lattice"))
         .args(["--hosts", "2", "--wadm", "--provider", PROVIDER])
+        .env("TMPDIR", tmp)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -108,17 +113,24 @@ fn assert_all_gone(pids: &[u32], how: &str) {
         if alive.is_empty() {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "20 s after {how}, these lattice processes (services and providers) still run: {alive:?}"
-        );
+        if Instant::now() >= deadline {
+            // Not left behind by this test either (its records go with its temp dir).
+            for p in pids {
+                // SAFETY: plain syscall on a process this test's lattice started.
+                unsafe {
+                    libc::kill(*p as libc::pid_t, libc::SIGKILL);
+                }
+            }
+            panic!("20 s after {how}, these lattice processes (services and providers) still run: {alive:?}");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 #[test]
 fn sigkill_of_the_harness_leaves_no_process() {
-    let (mut child, pids, logs) = hold_lattice();
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let (mut child, pids, logs) = hold_lattice(tmp.path());
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
     assert_all_gone(&pids, "SIGKILL of the harness process");
@@ -128,13 +140,22 @@ fn sigkill_of_the_harness_leaves_no_process() {
         "nothing could have removed {} yet",
         logs.display()
     );
+    // The sweep reads the records under TMPDIR (std's environment lock keeps this safe next to
+    // the other test's spawn, which may inherit it: harmless).
+    let outer = std::env::var_os("TMPDIR");
+    std::env::set_var("TMPDIR", tmp.path());
     harness::reaper::sweep();
+    match outer {
+        Some(v) => std::env::set_var("TMPDIR", v),
+        None => std::env::remove_var("TMPDIR"),
+    }
     assert!(!logs.exists(), "the reaper left {} behind", logs.display());
 }
 
 #[test]
 fn ctrl_c_of_the_harness_leaves_no_process() {
-    let (mut child, pids, logs) = hold_lattice();
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let (mut child, pids, logs) = hold_lattice(tmp.path());
     // SAFETY: signalling our own child.
     unsafe {
         libc::kill(child.id() as libc::pid_t, libc::SIGINT);
