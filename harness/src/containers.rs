@@ -14,13 +14,19 @@ pub(crate) mod lattice;
 #[cfg(feature = "containers")]
 mod logs;
 #[cfg(feature = "containers")]
+mod oneshot;
+#[cfg(feature = "containers")]
 mod reaper;
 #[cfg(feature = "containers")]
 pub(crate) mod service;
 
 pub(crate) use engine::availability;
 #[cfg(feature = "containers")]
+pub use oneshot::{run_to_completion, Completed};
+#[cfg(feature = "containers")]
 pub use reaper::sweep_blocking as sweep;
+#[cfg(feature = "containers")]
+pub(crate) use reaper::sweep_detailed;
 
 /// A vendor's host image to run instead of the one built from the host binary (containers
 /// backend; the image must be on the local engine: there is no registry).

@@ -85,6 +85,7 @@ pub use existing::ExistingLattice;
 /// Re-exported so that [`snapshot!`] expands in the caller's crate with the same insta version.
 pub use insta;
 pub use lattice::{Backend, Lattice, LatticeBuilder};
+pub use reaper::{reap_dead_runs, ReapReport};
 /// Used by [`snapshot!`]'s expansion, so callers need no `serde_json` dependency of their own.
 #[doc(hidden)]
 pub use serde_json as __serde_json;

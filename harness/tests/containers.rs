@@ -438,3 +438,51 @@ fn sigkill_of_the_test_process_leaves_nothing_once_the_reaper_ran() {
         "volumes left"
     );
 }
+
+/// The image `ci/images/build` made from the reference binary `name` (`.wcc/images.json`).
+fn reference_image(name: &str) -> String {
+    let root = harness::binaries::repo_root();
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join(".wcc/images.json"))
+            .expect(".wcc/images.json (bash ci/setup)"),
+    )
+    .expect("images.json is JSON");
+    let bin =
+        std::fs::canonicalize(root.join(".wcc/bin").join(name)).expect("the reference binary");
+    manifest["binaries"][bin.to_str().unwrap()]["image"]
+        .as_str()
+        .expect("an image built from the reference binary")
+        .to_string()
+}
+
+/// A container run to completion answers with its output and is gone after; one that outlives
+/// its timeout is removed, and the error names what was awaited and the container's log tail.
+#[tokio::test]
+async fn a_container_run_to_completion_is_removed_even_on_a_timeout() {
+    if skip() {
+        return;
+    }
+    let image = reference_image("nats-server");
+    let done =
+        harness::containers::run_to_completion(&image, &["--version"], Duration::from_secs(60))
+            .await
+            .expect("nats-server --version runs");
+    assert!(done.success(), "{done:?}");
+    assert!(done.stdout.contains("nats-server"), "{done:?}");
+    let run = format!("oneshot-{}-", std::process::id());
+    // Without arguments nats-server serves until stopped.
+    let err = harness::containers::run_to_completion(&image, &[], Duration::from_secs(3))
+        .await
+        .expect_err("nats-server never exits by itself")
+        .to_string();
+    assert!(
+        err.contains("timed out") && err.contains(&run) && err.contains("to exit"),
+        "{err}"
+    );
+    assert!(err.contains("Server is ready"), "the log tail: {err}");
+    assert_eq!(
+        docker_lines(&["ps", "-a", "-q", "--filter", &format!("name={run}")]),
+        Vec::<String>::new(),
+        "the containers were removed"
+    );
+}

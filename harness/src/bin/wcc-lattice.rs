@@ -2,18 +2,21 @@
 //! SIGTERM, for poking at it by hand (and for the teardown tests).
 //!
 //! ```text
-//! wcc-lattice [--hosts N] [--wadm] [--feature NAME]... [--label KEY=VALUE]...
+//! wcc-lattice [--hosts N] [--wadm] [--feature NAME]... [--label KEY=VALUE]... [--provider NAME]...
 //! ```
-//! Prints one JSON line on stdout once everything is ready: lattice name, NATS URL, host IDs and
-//! the process IDs of every service.
+//! `--provider NAME` starts the fixture provider NAME (Rust, from `.wcc/fixtures.json`, e.g.
+//! `kv-memory`) on the first host, as provider ID NAME. Prints one JSON line on stdout once
+//! everything is ready (providers started): lattice name, NATS URL, host IDs, provider IDs and the
+//! process IDs of every service.
 use std::process::ExitCode;
 
 use harness::Lattice;
 
 const USAGE: &str =
-    "usage: wcc-lattice [--hosts N] [--wadm] [--feature NAME]... [--label KEY=VALUE]...";
+    "usage: wcc-lattice [--hosts N] [--wadm] [--feature NAME]... [--label KEY=VALUE]... [--provider NAME]...";
 
-fn parse(args: &[String]) -> Result<harness::LatticeBuilder, String> {
+fn parse(args: &[String]) -> Result<(harness::LatticeBuilder, Vec<String>), String> {
+    let mut providers = Vec::new();
     let mut hosts = 1usize;
     let mut wadm = false;
     let mut features = Vec::new();
@@ -32,6 +35,7 @@ fn parse(args: &[String]) -> Result<harness::LatticeBuilder, String> {
                     .map_err(|e| format!("--hosts: {e}\n{USAGE}"))?
             }
             "--wadm" => wadm = true,
+            "--provider" => providers.push(value("--provider")?),
             "--feature" => features.push(value("--feature")?),
             "--label" => {
                 let pair = value("--label")?;
@@ -51,19 +55,56 @@ fn parse(args: &[String]) -> Result<harness::LatticeBuilder, String> {
     for (k, v) in &labels {
         builder = builder.host_label(k, v);
     }
-    Ok(builder)
+    Ok((builder, providers))
 }
 
-async fn hold(builder: harness::LatticeBuilder) -> Result<(), String> {
+/// Starts the fixture provider `name` on `host` and waits for `provider_started`.
+async fn start_provider(lattice: &Lattice, host: &str, name: &str) -> Result<(), String> {
+    use harness::fixtures::{fixture, FixtureRef, Lang};
+    let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+    let par = fixture(FixtureRef::new(name, Lang::Rust)).map_err(|e| e.to_string())?;
+    let mark = lattice.journal().mark();
+    let ack = lattice
+        .ctl()
+        .start_provider(host, &par.file_ref(), name, vec![])
+        .await
+        .map_err(|e| e.to_string())?;
+    if !ack.succeeded() {
+        return Err(format!("provider.start {name}: {}", ack.message()));
+    }
+    lattice
+        .journal()
+        .wait_for(
+            mark,
+            "provider_started",
+            name,
+            std::time::Duration::from_secs(60),
+            |e| e.field("provider_id") == Some(name),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+async fn hold(builder: harness::LatticeBuilder, providers: Vec<String>) -> Result<(), String> {
     // Handlers go in before the readiness line, so a signal right after it is handled gracefully.
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let lattice = builder.start().await.map_err(|e| e.to_string())?;
+    if let Some(host) = lattice.host_ids().first() {
+        for name in &providers {
+            if let Err(e) = start_provider(&lattice, host, name).await {
+                lattice.shutdown().await;
+                return Err(e);
+            }
+        }
+    }
     let info = serde_json::json!({
         "lattice": lattice.name(),
         "nats_url": lattice.nats_url(),
         "hosts": lattice.host_ids(),
+        "providers": providers,
         "pids": lattice.pids(),
         "logs": lattice.log_dir(),
         "startup_ms": lattice.startup_time().as_millis(),
@@ -79,7 +120,7 @@ async fn hold(builder: harness::LatticeBuilder) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let builder = match parse(&args) {
+    let (builder, providers) = match parse(&args) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("{e}");
@@ -96,7 +137,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(hold(builder)) {
+    match runtime.block_on(hold(builder, providers)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -20,14 +20,25 @@ use super::lattice::label_filter;
 /// many containers were removed.
 pub(crate) async fn remove_run(docker: &Docker, run: &str) -> usize {
     let filter = label_filter(&[(RUN_LABEL, Some(run))]);
-    remove_matching(docker, &filter, |_| true).await
+    remove_matching(docker, &filter, |_| true)
+        .await
+        .containers
+        .len()
+}
+
+/// The names of what a sweep removed.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Removed {
+    pub(crate) containers: Vec<String>,
+    pub(crate) networks: Vec<String>,
+    pub(crate) volumes: Vec<String>,
 }
 
 async fn remove_matching(
     docker: &Docker,
     filter: &std::collections::HashMap<String, Vec<String>>,
     doomed: impl Fn(&std::collections::HashMap<String, String>) -> bool,
-) -> usize {
+) -> Removed {
     let options = ListContainersOptionsBuilder::new()
         .all(true)
         .filters(filter)
@@ -36,22 +47,35 @@ async fn remove_matching(
         .list_containers(Some(options))
         .await
         .unwrap_or_default();
-    let ids: Vec<String> = containers
+    // (id, name without the leading '/')
+    let doomed_containers: Vec<(String, String)> = containers
         .into_iter()
         .filter(|c| doomed(&c.labels.clone().unwrap_or_default()))
-        .filter_map(|c| c.id)
+        .filter_map(|c| {
+            let name = c
+                .names
+                .as_ref()
+                .and_then(|n| n.first())
+                .map(|n| n.trim_start_matches('/').to_string());
+            let id = c.id?;
+            Some((id.clone(), name.unwrap_or(id)))
+        })
         .collect();
-    let removed = join_all(ids.iter().map(|id| async move {
+    let removed_containers = join_all(doomed_containers.into_iter().map(|(id, name)| async move {
         let options = RemoveContainerOptionsBuilder::new()
             .force(true)
             .v(true)
             .build();
-        docker.remove_container(id, Some(options)).await.is_ok()
+        docker
+            .remove_container(&id, Some(options))
+            .await
+            .ok()
+            .map(|()| name)
     }))
     .await
     .into_iter()
-    .filter(|ok| *ok)
-    .count();
+    .flatten()
+    .collect();
 
     let options = ListVolumesOptionsBuilder::new().filters(filter).build();
     let volumes = docker
@@ -60,13 +84,17 @@ async fn remove_matching(
         .ok()
         .and_then(|v| v.volumes)
         .unwrap_or_default();
-    join_all(
-        volumes
-            .iter()
-            .filter(|v| doomed(&v.labels))
-            .map(|v| docker.remove_volume(&v.name, None::<RemoveVolumeOptions>)),
-    )
-    .await;
+    let removed_volumes = join_all(volumes.iter().filter(|v| doomed(&v.labels)).map(|v| async {
+        docker
+            .remove_volume(&v.name, None::<RemoveVolumeOptions>)
+            .await
+            .ok()
+            .map(|()| v.name.clone())
+    }))
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
 
     let options = ListNetworksOptionsBuilder::new().filters(filter).build();
     let networks = docker
@@ -78,12 +106,28 @@ async fn remove_matching(
         .filter(|n| doomed(&n.labels.clone().unwrap_or_default()))
         .filter_map(|n| n.name)
         .collect();
-    join_all(names.iter().map(|n| docker.remove_network(n))).await;
-    removed
+    let removed_networks = join_all(
+        names
+            .iter()
+            .map(|n| async move { docker.remove_network(n).await.ok().map(|()| n.clone()) }),
+    )
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
+    Removed {
+        containers: removed_containers,
+        networks: removed_networks,
+        volumes: removed_volumes,
+    }
 }
 
 /// Removes what runs of dead owners left. Returns how many containers were removed.
 pub(crate) async fn sweep(docker: &Docker) -> usize {
+    sweep_dead_owners(docker).await.containers.len()
+}
+
+async fn sweep_dead_owners(docker: &Docker) -> Removed {
     let filter = label_filter(&[(OWNER_LABEL, None)]);
     remove_matching(docker, &filter, |labels| {
         labels
@@ -91,6 +135,24 @@ pub(crate) async fn sweep(docker: &Docker) -> usize {
             .is_none_or(|owner| !owner_alive(owner))
     })
     .await
+}
+
+/// Removes what runs of dead owners left, from synchronous code (a thread with its own runtime);
+/// the names of what was removed, or why the engine was not checked.
+pub(crate) fn sweep_detailed() -> Result<Removed, String> {
+    super::engine::availability()?;
+    std::thread::spawn(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start an async runtime: {e}"))?;
+        runtime.block_on(async {
+            let docker = super::engine::connect().await.map_err(|e| e.to_string())?;
+            Ok(sweep_dead_owners(&docker).await)
+        })
+    })
+    .join()
+    .map_err(|_| "the Docker sweep panicked".to_string())?
 }
 
 /// Removes the containers that runs of dead owners left (labels `wcc.owner`), from synchronous code (a

@@ -10,6 +10,7 @@ mod cli {
     pub(crate) mod diff;
     pub(crate) mod exit;
     pub(crate) mod expectations;
+    pub(crate) mod reap;
     pub(crate) mod run;
     pub(crate) mod select;
     pub(crate) mod target;
@@ -168,6 +169,11 @@ enum Command {
         #[arg(long)]
         catalogue: Option<PathBuf>,
     },
+    /// Clean up after killed runs without starting one: kill the processes they left (providers),
+    /// remove their scratch directories and their Docker containers, networks and volumes
+    /// (labelled `wcc.run`, whose `wcc.owner` process is gone). Prints what it removed; exit 0.
+    /// What a live run owns is never touched (there is no `--all`): stop that run first.
+    Reap,
     /// Compare two reports test by test (exit 0 when no test differs, 1 otherwise).
     Diff {
         /// The first report.json.
@@ -263,6 +269,10 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             cli::verify::run(&report, catalogue.as_deref()).map(|()| Exit::Ok)
         }
         Command::Diff { a, b } => cli::diff::run(&a, &b).map(verdict),
+        Command::Reap => {
+            cli::reap::run();
+            Ok(Exit::Ok)
+        }
         Command::Coverage { catalogue } => {
             let catalogue = cli::verify::load_catalogue(catalogue.as_deref())?;
             println!("{}", conformance_suite::coverage::markdown(&catalogue));

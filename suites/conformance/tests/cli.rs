@@ -1028,22 +1028,6 @@ fn image_that_does_not_exist() {
     }
 }
 
-/// The image the project built from the reference host binary (`.wcc/images.json`).
-fn reference_host_image() -> String {
-    let root = harness::binaries::repo_root();
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join(".wcc/images.json"))
-            .expect(".wcc/images.json (bash ci/setup)"),
-    )
-    .expect("images.json is JSON");
-    let host =
-        std::fs::canonicalize(root.join(".wcc/bin/wasmcloud")).expect("the reference host binary");
-    manifest["binaries"][host.to_str().unwrap()]["image"]
-        .as_str()
-        .expect("an image built from the reference host")
-        .to_string()
-}
-
 /// The vendor flow with images: the reference host image under a vendor's name, run by
 /// `--host-image`; the report names the backend and the image with its ID.
 #[test]
@@ -1057,7 +1041,7 @@ fn a_vendor_image_run_records_the_image() {
              answers outside CI (nextest profile `no-docker`)"
         );
     }
-    let image = reference_host_image();
+    let image = reference_image("wasmcloud");
     let vendor = format!("wcc-test/vendor-host:{}", std::process::id());
     let tag = Command::new("docker")
         .args(["tag", &image, &vendor])
@@ -1370,4 +1354,211 @@ async fn existing_target_runs_eligible_tests_and_leaves_the_lattice_as_found() {
         hosts.iter().map(|h| h.id().to_string()).collect::<Vec<_>>(),
         host_ids
     );
+}
+
+// ---- reap: cleaning up after a killed run -------------------------------------------------------
+
+/// Set in the environment of this test binary run as the child of a reap test (see
+/// [`reap_child`]): `processes`, or `containers` to also start a labelled container.
+const REAP_CHILD_ENV: &str = "WCC_TEST_REAP_CHILD";
+
+/// The image the project built from the reference binary `name` (`.wcc/images.json`).
+fn reference_image(name: &str) -> String {
+    let root = harness::binaries::repo_root();
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join(".wcc/images.json"))
+            .expect(".wcc/images.json (bash ci/setup)"),
+    )
+    .expect("images.json is JSON");
+    let bin = std::fs::canonicalize(root.join(".wcc/bin").join(name))
+        .unwrap_or_else(|e| panic!("the reference {name} binary: {e}"));
+    manifest["binaries"][bin.to_str().unwrap()]["image"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an image built from the reference {name}"))
+        .to_string()
+}
+
+/// Not a test of its own: the child of the reap tests (this binary run again with
+/// [`REAP_CHILD_ENV`]). It records a process group the way the harness records a host's, whose
+/// leader dies with this process while a grandchild (like a provider) lives on, optionally starts
+/// a labelled container (the NATS image, which runs until stopped), prints one JSON line and
+/// waits to be killed. Without the variable it returns at once.
+#[test]
+fn reap_child() {
+    let Ok(mode) = std::env::var(REAP_CHILD_ENV) else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut cmd = tokio::process::Command::new("/bin/sh");
+        cmd.args(["-c", "sleep 300 & echo $!; wait"])
+            .stdout(std::process::Stdio::piped());
+        harness::reaper::tie_to_this_process(&mut cmd);
+        let mut leader = cmd.spawn().unwrap();
+        harness::reaper::register(leader.id().unwrap());
+        let mut line = String::new();
+        tokio::io::AsyncBufReadExt::read_line(
+            &mut tokio::io::BufReader::new(leader.stdout.take().unwrap()),
+            &mut line,
+        )
+        .await
+        .unwrap();
+        let grandchild: u32 = line.trim().parse().unwrap();
+        let container = if mode == "containers" {
+            let image = reference_image("nats-server");
+            let name = format!("oneshot-{}-0", std::process::id());
+            tokio::spawn(async move {
+                let _ = harness::containers::run_to_completion(
+                    &image,
+                    &[],
+                    std::time::Duration::from_secs(300),
+                )
+                .await;
+            });
+            // Until the engine lists it as running.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                let ps = Command::new("docker")
+                    .args(["ps", "-q", "--filter", &format!("name=^{name}$")])
+                    .output()
+                    .unwrap();
+                if !ps.stdout.is_empty() {
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "{name} never ran");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Some(name)
+        } else {
+            None
+        };
+        println!(
+            "{}",
+            json!({
+                "grandchild": grandchild,
+                "watchdog": harness::reaper::watchdog_pid(),
+                "container": container,
+            })
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(300)).await;
+    });
+}
+
+/// True once `pid` is gone or a zombie (waiting for init to reap it).
+fn process_gone(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rfind(')')
+            .and_then(|i| stat[i + 2..].split_whitespace().next())
+            == Some("Z")
+    })
+}
+
+/// Starts the reap child in `tmp` (its records go under `tmp`, out of other runs' way), kills it
+/// the way a run is killed from outside (its reaper watchdog too, as `kill -9` of every process
+/// of the run would), and returns what it printed.
+fn killed_reap_child(mode: &str, tmp: &Path) -> Value {
+    use std::io::BufRead as _;
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "reap_child", "--nocapture", "--test-threads=1"])
+        .env(REAP_CHILD_ENV, mode)
+        .env("TMPDIR", tmp)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    // libtest prints `test reap_child ... ` before it on the same line.
+    let line = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.find('{').map(|i| l[i..].to_string()))
+        .expect("the reap child prints its JSON line");
+    let info: Value = serde_json::from_str(&line).unwrap();
+    let watchdog = info["watchdog"].as_u64().expect("a watchdog runs");
+    let kill = Command::new("kill")
+        .args(["-9", &watchdog.to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    info
+}
+
+fn reap(tmp: &Path, env: &[(&str, &str)]) -> Output {
+    let mut env = env.to_vec();
+    let tmp = tmp.to_str().unwrap();
+    env.push(("TMPDIR", tmp));
+    cmd(&["reap"], &env)
+}
+
+/// A SIGKILLed run whose watchdog died too leaves a grandchild (a provider); `reap` kills it and
+/// says so, and says it did not check a Docker engine when none answers.
+#[test]
+fn reap_kills_the_processes_a_killed_run_left() {
+    let dir = tmp();
+    let info = killed_reap_child("processes", dir.path());
+    let grandchild = info["grandchild"].as_u64().unwrap() as u32;
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !process_gone(grandchild),
+        "the grandchild outlives the killed run (else this test proves nothing)"
+    );
+    let socket = dir.path().join("no-engine.sock");
+    let out = reap(
+        dir.path(),
+        &[("DOCKER_HOST", &format!("unix://{}", socket.display()))],
+    );
+    let text = expect(
+        &out,
+        OK,
+        &[
+            "killed 1 process(es)",
+            &format!("sleep (pid {grandchild})"),
+            "Docker engine not checked",
+            "no Docker engine answers",
+        ],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !process_gone(grandchild) {
+        if std::time::Instant::now() > deadline {
+            let _ = Command::new("kill")
+                .args(["-9", &grandchild.to_string()])
+                .status();
+            panic!("reap left {grandchild} running:\n{text}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Nothing left to reap.
+    expect(&reap(dir.path(), &[]), OK, &["killed 0 process(es)"]);
+}
+
+/// A SIGKILLed run leaves its labelled container running; `reap` removes it and names it. Needs a
+/// Docker engine and the lattice images (`bash ci/setup`): fails, with the reason, without one.
+#[test]
+fn reap_removes_the_containers_a_killed_run_left() {
+    if let Some(why) = harness::containers::unavailable() {
+        panic!("this test needs a Docker engine: {why}");
+    }
+    let dir = tmp();
+    let info = killed_reap_child("containers", dir.path());
+    let name = info["container"].as_str().unwrap().to_string();
+    let grandchild = info["grandchild"].as_u64().unwrap() as u32;
+    let running = |name: &str| {
+        let ps = Command::new("docker")
+            .args(["ps", "-aq", "--filter", &format!("name=^{name}$")])
+            .output()
+            .unwrap();
+        !ps.stdout.is_empty()
+    };
+    assert!(running(&name), "{name} outlives the killed run");
+    let out = reap(dir.path(), &[]);
+    let text = expect(
+        &out,
+        OK,
+        &[&format!("sleep (pid {grandchild})"), "container(s)", &name],
+    );
+    assert!(!running(&name), "reap left {name}:\n{text}");
 }

@@ -85,17 +85,26 @@ async fn describe_image(var: &str, image: &str, fallback: Binary) -> Result<Bina
         )));
     }
     let id = String::from_utf8_lossy(&inspect.stdout).trim().to_string();
-    let run = tokio::process::Command::new("docker")
-        .args(["run", "--rm", "--network", "none", image, "--version"])
-        .kill_on_drop(true)
-        .output();
-    let version = match tokio::time::timeout(std::time::Duration::from_secs(60), run).await {
-        Ok(Ok(out)) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+    // Through the engine API, labelled with this run (the reaper removes it if this process
+    // dies), and removed on the timeout.
+    let version = match harness::containers::run_to_completion(
+        image,
+        &["--version"],
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    {
+        Ok(out) if out.success() => out
+            .stdout
             .lines()
             .next()
             .map(|l| l.trim().to_string())
             .filter(|l| !l.is_empty()),
-        _ => None,
+        Ok(_) => None,
+        Err(e) => {
+            eprintln!("wasmcloud-conformance: {var}={image}: `--version` in a container: {e}");
+            None
+        }
     };
     Ok(Binary {
         path: format!("image {image}"),
