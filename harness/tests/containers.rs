@@ -459,9 +459,7 @@ fn reference_image(name: &str) -> String {
 /// its timeout is removed, and the error names what was awaited and the container's log tail.
 #[tokio::test]
 async fn a_container_run_to_completion_is_removed_even_on_a_timeout() {
-    if skip() {
-        return;
-    }
+    need_docker();
     let image = reference_image("nats-server");
     let done =
         harness::containers::run_to_completion(&image, &["--version"], Duration::from_secs(60))
