@@ -215,11 +215,21 @@ impl Runtime {
             ))),
             Self::Processes => {
                 let _ = kind; // one binary per kind already
+                // A temporary directory of its own inside the lattice's folder, removed with it: a
+                // host copies every provider it starts into `$TMPDIR/wasmcloudcache/<host id>/`
+                // and never removes the copy (1.4 GB in /tmp after a day of runs).
+                let tmp = log_dir.join(format!("tmp-{name}"));
+                std::fs::create_dir_all(&tmp).map_err(HarnessError::io(format!(
+                    "create {name}'s temporary directory {}",
+                    tmp.display()
+                )))?;
+                let mut env = env.to_vec();
+                env.push(("TMPDIR".into(), tmp.display().to_string()));
                 Ok(Service::Process(ManagedProcess::spawn(
                     name,
                     bin,
                     &[],
-                    env,
+                    &env,
                     log_dir,
                 )?))
             }
