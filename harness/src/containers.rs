@@ -22,6 +22,8 @@ pub(crate) mod service;
 
 pub(crate) use engine::availability;
 #[cfg(feature = "containers")]
+pub use images::Images;
+#[cfg(feature = "containers")]
 pub use oneshot::{run_to_completion, Completed};
 #[cfg(feature = "containers")]
 pub use reaper::sweep_blocking as sweep;
@@ -47,6 +49,16 @@ pub fn image_overrides() -> Vec<(&'static str, String)> {
                 .map(|v| (k, v))
         })
         .collect()
+}
+
+/// The images `ci/images/build` made from `binaries` (no vendor image in their place), built
+/// first when they are missing or older than the binaries: what a test that runs one of the
+/// lattice's images by itself starts from. A fresh clone has none until the first call.
+#[cfg(feature = "containers")]
+pub async fn images_of(
+    binaries: &crate::binaries::Binaries,
+) -> Result<Images, crate::HarnessError> {
+    images::from_binaries(binaries).await
 }
 
 /// The label every container, network and volume of a lattice carries: `wcc.run=<lattice name>`

@@ -439,20 +439,14 @@ fn sigkill_of_the_test_process_leaves_nothing_once_the_reaper_ran() {
     );
 }
 
-/// The image `ci/images/build` made from the reference binary `name` (`.wcc/images.json`).
-fn reference_image(name: &str) -> String {
-    let root = harness::binaries::repo_root();
-    let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join(".wcc/images.json"))
-            .expect(".wcc/images.json (bash ci/setup)"),
-    )
-    .expect("images.json is JSON");
-    let bin =
-        std::fs::canonicalize(root.join(".wcc/bin").join(name)).expect("the reference binary");
-    manifest["binaries"][bin.to_str().unwrap()]["image"]
-        .as_str()
-        .expect("an image built from the reference binary")
-        .to_string()
+/// The image of the reference `nats-server` (`ci/images/build`, run by the harness when a fresh
+/// clone has none yet).
+async fn nats_image() -> String {
+    let binaries = harness::binaries::Binaries::from_env().expect("the reference binaries");
+    harness::containers::images_of(&binaries)
+        .await
+        .expect("the lattice images")
+        .nats_server
 }
 
 /// A container run to completion answers with its output and is gone after; one that outlives
@@ -460,7 +454,7 @@ fn reference_image(name: &str) -> String {
 #[tokio::test]
 async fn a_container_run_to_completion_is_removed_even_on_a_timeout() {
     need_docker();
-    let image = reference_image("nats-server");
+    let image = nats_image().await;
     let done =
         harness::containers::run_to_completion(&image, &["--version"], Duration::from_secs(60))
             .await

@@ -12,10 +12,13 @@ use crate::HarnessError;
 
 /// The images of one lattice.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Images {
-    pub(crate) nats_server: String,
-    pub(crate) host: String,
-    pub(crate) wadm: String,
+pub struct Images {
+    /// Runs `nats-server`.
+    pub nats_server: String,
+    /// Runs the wasmCloud host.
+    pub host: String,
+    /// Runs wadm.
+    pub wadm: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,7 +132,7 @@ async fn require_local(
 }
 
 /// The images built from `binaries`, building them first when they are missing or stale.
-async fn from_binaries(binaries: &Binaries) -> Result<Images, HarnessError> {
+pub(crate) async fn from_binaries(binaries: &Binaries) -> Result<Images, HarnessError> {
     // One build per process at a time; the script itself locks against other processes.
     static BUILD: Mutex<()> = Mutex::const_new(());
     if let Ok(images) = read(binaries) {

@@ -1041,7 +1041,7 @@ fn a_vendor_image_run_records_the_image() {
              answers outside CI (nextest profile `no-docker`)"
         );
     }
-    let image = reference_image("wasmcloud");
+    let image = reference_images().host;
     let vendor = format!("wcc-test/vendor-host:{}", std::process::id());
     let tag = Command::new("docker")
         .args(["tag", &image, &vendor])
@@ -1362,20 +1362,16 @@ async fn existing_target_runs_eligible_tests_and_leaves_the_lattice_as_found() {
 /// [`reap_child`]): `processes`, or `containers` to also start a labelled container.
 const REAP_CHILD_ENV: &str = "WCC_TEST_REAP_CHILD";
 
-/// The image the project built from the reference binary `name` (`.wcc/images.json`).
-fn reference_image(name: &str) -> String {
-    let root = harness::binaries::repo_root();
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join(".wcc/images.json"))
-            .expect(".wcc/images.json (bash ci/setup)"),
-    )
-    .expect("images.json is JSON");
-    let bin = std::fs::canonicalize(root.join(".wcc/bin").join(name))
-        .unwrap_or_else(|e| panic!("the reference {name} binary: {e}"));
-    manifest["binaries"][bin.to_str().unwrap()]["image"]
-        .as_str()
-        .unwrap_or_else(|| panic!("an image built from the reference {name}"))
-        .to_string()
+/// The images `ci/images/build` made from the reference binaries (the harness builds them when a
+/// fresh clone has none yet).
+fn reference_images() -> harness::containers::Images {
+    let binaries = harness::binaries::Binaries::from_env().expect("the reference binaries");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(harness::containers::images_of(&binaries))
+        .expect("the lattice images")
 }
 
 /// Not a test of its own: the child of the reap tests (this binary run again with
@@ -1408,7 +1404,11 @@ fn reap_child() {
         .unwrap();
         let grandchild: u32 = line.trim().parse().unwrap();
         let container = if mode == "containers" {
-            let image = reference_image("nats-server");
+            let binaries = harness::binaries::Binaries::from_env().expect("the reference binaries");
+            let image = harness::containers::images_of(&binaries)
+                .await
+                .expect("the lattice images")
+                .nats_server;
             let name = format!("oneshot-{}-0", std::process::id());
             tokio::spawn(async move {
                 let _ = harness::containers::run_to_completion(
@@ -1542,6 +1542,8 @@ fn reap_removes_the_containers_a_killed_run_left() {
     if let Some(why) = harness::containers::unavailable() {
         panic!("this test needs a Docker engine: {why}");
     }
+    // Built here, not in the child, so that its first line comes soon on a fresh clone too.
+    reference_images();
     let dir = tmp();
     let info = killed_reap_child("containers", dir.path());
     let name = info["container"].as_str().unwrap().to_string();
