@@ -55,8 +55,18 @@ impl Tool {
         self
     }
 
-    pub fn env_remove(mut self, k: impl AsRef<OsStr>) -> Tool {
-        self.cmd.env_remove(k);
+    /// For a nested cargo build: drops what `cargo run` (which runs this tool) put into the
+    /// environment for fixture-build itself (its flags, its package's `CARGO_PKG_*`,
+    /// `CARGO_MANIFEST_DIR`, ...). None of it is meant for the nested build, and build scripts
+    /// that track such a variable (ring's tracks `CARGO_MANIFEST_DIR`) would otherwise make every
+    /// build from here differ from the same build run from a shell: each would recompile much of
+    /// the other's tree in a shared target directory.
+    pub fn without_cargo_run_env(mut self) -> Tool {
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(set_by_cargo_run) {
+                self.cmd.env_remove(name);
+            }
+        }
         self
     }
 
@@ -187,8 +197,49 @@ pub fn first_line(program: impl AsRef<OsStr>, args: &[&str]) -> Result<String, T
     Ok(out.lines().next().unwrap_or("").trim().to_string())
 }
 
+/// Whether `name` is one of the variables `cargo run` sets for the program it runs, or a flag
+/// setting of the outer build.
+fn set_by_cargo_run(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "OUT_DIR"
+                | "RUSTFLAGS"
+                | "CARGO_ENCODED_RUSTFLAGS"
+                | "CARGO_BUILD_TARGET"
+                | "CARGO_BUILD_RUSTFLAGS"
+        )
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn drops_what_cargo_run_sets_and_keeps_the_machines_settings() {
+        for name in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "RUSTFLAGS",
+        ] {
+            assert!(super::set_by_cargo_run(name), "{name}");
+        }
+        for name in [
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_NET_OFFLINE",
+            "PATH",
+            "HOME",
+        ] {
+            assert!(!super::set_by_cargo_run(name), "{name}");
+        }
+    }
     use super::*;
 
     #[test]

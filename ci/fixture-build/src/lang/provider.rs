@@ -50,7 +50,7 @@ impl super::Toolchain for RustProvider {
 
     fn recipe(&self) -> String {
         format!(
-            "cargo build --release --locked -p <package> -p {PACKER}; \
+            "cargo build --release --locked --workspace; \
              {PACKER} --name <name> --binary <package binary> --out <out>.par.gz"
         )
     }
@@ -67,27 +67,14 @@ impl super::Toolchain for RustProvider {
     fn build(&self, fixture: &Fixture, _work: &Path, out: &Path) -> anyhow::Result<()> {
         let package = package_name(&fixture.sources)?;
         let ws = workspace_of(fixture);
-        let mut tool = Tool::new(&self.cargo)
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "-p",
-                &package,
-                "-p",
-                PACKER,
-            ])
+        // The whole workspace, always: cargo unifies features over what one build selects, so a
+        // build of fewer packages would compile much of the shared tree again (ci/setup-load
+        // builds the HTTP server provider with the same command, a no-op after this one).
+        let tool = Tool::new(&self.cargo)
+            .args(["build", "--release", "--locked", "--workspace"])
             .dir(&ws)
-            .env("CARGO_TARGET_DIR", &self.target_dir);
-        // `cargo run` hands its own settings down; none of them are meant for this build.
-        for var in [
-            "RUSTFLAGS",
-            "CARGO_ENCODED_RUSTFLAGS",
-            "CARGO_BUILD_TARGET",
-            "CARGO_BUILD_RUSTFLAGS",
-        ] {
-            tool = tool.env_remove(var);
-        }
+            .env("CARGO_TARGET_DIR", &self.target_dir)
+            .without_cargo_run_env();
         tool.run()?;
         let release = self.target_dir.join("release");
         let binary = release.join(&package);

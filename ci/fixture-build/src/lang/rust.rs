@@ -64,7 +64,7 @@ impl super::Toolchain for Rust {
     fn build(&self, fixture: &Fixture, _work: &Path, out: &Path) -> anyhow::Result<()> {
         let package = package_name(&fixture.sources)?;
         let ws = workspace_of(fixture);
-        let mut tool = Tool::new(&self.cargo)
+        let tool = Tool::new(&self.cargo)
             .args([
                 "build",
                 "--release",
@@ -75,16 +75,8 @@ impl super::Toolchain for Rust {
                 &package,
             ])
             .dir(&ws)
-            .env("CARGO_TARGET_DIR", &self.target_dir);
-        // `cargo run` hands its own settings down; none of them are meant for the guest build.
-        for var in [
-            "RUSTFLAGS",
-            "CARGO_ENCODED_RUSTFLAGS",
-            "CARGO_BUILD_TARGET",
-            "CARGO_BUILD_RUSTFLAGS",
-        ] {
-            tool = tool.env_remove(var);
-        }
+            .env("CARGO_TARGET_DIR", &self.target_dir)
+            .without_cargo_run_env();
         tool.run()?;
         let artifact = self
             .target_dir
