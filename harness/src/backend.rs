@@ -214,7 +214,9 @@ impl Runtime {
                 "{name} cannot be started on an existing lattice the harness only connects to"
             ))),
             Self::Processes => {
-                let _ = kind; // one binary per kind already
+                // One binary per kind already.
+                let _ = kind;
+
                 // A temporary directory of its own inside the lattice's folder, removed with it: a
                 // host copies every provider it starts into `$TMPDIR/wasmcloudcache/<host id>/`
                 // and never removes the copy (1.4 GB in /tmp after a day of runs).

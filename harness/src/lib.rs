@@ -45,7 +45,6 @@
 //! | `containers` | yes | the Docker backend (`WCC_BACKEND=containers`, fault injection) via `testcontainers` |
 //! | `http` | yes | `harness::wait::http_body`: wait until a route answers a body (reqwest) |
 //! | `otel` | yes | `harness::otel`: an OTLP/HTTP receiver tests assert on (hyper, prost; implies `http`) |
-//! | `load` | yes | `harness::load`: the open-loop load generator of the load suite (hdrhistogram, httparse) |
 //! | `conformance` | yes | `harness::conformance`: the conformance test model, runner, libtest adapter and reports (implies `otel`) |
 //!
 //! With `default-features = false` only the processes backend and the core API remain: the lean
@@ -64,8 +63,6 @@ mod existing;
 pub mod fixtures;
 pub mod journal;
 pub mod lattice;
-#[cfg(feature = "load")]
-pub mod load;
 pub mod manifest;
 mod nats;
 #[cfg(feature = "otel")]

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::generator::{http::HttpGet, Caller as _, Target as _};
 use anyhow::Context as _;
-use harness::load::{http::HttpGet, Caller as _, Target as _};
 use harness::wait::{Probe, Wait};
 use tokio::process::{Child, Command};
 

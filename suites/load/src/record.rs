@@ -1,6 +1,6 @@
 //! What a run measured: load runs, timed samples, and comparisons of each scenario with its
 //! anchor (the ratios the report and the baseline are about).
-use harness::load::LoadReport;
+use crate::generator::LoadReport;
 use serde::{Deserialize, Serialize};
 
 /// One load run, labelled.

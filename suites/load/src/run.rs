@@ -2,11 +2,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::generator::http::HttpGet;
+use crate::generator::{self, FnTarget, LoadReport, LoadSpec, NatsRequest, Target};
 use anyhow::Context as _;
 use harness::fixtures::{fixture, FixtureRef, Lang};
 use harness::lattice::HostSpec;
-use harness::load::http::HttpGet;
-use harness::load::{self, FnTarget, LoadReport, LoadSpec, NatsRequest, Target};
 use harness::{Backend, Lattice};
 
 use crate::bindings::{echo, runner};
@@ -61,7 +61,7 @@ impl<'a> Runner<'a> {
         let mut attempts = 0;
         let report = loop {
             attempts += 1;
-            let r = load::run(target, spec).await;
+            let r = generator::run(target, spec).await;
             if r.rejected.is_none() || attempts == 2 {
                 break r;
             }

@@ -65,12 +65,12 @@ fn main() -> anyhow::Result<()> {
         ["http", addr] => rt.block_on(http(addr)),
         ["nats-echo", url, subject] => rt.block_on(nats_echo(url, subject)),
         ["generate", addr, connections, seconds] => {
-            let spec = harness::load::LoadSpec::closed(std::time::Duration::from_secs(
+            let spec = load_suite::generator::LoadSpec::closed(std::time::Duration::from_secs(
                 seconds.parse()?,
             ))
             .workers(connections.parse()?);
-            let target = harness::load::http::HttpGet::new(*addr, "/", None);
-            let report = rt.block_on(harness::load::run(&target, &spec));
+            let target = load_suite::generator::http::HttpGet::new(*addr, "/", None);
+            let report = rt.block_on(load_suite::generator::run(&target, &spec));
             println!(
                 "{:.0} requests/s, p50 {:.0} us, p99 {:.0} us, errors {}",
                 report.throughput_rps, report.latency.p50_us, report.latency.p99_us, report.errors

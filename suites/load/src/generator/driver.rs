@@ -422,7 +422,7 @@ async fn open_loop<C: Caller>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::target::FnTarget;
+    use crate::generator::target::FnTarget;
     use std::sync::atomic::AtomicU64;
 
     fn summary_p99(us: f64) -> Summary {
@@ -544,7 +544,7 @@ mod tests {
 
     #[tokio::test]
     async fn workers_that_cannot_connect_reject_the_run() {
-        let target = crate::load::http::HttpGet::new("127.0.0.1:1", "/", None);
+        let target = crate::generator::http::HttpGet::new("127.0.0.1:1", "/", None);
         let r = run(
             &target,
             &LoadSpec::closed(Duration::from_millis(100)).workers(2),

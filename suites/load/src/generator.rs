@@ -8,20 +8,20 @@
 //! ```no_run
 //! # async fn demo() {
 //! use std::time::Duration;
-//! use harness::load::{http::HttpGet, LoadSpec, run};
+//! use load_suite::generator::{http::HttpGet, LoadSpec, run};
 //! let target = HttpGet::new("127.0.0.1:8080", "/", Some(b"hello".to_vec()));
 //! let report = run(&target, &LoadSpec::open(2000.0, Duration::from_secs(5)).workers(16)).await;
 //! assert!(report.rejected.is_none(), "{:?}", report.rejected);
 //! println!("p50 {} us", report.latency.p50_us);
 //! # }
 //! ```
-mod generator;
+mod driver;
 mod histogram;
 pub mod http;
 mod schedule;
 mod target;
 
-pub use generator::{run, LoadReport, LoadSpec, Mode};
+pub use driver::{run, LoadReport, LoadSpec, Mode};
 pub use histogram::{LatencyHistogram, Summary};
 pub use schedule::Schedule;
 pub use target::{Caller, FnTarget, NatsRequest, Target};
