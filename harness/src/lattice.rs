@@ -114,6 +114,7 @@ impl LatticeBuilder {
     /// Starts NATS, then wadm (so it sees every `host_started`), then the hosts; waits until each
     /// is ready by protocol and wadm knows every host.
     pub async fn start(self) -> Result<Lattice, HarnessError> {
+        crate::wait::check_timeout_scale()?;
         crate::reaper::sweep_once();
         let started = Instant::now();
         let backend = match self.backend {

@@ -44,13 +44,38 @@ pub struct Wait {
     consecutive: u32,
 }
 
-/// The factor from `WCC_TIMEOUT_SCALE` (default 1; invalid values are ignored).
+/// The factor from `WCC_TIMEOUT_SCALE` (default 1). A malformed value counts as 1 here; every
+/// lattice start refuses it first ([`check_timeout_scale`]), so it never passes unnoticed.
 pub fn timeout_scale() -> f64 {
     std::env::var(TIMEOUT_SCALE_ENV)
         .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|f| f.is_finite() && *f > 0.0)
+        .and_then(|v| parse_timeout_scale(&v).ok())
         .unwrap_or(1.0)
+}
+
+/// A timeout factor as `WCC_TIMEOUT_SCALE` or the runner's `--timeout-scale` takes it: a finite
+/// number above 0 (e.g. `3`, `1.5`).
+pub fn parse_timeout_scale(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(f) if f.is_finite() && f > 0.0 => Ok(f),
+        _ => Err(format!(
+            "'{text}' is not a timeout factor: give a number above 0, e.g. 3 (every timeout \
+             multiplied by it)"
+        )),
+    }
+}
+
+/// Refuses a malformed `WCC_TIMEOUT_SCALE` (unset is fine: factor 1).
+pub fn check_timeout_scale() -> Result<(), crate::HarnessError> {
+    match std::env::var(TIMEOUT_SCALE_ENV) {
+        Ok(v) => parse_timeout_scale(&v)
+            .map(|_| ())
+            .map_err(|e| crate::HarnessError::Config(format!("{TIMEOUT_SCALE_ENV}={v}: {e}"))),
+        Err(std::env::VarError::NotPresent) => Ok(()),
+        Err(std::env::VarError::NotUnicode(v)) => Err(crate::HarnessError::Config(format!(
+            "{TIMEOUT_SCALE_ENV}={v:?} is not UTF-8"
+        ))),
+    }
 }
 
 /// `d` scaled by [`timeout_scale`].
@@ -220,6 +245,19 @@ impl Wait {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timeout_factor_is_a_number_above_zero() {
+        assert_eq!(parse_timeout_scale("3"), Ok(3.0));
+        assert_eq!(parse_timeout_scale(" 1.5 "), Ok(1.5));
+        for bad in ["abc", "", "0", "-2", "inf", "NaN"] {
+            let e = parse_timeout_scale(bad).unwrap_err();
+            assert!(
+                e.contains(&format!("'{bad}'")) && e.contains("above 0"),
+                "{e}"
+            );
+        }
+    }
 
     #[tokio::test]
     async fn requires_consecutive_successes() {

@@ -25,8 +25,9 @@ const ABOUT: &str = "wasmCloud 1.x conformance suite";
 const LONG_ABOUT: &str = "wasmCloud 1.x conformance suite.
 
 Vendor flow:
-  WCC_HOST_BIN=/opt/acme/wasmcloud WCC_WADM_BIN=/opt/acme/wadm \\
-    wasmcloud-conformance run --implementation acme --profile core
+  wasmcloud-conformance run --implementation acme --profile core \\
+    --host-bin /opt/acme/wasmcloud --wadm-bin /opt/acme/wadm
+  (each binary flag has its variable: WCC_HOST_BIN, WCC_WADM_BIN, WCC_NATS_SERVER_BIN; a flag wins)
   or, with images on the local Docker engine (containers backend):
   wasmcloud-conformance run --implementation acme --host-image acme/wasmcloud:1.9 --wadm-image acme/wadm:0.21
   or, against a lattice you run (the suite only connects; one test at a time, each undone after):
@@ -55,6 +56,17 @@ reported, never fatal: the declaration decides which tests run.";
 fn parse_backend(s: &str) -> Result<harness::Backend, String> {
     s.parse()
         .map_err(|_: harness::HarnessError| "expected `processes` or `containers`".to_string())
+}
+
+/// `--timeout-scale` / `WCC_TIMEOUT_SCALE` (clap reads both, so a malformed variable is refused
+/// like a malformed flag: the same message and exit code).
+fn timeout_scale(s: &str) -> Result<f64, String> {
+    harness::wait::parse_timeout_scale(s).map_err(|e| {
+        format!(
+            "{e}; from --timeout-scale or {}",
+            harness::wait::TIMEOUT_SCALE_ENV
+        )
+    })
 }
 
 /// The name must make a safe folder name under --results.
@@ -124,6 +136,18 @@ enum Command {
         /// containers when an image is given).
         #[arg(long, value_parser = parse_backend)]
         backend: Option<harness::Backend>,
+        /// The wasmCloud host binary under test (default: the reference build, .wcc/bin/wasmcloud).
+        #[arg(long, env = harness::binaries::HOST_ENV, value_name = "PATH")]
+        host_bin: Option<PathBuf>,
+        /// The wadm binary (default: .wcc/bin/wadm).
+        #[arg(long, env = harness::binaries::WADM_ENV, value_name = "PATH")]
+        wadm_bin: Option<PathBuf>,
+        /// The nats-server binary (default: .wcc/bin/nats-server).
+        #[arg(long, env = harness::binaries::NATS_SERVER_ENV, value_name = "PATH")]
+        nats_server_bin: Option<PathBuf>,
+        /// Multiplies every timeout of the harness, for a slow or loaded machine (e.g. 3).
+        #[arg(long, env = harness::wait::TIMEOUT_SCALE_ENV, value_name = "FACTOR", value_parser = timeout_scale)]
+        timeout_scale: Option<f64>,
         /// A vendor's host image on the local Docker engine (containers backend; sets WCC_HOST_IMAGE).
         #[arg(long)]
         host_image: Option<String>,
@@ -229,6 +253,10 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             expectations,
             seed,
             backend,
+            host_bin,
+            wadm_bin,
+            nats_server_bin,
+            timeout_scale,
             host_image,
             wadm_image,
             nats_image,
@@ -252,6 +280,14 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             .into_iter()
             .filter_map(|(var, image)| image.map(|i| (var, i)))
             .collect();
+            let binaries = [
+                (harness::binaries::HOST_ENV, host_bin),
+                (harness::binaries::WADM_ENV, wadm_bin),
+                (harness::binaries::NATS_SERVER_ENV, nats_server_bin),
+            ]
+            .into_iter()
+            .filter_map(|(var, path)| path.map(|p| (var, p)))
+            .collect();
             run(cli::run::RunArgs {
                 results,
                 implementation,
@@ -260,6 +296,8 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
                 expectations,
                 seed,
                 backend,
+                binaries,
+                timeout_scale,
                 images,
                 existing,
             })
@@ -308,6 +346,16 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_malformed_timeout_factor_names_where_it_came_from() {
+        let e = timeout_scale("abc").unwrap_err();
+        assert!(
+            e.contains("'abc'") && e.contains("WCC_TIMEOUT_SCALE"),
+            "{e}"
+        );
+        assert_eq!(timeout_scale("2"), Ok(2.0));
     }
 
     #[test]

@@ -37,7 +37,8 @@ const CREDENTIALS: i32 = 19;
 const CATALOGUE_MISMATCH: i32 = 20;
 
 /// The variables that point the runner at other binaries or targets; tests set them explicitly.
-const ENV: [&str; 12] = [
+const ENV: [&str; 13] = [
+    "WCC_TIMEOUT_SCALE",
     "WCC_HOST_BIN",
     "WCC_WADM_BIN",
     "WCC_NATS_SERVER_BIN",
@@ -411,6 +412,54 @@ fn missing_host_binary() {
             "WCC_HOST_BIN",
         ],
     );
+}
+
+#[test]
+fn host_binary_flag_beside_its_variable() {
+    // The flag wins over the variable, and its errors are the variable's.
+    let out = cmd(
+        &[
+            "run",
+            "--filter",
+            "host::inventory",
+            "--host-bin",
+            "/nonexistent/by-flag",
+        ],
+        &[("WCC_HOST_BIN", "/nonexistent/by-variable")],
+    );
+    let text = expect(
+        &out,
+        BINARY,
+        &["wasmCloud host binary not usable at /nonexistent/by-flag"],
+    );
+    assert!(!text.contains("by-variable"), "{text}");
+    for (flag, what) in [("--wadm-bin", "wadm"), ("--nats-server-bin", "nats-server")] {
+        let path = format!("/nonexistent/{what}");
+        expect(
+            &cmd(&["run", "--filter", "host::inventory", flag, &path], &[]),
+            BINARY,
+            &[&format!("not usable at {path}")],
+        );
+    }
+}
+
+#[test]
+fn timeout_scale_that_is_not_a_number() {
+    // The variable is refused like the flag: same message, same exit code.
+    for (args, env) in [
+        (vec!["run", "--timeout-scale", "abc"], vec![]),
+        (vec!["run"], vec![("WCC_TIMEOUT_SCALE", "abc")]),
+    ] {
+        expect(
+            &cmd(&args, &env),
+            USAGE,
+            &[
+                "'abc' is not a timeout factor",
+                "--timeout-scale",
+                "WCC_TIMEOUT_SCALE",
+            ],
+        );
+    }
 }
 
 #[test]

@@ -29,6 +29,11 @@ pub(crate) struct RunArgs {
     pub(crate) seed: Option<u64>,
     /// `--backend`; `None`: `WCC_BACKEND`, else processes (containers when an image is given).
     pub(crate) backend: Option<harness::Backend>,
+    /// `--host-bin`, `--wadm-bin`, `--nats-server-bin` (or their variables): the binaries under
+    /// test, as `(variable, path)`.
+    pub(crate) binaries: Vec<(&'static str, PathBuf)>,
+    /// `--timeout-scale` (or `WCC_TIMEOUT_SCALE`), already checked.
+    pub(crate) timeout_scale: Option<f64>,
     /// `--host-image`, `--wadm-image`, `--nats-image`: vendor images (containers backend).
     pub(crate) images: Vec<(&'static str, String)>,
     /// `--target existing`: the lattice to connect to.
@@ -233,6 +238,14 @@ fn require_version(what: &str, b: &Binary, env: &str) -> Result<(), CliError> {
 
 /// Runs the suite; `Ok(true)` when the run passed.
 pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
+    // The harness reads the binaries and the timeout factor from its variables; a flag overrides
+    // the variable (clap read both, and refused a malformed factor).
+    for (var, path) in &args.binaries {
+        std::env::set_var(var, path);
+    }
+    if let Some(scale) = args.timeout_scale {
+        std::env::set_var(harness::wait::TIMEOUT_SCALE_ENV, scale.to_string());
+    }
     // 1. Inputs that need no binary.
     check_unsupported_env()?;
     let tests = args.selection.apply(conformance_suite::registry())?;
