@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
+use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 use wadm::config::WadmConfig;
 
@@ -29,9 +30,11 @@ fn init_logging(structured: bool) {
 }
 
 async fn run(config: WadmConfig) -> anyhow::Result<()> {
+    // Installed before wadm starts, so a signal that arrives while it starts still stops it
+    // through the path below rather than by the default action.
+    let mut terminate = signal(SignalKind::terminate()).context("failed to install SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("failed to install SIGINT handler")?;
     let mut tasks = wadm::start_wadm(config).await.context("failed to run wadm")?;
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("failed to install SIGTERM handler")?;
     tokio::select! {
         joined = tasks.join_next() => match joined {
             Some(Ok(Ok(()))) | None => {
@@ -41,9 +44,8 @@ async fn run(config: WadmConfig) -> anyhow::Result<()> {
             Some(Ok(Err(e))) => Err(e.context("a wadm task failed")),
             Some(Err(e)) => Err(anyhow::Error::new(e).context("a wadm task panicked")),
         },
-        res = tokio::signal::ctrl_c() => {
-            res.context("failed to wait for Ctrl-C")?;
-            tracing::info!("received Ctrl-C, shutting down");
+        _ = interrupt.recv() => {
+            tracing::info!("received SIGINT, shutting down");
             Ok(())
         }
         _ = terminate.recv() => {

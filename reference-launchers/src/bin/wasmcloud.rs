@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Context as _};
 use clap::Parser;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use nkeys::KeyPair;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use wasmcloud_core::logging::Level as WasmcloudLevel;
@@ -400,12 +401,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     };
 
+    // The handlers go in before the host starts: a signal that arrives while it starts (the host
+    // already answers the lattice before `Host::new` returns) is kept, and the host then stops
+    // gracefully, instead of the default action ending the process without `host_stopped`.
+    let (mut terminate, mut interrupt) = signal_handlers()?;
     let (host, shutdown) = Box::pin(Host::new(config)).await.context("failed to initialize host")?;
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("failed to install SIGTERM handler")?;
     // A stop request through the control interface carries its own deadline; a signal uses ours.
     let deadline = tokio::select! {
-        res = tokio::signal::ctrl_c() => { res.context("failed to wait for Ctrl-C")?; None }
+        _ = interrupt.recv() => None,
         _ = terminate.recv() => None,
         stopped = host.stopped() => stopped?,
     };
@@ -416,6 +419,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None => tokio::time::timeout(SHUTDOWN_TIMEOUT, shutdown).await,
     }
     .context("host shutdown timed out")?
+}
+
+/// SIGTERM and SIGINT handlers, installed before anything starts.
+fn signal_handlers() -> anyhow::Result<(Signal, Signal)> {
+    let terminate = signal(SignalKind::terminate()).context("failed to install SIGTERM handler")?;
+    let interrupt = signal(SignalKind::interrupt()).context("failed to install SIGINT handler")?;
+    Ok((terminate, interrupt))
 }
 
 fn main() -> ExitCode {
