@@ -1,6 +1,8 @@
 //! Conformance tests as values, how one is executed against a fresh lattice, the libtest-mimic
 //! adapter that lets `cargo nextest run` run each as its own test, and the report model (schema,
-//! seal, verification, diff, HTML) and the catalogue they are checked against.
+//! seal, verification, diff, HTML, badge, bundle) and the catalogue they are checked against.
+pub mod badge;
+pub mod bundle;
 pub mod catalogue;
 mod context;
 pub mod diff;

@@ -615,7 +615,8 @@ impl Report {
         md
     }
 
-    /// Writes `report.json`, `junit.xml`, `summary.md` and `report.html` into `dir` (created if needed).
+    /// Writes `report.json`, `junit.xml`, `summary.md`, `report.html` and `badge.svg` into `dir`
+    /// (created if needed).
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, HarnessError> {
         std::fs::create_dir_all(dir).map_err(HarnessError::io(format!(
             "create results directory {}",
@@ -628,6 +629,7 @@ impl Report {
             ("junit.xml", self.junit()?),
             ("summary.md", self.markdown()),
             ("report.html", super::html::render(self)),
+            (super::bundle::BADGE_FILE, super::badge::render(self)),
         ];
         let mut written = Vec::new();
         for (name, content) in files {
@@ -896,9 +898,11 @@ mod tests {
         );
         let dir = tempfile::tempdir().unwrap();
         let files = r.write(&dir.path().join("nested")).unwrap();
-        assert_eq!(files.len(), 4);
+        assert_eq!(files.len(), 5);
         let back: Report =
             serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
         assert_eq!(back, r);
+        let badge = std::fs::read_to_string(&files[4]).unwrap();
+        assert_eq!(super::super::badge::check(&badge, &back), Ok(()));
     }
 }

@@ -1,6 +1,6 @@
 //! `wasmcloud-conformance`: runs the conformance suite against a wasmCloud lattice and writes a
-//! sealed report (JSON, JUnit, Markdown, HTML) under `results/<implementation>/<host version>/`;
-//! verifies and compares reports.
+//! sealed report (JSON, JUnit, Markdown, HTML, badge, bundle) under
+//! `results/<implementation>/<host version>/<run id>/`; verifies and compares reports.
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,6 +12,7 @@ mod cli {
     pub(crate) mod expectations;
     pub(crate) mod reap;
     pub(crate) mod run;
+    pub(crate) mod runs;
     pub(crate) mod select;
     pub(crate) mod target;
     pub(crate) mod verify;
@@ -33,8 +34,10 @@ Vendor flow:
   or, against a lattice you run (the suite only connects; one test at a time, each undone after):
   wasmcloud-conformance run --implementation acme --target existing --nats-url nats://nats.acme:4222 \\
     [--nats-creds acme.creds] --lattice default
-  wasmcloud-conformance verify results/acme/<host version>/report.json
-  wasmcloud-conformance diff results/reference/<version>/report.json results/acme/<version>/report.json
+  Each run writes results/<implementation>/<host version>/<run id>/ (report.json, report.html,
+  summary.md, junit.xml, badge.svg, bundle.tar.gz); <host version>/latest links to the newest.
+  wasmcloud-conformance verify results/acme/<host version>/latest/bundle.tar.gz
+  wasmcloud-conformance diff results/reference/<version>/latest/report.json results/acme/<version>/latest/report.json
 
 Profiles (--profile): extended (every test, the default); core (tests relying on neither wadm nor
 the host's builtin HTTP server); or an area: host, orchestration, networking, vendorless,
@@ -114,9 +117,19 @@ impl SelectArgs {
 enum Command {
     /// Stand up lattices of the binaries under test, run the selected tests, write the report.
     Run {
-        /// Where reports go (a folder per implementation and host version is created inside).
+        /// Where reports go: each run gets `<implementation>/<host version>/<run id>/` inside,
+        /// and `<implementation>/<host version>/latest` links to the newest. Runs are kept until
+        /// you remove their folders.
         #[arg(long, default_value_os_t = harness::binaries::repo_root().join("results"))]
         results: PathBuf,
+        /// The run's folder name (default: its UTC start time and 4 random hex digits, e.g.
+        /// 20261202T160102Z-3fa9). An id already used is refused: runs never overwrite each other.
+        #[arg(long, value_parser = cli::runs::parse_run_id)]
+        run_id: Option<String>,
+        /// Append the run's outputs to FILE as `key=value` lines (GitHub's $GITHUB_OUTPUT format):
+        /// report-dir, report, summary, bundle, badge, passed, failed, skipped, total, verdict.
+        #[arg(long, value_name = "FILE")]
+        outputs: Option<PathBuf>,
         /// Name of the implementation under test, used in the report, its folder and the default
         /// expectation file.
         #[arg(long, default_value = "reference", value_parser = implementation_name)]
@@ -177,9 +190,10 @@ enum Command {
         select: SelectArgs,
     },
     /// Check a report: schema, counts and coverage, the catalogue it names and its items, and its
-    /// content_sha256 seal.
+    /// content_sha256 seal; and that its badge (in the bundle, or badge.svg beside report.json)
+    /// belongs to it.
     Verify {
-        /// The report.json to check.
+        /// A report.json, or a run's bundle.tar.gz.
         report: PathBuf,
         /// A catalogue file to check against (default: the suite's own,
         /// suites/conformance/catalogue.toml, compiled in).
@@ -247,6 +261,8 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
         Command::List { select } => list(&select).map(|()| Exit::Ok),
         Command::Run {
             results,
+            run_id,
+            outputs,
             implementation,
             jobs,
             select,
@@ -300,6 +316,8 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
                 timeout_scale,
                 images,
                 existing,
+                run_id,
+                outputs,
             })
             .map(verdict)
         }

@@ -886,6 +886,7 @@ fn diff_warns_about_a_tampered_report() {
 
 // ---- real runs (one small lattice each) -------------------------------------------------------
 
+/// The newest run's report (`<version>/latest/report.json`) of the one host version folder.
 fn the_report(results: &Path, implementation: &str) -> PathBuf {
     let dir = results.join(implementation);
     let version = std::fs::read_dir(&dir)
@@ -894,7 +895,7 @@ fn the_report(results: &Path, implementation: &str) -> PathBuf {
         .expect("a host version folder")
         .unwrap()
         .path();
-    version.join("report.json")
+    version.join("latest").join("report.json")
 }
 
 #[test]
@@ -910,6 +911,10 @@ fn a_real_run_writes_a_report_that_verifies() {
             results.to_str().unwrap(),
             "--seed",
             "5",
+            "--run-id",
+            "first",
+            "--outputs",
+            dir.path().join("outputs").to_str().unwrap(),
         ],
         &[],
     );
@@ -923,9 +928,62 @@ fn a_real_run_writes_a_report_that_verifies() {
         ],
     );
     let report = the_report(&results, "reference");
-    for f in ["junit.xml", "summary.md", "report.html"] {
-        assert!(report.with_file_name(f).is_file(), "{f} written");
+    let run_dir = report.parent().unwrap().canonicalize().unwrap();
+    assert_eq!(
+        run_dir.file_name().unwrap(),
+        "first",
+        "latest links to the run's folder"
+    );
+    for f in [
+        "junit.xml",
+        "summary.md",
+        "report.html",
+        "badge.svg",
+        "bundle.tar.gz",
+    ] {
+        assert!(run_dir.join(f).is_file(), "{f} written");
     }
+    // The outputs a CI step reads: where the files are, the counts and the verdict.
+    let outputs = std::fs::read_to_string(dir.path().join("outputs")).unwrap();
+    for line in [
+        format!("report-dir={}", run_dir.display()),
+        format!("bundle={}", run_dir.join("bundle.tar.gz").display()),
+        format!("badge={}", run_dir.join("badge.svg").display()),
+        "passed=1".into(),
+        "failed=0".into(),
+        "skipped=0".into(),
+        "total=1".into(),
+        "verdict=pass".into(),
+    ] {
+        assert!(
+            outputs.lines().any(|l| l == line),
+            "{line:?} not in\n{outputs}"
+        );
+    }
+    // The bundle verifies (report and badge), as does the report with the badge beside it.
+    expect(
+        &cmd(
+            &["verify", run_dir.join("bundle.tar.gz").to_str().unwrap()],
+            &[],
+        ),
+        OK,
+        &["verifies"],
+    );
+    // A run id used before is refused before anything runs: runs never overwrite each other.
+    let again = cmd(
+        &[
+            "run",
+            "--filter",
+            "host::inventory",
+            "--results",
+            results.to_str().unwrap(),
+            "--run-id",
+            "first",
+        ],
+        &[],
+    );
+    expect(&again, RESULTS, &["run id `first` was used before"]);
+    assert!(run_dir.join("report.json").is_file());
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(doc["seed"], 5);
     assert_eq!(doc["selection"]["filters"], json!(["host::inventory"]));
@@ -946,6 +1004,115 @@ fn a_real_run_writes_a_report_that_verifies() {
         ),
         OK,
         &["no test differs (1 compared)"],
+    );
+}
+
+/// Writes `report` (a sealed sample) into `dir` with its badge, as a run does, and bundles them.
+fn bundle_of(dir: &Path, report: &Report, badge: Option<String>) -> PathBuf {
+    let json = write(
+        dir,
+        "report.json",
+        &(serde_json::to_string_pretty(report).unwrap() + "\n"),
+    );
+    let mut files = vec![json];
+    if let Some(svg) = badge {
+        files.push(write(dir, "badge.svg", &svg));
+    }
+    harness::conformance::bundle::write(dir, &files, report).unwrap()
+}
+
+#[test]
+fn verify_checks_the_badge_of_a_bundle_or_beside_a_report() {
+    let report: Report = serde_json::from_value(sample()).unwrap();
+    let badge = harness::conformance::badge::render(&report);
+
+    let good = tmp();
+    let bundle = bundle_of(good.path(), &report, Some(badge.clone()));
+    expect(&verify(good.path(), &bundle), OK, &["verifies"]);
+    // report.json with its badge beside it.
+    let json = good.path().join("report.json");
+    expect(&verify(good.path(), &json), OK, &["verifies"]);
+
+    // A badge edited to name another implementation than its report.
+    let edited = tmp();
+    let lie = badge.replace("reference ·", "acme ·");
+    assert_ne!(lie, badge);
+    let bundle = bundle_of(edited.path(), &report, Some(lie));
+    expect(
+        &verify(edited.path(), &bundle),
+        TAMPERED,
+        &["its badge", "does not show what it says"],
+    );
+    expect(
+        &verify(edited.path(), &edited.path().join("report.json")),
+        TAMPERED,
+        &["the badge beside it"],
+    );
+
+    // Another report's badge.
+    let other = tmp();
+    let mut doc = sample();
+    doc["seed"] = json!(77);
+    let other_report: Report = serde_json::from_value(reseal(doc)).unwrap();
+    let bundle = bundle_of(
+        other.path(),
+        &report,
+        Some(harness::conformance::badge::render(&other_report)),
+    );
+    expect(
+        &verify(other.path(), &bundle),
+        TAMPERED,
+        &["belongs to another report"],
+    );
+
+    // A bundle without a badge, and a file that is gzip but no tar.
+    let bare = tmp();
+    let bundle = bundle_of(bare.path(), &report, None);
+    expect(
+        &verify(bare.path(), &bundle),
+        INCONSISTENT,
+        &["holds no badge.svg"],
+    );
+    let junk = tmp();
+    let gz = junk.path().join("bundle.tar.gz");
+    std::fs::write(&gz, [0x1f, 0x8b, 0, 1, 2, 3]).unwrap();
+    expect(
+        &verify(junk.path(), &gz),
+        UNREADABLE,
+        &["not a readable bundle"],
+    );
+}
+
+#[test]
+fn a_bad_run_id_or_outputs_path_is_refused_before_running() {
+    let dir = tmp();
+    for id in ["latest", "../up", ""] {
+        let out = cmd(
+            &[
+                "run",
+                "--run-id",
+                id,
+                "--results",
+                dir.path().to_str().unwrap(),
+            ],
+            &[],
+        );
+        expect(&out, USAGE, &["--run-id"]);
+    }
+    let out = cmd(
+        &[
+            "run",
+            "--outputs",
+            dir.path().join("no/such/dir/out").to_str().unwrap(),
+            "--results",
+            dir.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    expect(
+        &out,
+        RESULTS,
+        &["cannot append the run's outputs", "no/such/dir"],
     );
 }
 
@@ -1310,13 +1477,7 @@ async fn existing_target_runs_eligible_tests_and_leaves_the_lattice_as_found() {
     let stderr = expect(&out, OK, &["PASSED"]);
     eprintln!("the run took {:?}", started.elapsed());
 
-    let folder = std::fs::read_dir(results.join("acme"))
-        .unwrap()
-        .next()
-        .expect("a version folder")
-        .unwrap()
-        .path();
-    let report_path = folder.join("report.json");
+    let report_path = the_report(&results, "acme");
     // Against the real catalogue (the default).
     expect(
         &cmd(&["verify", report_path.to_str().unwrap()], &[]),
@@ -1390,7 +1551,7 @@ async fn existing_target_runs_eligible_tests_and_leaves_the_lattice_as_found() {
         ),
         (json!(true), json!(false), json!(true))
     );
-    let summary = std::fs::read_to_string(folder.join("summary.md")).unwrap();
+    let summary = std::fs::read_to_string(report_path.with_file_name("summary.md")).unwrap();
     assert!(
         summary.contains("feature mismatch") && summary.contains("`builtin-http-server`"),
         "{summary}"

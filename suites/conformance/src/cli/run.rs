@@ -15,8 +15,11 @@ use harness::conformance::{
     Status,
 };
 
+use harness::conformance::bundle;
+
 use super::exit::{CliError, Exit};
 use super::expectations::Expectations;
+use super::runs;
 use super::select::{check_unsupported_env, Selection};
 
 /// What `run` was asked to do.
@@ -38,6 +41,10 @@ pub(crate) struct RunArgs {
     pub(crate) images: Vec<(&'static str, String)>,
     /// `--target existing`: the lattice to connect to.
     pub(crate) existing: Option<harness::ExistingLattice>,
+    /// `--run-id` (default: a new one): the run's folder in the version folder.
+    pub(crate) run_id: Option<String>,
+    /// `--outputs FILE`: where the run's files, counts and verdict are appended as `key=value`.
+    pub(crate) outputs: Option<PathBuf>,
 }
 
 /// Applies `--backend` and the image flags to the environment the harness reads, and checks they
@@ -248,6 +255,9 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
     }
     // 1. Inputs that need no binary.
     check_unsupported_env()?;
+    if let Some(outputs) = &args.outputs {
+        runs::check_outputs(outputs)?;
+    }
     let tests = args.selection.apply(conformance_suite::registry())?;
     let names: Vec<&str> = conformance_suite::registry()
         .iter()
@@ -300,11 +310,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
     }
 
     // 3. Where the report goes.
-    let dir = args
-        .results
-        .join(&implementation.name)
-        .join(version_folder(implementation.host.version.as_deref()));
-    check_writable(&dir)?;
+    let dir = report_dir(&args, &implementation)?;
     let hashes = [
         &options.binaries.host,
         &options.binaries.wadm,
@@ -349,7 +355,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
             slot.sha256 = hash;
         }
     }
-    report_parts.write(implementation)
+    report_parts.write(implementation, args.outputs.as_deref())
 }
 
 /// How tests execute: on lattices the suite starts, or on an existing lattice.
@@ -383,14 +389,41 @@ struct Finished {
 }
 
 impl Finished {
-    fn write(self, implementation: Implementation) -> Result<bool, CliError> {
+    /// Writes the report in every format, the badge and the bundle into the run's folder, points
+    /// `latest` at it and appends the outputs; true when the run passed.
+    fn write(
+        self,
+        implementation: Implementation,
+        outputs: Option<&Path>,
+    ) -> Result<bool, CliError> {
         let seed = self.seed;
         let report = Report::new(implementation, self.run, self.started_at, self.records);
-        let files = report
-            .write(&self.dir)
-            .map_err(|e| CliError::new(Exit::Results, format!("cannot write the report: {e}")))?;
-        for f in &files {
+        let failed = |e: &dyn std::fmt::Display| {
+            CliError::new(Exit::Results, format!("cannot write the report: {e}"))
+        };
+        let files = report.write(&self.dir).map_err(|e| failed(&e))?;
+        let bundle = bundle::write(&self.dir, &files, &report).map_err(|e| failed(&e))?;
+        for f in files.iter().chain([&bundle]) {
             eprintln!("wrote {}", f.display());
+        }
+        if let (Some(version_dir), Some(id)) = (self.dir.parent(), self.dir.file_name()) {
+            let id = id.to_string_lossy();
+            runs::point_latest(version_dir, &id).map_err(|e| {
+                failed(&format!(
+                    "cannot point {}/{} at {id}: {e}",
+                    version_dir.display(),
+                    runs::LATEST
+                ))
+            })?;
+        }
+        if let Some(outputs) = outputs {
+            let badge = self.dir.join(bundle::BADGE_FILE);
+            let files = runs::RunFiles {
+                dir: &self.dir,
+                bundle: &bundle,
+                badge: &badge,
+            };
+            runs::append_outputs(outputs, &runs::outputs(&report, &files))?;
         }
         for f in report.mismatches() {
             eprintln!(
@@ -559,11 +592,7 @@ async fn run_existing(
         wadm,
         nats_server,
     };
-    let dir = args
-        .results
-        .join(&implementation.name)
-        .join(version_folder(implementation.host.version.as_deref()));
-    check_writable(&dir)?;
+    let dir = report_dir(args, &implementation)?;
     eprintln!(
         "wasmcloud-conformance: found host(s) {:?} (wadm {}); detecting features",
         lattice.host_ids(),
@@ -595,7 +624,20 @@ async fn run_existing(
         mode: Mode::Existing(target.clone(), super::target::existing_options(), facts),
     };
     let (implementation, finished) = plan.execute(args).await?;
-    finished.write(implementation)
+    finished.write(implementation, args.outputs.as_deref())
+}
+
+/// The run's own folder, `<results>/<implementation>/<host version>/<run id>/`: the version
+/// folder must be writable and the run id unused (checked before anything runs; the run's folder
+/// is created when the report is written).
+fn report_dir(args: &RunArgs, implementation: &Implementation) -> Result<PathBuf, CliError> {
+    let version_dir = args
+        .results
+        .join(&implementation.name)
+        .join(version_folder(implementation.host.version.as_deref()));
+    check_writable(&version_dir)?;
+    let id = args.run_id.clone().unwrap_or_else(runs::new_run_id);
+    runs::run_dir(&version_dir, &id)
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
-//! `wasmcloud-conformance verify <report.json>`: the report matches `report-v1.schema.json`
+//! `wasmcloud-conformance verify <report.json | bundle.tar.gz>`: the report matches `report-v1.schema.json`
 //! (checked by the harness's own validator of the keywords that schema uses), its counts and
 //! coverage follow its test list, it names the catalogue verify checks against (the suite's own,
 //! compiled in, or `--catalogue FILE`) and its covered items exist there, and its seal
-//! (`content_sha256`) matches its content.
+//! (`content_sha256`) matches its content; and its badge (in the bundle, or `badge.svg` beside the
+//! report) was rendered from it.
 use std::path::Path;
 
 use harness::conformance::catalogue::Catalogue;
+use harness::conformance::report::Report;
 use harness::conformance::verify::{verify, ProblemKind};
+use harness::conformance::{badge, bundle};
 
 use super::exit::{CliError, Exit};
 
@@ -63,14 +66,54 @@ pub(crate) fn read_input(path: &Path) -> Result<String, CliError> {
     }
 }
 
+/// The report's text and, when there is one, its badge (with where it was found): from a bundle
+/// (which must hold both), or from a report.json and the `badge.svg` beside it.
+fn read_report_and_badge(path: &Path) -> Result<(String, Option<(String, String)>), CliError> {
+    if !bundle::is_bundle(path) {
+        let text = read_input(path)?;
+        let beside = path.with_file_name(bundle::BADGE_FILE);
+        let badge = std::fs::read_to_string(&beside)
+            .ok()
+            .map(|svg| (format!("the badge beside it ({})", beside.display()), svg));
+        return Ok((text, badge));
+    }
+    let contents = bundle::read(path).map_err(|e| CliError::new(Exit::Unreadable, e))?;
+    let svg = contents.badge.ok_or_else(|| {
+        CliError::new(
+            Exit::Inconsistent,
+            format!(
+                "{}: the bundle holds no {} (a run's bundle always does)",
+                path.display(),
+                bundle::BADGE_FILE
+            ),
+        )
+    })?;
+    Ok((contents.report, Some(("its badge".to_string(), svg))))
+}
+
+/// Checks `svg` is the badge of the report `text` (which has verified).
+fn check_badge(text: &str, svg: &str) -> Result<(), String> {
+    let report: Report =
+        serde_json::from_str(text).map_err(|e| format!("cannot read the report: {e}"))?;
+    badge::check(svg, &report)
+}
+
 /// Verifies `report` against `catalogue` (default: the suite's own); prints every problem on
 /// stderr and returns the exit code of the first class found (classes in the order of
 /// [`ProblemKind`]).
 pub(crate) fn run(report: &Path, catalogue: Option<&Path>) -> Result<(), CliError> {
-    let text = read_input(report)?;
+    let (text, badge) = read_report_and_badge(report)?;
     let catalogue = load_catalogue(catalogue)?;
     let problems = verify(&text, &catalogue);
     let Some(first) = problems.iter().map(|p| p.kind).min() else {
+        if let Some((where_, svg)) = &badge {
+            check_badge(&text, svg).map_err(|e| {
+                CliError::new(
+                    Exit::Tampered,
+                    format!("{}: {where_}: {e}", report.display()),
+                )
+            })?;
+        }
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         println!(
             "ok: {} verifies: {}, {} test(s), catalogue {}, content_sha256 {}",
