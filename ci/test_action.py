@@ -413,10 +413,11 @@ class ReferenceRun(unittest.TestCase):
             self.assertIn(name, names, f"{name} is not in the bundle: {sorted(names)}")
 
     def test_verify_accepts_the_bundle(self):
-        r = subprocess.run(
-            ["bash", "-c", 'source ci/lib.sh && cargo run --quiet --locked -p conformance-suite '
-                           '--bin wasmcloud-conformance -- verify "$1"', "verify", self.outputs["bundle"]],
-            cwd=REPO, capture_output=True, text=True, timeout=900)
+        built = os.environ.get("WCC_CONFORMANCE_BIN")
+        command = ([built, "verify", self.outputs["bundle"]] if built else
+                   ["bash", "-c", 'source ci/lib.sh && cargo run --quiet --locked -p conformance-suite '
+                                  '--bin wasmcloud-conformance -- verify "$1"', "verify", self.outputs["bundle"]])
+        r = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_the_summary_is_appended_to_the_step_summary(self):
