@@ -1,6 +1,7 @@
 //! The conformance badge: an SVG rendered from a report (implementation, profile, passed/total,
 //! coloured by verdict) that names the report it belongs to, so `verify` can tell a badge that
 //! does not match its report.
+use super::markup::escape;
 use super::report::Report;
 
 /// The marker before the report's seal inside the SVG (in its `<metadata>`).
@@ -101,13 +102,6 @@ fn text_width(s: &str) -> usize {
     s.chars().count() * 7 + 12
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +171,13 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        assert_eq!(escape("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
+        let mut r = with(&[Status::Passed]);
+        r.implementation.name = "a<b&c".into();
+        r.seal();
+        let svg = render(&r);
+        assert!(
+            svg.contains("a&lt;b&amp;c") && !svg.contains("a<b"),
+            "{svg}"
+        );
     }
 }

@@ -10,12 +10,10 @@ use flate2::write::GzEncoder;
 use super::report::{RecordStatus, Report};
 use crate::HarnessError;
 
+pub use super::files::{BADGE_FILE, REPORT_FILE};
+
 /// The bundle's file name in a run's directory.
 pub const BUNDLE_FILE: &str = "bundle.tar.gz";
-/// The badge's file name in a run's directory and in the bundle.
-pub const BADGE_FILE: &str = "badge.svg";
-/// The report's file name in a run's directory and in the bundle.
-pub const REPORT_FILE: &str = "report.json";
 /// The folder inside the bundle holding the logs of the tests that did not pass.
 pub const LOGS_DIR: &str = "logs";
 

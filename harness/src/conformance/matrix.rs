@@ -71,7 +71,7 @@ impl Matrix {
         }
         out.push_str("</tr>\n");
         for behavior in self.rows.keys() {
-            out.push_str(&format!("<tr><td>{}</td>", super::html::escape(behavior)));
+            out.push_str(&format!("<tr><td>{}</td>", super::markup::escape(behavior)));
             for lang in Lang::ALL {
                 let cell = self.cell(behavior, lang);
                 out.push_str(&format!("<td class=\"{cell}\">{cell}</td>"));

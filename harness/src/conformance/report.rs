@@ -1,12 +1,12 @@
 //! The conformance report: a versioned JSON document (schema `results/schema/report-v1.schema.json`)
-//! sealed with the SHA-256 of its canonical form, JUnit XML, a Markdown summary and an HTML page.
+//! sealed with the SHA-256 of its canonical form. Its other forms are rendered from it, each in a
+//! module of its own that depends on this one (`junit`, `markdown`, `html`, `badge`; `files`
+//! writes them all).
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::{ConformanceTest, Outcome, Status};
-use crate::HarnessError;
 
 /// Identifies the JSON schema of [`Report`].
 pub const SCHEMA: &str = "wasmcloud-conformance/report/v1";
@@ -456,190 +456,6 @@ impl Report {
     pub fn ok(&self) -> bool {
         self.tests.iter().all(|t| !t.status.fails_run())
     }
-
-    /// JUnit XML (one suite, one case per test; skipped cases, which did not run, carry their
-    /// reason; an expected failure is a success with the property `wcc.status=expected-failure`).
-    pub fn junit(&self) -> Result<String, HarnessError> {
-        use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
-        let mut suite = TestSuite::new("wasmcloud-conformance");
-        for t in &self.tests {
-            let status = match t.status {
-                RecordStatus::Passed => TestCaseStatus::success(),
-                RecordStatus::Failed | RecordStatus::Error | RecordStatus::UnexpectedPass => {
-                    let kind = if t.status == RecordStatus::Error {
-                        NonSuccessKind::Error
-                    } else {
-                        NonSuccessKind::Failure
-                    };
-                    let mut s = TestCaseStatus::non_success(kind);
-                    let message = match (t.status, &t.message) {
-                        (RecordStatus::UnexpectedPass, _) => Some(format!(
-                            "unexpected pass: the expectation file lists it as a known failure ({})",
-                            t.expected_failure_reason.as_deref().unwrap_or("no reason given")
-                        )),
-                        (_, m) => m.clone(),
-                    };
-                    if let Some(m) = &message {
-                        s.set_message(m.lines().next().unwrap_or_default());
-                        s.set_description(m.as_str());
-                    }
-                    s
-                }
-                // `<skipped>` means not run. An expected failure ran (and failed as the
-                // expectation file says): it does not fail the run, so it is a success in JUnit,
-                // marked by the property `wcc.status` and its reason in system-out.
-                RecordStatus::ExpectedFailure => TestCaseStatus::success(),
-                RecordStatus::Skipped => {
-                    let mut s = TestCaseStatus::skipped();
-                    if let Some(m) = &t.message {
-                        s.set_message(m.as_str());
-                    }
-                    s
-                }
-            };
-            let mut case = TestCase::new(t.name.as_str(), status);
-            case.set_classname(t.area.as_str());
-            case.set_time(std::time::Duration::from_secs_f64(t.duration_seconds));
-            if t.status == RecordStatus::ExpectedFailure {
-                case.add_property(quick_junit::Property::new("wcc.status", "expected-failure"));
-                case.set_system_out(format!(
-                    "expected failure ({}): {}",
-                    t.expected_failure_reason
-                        .as_deref()
-                        .unwrap_or("no reason given"),
-                    t.message.as_deref().unwrap_or("")
-                ));
-            }
-            suite.add_test_case(case);
-        }
-        let mut report = JReport::new("wasmcloud-conformance");
-        report.add_test_suite(suite);
-        report
-            .to_string()
-            .map_err(|e| HarnessError::Config(format!("cannot render JUnit: {e}")))
-    }
-
-    /// A Markdown summary a person reads.
-    pub fn markdown(&self) -> String {
-        let i = &self.implementation;
-        let mut md = format!(
-            "# wasmCloud conformance: {}\n\n| | |\n|---|---|\n| host | {} |\n| wadm | {} |\n| nats-server | {} |\n| backend | {} |\n| profile | {} |\n| run | {} → {} (seed {}) |\n| content_sha256 | `{}` |\n\n**{}**\n\n",
-            i.name,
-            i.host.version.as_deref().unwrap_or("?"),
-            i.wadm.version.as_deref().unwrap_or("?"),
-            i.nats_server.version.as_deref().unwrap_or("?"),
-            self.backend,
-            self.selection.profile,
-            self.started_at,
-            self.finished_at,
-            self.seed,
-            self.content_sha256,
-            self.summary.line(),
-        );
-        if let Some(c) = &self.catalogue {
-            md.insert_str(
-                md.find("| content_sha256 |").unwrap_or(md.len()),
-                &format!("| catalogue | {} (sha256 `{}`) |\n", c.version, c.sha256),
-            );
-        }
-        if let Some(t) = &self.target {
-            md.insert_str(
-                md.find("| backend |").unwrap_or(md.len()),
-                &format!(
-                    "| target | {}{} |\n",
-                    t.kind,
-                    match (&t.nats_url, &t.lattice) {
-                        (Some(u), Some(l)) => format!(" (lattice {l} at {u})"),
-                        _ => String::new(),
-                    }
-                ),
-            );
-        }
-        let mismatches = self.mismatches();
-        if !mismatches.is_empty() {
-            md.push_str(&format!(
-                "> **⚠ {} feature mismatch(es) between what the target declares and what was detected** (reported, not fatal):\n",
-                mismatches.len()
-            ));
-            for f in &mismatches {
-                md.push_str(&format!(
-                    "> - `{}`: declared {}, detected {}: {}\n",
-                    f.feature,
-                    supported_word(Some(f.declared)),
-                    supported_word(f.detected),
-                    f.evidence.replace('\n', " ")
-                ));
-            }
-            md.push('\n');
-        }
-        if !self.features.is_empty() {
-            md.push_str("## Features: declared and detected\n\n| feature | declared | detected | mismatch | evidence |\n|---|---|---|---|---|\n");
-            for f in &self.features {
-                md.push_str(&format!(
-                    "| `{}` | {} | {} | {} | {} |\n",
-                    f.feature,
-                    supported_word(Some(f.declared)),
-                    supported_word(f.detected),
-                    if f.mismatch { "**MISMATCH**" } else { "" },
-                    f.evidence.replace('|', "\\|").replace('\n', " ")
-                ));
-            }
-            md.push_str("\n## Tests\n\n");
-        }
-        md.push_str("| test | status | covers | time | note |\n|---|---|---|---|---|\n");
-        for t in &self.tests {
-            let first = t
-                .message
-                .as_deref()
-                .and_then(|m| m.lines().next())
-                .unwrap_or("");
-            let note = match &t.expected_failure_reason {
-                Some(reason) => format!("known failure: {reason}. {first}"),
-                None => first.to_string(),
-            }
-            .replace('|', "\\|");
-            md.push_str(&format!(
-                "| `{}` | {} | {} | {:.1} s | {} |\n",
-                t.name,
-                t.status.id(),
-                t.covers.join(", "),
-                t.duration_seconds,
-                note
-            ));
-        }
-        let matrix = super::matrix::Matrix::from_records(&self.tests);
-        if !matrix.is_empty() {
-            md.push_str("\n## Vendorless: language × behaviour\n\n");
-            md.push_str(&matrix.markdown());
-        }
-        md
-    }
-
-    /// Writes `report.json`, `junit.xml`, `summary.md`, `report.html` and `badge.svg` into `dir`
-    /// (created if needed).
-    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, HarnessError> {
-        std::fs::create_dir_all(dir).map_err(HarnessError::io(format!(
-            "create results directory {}",
-            dir.display()
-        )))?;
-        let json = serde_json::to_string_pretty(self)
-            .map_err(|e| HarnessError::Config(format!("cannot render report: {e}")))?;
-        let files = [
-            ("report.json", json + "\n"),
-            ("junit.xml", self.junit()?),
-            ("summary.md", self.markdown()),
-            ("report.html", super::html::render(self)),
-            (super::bundle::BADGE_FILE, super::badge::render(self)),
-        ];
-        let mut written = Vec::new();
-        for (name, content) in files {
-            let path = dir.join(name);
-            std::fs::write(&path, content)
-                .map_err(HarnessError::io(format!("write {}", path.display())))?;
-            written.push(path);
-        }
-        Ok(written)
-    }
 }
 
 /// `supported`, `unsupported` or `unknown`.
@@ -896,13 +712,5 @@ mod tests {
             )),
             "{md}"
         );
-        let dir = tempfile::tempdir().unwrap();
-        let files = r.write(&dir.path().join("nested")).unwrap();
-        assert_eq!(files.len(), 5);
-        let back: Report =
-            serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
-        assert_eq!(back, r);
-        let badge = std::fs::read_to_string(&files[4]).unwrap();
-        assert_eq!(super::super::badge::check(&badge, &back), Ok(()));
     }
 }

@@ -1,0 +1,101 @@
+//! The report as Markdown: the summary a person reads (and a CI step summary shows).
+use super::matrix::Matrix;
+use super::report::{supported_word, Report};
+
+impl Report {
+    /// A Markdown summary a person reads.
+    pub fn markdown(&self) -> String {
+        let i = &self.implementation;
+        let mut md = format!(
+            "# wasmCloud conformance: {}\n\n| | |\n|---|---|\n| host | {} |\n| wadm | {} |\n| nats-server | {} |\n| backend | {} |\n| profile | {} |\n| run | {} → {} (seed {}) |\n| content_sha256 | `{}` |\n\n**{}**\n\n",
+            i.name,
+            i.host.version.as_deref().unwrap_or("?"),
+            i.wadm.version.as_deref().unwrap_or("?"),
+            i.nats_server.version.as_deref().unwrap_or("?"),
+            self.backend,
+            self.selection.profile,
+            self.started_at,
+            self.finished_at,
+            self.seed,
+            self.content_sha256,
+            self.summary.line(),
+        );
+        if let Some(c) = &self.catalogue {
+            md.insert_str(
+                md.find("| content_sha256 |").unwrap_or(md.len()),
+                &format!("| catalogue | {} (sha256 `{}`) |\n", c.version, c.sha256),
+            );
+        }
+        if let Some(t) = &self.target {
+            md.insert_str(
+                md.find("| backend |").unwrap_or(md.len()),
+                &format!(
+                    "| target | {}{} |\n",
+                    t.kind,
+                    match (&t.nats_url, &t.lattice) {
+                        (Some(u), Some(l)) => format!(" (lattice {l} at {u})"),
+                        _ => String::new(),
+                    }
+                ),
+            );
+        }
+        let mismatches = self.mismatches();
+        if !mismatches.is_empty() {
+            md.push_str(&format!(
+                "> **⚠ {} feature mismatch(es) between what the target declares and what was detected** (reported, not fatal):\n",
+                mismatches.len()
+            ));
+            for f in &mismatches {
+                md.push_str(&format!(
+                    "> - `{}`: declared {}, detected {}: {}\n",
+                    f.feature,
+                    supported_word(Some(f.declared)),
+                    supported_word(f.detected),
+                    f.evidence.replace('\n', " ")
+                ));
+            }
+            md.push('\n');
+        }
+        if !self.features.is_empty() {
+            md.push_str("## Features: declared and detected\n\n| feature | declared | detected | mismatch | evidence |\n|---|---|---|---|---|\n");
+            for f in &self.features {
+                md.push_str(&format!(
+                    "| `{}` | {} | {} | {} | {} |\n",
+                    f.feature,
+                    supported_word(Some(f.declared)),
+                    supported_word(f.detected),
+                    if f.mismatch { "**MISMATCH**" } else { "" },
+                    f.evidence.replace('|', "\\|").replace('\n', " ")
+                ));
+            }
+            md.push_str("\n## Tests\n\n");
+        }
+        md.push_str("| test | status | covers | time | note |\n|---|---|---|---|---|\n");
+        for t in &self.tests {
+            let first = t
+                .message
+                .as_deref()
+                .and_then(|m| m.lines().next())
+                .unwrap_or("");
+            let note = match &t.expected_failure_reason {
+                Some(reason) => format!("known failure: {reason}. {first}"),
+                None => first.to_string(),
+            }
+            .replace('|', "\\|");
+            md.push_str(&format!(
+                "| `{}` | {} | {} | {:.1} s | {} |\n",
+                t.name,
+                t.status.id(),
+                t.covers.join(", "),
+                t.duration_seconds,
+                note
+            ));
+        }
+        let matrix = Matrix::from_records(&self.tests);
+        if !matrix.is_empty() {
+            md.push_str("\n## Vendorless: language × behaviour\n\n");
+            md.push_str(&matrix.markdown());
+        }
+        md
+    }
+}
