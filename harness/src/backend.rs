@@ -404,7 +404,7 @@ impl Service {
         match self {
             Self::Process(p) => {
                 let _ = what;
-                wait.until_with_exit(p, probe).await
+                p.until_ready(wait, probe).await
             }
             #[cfg(feature = "containers")]
             Self::Container(c) => c.until_running(wait, what, probe).await,

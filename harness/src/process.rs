@@ -194,6 +194,46 @@ impl ManagedProcess {
         }
     }
 
+    /// Runs `wait` on `probe`, but fails at once with the log tail if this process exits; a
+    /// timeout carries the last log lines.
+    pub(crate) async fn until_ready<T, F, Fut>(
+        &mut self,
+        wait: Wait,
+        probe: F,
+    ) -> Result<T, HarnessError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: std::future::Future<Output = Probe<T>>,
+    {
+        let what = wait.what().to_string();
+        let mut exit: Option<HarnessError> = None;
+        let result = wait
+            .until_or_abort(probe, || match self.ensure_running(&what) {
+                Ok(()) => None,
+                Err(e) => {
+                    exit = Some(e);
+                    Some(())
+                }
+            })
+            .await;
+        if let Some(mut e) = exit {
+            self.drain_logs().await;
+            if let HarnessError::ExitedEarly { log_tail, .. } = &mut e {
+                *log_tail = self.logs.tail(40);
+            }
+            return Err(e);
+        }
+        result.map_err(|mut e| {
+            e.last_seen = format!(
+                "{}\n--- last log lines of {} ---\n{}",
+                e.last_seen,
+                self.name,
+                self.logs.tail(30)
+            );
+            HarnessError::Timeout(e)
+        })
+    }
+
     /// Waits until a log line matches `re`, returning what `pick` extracts from it.
     pub(crate) async fn wait_for_log<T: Send>(
         &mut self,
@@ -205,7 +245,7 @@ impl ManagedProcess {
         let logs = self.logs.clone();
         let name = self.name.clone();
         let wait = Wait::new(format!("{name}: {what}"), timeout).interval(Duration::from_millis(5));
-        wait.until_with_exit(self, |_| {
+        self.until_ready(wait, |_| {
             let found = logs.find(re, &pick);
             async move {
                 match found {

@@ -6,9 +6,6 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use crate::process::ManagedProcess;
-use crate::HarnessError;
-
 /// Multiplies every harness timeout (e.g. `WCC_TIMEOUT_SCALE=3` on a loaded machine).
 pub const TIMEOUT_SCALE_ENV: &str = "WCC_TIMEOUT_SCALE";
 
@@ -144,44 +141,23 @@ impl Wait {
         self.run(probe, || None).await
     }
 
-    /// Like [`Wait::until`], but fails at once with the log tail if `process` exits.
-    pub(crate) async fn until_with_exit<T, F, Fut>(
+    /// What is awaited (as its timeout error will say).
+    pub(crate) fn what(&self) -> &str {
+        &self.what
+    }
+
+    /// Like [`Wait::until`], but gives up at once when `abort` says so (returns `Some`): the
+    /// caller knows why (e.g. the process it waits on exited).
+    pub(crate) async fn until_or_abort<T, F, Fut>(
         self,
-        process: &mut ManagedProcess,
         probe: F,
-    ) -> Result<T, HarnessError>
+        abort: impl FnMut() -> Option<()>,
+    ) -> Result<T, WaitError>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Probe<T>>,
     {
-        let what = self.what.clone();
-        let mut exit: Option<HarnessError> = None;
-        let result = self
-            .run(probe, || match process.ensure_running(&what) {
-                Ok(()) => None,
-                Err(e) => {
-                    exit = Some(e);
-                    Some(())
-                }
-            })
-            .await;
-        if let Some(mut e) = exit {
-            process.drain_logs().await;
-            if let HarnessError::ExitedEarly { log_tail, .. } = &mut e {
-                *log_tail = process.logs.tail(40);
-            }
-            return Err(e);
-        }
-        result.map_err(|e| {
-            let mut e = e;
-            e.last_seen = format!(
-                "{}\n--- last log lines of {} ---\n{}",
-                e.last_seen,
-                process.name,
-                process.logs.tail(30)
-            );
-            HarnessError::Timeout(e)
-        })
+        self.run(probe, abort).await
     }
 
     async fn run<T, F, Fut>(
