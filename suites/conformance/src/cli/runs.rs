@@ -1,7 +1,6 @@
 //! Where a run's files go: each run its own directory `<results>/<implementation>/<host
 //! version>/<run id>/`, a `latest` link beside it, and the `--outputs` file a CI step reads.
 //! Nothing is pruned: runs stay until the user removes their directories.
-use std::hash::{BuildHasher as _, Hasher as _};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -39,10 +38,7 @@ pub(crate) fn new_run_id() -> String {
             "[year][month][day]T[hour][minute][second]Z"
         ))
         .unwrap_or_else(|_| now.unix_timestamp().to_string());
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(now.unix_timestamp_nanos().unsigned_abs());
-    h.write_u32(std::process::id());
-    format!("{stamp}-{:04x}", h.finish() & 0xffff)
+    format!("{stamp}-{:04x}", super::run::random_seed() & 0xffff)
 }
 
 /// The run's directory in `version_dir`; an id already used there is refused before anything
