@@ -119,11 +119,21 @@ impl fmt::Display for Backend {
     }
 }
 
+/// What the harness knows of an existing lattice it connected to.
+pub(crate) struct Existing {
+    /// The hosts that answered the ping, sorted by ID.
+    pub(crate) hosts: Vec<wasmcloud_control_interface::Host>,
+    /// Whether wadm's API answered.
+    pub(crate) wadm: bool,
+    /// The credentials file used to connect.
+    pub(crate) creds: Option<std::path::PathBuf>,
+}
+
 /// The lattice-wide part of a backend (for containers: network, volume, images, teardown).
 pub(crate) enum Runtime {
     Processes,
     /// A lattice someone else runs: the harness only connects ([`crate::ExistingLattice`]).
-    External,
+    External(Existing),
     #[cfg(feature = "containers")]
     Containers(Box<crate::containers::lattice::ContainerLattice>),
 }
@@ -154,10 +164,18 @@ impl Runtime {
         }
     }
 
+    /// What is known of the lattice when the harness only connected to it.
+    pub(crate) fn existing(&self) -> Option<&Existing> {
+        match self {
+            Self::External(e) => Some(e),
+            _ => None,
+        }
+    }
+
     pub(crate) fn backend(&self) -> Backend {
         match self {
             // Nothing runs in a backend of the harness's; listeners of its own bind loopback.
-            Self::Processes | Self::External => Backend::Processes,
+            Self::Processes | Self::External(_) => Backend::Processes,
             #[cfg(feature = "containers")]
             Self::Containers(_) => Backend::Containers,
         }
@@ -171,7 +189,7 @@ impl Runtime {
         timeout: Duration,
     ) -> Result<(Nats, async_nats::Client), HarnessError> {
         match self {
-            Self::External => Err(HarnessError::Config(
+            Self::External(_) => Err(HarnessError::Config(
                 "an existing lattice's NATS is not started by the harness".into(),
             )),
             Self::Processes => {
@@ -194,7 +212,7 @@ impl Runtime {
     pub(crate) fn nats_address(&self, nats: &Nats) -> (String, u16) {
         match self {
             Self::Processes => ("127.0.0.1".into(), nats.port()),
-            Self::External => (String::new(), nats.port()),
+            Self::External(_) => (String::new(), nats.port()),
             #[cfg(feature = "containers")]
             Self::Containers(c) => c.nats_address(),
         }
@@ -210,7 +228,7 @@ impl Runtime {
         log_dir: &Path,
     ) -> Result<Service, HarnessError> {
         match self {
-            Self::External => Err(HarnessError::Config(format!(
+            Self::External(_) => Err(HarnessError::Config(format!(
                 "{name} cannot be started on an existing lattice the harness only connects to"
             ))),
             Self::Processes => {
@@ -247,7 +265,7 @@ impl Runtime {
     pub(crate) fn describe(&self) -> String {
         match self {
             Self::Processes => "processes".into(),
-            Self::External => "existing lattice (the harness started nothing)".into(),
+            Self::External(_) => "existing lattice (the harness started nothing)".into(),
             #[cfg(feature = "containers")]
             Self::Containers(c) => format!(
                 "containers (network {}, images {})",

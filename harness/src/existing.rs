@@ -10,23 +10,12 @@ use std::time::{Duration, Instant};
 
 use wasmcloud_control_interface::Host;
 
-use crate::backend::{Nats, Runtime};
-use crate::binaries::Binaries;
+use crate::backend::{Existing, Nats, Runtime};
 use crate::ctl::Ctl;
 use crate::journal::Journal;
 use crate::wadm::Wadm;
 use crate::wait::{scaled, Probe, Wait, WaitError};
 use crate::{HarnessError, Lattice};
-
-/// What the harness knows of an existing lattice it connected to.
-pub(crate) struct Existing {
-    /// The hosts that answered the ping, sorted by ID.
-    pub(crate) hosts: Vec<Host>,
-    /// Whether wadm's API answered.
-    pub(crate) wadm: bool,
-    /// The credentials file used to connect.
-    pub(crate) creds: Option<PathBuf>,
-}
 
 /// How to reach a lattice the harness does not start.
 ///
@@ -88,20 +77,18 @@ impl ExistingLattice {
         let wadm_api = Wadm::new(client.clone(), &self.lattice, journal.clone());
         let hosts = discover_hosts(&ctl, self).await?;
         let wadm = wadm_answers(&wadm_api, Duration::from_secs(3)).await;
-        let scratch = tempfile::Builder::new()
-            .prefix(&format!("wcc-existing-{}-", self.lattice))
-            .tempdir()
-            .map_err(HarnessError::io("create a scratch directory"))?;
-        let shared = scratch.path().join(crate::lattice::SHARED_DIR);
-        std::fs::create_dir(&shared)
-            .map_err(HarnessError::io(format!("create {}", shared.display())))?;
+        let (scratch, shared) = crate::scratch::create(&format!("wcc-existing-{}", self.lattice))?;
         Ok(Lattice {
             hosts: Vec::new(),
             wadm: None,
             nats: Nats::External {
                 url: self.nats_url.clone(),
             },
-            runtime: Runtime::External,
+            runtime: Runtime::External(Existing {
+                hosts,
+                wadm,
+                creds: self.creds.clone(),
+            }),
             name: self.lattice.clone(),
             client,
             journal,
@@ -109,21 +96,12 @@ impl ExistingLattice {
             wadm_api,
             log_dir: std::sync::Mutex::new(Some(scratch)),
             kept_logs: std::sync::OnceLock::new(),
-            binaries: Binaries {
-                nats_server: PathBuf::new(),
-                host: PathBuf::new(),
-                wadm: PathBuf::new(),
-            },
+            binaries: None,
             shared,
             startup: started.elapsed(),
             // Upstream default; the harness did not configure these hosts.
             heartbeat: Duration::from_secs(30),
             start_timeout: self.discovery_timeout,
-            existing: Some(Existing {
-                hosts,
-                wadm,
-                creds: self.creds.clone(),
-            }),
         })
     }
 }

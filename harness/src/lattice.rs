@@ -13,9 +13,6 @@ pub use crate::services::{HostHandle, HostSpec};
 use crate::services::{HostLaunch, WadmHandle};
 use crate::wadm::Wadm;
 use crate::wait::{scaled, Probe, Wait};
-
-/// The subdirectory of a lattice's scratch directory that its hosts see too.
-pub(crate) const SHARED_DIR: &str = "shared";
 use crate::HarnessError;
 
 /// Configures and starts a [`Lattice`].
@@ -126,14 +123,8 @@ impl LatticeBuilder {
             None => Binaries::from_env()?,
         };
         let name = format!("wcc-{}", ulid::Ulid::new().to_string().to_lowercase());
-        let log_dir = tempfile::Builder::new()
-            .prefix(&format!("{name}-"))
-            .tempdir()
-            .map_err(HarnessError::io("create the lattice's log directory"))?;
+        let (log_dir, shared) = crate::scratch::create(&name)?;
         crate::reaper::register_dir(&name, log_dir.path());
-        let shared = log_dir.path().join(SHARED_DIR);
-        std::fs::create_dir(&shared)
-            .map_err(HarnessError::io(format!("create {}", shared.display())))?;
         let timeout = scaled(self.timeout);
         let runtime = Runtime::create(backend, &name, &binaries, log_dir.path(), timeout).await?;
         let (nats, client) = runtime
@@ -230,12 +221,11 @@ impl LatticeBuilder {
             wadm_api,
             log_dir: std::sync::Mutex::new(Some(log_dir)),
             kept_logs: std::sync::OnceLock::new(),
-            binaries,
+            binaries: Some(binaries),
             shared,
             startup: Duration::ZERO,
             heartbeat: self.heartbeat,
             start_timeout: self.timeout,
-            existing: None,
         };
         lattice.wait_hosts_answer_ctl(timeout).await?;
         if let Some(w) = wadm.as_mut().filter(|_| self.await_wadm_awareness) {
@@ -262,14 +252,13 @@ pub struct Lattice {
     pub(crate) wadm_api: Wadm,
     pub(crate) log_dir: std::sync::Mutex<Option<tempfile::TempDir>>,
     pub(crate) kept_logs: std::sync::OnceLock<PathBuf>,
-    pub(crate) binaries: Binaries,
+    /// `None` on an existing lattice: the harness started nothing there.
+    pub(crate) binaries: Option<Binaries>,
     pub(crate) shared: PathBuf,
     pub(crate) startup: Duration,
     pub(crate) heartbeat: Duration,
     #[cfg_attr(not(feature = "containers"), allow(dead_code))]
     pub(crate) start_timeout: Duration,
-    /// Set when the harness only connected to a lattice someone else runs.
-    pub(crate) existing: Option<crate::existing::Existing>,
 }
 
 impl Lattice {
@@ -291,7 +280,7 @@ impl Lattice {
     /// The NATS URL the hosts and wadm were given: [`Lattice::nats_url`] for processes,
     /// `nats://<NATS container>:4222` on the lattice network for containers.
     pub fn nats_url_for_hosts(&self) -> String {
-        if self.existing.is_some() {
+        if self.is_existing() {
             return self.nats.url();
         }
         let (host, port) = self.runtime.nats_address(&self.nats);
@@ -357,7 +346,7 @@ impl Lattice {
 
     /// Whether wadm runs (on an existing lattice: whether wadm's API answered when connecting).
     pub fn has_wadm(&self) -> bool {
-        match &self.existing {
+        match self.runtime.existing() {
             Some(e) => e.wadm,
             None => self.wadm.is_some(),
         }
@@ -366,24 +355,24 @@ impl Lattice {
     /// Whether this is an existing lattice the harness only connected to
     /// ([`crate::ExistingLattice`]): it started nothing there and stops nothing.
     pub fn is_existing(&self) -> bool {
-        self.existing.is_some()
+        self.runtime.existing().is_some()
     }
 
     /// The hosts that answered the control-interface ping when the harness connected to an
     /// existing lattice (empty for a lattice the harness started: see [`Lattice::hosts`]).
     pub fn discovered_hosts(&self) -> &[wasmcloud_control_interface::Host] {
-        self.existing.as_ref().map_or(&[], |e| e.hosts.as_slice())
+        self.runtime.existing().map_or(&[], |e| e.hosts.as_slice())
     }
 
-    /// Fails with [`HarnessError::NotOwned`] on an existing lattice.
-    fn owned(&self, operation: &str) -> Result<(), HarnessError> {
-        match self.existing {
-            Some(_) => Err(HarnessError::NotOwned {
+    /// The binaries of a lattice the harness started; fails with [`HarnessError::NotOwned`] on
+    /// an existing lattice.
+    fn owned(&self, operation: &str) -> Result<&Binaries, HarnessError> {
+        self.binaries
+            .as_ref()
+            .ok_or_else(|| HarnessError::NotOwned {
                 operation: operation.to_string(),
                 lattice: self.name.clone(),
-            }),
-            None => Ok(()),
-        }
+            })
     }
 
     /// Events and exchanges seen so far.
@@ -399,15 +388,15 @@ impl Lattice {
 
     /// The host IDs, in start order (on an existing lattice: the hosts found, by ID).
     pub fn host_ids(&self) -> Vec<String> {
-        if let Some(e) = &self.existing {
+        if let Some(e) = self.runtime.existing() {
             return e.hosts.iter().map(|h| h.id().to_string()).collect();
         }
         self.hosts.iter().map(|h| h.id.clone()).collect()
     }
 
-    /// The binaries this lattice runs.
-    pub fn binaries(&self) -> &Binaries {
-        &self.binaries
+    /// The binaries this lattice runs (`None` on an existing lattice: the harness started nothing).
+    pub fn binaries(&self) -> Option<&Binaries> {
+        self.binaries.as_ref()
     }
 
     /// How long [`LatticeBuilder::start`] took.
@@ -427,7 +416,7 @@ impl Lattice {
 
     /// Process IDs of every service (NATS, wadm, hosts); each leads its own process group.
     pub fn pids(&self) -> Vec<u32> {
-        if self.existing.is_some() {
+        if self.is_existing() {
             return Vec::new();
         }
         let mut pids = vec![self.nats.pid()];
@@ -475,7 +464,7 @@ impl Lattice {
         &self,
         component_id: &str,
     ) -> Result<wrpc_transport_nats::Client, HarnessError> {
-        let creds = self.existing.as_ref().and_then(|e| e.creds.as_deref());
+        let creds = self.runtime.existing().and_then(|e| e.creds.as_deref());
         crate::wrpc::client_with(&self.nats_url(), creds, &self.name, component_id).await
     }
 
@@ -677,16 +666,24 @@ impl Lattice {
             &mut out,
             "lattice",
             &format!(
-                "name {}\nbackend {}\nnats {}\nhosts {:?}\nwadm {}\nbinaries: nats-server={} host={} wadm={}\nlogs {}",
+                "name {}\nbackend {}\nnats {}\nhosts {:?}\nwadm {}\nbinaries: {}\nlogs {}",
                 self.name,
                 self.runtime.describe(),
                 self.nats.url(),
                 self.host_ids(),
                 self.has_wadm(),
-                self.binaries.nats_server.display(),
-                self.binaries.host.display(),
-                self.binaries.wadm.display(),
-                self.log_dir().map(|p| p.display().to_string()).unwrap_or_else(|| "(kept)".into()),
+                self.binaries.as_ref().map_or_else(
+                    || "(none: not started by the harness)".to_string(),
+                    |b| format!(
+                        "nats-server={} host={} wadm={}",
+                        b.nats_server.display(),
+                        b.host.display(),
+                        b.wadm.display()
+                    )
+                ),
+                self.log_dir()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "(kept)".into()),
             ),
         );
         push(
@@ -763,7 +760,7 @@ impl Lattice {
         lattice: &str,
         journal: &Journal,
     ) -> Result<HostHandle, HarnessError> {
-        self.owned("starting a host")?;
+        let binaries = self.owned("starting a host")?;
         let log_dir = self
             .log_dir()
             .ok_or_else(|| HarnessError::Config("the lattice has no log directory".into()))?;
@@ -771,7 +768,7 @@ impl Lattice {
         let index = ADDED_HOSTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let launch = HostLaunch {
             runtime: &self.runtime,
-            bin: &self.binaries.host,
+            bin: &binaries.host,
             nats_host: &nats_host,
             nats_port,
             lattice,

@@ -71,6 +71,7 @@ pub mod policy;
 mod process;
 pub mod reaper;
 pub mod redact;
+mod scratch;
 mod services;
 pub mod versions;
 pub mod wadm;

@@ -13,6 +13,21 @@ pub(crate) const RUN_LABEL: &str = "wcc.run";
 /// Label naming the process that owns a resource: `<pid>:<start time in clock ticks>`.
 pub(crate) const OWNER_LABEL: &str = "wcc.owner";
 
+/// Labels as the Docker API filter wants them: `key=value`, or `key` for any value.
+#[cfg(feature = "containers")]
+pub(crate) fn label_filter(
+    pairs: &[(&str, Option<&str>)],
+) -> std::collections::HashMap<String, Vec<String>> {
+    let labels = pairs
+        .iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!("{k}={v}"),
+            None => (*k).to_string(),
+        })
+        .collect();
+    std::collections::HashMap::from([("label".to_string(), labels)])
+}
+
 /// The engine's Unix socket: `DOCKER_HOST=unix://…` or `/var/run/docker.sock`.
 pub(crate) fn socket_path() -> Result<PathBuf, String> {
     match std::env::var("DOCKER_HOST") {

@@ -334,9 +334,7 @@ impl ContainerLattice {
             );
         }
         // Lattice::shared_dir: the same path on both sides, writable.
-        let shared = self
-            .log_dir
-            .join(crate::lattice::SHARED_DIR)
+        let shared = crate::scratch::shared_of(&self.log_dir)
             .display()
             .to_string();
         request = request.with_mount(
@@ -443,18 +441,6 @@ fn host_routes() -> Vec<(u32, u32)> {
             (mask != 0).then_some((dest & mask, mask))
         })
         .collect()
-}
-
-/// Labels as the Docker API filter wants them.
-pub(crate) fn label_filter(pairs: &[(&str, Option<&str>)]) -> HashMap<String, Vec<String>> {
-    let labels = pairs
-        .iter()
-        .map(|(k, v)| match v {
-            Some(v) => format!("{k}={v}"),
-            None => (*k).to_string(),
-        })
-        .collect();
-    HashMap::from([("label".to_string(), labels)])
 }
 
 #[cfg(test)]

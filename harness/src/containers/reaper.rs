@@ -13,8 +13,7 @@ use testcontainers::bollard::query_parameters::{
 };
 use testcontainers::bollard::Docker;
 
-use super::engine::{owner_alive, OWNER_LABEL, RUN_LABEL};
-use super::lattice::label_filter;
+use super::engine::{label_filter, owner_alive, OWNER_LABEL, RUN_LABEL};
 
 /// Removes every container, then every volume and network, labelled `wcc.run=<run>`. Returns how
 /// many containers were removed.

@@ -10,6 +10,7 @@ mod cli {
     pub(crate) mod diff;
     pub(crate) mod exit;
     pub(crate) mod expectations;
+    pub(crate) mod order;
     pub(crate) mod reap;
     pub(crate) mod run;
     pub(crate) mod runs;

@@ -462,10 +462,14 @@ fn flag_conflict(cx: Cx) -> TestFuture {
             ],
             ..Default::default()
         };
+        let binaries = cx
+            .lattice()
+            .binaries()
+            .context("a lattice the harness started has binaries")?;
         let attempt = harness::Lattice::builder()
             .hosts(0)
             .host(spec)
-            .binaries(cx.lattice().binaries().clone())
+            .binaries(binaries.clone())
             .start_timeout(Duration::from_secs(20))
             .start()
             .await;

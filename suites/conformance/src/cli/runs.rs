@@ -38,7 +38,7 @@ pub(crate) fn new_run_id() -> String {
             "[year][month][day]T[hour][minute][second]Z"
         ))
         .unwrap_or_else(|_| now.unix_timestamp().to_string());
-    format!("{stamp}-{:04x}", super::run::random_seed() & 0xffff)
+    format!("{stamp}-{:04x}", super::order::random_seed() & 0xffff)
 }
 
 /// The run's directory in `version_dir`; an id already used there is refused before anything
