@@ -2,8 +2,6 @@
 //! its NATS server and lattice name, finds its hosts by a control-interface ping and wadm by its
 //! API answering, and starts or stops nothing. [`LatticeState`] records what runs on it so that
 //! whatever a test left behind can be removed again.
-// The state capture and restore serve the conformance runner only.
-#![cfg_attr(not(feature = "conformance"), allow(dead_code))]
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -144,7 +142,7 @@ async fn discover_hosts(ctl: &Ctl, target: &ExistingLattice) -> Result<Vec<Host>
 }
 
 /// Whether wadm's API answers `model.list` within `timeout` (scaled).
-pub(crate) async fn wadm_answers(wadm: &Wadm, timeout: Duration) -> bool {
+pub async fn wadm_answers(wadm: &Wadm, timeout: Duration) -> bool {
     tokio::time::timeout(scaled(timeout), wadm.list())
         .await
         .is_ok_and(|r| r.is_ok())
@@ -155,7 +153,7 @@ type LinkKey = (String, String, String, String);
 
 /// What runs on a lattice: components, providers, links and wadm applications.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct LatticeState {
+pub struct LatticeState {
     /// (host, component id) → image reference.
     components: BTreeMap<(String, String), String>,
     /// (host, provider id).
@@ -166,7 +164,7 @@ pub(crate) struct LatticeState {
 
 impl LatticeState {
     /// Reads the state through the control interface and wadm (when it runs).
-    pub(crate) async fn capture(lattice: &Lattice) -> Result<Self, HarnessError> {
+    pub async fn capture(lattice: &Lattice) -> Result<Self, HarnessError> {
         let ctl = lattice.ctl();
         let mut state = Self::default();
         for host in ctl.get_hosts().await? {
@@ -244,7 +242,7 @@ impl LatticeState {
 /// links and the named configs (`configs`) the test put, scales its components to zero and stops
 /// its providers, then waits (bounded) until the control interface and wadm show `before` again.
 /// Returns what could not be restored (empty: everything was).
-pub(crate) async fn restore(
+pub async fn restore(
     lattice: &Lattice,
     before: &LatticeState,
     configs: &BTreeSet<String>,
@@ -322,7 +320,7 @@ pub(crate) async fn restore(
 }
 
 /// Names of the configs put through the recorded control-interface client (`ctl put_config`).
-pub(crate) fn configs_put(journal: &Journal) -> BTreeSet<String> {
+pub fn configs_put(journal: &Journal) -> BTreeSet<String> {
     journal
         .last_exchanges(usize::MAX)
         .into_iter()

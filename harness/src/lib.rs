@@ -2,9 +2,24 @@
 //! wasmCloud hosts, wadm — from a test, drives it through the official client crates while
 //! recording every exchange, and tears it down when the test ends. Nothing is mocked.
 //!
-//! It serves two kinds of tests: wasmCloud's conformance suite (feature `conformance`), and an
-//! application team's tests of its own components and manifests, run with `cargo nextest run` in
-//! its own repository (see `examples/hello-app/` in this repository for a complete one).
+//! This is the library application teams depend on to test their own components and manifests
+//! with `cargo nextest run` in their own repository (see `examples/hello-app/` in this repository
+//! for a complete one). wasmCloud's conformance suite is built on it, and keeps its own machinery
+//! out of it: the test framework lives in `suites/conformance`, the report format in
+//! `suites/report`, the load generator in `suites/load`.
+//!
+//! # How a conformance run flows through the crates
+//!
+//! ```text
+//! wasmcloud-conformance run (CLI: reads flags and WCC_* once)
+//!   → selection (profile, areas, filter) → feature probe (a lattice of this crate)
+//!   → per test: Lattice::builder() … start()      (this crate: NATS, hosts, wadm, ready by protocol)
+//!              → body, given a Cx (lattice, ctl, wadm, wRPC, journal, OTLP receiver)
+//!              → teardown (drop: every process, container, network gone)
+//!              → record (status, duration, message, kept logs)
+//!   → report (conformance-report: sealed report.json) → renderers (JUnit, Markdown, HTML, badge)
+//!   → bundle.tar.gz
+//! ```
 //!
 //! # A test of your own component
 //!
@@ -40,26 +55,23 @@
 //!
 //! # Cargo features
 //!
-//! | feature | default | what it adds |
-//! |---|---|---|
-//! | `containers` | yes | the Docker backend (`WCC_BACKEND=containers`, fault injection) via `testcontainers` |
-//! | `http` | yes | `harness::wait::http_body`: wait until a route answers a body (reqwest) |
-//! | `otel` | yes | `harness::otel`: an OTLP/HTTP receiver tests assert on (hyper, prost; implies `http`) |
-//! | `conformance` | yes | `harness::conformance`: the conformance test model, runner, libtest adapter and reports (implies `otel`) |
+//! None is on by default: the lattice (processes backend), the recorded clients, manifests, waits,
+//! the journal and snapshots need none.
 //!
-//! With `default-features = false` only the processes backend and the core API remain: the lean
-//! choice for an application's tests.
+//! | feature | what it adds |
+//! |---|---|
+//! | `containers` | the Docker backend (`WCC_BACKEND=containers`, fault injection) via `testcontainers` |
+//! | `http` | `harness::wait::http_body`: wait until a route answers a body (reqwest) |
+//! | `otel` | `harness::otel`: an OTLP/HTTP receiver tests assert on (hyper, prost; implies `http`) |
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
 pub mod backend;
 pub mod binaries;
-#[cfg(feature = "conformance")]
-pub mod conformance;
 pub mod containers;
 pub mod ctl;
 pub mod error;
-mod existing;
+pub mod existing;
 pub mod fixtures;
 pub mod journal;
 pub mod lattice;

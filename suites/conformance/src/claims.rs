@@ -2,8 +2,8 @@
 //! SEC-02, NET-07).
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
-use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use nkeys::KeyPair;
 use wascap::jwt::{Claims, Component};
 

@@ -2,8 +2,8 @@
 //! VAC-01, CFG-05).
 use std::time::Duration;
 
+use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
-use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use harness::wait::{Probe, Wait};
 
 use crate::bindings::{about, echo};

@@ -2,8 +2,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
-use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use harness::wait::{Probe, Wait};
 
 use crate::bindings::test::fixtures::config_reader;

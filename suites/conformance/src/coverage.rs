@@ -2,7 +2,7 @@
 //! left out (`coverage.toml`, with reasons). The gate: every item is one or the other.
 use std::collections::BTreeMap;
 
-use harness::conformance::catalogue::Catalogue;
+use conformance_report::catalogue::Catalogue;
 use serde::Deserialize;
 
 const LEFT_OUT: &str = include_str!("../coverage.toml");

@@ -1,8 +1,8 @@
 //! Host identity, inventory and heartbeat (catalogue CFG, HL).
 use std::time::Duration;
 
+use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
-use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use harness::wait::{Probe, Wait};
 
 const LABELS: &[(&str, &str)] = &[("zone", "conformance-a"), ("Tier", "gold")];

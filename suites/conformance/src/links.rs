@@ -2,8 +2,8 @@
 //! NET-03, NET-04, NET-05, NET-09, SEC-03).
 use std::time::Duration;
 
+use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::ensure;
-use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use harness::wait::{Probe, Wait};
 use wasmcloud_control_interface::Link;
 

@@ -140,7 +140,7 @@ enum Command {
         jobs: u16,
         #[command(flatten)]
         select: SelectArgs,
-        /// Expectation file (default: suites/conformance/expectations/<implementation>.toml if present).
+        /// Expectation file (default: `suites/conformance/expectations/<implementation>.toml` if present).
         #[arg(long)]
         expectations: Option<PathBuf>,
         /// Seed of the execution order (default: random; the report records it).

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
 use futures::StreamExt as _;
-use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use harness::lattice::HostSpec;
 use harness::wait::{Probe, Wait};
 use wadm_types::api::StatusType;

@@ -2,8 +2,8 @@
 //! a receiver inside the harness (`harness::otel::OtlpReceiver`).
 use std::time::Duration;
 
+use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
-use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use harness::otel::OtlpReceiver;
 use harness::wait::{Probe, Wait};
 

@@ -2,8 +2,8 @@
 //! HL-17, VAC-08, VAC-10, SEC-03, Q-05).
 use std::time::Duration;
 
+use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::ensure;
-use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 
 /// HL-16 / Q-05 / SEC-03: builtin providers are off unless their feature flag is set.
 pub static BUILTINS_GATED: ConformanceTest = ConformanceTest {

@@ -2,8 +2,8 @@
 //! closed, and resource limits.
 use std::time::Duration;
 
+use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
-use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use harness::policy::{Decision, PolicyService};
 
 use crate::bindings::{about, echo};

@@ -1,8 +1,8 @@
 //! Steps several tests share. Each is a bounded, observed step; none asserts by itself.
 use std::time::Duration;
 
+use crate::framework::Cx;
 use anyhow::{ensure, Context as _};
-use harness::conformance::Cx;
 use harness::journal::LatticeEvent;
 use harness::wait::{Probe, Wait};
 use wasmcloud_control_interface::HostInventory;

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup};
 use anyhow::{ensure, Context as _};
-use harness::conformance::{Area, ConformanceTest, Cx, Feature, Setup};
 use harness::fixtures::{FixtureRef, Lang};
 use harness::wait::{Probe, Wait};
 use wasmcloud_control_interface::Link;

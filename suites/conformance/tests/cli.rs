@@ -5,11 +5,11 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use harness::conformance::catalogue::Catalogue;
-use harness::conformance::report::{
+use conformance_report::catalogue::Catalogue;
+use conformance_report::report::{
     content_sha256, Implementation, Report, RunInfo, Selection, TestRecord, SEAL_FIELD,
 };
-use harness::conformance::Status;
+use conformance_suite::framework::Status;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wasmcloud-conformance");
@@ -1018,13 +1018,13 @@ fn bundle_of(dir: &Path, report: &Report, badge: Option<String>) -> PathBuf {
     if let Some(svg) = badge {
         files.push(write(dir, "badge.svg", &svg));
     }
-    harness::conformance::bundle::write(dir, &files, report).unwrap()
+    conformance_report::bundle::write(dir, &files, report).unwrap()
 }
 
 #[test]
 fn verify_checks_the_badge_of_a_bundle_or_beside_a_report() {
     let report: Report = serde_json::from_value(sample()).unwrap();
-    let badge = harness::conformance::badge::render(&report);
+    let badge = conformance_report::badge::render(&report);
 
     let good = tmp();
     let bundle = bundle_of(good.path(), &report, Some(badge.clone()));
@@ -1057,7 +1057,7 @@ fn verify_checks_the_badge_of_a_bundle_or_beside_a_report() {
     let bundle = bundle_of(
         other.path(),
         &report,
-        Some(harness::conformance::badge::render(&other_report)),
+        Some(conformance_report::badge::render(&other_report)),
     );
     expect(
         &verify(other.path(), &bundle),

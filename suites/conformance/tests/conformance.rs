@@ -1,4 +1,4 @@
 //! Runs every conformance test as its own test under `cargo nextest run` / `cargo test`.
 fn main() {
-    harness::conformance::libtest::main(conformance_suite::registry())
+    conformance_suite::framework::libtest::main(conformance_suite::registry())
 }

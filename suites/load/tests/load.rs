@@ -15,7 +15,9 @@ use load_suite::run::Runner;
 fn suite() -> Result<(), Failed> {
     let cfg = Config::from_env();
     let machine = Machine::detect();
-    let started_at = harness::conformance::report::now_rfc3339();
+    let started_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "unknown".into());
     let start = Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

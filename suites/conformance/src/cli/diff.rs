@@ -1,8 +1,8 @@
 //! `wasmcloud-conformance diff <a.json> <b.json>`: test-by-test comparison of two reports.
 use std::path::Path;
 
-use harness::conformance::diff::{diff, render};
-use harness::conformance::report::{content_sha256, Report};
+use conformance_report::diff::{diff, render};
+use conformance_report::report::{content_sha256, Report};
 
 use super::exit::{CliError, Exit};
 use super::verify::read_input;

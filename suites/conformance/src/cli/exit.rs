@@ -24,7 +24,7 @@ pub(crate) enum Exit {
     Unreadable,
     /// `verify`/`diff`: an input is not JSON.
     NotJson,
-    /// `verify`/`diff`: an input does not match `results/schema/report-v1.schema.json`.
+    /// `verify`/`diff`: an input does not match the report schema (`suites/report/schema/report-v1.schema.json`).
     Schema,
     /// `verify`: summary counts, coverage or test names disagree with the test list.
     Inconsistent,

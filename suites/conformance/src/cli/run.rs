@@ -3,19 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use conformance_report::report::{now_rfc3339, Binary, Implementation, Report, RunInfo, Target};
+use conformance_suite::framework::eligibility::{existing_skip_reason, LatticeFacts};
+use conformance_suite::framework::features::{compare, declared_unsupported, detect};
+use conformance_suite::framework::{
+    execute, execute_on_existing, record, skip_reason, ConformanceTest, Feature, Outcome,
+    RunOptions, Status,
+};
 use futures::StreamExt as _;
 use harness::binaries::{sha256_of, version_of};
-use harness::conformance::eligibility::{existing_skip_reason, LatticeFacts};
-use harness::conformance::features::{compare, declared_unsupported, detect};
-use harness::conformance::report::{
-    now_rfc3339, Binary, Implementation, Report, RunInfo, Target, TestRecord,
-};
-use harness::conformance::{
-    execute, execute_on_existing, skip_reason, ConformanceTest, Feature, Outcome, RunOptions,
-    Status,
-};
 
-use harness::conformance::bundle;
+use conformance_report::bundle;
 
 use super::exit::{CliError, Exit};
 use super::expectations::Expectations;
@@ -339,7 +337,7 @@ struct Plan {
     backend: String,
     jobs: u16,
     target: Target,
-    features: Vec<harness::conformance::features::FeatureRecord>,
+    features: Vec<conformance_report::FeatureRecord>,
     mode: Mode,
 }
 
@@ -347,7 +345,7 @@ struct Plan {
 struct Finished {
     run: RunInfo,
     started_at: String,
-    records: Vec<TestRecord>,
+    records: Vec<conformance_report::TestRecord>,
     dir: PathBuf,
     seed: u64,
     clock: Instant,
@@ -394,8 +392,8 @@ impl Finished {
             eprintln!(
                 "wasmcloud-conformance: feature mismatch (reported, not fatal): `{}` declared {}, detected {}: {}",
                 f.feature,
-                harness::conformance::report::supported_word(Some(f.declared)),
-                harness::conformance::report::supported_word(f.detected),
+                conformance_report::report::supported_word(Some(f.declared)),
+                conformance_report::report::supported_word(f.detected),
                 f.evidence
             );
         }
@@ -505,7 +503,7 @@ impl Plan {
         let records = outcomes
             .iter()
             .map(|(i, o)| {
-                let record = TestRecord::new(tests[*i], o);
+                let record = record(tests[*i], o);
                 match expectations.known_failures.get(tests[*i].name) {
                     Some(reason) => record.expecting_failure(reason),
                     None => record,

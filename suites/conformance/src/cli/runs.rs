@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use harness::conformance::report::Report;
+use conformance_report::report::Report;
 
 use super::exit::{CliError, Exit};
 

@@ -4,7 +4,7 @@
 //! host's builtin HTTP server: what any host honouring the control interface must pass, a first
 //! cut), or an area id (`host`, `orchestration`, `networking`, `vendorless`, `observability`,
 //! `security`): the tests of that area.
-use harness::conformance::{Area, ConformanceTest, Feature};
+use conformance_suite::framework::{Area, ConformanceTest, Feature};
 
 use super::exit::{CliError, Exit};
 
@@ -195,8 +195,8 @@ impl Selection {
     pub(crate) fn record(
         &self,
         expectations: Option<String>,
-    ) -> harness::conformance::report::Selection {
-        harness::conformance::report::Selection {
+    ) -> conformance_report::report::Selection {
+        conformance_report::report::Selection {
             profile: self.profile.id().to_string(),
             features: self.features.iter().map(|f| f.id().to_string()).collect(),
             filters: self.filters.clone(),

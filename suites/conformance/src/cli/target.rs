@@ -3,9 +3,9 @@
 //! starts from the binaries or images under test).
 use std::path::PathBuf;
 
-use harness::conformance::features::{detect, Detected};
-use harness::conformance::report::Binary;
-use harness::conformance::{Feature, RunOptions};
+use conformance_report::report::Binary;
+use conformance_suite::framework::features::{detect, Detected};
+use conformance_suite::framework::{Feature, RunOptions};
 use harness::{ExistingLattice, HarnessError, Lattice, LatticeBuilder};
 
 use super::exit::{CliError, Exit};

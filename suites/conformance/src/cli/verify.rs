@@ -6,10 +6,10 @@
 //! report) was rendered from it.
 use std::path::Path;
 
-use harness::conformance::catalogue::Catalogue;
-use harness::conformance::report::Report;
-use harness::conformance::verify::{verify, ProblemKind};
-use harness::conformance::{badge, bundle};
+use conformance_report::catalogue::Catalogue;
+use conformance_report::report::Report;
+use conformance_report::verify::{verify, ProblemKind};
+use conformance_report::{badge, bundle};
 
 use super::exit::{CliError, Exit};
 

@@ -1,4 +1,4 @@
-//! The conformance report: a versioned JSON document (schema `results/schema/report-v1.schema.json`)
+//! The conformance report: a versioned JSON document (schema `schema/report-v1.schema.json` of this crate)
 //! sealed with the SHA-256 of its canonical form. Its other forms are rendered from it, each in a
 //! module of its own that depends on this one (`junit`, `markdown`, `html`, `badge`; `files`
 //! writes them all).
@@ -6,12 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConformanceTest, Outcome, Status};
-
 /// Identifies the JSON schema of [`Report`].
 pub const SCHEMA: &str = "wasmcloud-conformance/report/v1";
-/// The JSON Schema of `report.json` (the file under `results/schema/`, compiled in).
-pub const SCHEMA_JSON: &str = include_str!("../../../results/schema/report-v1.schema.json");
+/// The JSON Schema of `report.json` (this crate's `schema/report-v1.schema.json`, compiled in).
+pub const SCHEMA_JSON: &str = include_str!("../schema/report-v1.schema.json");
 /// The field holding the seal; it is left out of the hashed canonical form.
 pub const SEAL_FIELD: &str = "content_sha256";
 
@@ -114,17 +112,6 @@ impl RecordStatus {
             self,
             RecordStatus::Failed | RecordStatus::Error | RecordStatus::UnexpectedPass
         )
-    }
-}
-
-impl From<Status> for RecordStatus {
-    fn from(s: Status) -> Self {
-        match s {
-            Status::Passed => RecordStatus::Passed,
-            Status::Failed => RecordStatus::Failed,
-            Status::Skipped => RecordStatus::Skipped,
-            Status::Error => RecordStatus::Error,
-        }
     }
 }
 
@@ -273,7 +260,7 @@ pub struct Report {
     /// Each feature as declared by the target and as detected on the lattice (a mismatch is
     /// reported, not fatal).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub features: Vec<super::features::FeatureRecord>,
+    pub features: Vec<FeatureRecord>,
     /// The catalogue the run was checked against (version and SHA-256 of its file); `verify`
     /// accepts the report only against that catalogue. Absent in reports of suites before it was
     /// recorded.
@@ -295,9 +282,24 @@ pub struct RunInfo {
     /// What the run was pointed at.
     pub target: Option<Target>,
     /// Declared against detected features.
-    pub features: Vec<super::features::FeatureRecord>,
+    pub features: Vec<FeatureRecord>,
     /// The catalogue the run was checked against.
     pub catalogue: Option<super::catalogue::CatalogueRef>,
+}
+
+/// A feature of the target: declared supported or not, and what detection found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureRecord {
+    /// Feature id (`wadm`, `builtin-http-server`, ...).
+    pub feature: String,
+    /// Whether the target declares it supported (not listed as unsupported).
+    pub declared: bool,
+    /// What detection found (`null`: not probed or inconclusive).
+    pub detected: Option<bool>,
+    /// What detection saw.
+    pub evidence: String,
+    /// `detected` is known and differs from `declared`.
+    pub mismatch: bool,
 }
 
 /// RFC 3339 UTC time now.
@@ -308,23 +310,6 @@ pub fn now_rfc3339() -> String {
 }
 
 impl TestRecord {
-    /// The record of `test` with `outcome`.
-    pub fn new(test: &ConformanceTest, outcome: &Outcome) -> Self {
-        Self {
-            name: test.name.to_string(),
-            description: test.description.to_string(),
-            area: test.area.id().to_string(),
-            features: test.features.iter().map(|f| f.id().to_string()).collect(),
-            covers: test.covers.iter().map(ToString::to_string).collect(),
-            status: outcome.status.into(),
-            // Milliseconds: finer digits are noise, and short decimals read back exactly in any parser.
-            duration_seconds: outcome.duration.as_millis() as f64 / 1000.0,
-            message: outcome.message.clone(),
-            expected_failure_reason: None,
-            log_dir: outcome.log_dir.as_ref().map(|p| p.display().to_string()),
-        }
-    }
-
     /// Applies a known-failure expectation: a failure becomes `expected-failure`, a pass
     /// `unexpected-pass`; skipped and error stay as they are (the reason is recorded either way).
     pub fn expecting_failure(mut self, reason: &str) -> Self {
@@ -448,7 +433,7 @@ impl Report {
     }
 
     /// The features whose detection contradicts the declaration.
-    pub fn mismatches(&self) -> Vec<&super::features::FeatureRecord> {
+    pub fn mismatches(&self) -> Vec<&FeatureRecord> {
         self.features.iter().filter(|f| f.mismatch).collect()
     }
 
@@ -471,6 +456,7 @@ pub fn supported_word(v: Option<bool>) -> &'static str {
 #[cfg(test)]
 pub(crate) mod testing {
     use super::*;
+    use RecordStatus as Status;
 
     pub(crate) fn record(
         name: &str,
@@ -484,7 +470,7 @@ pub(crate) mod testing {
             area: "host".into(),
             features: vec![],
             covers: covers.iter().map(ToString::to_string).collect(),
-            status: status.into(),
+            status,
             duration_seconds: 1.5,
             message: message.map(Into::into),
             expected_failure_reason: None,
@@ -496,8 +482,8 @@ pub(crate) mod testing {
     pub(crate) const SAMPLE_ITEMS: &[&str] = &["HL-05", "HL-06", "ORC-04", "NET-03"];
 
     /// The catalogue [`sample`] names.
-    pub(crate) fn sample_catalogue() -> crate::conformance::catalogue::Catalogue {
-        crate::conformance::catalogue::testing::catalogue(SAMPLE_ITEMS)
+    pub(crate) fn sample_catalogue() -> crate::catalogue::Catalogue {
+        crate::catalogue::testing::catalogue(SAMPLE_ITEMS)
     }
 
     pub(crate) fn sample() -> Report {
@@ -546,6 +532,7 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::{record, sample};
     use super::*;
+    use RecordStatus as Status;
 
     #[test]
     fn counts_and_coverage_follow_the_records() {

@@ -152,9 +152,9 @@ pub fn render(a: &Report, b: &Report, d: &ReportDiff, a_name: &str, b_name: &str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::report::testing::{record, sample};
-    use crate::conformance::report::{Implementation, RunInfo};
-    use crate::conformance::Status;
+    use crate::report::testing::{record, sample};
+    use crate::report::{Implementation, RunInfo};
+    use crate::RecordStatus as Status;
 
     #[test]
     fn identical_reports_do_not_differ() {

@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use conformance_report::FeatureRecord;
 
 use super::execute::UNSUPPORTED_ENV;
 use super::Feature;
-use crate::fixtures::{FixtureRef, Lang};
-use crate::wait::{Probe, Wait};
-use crate::Lattice;
+use harness::fixtures::{FixtureRef, Lang};
+use harness::wait::{Probe, Wait};
+use harness::Lattice;
 
 /// What a probe found for one feature.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,21 +22,6 @@ pub struct Detected {
     pub supported: Option<bool>,
     /// What was seen.
     pub evidence: String,
-}
-
-/// One feature in the report: declared against detected.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FeatureRecord {
-    /// Feature id (`wadm`, `builtin-http-server`, ...).
-    pub feature: String,
-    /// Whether the target declares it supported (not listed in `WCC_TARGET_UNSUPPORTED`).
-    pub declared: bool,
-    /// What detection found (`null`: not probed or inconclusive).
-    pub detected: Option<bool>,
-    /// What detection saw.
-    pub evidence: String,
-    /// `detected` is known and differs from `declared`.
-    pub mismatch: bool,
 }
 
 /// The features `WCC_TARGET_UNSUPPORTED` lists (unknown ids are ignored here; the runner rejects
@@ -140,7 +125,7 @@ pub async fn detect(lattice: &Lattice) -> Vec<Detected> {
             None
         }
     };
-    let wadm = crate::existing::wadm_answers(lattice.wadm(), Duration::from_secs(3)).await;
+    let wadm = harness::existing::wadm_answers(lattice.wadm(), Duration::from_secs(3)).await;
     out.push(detected(
         Feature::Wadm,
         Some(wadm),
@@ -175,7 +160,7 @@ pub async fn detect(lattice: &Lattice) -> Vec<Detected> {
 /// Scales the Rust probe fixture from `file://` on `host`: the event that reports the outcome
 /// shows lattice events arrive; its kind shows whether file loads are accepted.
 async fn probe_file_load(lattice: &Lattice, host: &str) -> Vec<Detected> {
-    let fixture = match crate::fixtures::fixture(FixtureRef::new("probe", Lang::Rust)) {
+    let fixture = match harness::fixtures::fixture(FixtureRef::new("probe", Lang::Rust)) {
         Ok(f) => f,
         Err(e) => {
             return vec![

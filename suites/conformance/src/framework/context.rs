@@ -1,9 +1,9 @@
 //! What a test body gets: its lattice, fixtures, the redaction policy and an HTTP client.
 use std::sync::Arc;
 
-use crate::fixtures::{Fixture, FixtureRef};
-use crate::redact::Redactor;
-use crate::Lattice;
+use harness::fixtures::{Fixture, FixtureRef};
+use harness::redact::Redactor;
+use harness::Lattice;
 
 /// The test context. Cheap to clone; the lattice lives as long as the test.
 #[derive(Clone)]
@@ -14,13 +14,13 @@ pub struct Cx {
 struct Inner {
     // Field order is drop order: the hosts go before the receiver they export to.
     lattice: Lattice,
-    otel: Option<crate::otel::OtlpReceiver>,
+    otel: Option<harness::otel::OtlpReceiver>,
     redactor: Redactor,
     http: reqwest::Client,
 }
 
 impl Cx {
-    pub(crate) fn new(lattice: Lattice, otel: Option<crate::otel::OtlpReceiver>) -> Self {
+    pub(crate) fn new(lattice: Lattice, otel: Option<harness::otel::OtlpReceiver>) -> Self {
         let redactor = Redactor::for_lattice(&lattice);
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
@@ -43,7 +43,7 @@ impl Cx {
     }
 
     /// The OTLP receiver the hosts export to (tests whose setup asks for `otel()`).
-    pub fn otel(&self) -> anyhow::Result<&crate::otel::OtlpReceiver> {
+    pub fn otel(&self) -> anyhow::Result<&harness::otel::OtlpReceiver> {
         self.inner
             .otel
             .as_ref()
@@ -51,17 +51,17 @@ impl Cx {
     }
 
     /// Shortcut for `lattice().ctl()`.
-    pub fn ctl(&self) -> &crate::ctl::Ctl {
+    pub fn ctl(&self) -> &harness::ctl::Ctl {
         self.inner.lattice.ctl()
     }
 
     /// Shortcut for `lattice().wadm()`.
-    pub fn wadm(&self) -> &crate::wadm::Wadm {
+    pub fn wadm(&self) -> &harness::wadm::Wadm {
         self.inner.lattice.wadm()
     }
 
     /// Shortcut for `lattice().journal()`.
-    pub fn journal(&self) -> &crate::journal::Journal {
+    pub fn journal(&self) -> &harness::journal::Journal {
         self.inner.lattice.journal()
     }
 
@@ -77,7 +77,7 @@ impl Cx {
 
     /// A fixture declared by the test (resolved before the body runs).
     pub fn fixture(&self, reference: FixtureRef) -> anyhow::Result<Fixture> {
-        Ok(crate::fixtures::fixture(reference)?)
+        Ok(harness::fixtures::fixture(reference)?)
     }
 
     /// The redaction policy, primed with this lattice's identity.

@@ -1,11 +1,11 @@
 //! The report as JUnit XML, for CI systems that read test results in that form.
 use super::report::{RecordStatus, Report};
-use crate::HarnessError;
+use crate::ReportError;
 
 impl Report {
     /// JUnit XML (one suite, one case per test; skipped cases, which did not run, carry their
     /// reason; an expected failure is a success with the property `wcc.status=expected-failure`).
-    pub fn junit(&self) -> Result<String, HarnessError> {
+    pub fn junit(&self) -> Result<String, ReportError> {
         use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
         let mut suite = TestSuite::new("wasmcloud-conformance");
         for t in &self.tests {
@@ -62,6 +62,6 @@ impl Report {
         report.add_test_suite(suite);
         report
             .to_string()
-            .map_err(|e| HarnessError::Config(format!("cannot render JUnit: {e}")))
+            .map_err(|e| ReportError::Format(format!("cannot render JUnit: {e}")))
     }
 }

@@ -105,9 +105,9 @@ fn text_width(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::report::testing::{record, sample};
-    use crate::conformance::report::{Implementation, RunInfo, Selection};
-    use crate::conformance::Status;
+    use crate::report::testing::{record, sample};
+    use crate::report::{Implementation, RunInfo, Selection};
+    use crate::RecordStatus as Status;
 
     fn with(statuses: &[Status]) -> Report {
         let records = statuses

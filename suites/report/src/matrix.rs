@@ -3,9 +3,12 @@
 use std::collections::BTreeMap;
 
 use super::report::{RecordStatus, TestRecord};
-use crate::fixtures::Lang;
 
-/// Outcomes by behaviour (rows) and language (columns, in [`Lang::ALL`] order).
+/// The fixture languages, in the order of the matrix's columns: the ids of the harness's
+/// `fixtures::Lang::ALL` (the suite's unit tests check that the two lists agree).
+pub const LANGUAGES: [&str; 5] = ["rust", "python", "javascript", "c", "go"];
+
+/// Outcomes by behaviour (rows) and language (columns, in [`LANGUAGES`] order).
 #[derive(Debug, Default, PartialEq)]
 pub struct Matrix {
     /// behaviour → language id → status.
@@ -20,11 +23,11 @@ impl Matrix {
             let Some(rest) = t.name.strip_prefix("vendorless::") else {
                 continue;
             };
-            for lang in Lang::ALL {
-                if let Some(behavior) = rest.strip_suffix(&format!("_{}", lang.id())) {
+            for lang in LANGUAGES {
+                if let Some(behavior) = rest.strip_suffix(&format!("_{lang}")) {
                     rows.entry(behavior.to_string())
                         .or_default()
-                        .insert(lang.id(), t.status);
+                        .insert(lang, t.status);
                 }
             }
         }
@@ -36,10 +39,10 @@ impl Matrix {
         self.rows.is_empty()
     }
 
-    fn cell(&self, behavior: &str, lang: Lang) -> &'static str {
+    fn cell(&self, behavior: &str, lang: &str) -> &'static str {
         self.rows
             .get(behavior)
-            .and_then(|r| r.get(lang.id()))
+            .and_then(|r| r.get(lang))
             .map(|s| s.id())
             .unwrap_or("—")
     }
@@ -47,15 +50,15 @@ impl Matrix {
     /// A Markdown table.
     pub fn markdown(&self) -> String {
         let mut md = String::from("| behaviour |");
-        for lang in Lang::ALL {
-            md.push_str(&format!(" {} |", lang.id()));
+        for lang in LANGUAGES {
+            md.push_str(&format!(" {lang} |"));
         }
         md.push_str("\n|---|");
-        md.push_str(&"---|".repeat(Lang::ALL.len()));
+        md.push_str(&"---|".repeat(LANGUAGES.len()));
         md.push('\n');
         for behavior in self.rows.keys() {
             md.push_str(&format!("| {behavior} |"));
-            for lang in Lang::ALL {
+            for lang in LANGUAGES {
                 md.push_str(&format!(" {} |", self.cell(behavior, lang)));
             }
             md.push('\n');
@@ -66,13 +69,13 @@ impl Matrix {
     /// An HTML table (cells carry the status as their class).
     pub fn html(&self) -> String {
         let mut out = String::from("<table>\n<tr><th>behaviour</th>");
-        for lang in Lang::ALL {
-            out.push_str(&format!("<th>{}</th>", lang.id()));
+        for lang in LANGUAGES {
+            out.push_str(&format!("<th>{lang}</th>"));
         }
         out.push_str("</tr>\n");
         for behavior in self.rows.keys() {
             out.push_str(&format!("<tr><td>{}</td>", super::markup::escape(behavior)));
-            for lang in Lang::ALL {
+            for lang in LANGUAGES {
                 let cell = self.cell(behavior, lang);
                 out.push_str(&format!("<td class=\"{cell}\">{cell}</td>"));
             }

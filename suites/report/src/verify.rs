@@ -219,8 +219,8 @@ fn coverage_difference(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::catalogue::testing;
-    use crate::conformance::report::testing::{sample, sample_catalogue};
+    use crate::catalogue::testing;
+    use crate::report::testing::{sample, sample_catalogue};
     use serde_json::json;
 
     fn catalogue() -> Catalogue {

@@ -8,7 +8,7 @@ use super::{ConformanceTest, Feature, Setup};
 /// What the suite found on an existing lattice.
 #[derive(Clone, Debug, Default)]
 pub struct LatticeFacts {
-    /// Each host's labels, in the order [`crate::Lattice::host_ids`] gives the hosts.
+    /// Each host's labels, in the order [`harness::Lattice::host_ids`] gives the hosts.
     pub host_labels: Vec<BTreeMap<String, String>>,
     /// Whether wadm answers.
     pub wadm: bool,
@@ -18,7 +18,7 @@ pub struct LatticeFacts {
 
 impl LatticeFacts {
     /// The facts of a connected lattice plus the run's detection.
-    pub fn of(lattice: &crate::Lattice, detected: Vec<Detected>) -> Self {
+    pub fn of(lattice: &harness::Lattice, detected: Vec<Detected>) -> Self {
         Self {
             host_labels: lattice
                 .discovered_hosts()

@@ -8,7 +8,7 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 
 use super::report::{RecordStatus, Report};
-use crate::HarnessError;
+use crate::ReportError;
 
 pub use super::files::{BADGE_FILE, REPORT_FILE};
 
@@ -24,17 +24,17 @@ const MAX_MEMBER: u64 = 256 * 1024 * 1024;
 /// and, under `logs/<test>/`, the kept log directory of every test of `report` that failed, erred
 /// or passed unexpectedly. A log directory that is gone is noted in `logs/MISSING.txt` rather
 /// than failing the bundle.
-pub fn write(dir: &Path, files: &[PathBuf], report: &Report) -> Result<PathBuf, HarnessError> {
+pub fn write(dir: &Path, files: &[PathBuf], report: &Report) -> Result<PathBuf, ReportError> {
     let path = dir.join(BUNDLE_FILE);
     let partial = dir.join(format!(".{BUNDLE_FILE}.partial"));
-    let io = |what: &str| HarnessError::io(format!("{what} {}", path.display()));
+    let io = |what: &str| ReportError::io(format!("{what} {}", path.display()));
     let out = std::fs::File::create(&partial).map_err(io("create"))?;
     let mut tar = tar::Builder::new(GzEncoder::new(out, flate2::Compression::default()));
     tar.follow_symlinks(false);
     for file in files {
         let name = file
             .file_name()
-            .ok_or_else(|| HarnessError::Config(format!("{} has no file name", file.display())))?;
+            .ok_or_else(|| ReportError::Format(format!("{} has no file name", file.display())))?;
         tar.append_path_with_name(file, name)
             .map_err(io("add to"))?;
     }
@@ -159,7 +159,7 @@ pub fn read(path: &Path) -> Result<Contents, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::report::testing::sample;
+    use crate::report::testing::sample;
 
     #[test]
     fn a_bundle_holds_the_files_and_the_logs_of_tests_that_did_not_pass() {

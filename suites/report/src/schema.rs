@@ -1,4 +1,4 @@
-//! A small JSON Schema validator for the keywords `results/schema/report-v1.schema.json` uses
+//! A small JSON Schema validator for the keywords `schema/report-v1.schema.json` (this crate) uses
 //! (a subset of draft 2020-12). The schema file is the single description of `report.json`; this
 //! checks documents against it without a heavy dependency. A unit test fails when the schema
 //! starts using a keyword this validator does not know, so nothing is silently ignored.
@@ -264,7 +264,7 @@ fn validate_at(v: &Validator<'_>, schema: &Value, doc: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::report::{testing::sample, SCHEMA_JSON};
+    use crate::report::{testing::sample, SCHEMA_JSON};
     use serde_json::json;
 
     fn schema() -> Value {

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use serde::Serialize;
 
 use super::Cx;
-use crate::fixtures::FixtureRef;
+use harness::fixtures::FixtureRef;
 
 /// The body of a test. Errors and panics both fail the test.
 pub type TestFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::report::Report;
-use crate::HarnessError;
+use crate::ReportError;
 
 /// The report's file name in a run's folder and in its bundle.
 pub const REPORT_FILE: &str = "report.json";
@@ -13,13 +13,13 @@ pub const BADGE_FILE: &str = "badge.svg";
 impl Report {
     /// Writes `report.json`, `junit.xml`, `summary.md`, `report.html` and `badge.svg` into `dir`
     /// (created if needed).
-    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, HarnessError> {
-        std::fs::create_dir_all(dir).map_err(HarnessError::io(format!(
+    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        std::fs::create_dir_all(dir).map_err(ReportError::io(format!(
             "create results directory {}",
             dir.display()
         )))?;
         let json = serde_json::to_string_pretty(self)
-            .map_err(|e| HarnessError::Config(format!("cannot render report: {e}")))?;
+            .map_err(|e| ReportError::Format(format!("cannot render report: {e}")))?;
         let files = [
             (REPORT_FILE, json + "\n"),
             ("junit.xml", self.junit()?),
@@ -31,7 +31,7 @@ impl Report {
         for (name, content) in files {
             let path = dir.join(name);
             std::fs::write(&path, content)
-                .map_err(HarnessError::io(format!("write {}", path.display())))?;
+                .map_err(ReportError::io(format!("write {}", path.display())))?;
             written.push(path);
         }
         Ok(written)
@@ -40,8 +40,8 @@ impl Report {
 
 #[cfg(test)]
 mod tests {
-    use crate::conformance::report::testing::sample;
-    use crate::conformance::report::Report;
+    use crate::report::testing::sample;
+    use crate::report::Report;
 
     #[test]
     fn every_form_is_written_and_the_badge_belongs_to_the_report() {
@@ -66,6 +66,6 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
         assert_eq!(back, r);
         let badge = std::fs::read_to_string(&files[4]).unwrap();
-        assert_eq!(crate::conformance::badge::check(&badge, &back), Ok(()));
+        assert_eq!(crate::badge::check(&badge, &back), Ok(()));
     }
 }

@@ -5,11 +5,13 @@ use std::time::{Duration, Instant};
 use futures::FutureExt as _;
 use serde::Serialize;
 
+use conformance_report::{RecordStatus, TestRecord};
+
 use super::{ConformanceTest, Cx};
-use crate::binaries::Binaries;
-use crate::lattice::{HostSpec, LatticeBuilder};
-use crate::otel::OtlpReceiver;
-use crate::wait::scaled;
+use harness::binaries::Binaries;
+use harness::lattice::{HostSpec, LatticeBuilder};
+use harness::otel::OtlpReceiver;
+use harness::wait::scaled;
 
 /// Keep a failed test's lattice running until Ctrl-C (`WCC_KEEP=1`).
 pub const KEEP_ENV: &str = "WCC_KEEP";
@@ -45,6 +47,34 @@ pub struct Outcome {
     pub log_dir: Option<std::path::PathBuf>,
 }
 
+impl From<Status> for RecordStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Passed => RecordStatus::Passed,
+            Status::Failed => RecordStatus::Failed,
+            Status::Skipped => RecordStatus::Skipped,
+            Status::Error => RecordStatus::Error,
+        }
+    }
+}
+
+/// The report's record of `test` with `outcome`.
+pub fn record(test: &ConformanceTest, outcome: &Outcome) -> TestRecord {
+    TestRecord {
+        name: test.name.to_string(),
+        description: test.description.to_string(),
+        area: test.area.id().to_string(),
+        features: test.features.iter().map(|f| f.id().to_string()).collect(),
+        covers: test.covers.iter().map(ToString::to_string).collect(),
+        status: outcome.status.into(),
+        // Milliseconds: finer digits are noise, and short decimals read back exactly in any parser.
+        duration_seconds: outcome.duration.as_millis() as f64 / 1000.0,
+        message: outcome.message.clone(),
+        expected_failure_reason: None,
+        log_dir: outcome.log_dir.as_ref().map(|p| p.display().to_string()),
+    }
+}
+
 /// Options for executing tests.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -55,17 +85,17 @@ pub struct RunOptions {
     /// Whether missing fixtures fail the test (CI) rather than skip it.
     pub strict_fixtures: bool,
     /// Where the lattices run (`WCC_BACKEND`, processes by default).
-    pub backend: crate::Backend,
+    pub backend: harness::Backend,
 }
 
 impl RunOptions {
     /// Options from the environment: binaries from `WCC_*_BIN`, strict fixtures when `CI` is set.
-    pub fn from_env() -> Result<Self, crate::HarnessError> {
+    pub fn from_env() -> Result<Self, harness::HarnessError> {
         Ok(Self {
             binaries: Binaries::from_env()?,
             test_timeout: Duration::from_secs(300),
             strict_fixtures: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false"),
-            backend: crate::Backend::from_env_or(crate::Backend::Processes)?,
+            backend: harness::Backend::from_env_or(harness::Backend::Processes)?,
         })
     }
 }
@@ -87,7 +117,7 @@ pub fn skip_reason(test: &ConformanceTest, strict_fixtures: bool) -> Option<Stri
     }
     if !strict_fixtures {
         for f in test.fixtures {
-            if let Err(e) = crate::fixtures::fixture(*f) {
+            if let Err(e) = harness::fixtures::fixture(*f) {
                 return Some(e.to_string());
             }
         }
@@ -174,7 +204,7 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
         log_dir,
     };
     for f in test.fixtures {
-        if let Err(e) = crate::fixtures::fixture(*f) {
+        if let Err(e) = harness::fixtures::fixture(*f) {
             return outcome(Status::Error, Some(e.to_string()), None, None);
         }
     }
@@ -265,7 +295,7 @@ fn failure_report(
 pub async fn execute_on_existing(
     test: &ConformanceTest,
     options: &RunOptions,
-    target: &crate::ExistingLattice,
+    target: &harness::ExistingLattice,
 ) -> Outcome {
     let started = Instant::now();
     let outcome = |status, message: Option<String>, diagnostics: Option<String>| Outcome {
@@ -276,7 +306,7 @@ pub async fn execute_on_existing(
         log_dir: None,
     };
     for f in test.fixtures {
-        if let Err(e) = crate::fixtures::fixture(*f) {
+        if let Err(e) = harness::fixtures::fixture(*f) {
             return outcome(Status::Error, Some(e.to_string()), None);
         }
     }
@@ -290,7 +320,7 @@ pub async fn execute_on_existing(
             )
         }
     };
-    let before = match crate::existing::LatticeState::capture(&lattice).await {
+    let before = match harness::existing::LatticeState::capture(&lattice).await {
         Ok(s) => s,
         Err(e) => {
             return outcome(
@@ -304,8 +334,8 @@ pub async fn execute_on_existing(
     };
     let cx = Cx::new(lattice, None);
     let failure = run_body(test, &cx, options).await;
-    let configs = crate::existing::configs_put(cx.journal());
-    let left = crate::existing::restore(cx.lattice(), &before, &configs).await;
+    let configs = harness::existing::configs_put(cx.journal());
+    let left = harness::existing::restore(cx.lattice(), &before, &configs).await;
     let restore_note = match left.is_empty() {
         true => String::new(),
         false => format!("--- not restored after the test ---\n{}\n", left.join("\n")),

@@ -249,8 +249,8 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::report::testing::{record, sample};
-    use crate::conformance::Status;
+    use crate::report::testing::{record, sample};
+    use crate::RecordStatus as Status;
 
     #[test]
     fn escaping() {
