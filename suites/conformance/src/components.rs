@@ -7,14 +7,15 @@ use anyhow::{ensure, Context as _};
 use harness::wait::{Probe, Wait};
 
 use crate::bindings::{about, echo};
+use crate::fixtures::PROBE_RUST;
 use crate::support::{scale, wait_inventory};
-use crate::PROBE_RUST;
 
 /// HL-14 + NET-08: scale from `file://`, invoke the custom export over wRPC, scale to zero.
 pub static SCALE_INVOKE_STOP: ConformanceTest = ConformanceTest {
     name: "components::scale_invoke_and_stop",
+    source: file!(),
     description: "a component scaled from file:// is reported by component_scaled and the inventory, answers its export over wRPC, and is gone after a scale to 0",
-    area: Area::Networking,
+    area: Area::Host,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad, Feature::Wrpc],
     covers: &["HL-14", "HL-06", "NET-08", "NET-05", "VAC-01", "Q-03"],
     fixtures: &[PROBE_RUST],
@@ -119,8 +120,9 @@ fn scale_invoke_stop(cx: Cx) -> TestFuture {
 /// CFG-05 / VAC-01 / SEC-03: without WASMCLOUD_ALLOW_FILE_LOAD a file:// component is refused.
 pub static FILE_LOAD_DENIED: ConformanceTest = ConformanceTest {
     name: "components::file_load_denied_by_default",
+    source: file!(),
     description: "a host started without allow-file-load acks the scale request, then reports component_scale_failed and runs nothing",
-    area: Area::Security,
+    area: Area::Host,
     features: &[Feature::ControlInterface, Feature::LatticeEvents],
     covers: &["CFG-05", "VAC-01", "SEC-03", "HL-14"],
     fixtures: &[PROBE_RUST],
@@ -158,4 +160,9 @@ fn file_load_denied(cx: Cx) -> TestFuture {
         );
         Ok(())
     })
+}
+
+/// Every test of this module, in report order.
+pub(crate) fn all() -> Vec<&'static ConformanceTest> {
+    vec![&SCALE_INVOKE_STOP, &FILE_LOAD_DENIED]
 }

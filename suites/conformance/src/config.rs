@@ -7,14 +7,15 @@ use anyhow::{ensure, Context as _};
 use harness::wait::{Probe, Wait};
 
 use crate::bindings::test::fixtures::config_reader;
+use crate::fixtures::PROBE_RUST;
 use crate::support::scale;
-use crate::PROBE_RUST;
 
 /// NET-06: put, get, delete, with events and the documented answers for bad and missing input.
 pub static CRUD: ConformanceTest = ConformanceTest {
     name: "config::put_get_delete",
+    source: file!(),
     description: "config.put stores a string map (config_set), rejects anything else, config.get returns it or `Configuration not found`, config.del removes it (config_deleted)",
-    area: Area::Networking,
+    area: Area::Host,
     features: &[Feature::ControlInterface, Feature::LatticeEvents],
     covers: &["NET-06", "NET-05", "NET-02"],
     fixtures: &[],
@@ -108,8 +109,9 @@ fn crud(cx: Cx) -> TestFuture {
 /// NET-06 / VAC-05: a running component sees config updates without a restart.
 pub static LIVE_UPDATE: ConformanceTest = ConformanceTest {
     name: "config::live_update_reaches_component",
+    source: file!(),
     description: "after config.put of new values, a running component's wasi:config reads them without being rescaled",
-    area: Area::Networking,
+    area: Area::Host,
     features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
     covers: &["NET-06", "VAC-05"],
     fixtures: &[PROBE_RUST],
@@ -182,9 +184,10 @@ fn live_update(cx: Cx) -> TestFuture {
 /// NET-06 / HL-14: scaling with a config that does not exist fails through the event.
 pub static MISSING_CONFIG: ConformanceTest = ConformanceTest {
     name: "config::scale_with_missing_config_fails",
+    source: file!(),
     description:
         "scaling a component with a named config that does not exist is acked, then reported by component_scale_failed naming the config",
-    area: Area::Networking,
+    area: Area::Host,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
     covers: &["NET-06", "HL-14", "Q-03"],
     fixtures: &[PROBE_RUST],
@@ -217,9 +220,10 @@ fn missing_config(cx: Cx) -> TestFuture {
 /// NET-11: links and configuration live in the lattice's JetStream KV buckets.
 pub static DATA_MODEL: ConformanceTest = ConformanceTest {
     name: "config::lattice_data_in_jetstream",
+    source: file!(),
     description:
         "a link is stored in LATTICEDATA_<lattice> under COMPONENT_<source> and a named config in CONFIGDATA_<lattice> under its name",
-    area: Area::Networking,
+    area: Area::Host,
     features: &[Feature::ControlInterface, Feature::Links],
     covers: &["NET-11", "HL-01"],
     fixtures: &[],
@@ -279,4 +283,9 @@ fn data_model(cx: Cx) -> TestFuture {
         ensure!(stored["k"] == "v", "CONFIGDATA stored: {stored}");
         Ok(())
     })
+}
+
+/// Every test of this module, in report order.
+pub(crate) fn all() -> Vec<&'static ConformanceTest> {
+    vec![&CRUD, &LIVE_UPDATE, &MISSING_CONFIG, &DATA_MODEL]
 }

@@ -2,38 +2,30 @@
 //!
 //! Each test names the catalogue items it covers (the project's catalogue,
 //! `suites/conformance/catalogue.toml`, compiled in: [`catalogue`]).
-//! Add a test: write a `pub static` [`ConformanceTest`] in the module of its topic and list it in
-//! [`registry`]; its name is `topic::behavior` and is never renamed.
+//! Add a test: write a `pub static` [`ConformanceTest`] named `topic::behavior` (never renamed) in
+//! `src/<topic>.rs` or a file under `src/<topic>/`, with `source: file!()` and the topic's area
+//! ([`framework::Area::of_topic`]), and list it in that module's `all()`; [`registry`] is every
+//! topic's `all()`. Unit tests check that each test lives where its name says.
 use std::sync::OnceLock;
 
 use crate::framework::ConformanceTest;
 use conformance_report::catalogue::Catalogue;
-use harness::fixtures::{FixtureRef, Lang};
 
 pub mod bindings;
-mod claims;
 mod components;
 mod config;
 pub mod coverage;
+pub mod fixtures;
 pub mod framework;
 mod host;
 mod links;
-mod membership;
+mod networking;
 mod observability;
 mod orchestration;
 mod providers;
 mod security;
 mod support;
 mod vendorless;
-
-/// The probe component in Rust: exports echo, about, config-reader, logger, counter.
-pub const PROBE_RUST: FixtureRef = FixtureRef::new("probe", Lang::Rust);
-/// The runner component in Rust: imports echo, exports runner.
-pub const RUNNER_RUST: FixtureRef = FixtureRef::new("runner", Lang::Rust);
-/// The probe component in C (a second build of the same contract).
-pub const PROBE_C: FixtureRef = FixtureRef::new("probe", Lang::C);
-/// The HTTP hello/echo component in Rust.
-pub const HTTP_RUST: FixtureRef = FixtureRef::new("http", Lang::Rust);
 
 /// The text of the suite's catalogue, `suites/conformance/catalogue.toml`.
 pub const CATALOGUE_TOML: &str = include_str!("../catalogue.toml");
@@ -48,73 +40,21 @@ pub fn catalogue() -> &'static Catalogue {
     })
 }
 
-/// Every conformance test, in report order.
+/// Every conformance test, in report order: each topic module's `all()`, one after the other.
 pub fn registry() -> Vec<&'static ConformanceTest> {
-    let mut tests: Vec<&'static ConformanceTest> = vec![
-        &host::PING,
-        &host::INVENTORY,
-        &host::HEARTBEAT,
-        &host::LABELS_AT_RUNTIME,
-        &host::STOP_HOST,
-        &host::PROTOCOL_ERRORS,
-        &host::AUCTION,
-        &host::REGISTRY_PUT,
-        &host::COUNT_FIELD,
-        &host::UPDATE,
-        &host::COMPONENT_LIMITS,
-        &components::SCALE_INVOKE_STOP,
-        &components::FILE_LOAD_DENIED,
-        &config::CRUD,
-        &config::LIVE_UPDATE,
-        &config::MISSING_CONFIG,
-        &config::DATA_MODEL,
-        &providers::BUILTINS_GATED,
-        &providers::START_STOP,
-        &links::PUT_GET_DELETE,
-        &links::CONFLICTING_TARGET,
-        &links::COMPONENT_CALLS_LINKED_TARGET,
-        &links::CROSS_HOST_CALL,
-        &links::LOAD_BALANCING,
-        &orchestration::HTTP_APP_LIFECYCLE,
-        &orchestration::VALIDATION_MESSAGES,
-        &orchestration::MODEL_API,
-        &orchestration::SPREAD_WEIGHTS,
-        &orchestration::NO_ELIGIBLE_HOST,
-        &orchestration::DAEMON,
-        &orchestration::RESOURCES,
-        &orchestration::SCHEMA_QUIRKS,
-        &orchestration::CONFIG_SCALER,
-        &orchestration::UPGRADE,
-        &orchestration::PROVIDER_SPREAD,
-        &orchestration::SHARED_APP,
-    ];
-    tests.extend([
-        &observability::TRACES,
-        &observability::TRACEPARENT,
-        &observability::INVOCATION_METRICS,
-        &observability::HOST_METRICS,
-        &observability::COMPONENT_LOGS,
-        &observability::OFF_BY_DEFAULT,
-        &observability::SINGLE_SIGNAL,
-        &observability::FLAG_CONFLICT,
-        &observability::SERVICE_NAME_FIXED,
-    ]);
-    tests.extend([
-        &security::POLICY_DENIES_START,
-        &security::POLICY_FAILS_CLOSED,
-        &security::POLICY_CHECKS_INVOCATIONS,
-        &security::COMPONENT_SIZE_LIMIT,
-        &claims::SIGNED,
-        &claims::EXPIRED,
-        &claims::TAMPERED,
-    ]);
-    tests.extend(membership::all());
-    tests.extend(vendorless::all());
-    tests.push(&vendorless::BUILTIN_SAME_HOST_ONLY);
-    tests.push(&vendorless::PROVIDER_SWAP);
-    tests.push(&vendorless::PROVIDER_HEALTH);
-    tests.push(&vendorless::DOTTED_ID);
-    tests
+    [
+        host::all(),
+        components::all(),
+        config::all(),
+        providers::all(),
+        links::all(),
+        networking::all(),
+        orchestration::all(),
+        observability::all(),
+        security::all(),
+        vendorless::all(),
+    ]
+    .concat()
 }
 
 #[cfg(test)]
@@ -122,6 +62,53 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::registry;
+    use crate::framework::Area;
+
+    #[test]
+    fn a_test_lives_where_its_name_says() {
+        for t in registry() {
+            let (topic, _) = t.name.split_once("::").expect("topic::behavior");
+            let file = std::path::Path::new(t.source);
+            let in_topic = file.ends_with(format!("src/{topic}.rs"))
+                || file
+                    .parent()
+                    .is_some_and(|dir| dir.ends_with(format!("src/{topic}")));
+            assert!(
+                in_topic,
+                "{} is defined in {}: a test named {topic}::… lives in src/{topic}.rs or src/{topic}/",
+                t.name, t.source
+            );
+            assert_eq!(
+                Some(t.area),
+                Area::of_topic(topic),
+                "{}: the area of topic `{topic}`",
+                t.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_location_rule_refuses_a_test_in_another_file() {
+        // The check above, on a test filed elsewhere: membership.rs once held host::, links::,
+        // networking:: and orchestration:: tests.
+        let file = std::path::Path::new("suites/conformance/src/membership.rs");
+        assert!(!file.ends_with("src/host.rs"));
+        assert!(!file.parent().unwrap().ends_with("src/host"));
+        assert_eq!(Area::of_topic("membership"), None);
+        assert_eq!(Area::of_topic("config"), Some(Area::Host));
+        assert_eq!(Area::of_topic("links"), Some(Area::Networking));
+    }
+
+    #[test]
+    fn the_registry_lists_every_test_once_and_every_topic_is_known() {
+        let tests = registry();
+        let names: BTreeSet<_> = tests.iter().map(|t| t.name).collect();
+        assert_eq!(names.len(), tests.len(), "a test is listed twice");
+        for t in &tests {
+            let topic = t.name.split_once("::").map(|(t, _)| t).unwrap_or_default();
+            assert!(Area::of_topic(topic).is_some(), "{}: unknown topic", t.name);
+        }
+    }
 
     #[test]
     fn names_are_unique_and_well_formed() {

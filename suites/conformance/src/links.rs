@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::ensure;
+use harness::lattice::HostSpec;
 use harness::wait::{Probe, Wait};
 use wasmcloud_control_interface::Link;
 
 use crate::bindings::runner;
+use crate::fixtures::{PROBE_RUST, RUNNER_RUST};
 use crate::support::{scale, wait_inventory};
-use crate::{PROBE_RUST, RUNNER_RUST};
 
 fn echo_link(source: &str, target: &str, name: &str) -> anyhow::Result<Link> {
     crate::support::link(
@@ -33,6 +34,7 @@ fn same_link(a: &Link, b: &Link) -> bool {
 /// NET-03/04/05: put, get and delete a link, with the events each publishes.
 pub static PUT_GET_DELETE: ConformanceTest = ConformanceTest {
     name: "links::put_get_delete_with_events",
+    source: file!(),
     description: "link.put stores a link lattice-wide (linkdef_set), link.get lists it, link.del removes it (linkdef_deleted), and a second delete still succeeds",
     area: Area::Networking,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::Links],
@@ -122,6 +124,7 @@ fn put_get_delete(cx: Cx) -> TestFuture {
 /// NET-03: a second link with the same source, name and interface but another target is refused.
 pub static CONFLICTING_TARGET: ConformanceTest = ConformanceTest {
     name: "links::conflicting_target_rejected",
+    source: file!(),
     description: "link.put with the same source/name/interface and a different target is refused with the documented message and linkdef_set_failed; another link name is accepted",
     area: Area::Networking,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::Links],
@@ -197,6 +200,7 @@ fn conflicting_target(cx: Cx) -> TestFuture {
 /// NET-09 / SEC-03: an import resolves only through a link; with it, component calls component.
 pub static COMPONENT_CALLS_LINKED_TARGET: ConformanceTest = ConformanceTest {
     name: "links::component_calls_linked_target",
+    source: file!(),
     description: "a component's custom import fails while unlinked (deny by default), reaches the target component once linked, and fails again after the link is deleted",
     area: Area::Networking,
     features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc, Feature::Links],
@@ -280,6 +284,7 @@ fn component_calls_linked_target(cx: Cx) -> TestFuture {
 /// NET-10: a component on one host calls a component on another host through a link.
 pub static CROSS_HOST_CALL: ConformanceTest = ConformanceTest {
     name: "links::call_across_hosts",
+    source: file!(),
     description:
         "a runner on one host reaches an echo component running only on another host through a link (NATS routing by component id)",
     area: Area::Networking,
@@ -343,12 +348,13 @@ fn cross_host_call(cx: Cx) -> TestFuture {
 /// NET-08: the same component id on two hosts shares one queue group: calls are spread.
 pub static LOAD_BALANCING: ConformanceTest = ConformanceTest {
     name: "links::same_id_on_two_hosts_load_balances",
+    source: file!(),
     description:
         "with one component id running on two hosts (a Rust build on one, a C build on the other), repeated wRPC calls are answered by both",
     area: Area::Networking,
     features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
     covers: &["NET-08", "NET-10"],
-    fixtures: &[PROBE_RUST, crate::PROBE_C],
+    fixtures: &[PROBE_RUST, crate::fixtures::PROBE_C],
     setup: Setup::hosts(2),
     run: load_balancing,
 };
@@ -367,7 +373,7 @@ fn load_balancing(cx: Cx) -> TestFuture {
         scale(
             &cx,
             &ids[1],
-            &cx.fixture(crate::PROBE_C)?.file_ref(),
+            &cx.fixture(crate::fixtures::PROBE_C)?.file_ref(),
             "balanced",
             1,
         )
@@ -411,4 +417,82 @@ fn load_balancing(cx: Cx) -> TestFuture {
         );
         Ok(())
     })
+}
+
+/// HL-13 / Q-10: links live in JetStream, so a host that starts later knows them.
+pub static LINKS_REPLAYED: ConformanceTest = ConformanceTest {
+    name: "links::known_to_hosts_started_later",
+    source: file!(),
+    description: "a link put before a host started is listed by that host once the original host is gone (replayed from LATTICEDATA)",
+    area: Area::Networking,
+    features: &[Feature::ControlInterface, Feature::Links],
+    covers: &["HL-13", "Q-10", "NET-11"],
+    fixtures: &[],
+    setup: Setup::hosts(1).needs_suite_lattice("adds hosts of its own"),
+    run: links_replayed,
+};
+
+fn links_replayed(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let link = crate::support::link(
+            "old-source",
+            "old-target",
+            "default",
+            ("test", "fixtures"),
+            &["echo"],
+            &[],
+            &[],
+        )?;
+        ensure!(
+            cx.ctl().put_link(link).await?.succeeded(),
+            "link.put refused"
+        );
+        let first = cx.host_id();
+        let newcomer = cx.lattice().add_host(HostSpec::default()).await?;
+        ensure!(
+            cx.ctl().stop_host(&first, Some(5_000)).await?.succeeded(),
+            "host.stop refused"
+        );
+        let ctl = cx.ctl();
+        let first_ref = &first;
+        Wait::new("only the newcomer to answer ping", Duration::from_secs(20))
+            .consecutive(2)
+            .until(|_| async move {
+                match ctl.get_hosts().await {
+                    Ok(h) if h.len() == 1 && h[0].id() != first_ref => Probe::Ready(()),
+                    Ok(h) => Probe::NotYet(format!(
+                        "{:?}",
+                        h.iter().map(|h| h.id().to_string()).collect::<Vec<_>>()
+                    )),
+                    Err(e) => Probe::NotYet(e.to_string()),
+                }
+            })
+            .await?;
+        crate::support::wait_links(
+            &cx,
+            &format!(
+                "the link listed by the host started after it ({})",
+                newcomer.id
+            ),
+            |links| {
+                links
+                    .iter()
+                    .any(|l| l.source_id() == "old-source" && l.target() == "old-target")
+            },
+        )
+        .await?;
+        Ok(())
+    })
+}
+
+/// Every test of this module, in report order.
+pub(crate) fn all() -> Vec<&'static ConformanceTest> {
+    vec![
+        &PUT_GET_DELETE,
+        &CONFLICTING_TARGET,
+        &COMPONENT_CALLS_LINKED_TARGET,
+        &CROSS_HOST_CALL,
+        &LOAD_BALANCING,
+        &LINKS_REPLAYED,
+    ]
 }

@@ -9,8 +9,8 @@ use harness::wait::{Probe, Wait};
 
 use crate::bindings::echo;
 use crate::bindings::test::fixtures::logger;
+use crate::fixtures::PROBE_RUST;
 use crate::support::scale;
-use crate::PROBE_RUST;
 
 const ECHO_OPERATION: &str = "test:fixtures/echo@0.1.0/echo";
 const FEATURES: &[Feature] = &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc];
@@ -55,6 +55,7 @@ async fn await_export<T>(
 /// OBS-01..04: invocations are traced, with the documented span and resource.
 pub static TRACES: ConformanceTest = ConformanceTest {
     name: "observability::invocations_are_traced",
+    source: file!(),
     description: "with observability enabled, each wRPC invocation is exported as a component_invocation span (func, instance, id) from service wasmcloud-host",
     area: Area::Observability,
     features: FEATURES,
@@ -117,6 +118,7 @@ fn traces(cx: Cx) -> TestFuture {
 /// OBS-04: an incoming `traceparent` becomes the parent of the invocation span.
 pub static TRACEPARENT: ConformanceTest = ConformanceTest {
     name: "observability::incoming_traceparent_is_parent",
+    source: file!(),
     description: "a wRPC invocation carrying a W3C traceparent header is exported as a component_invocation span in that trace, child of the caller's span",
     area: Area::Observability,
     features: FEATURES,
@@ -158,6 +160,7 @@ fn traceparent(cx: Cx) -> TestFuture {
 /// OBS-05: the invocation metrics with their attributes.
 pub static INVOCATION_METRICS: ConformanceTest = ConformanceTest {
     name: "observability::invocation_metrics",
+    source: file!(),
     description: "invocations are counted (wasmcloud_host.component.invocations) and timed (handle_rpc_message.duration) per operation, with component.ref, lattice and host attributes",
     area: Area::Observability,
     features: FEATURES,
@@ -220,6 +223,7 @@ fn invocation_metrics(cx: Cx) -> TestFuture {
 /// OBS-03 / OBS-05: process metrics and the meter scope's host attributes.
 pub static HOST_METRICS: ConformanceTest = ConformanceTest {
     name: "observability::host_metrics_and_scope",
+    source: file!(),
     description: "the host exports process memory and CPU gauges under meter scope wasmcloud-host whose attributes name the host (id, version, os, arch)",
     area: Area::Observability,
     features: &[Feature::ControlInterface],
@@ -293,6 +297,7 @@ fn host_metrics(cx: Cx) -> TestFuture {
 /// OBS-06 / VAC-06: a component's wasi:logging line is exported as an OTLP log record.
 pub static COMPONENT_LOGS: ConformanceTest = ConformanceTest {
     name: "observability::component_logs_exported",
+    source: file!(),
     description:
         "a wasi:logging call at warn is exported as an OTLP log record with that body, severity WARN and the component id and context",
     area: Area::Observability,
@@ -346,6 +351,7 @@ fn component_logs(cx: Cx) -> TestFuture {
 /// OBS-01: nothing is exported unless observability is enabled.
 pub static OFF_BY_DEFAULT: ConformanceTest = ConformanceTest {
     name: "observability::off_unless_enabled",
+    source: file!(),
     description:
         "of two hosts pointed at the same OTLP endpoint, only the one with WASMCLOUD_OBSERVABILITY_ENABLED exports; the other sends nothing",
     area: Area::Observability,
@@ -390,6 +396,7 @@ fn off_by_default(cx: Cx) -> TestFuture {
 /// OBS-01 / CFG-08: one signal can be enabled on its own.
 pub static SINGLE_SIGNAL: ConformanceTest = ConformanceTest {
     name: "observability::traces_enabled_alone",
+    source: file!(),
     description:
         "with only WASMCLOUD_TRACES_ENABLED=true the host exports spans but no metrics and no logs",
     area: Area::Observability,
@@ -444,6 +451,7 @@ fn single_signal(cx: Cx) -> TestFuture {
 /// CFG-08 / Q-12 (verify): the all-signals flag conflicts with the per-signal flags.
 pub static FLAG_CONFLICT: ConformanceTest = ConformanceTest {
     name: "observability::enable_flags_conflict",
+    source: file!(),
     description: "a host given both WASMCLOUD_OBSERVABILITY_ENABLED and WASMCLOUD_METRICS_ENABLED refuses to start with a usage error instead of guessing",
     area: Area::Observability,
     features: &[Feature::ControlInterface],
@@ -488,6 +496,7 @@ fn flag_conflict(cx: Cx) -> TestFuture {
 /// OBS-03 / Q-13: the service name is fixed; OTEL_SERVICE_NAME does not rename the host.
 pub static SERVICE_NAME_FIXED: ConformanceTest = ConformanceTest {
     name: "observability::service_name_is_fixed",
+    source: file!(),
     description: "with OTEL_SERVICE_NAME=renamed in its environment the host still exports as service wasmcloud-host",
     area: Area::Observability,
     features: FEATURES,
@@ -514,4 +523,19 @@ fn service_name_fixed(cx: Cx) -> TestFuture {
         );
         Ok(())
     })
+}
+
+/// Every test of this module, in report order.
+pub(crate) fn all() -> Vec<&'static ConformanceTest> {
+    vec![
+        &TRACES,
+        &TRACEPARENT,
+        &INVOCATION_METRICS,
+        &HOST_METRICS,
+        &COMPONENT_LOGS,
+        &OFF_BY_DEFAULT,
+        &SINGLE_SIGNAL,
+        &FLAG_CONFLICT,
+        &SERVICE_NAME_FIXED,
+    ]
 }

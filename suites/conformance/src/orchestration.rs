@@ -5,16 +5,18 @@ use std::time::Duration;
 
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
+use harness::lattice::HostSpec;
 use harness::manifest::{AppBuilder, LinkSpec};
 use harness::wait::{Probe, Wait};
 use wadm_types::api::StatusType;
 
+use crate::fixtures::HTTP_RUST;
 use crate::support::inventory;
-use crate::HTTP_RUST;
 
 /// ORC-04/06 + VAC-08: put, deploy, serve HTTP, undeploy, everything removed.
 pub static HTTP_APP_LIFECYCLE: ConformanceTest = ConformanceTest {
     name: "orchestration::http_app_deploy_serve_undeploy",
+    source: file!(),
     description: "wadm deploys an HTTP component behind the builtin HTTP server, real requests get the component's answers, and undeploy removes every component, provider and link",
     area: Area::Orchestration,
     features: &[Feature::Wadm, Feature::FileLoad, Feature::BuiltinHttpServer, Feature::Links],
@@ -144,6 +146,7 @@ fn http_app_lifecycle(cx: Cx) -> TestFuture {
 /// policy.
 pub static VALIDATION_MESSAGES: ConformanceTest = ConformanceTest {
     name: "orchestration::validation_messages",
+    source: file!(),
     description: "wadm rejects invalid manifests at put time with its documented messages, and accepts nothing it rejected",
     area: Area::Orchestration,
     features: &[Feature::Wadm],
@@ -218,6 +221,7 @@ fn validation_messages(cx: Cx) -> TestFuture {
 /// ORC-04/05/06: the model API's versions, gets, deploy of unknown apps and deletes.
 pub static MODEL_API: ConformanceTest = ConformanceTest {
     name: "orchestration::model_versions_and_delete",
+    source: file!(),
     description: "put creates versions in order, get returns the newest, deploying an unknown app or version is refused, delete removes every version and a second delete is a no-op",
     area: Area::Orchestration,
     features: &[Feature::Wadm],
@@ -302,11 +306,12 @@ fn model_api(cx: Cx) -> TestFuture {
 /// ORC-10: spreads split a component's instances across labelled hosts by weight.
 pub static SPREAD_WEIGHTS: ConformanceTest = ConformanceTest {
     name: "orchestration::spread_by_weight_and_labels",
+    source: file!(),
     description: "a spreadscaler with weights 75/25 over hosts labelled zone=east/west places max_instances 3 and 1 on the matching hosts",
     area: Area::Orchestration,
     features: &[Feature::Wadm, Feature::FileLoad],
     covers: &["ORC-10", "ORC-09", "ORC-15"],
-    fixtures: &[crate::PROBE_RUST],
+    fixtures: &[crate::fixtures::PROBE_RUST],
     setup: Setup::hosts(2)
         .with_wadm()
         .labels_per_host(&[&[("zone", "east")], &[("zone", "west")]]),
@@ -316,7 +321,7 @@ pub static SPREAD_WEIGHTS: ConformanceTest = ConformanceTest {
 fn spread_weights(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
-        let image = cx.fixture(crate::PROBE_RUST)?.file_ref();
+        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
         let m = AppBuilder::new("spread-app", "v1")
             .component_spread(
                 "worker",
@@ -361,19 +366,20 @@ fn spread_weights(cx: Cx) -> TestFuture {
 /// ORC-10 / ORC-15: a spread no host satisfies makes the application fail with a message.
 pub static NO_ELIGIBLE_HOST: ConformanceTest = ConformanceTest {
     name: "orchestration::unsatisfiable_spread_fails",
+    source: file!(),
     description:
         "a spread requiring a label no host has leaves the application failed, saying no eligible host was found, and runs nothing",
     area: Area::Orchestration,
     features: &[Feature::Wadm, Feature::FileLoad],
     covers: &["ORC-10", "ORC-15"],
-    fixtures: &[crate::PROBE_RUST],
+    fixtures: &[crate::fixtures::PROBE_RUST],
     setup: Setup::hosts(1).with_wadm(),
     run: no_eligible_host,
 };
 
 fn no_eligible_host(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let image = cx.fixture(crate::PROBE_RUST)?.file_ref();
+        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
         let m = AppBuilder::new("nowhere-app", "v1")
             .component_spread("worker", &image, 1, &[("mars", &[("planet", "mars")], 100)])
             .build();
@@ -410,11 +416,12 @@ fn no_eligible_host(cx: Cx) -> TestFuture {
 /// ORC-12: a daemonscaler runs the component on every eligible host.
 pub static DAEMON: ConformanceTest = ConformanceTest {
     name: "orchestration::daemonscaler_on_every_eligible_host",
+    source: file!(),
     description: "a daemonscaler requiring role=edge runs the component with its max_instances on both edge hosts and not on the core host",
     area: Area::Orchestration,
     features: &[Feature::Wadm, Feature::FileLoad],
     covers: &["ORC-12", "ORC-15"],
-    fixtures: &[crate::PROBE_RUST],
+    fixtures: &[crate::fixtures::PROBE_RUST],
     setup: Setup::hosts(3)
         .with_wadm()
         .labels_per_host(&[&[("role", "edge")], &[("role", "edge")], &[("role", "core")]]),
@@ -424,7 +431,7 @@ pub static DAEMON: ConformanceTest = ConformanceTest {
 fn daemon(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
-        let image = cx.fixture(crate::PROBE_RUST)?.file_ref();
+        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
         let m = AppBuilder::new("daemon-app", "v1")
             .component_daemon("agent", &image, 2, &[("role", "edge")])
             .build();
@@ -465,6 +472,7 @@ fn daemon(cx: Cx) -> TestFuture {
 /// ORC-02: the JetStream resources wadm creates.
 pub static RESOURCES: ConformanceTest = ConformanceTest {
     name: "orchestration::jetstream_resources",
+    source: file!(),
     description: "wadm creates its KV buckets (wadm_state, wadm_manifests) and streams (wasmbus_events, wadm_events, wadm_event_consumer, wadm_commands, wadm_status, wadm_notify)",
     area: Area::Orchestration,
     features: &[Feature::Wadm],
@@ -505,6 +513,7 @@ fn resources(cx: Cx) -> TestFuture {
 /// ORC-07: apiVersion and kind are not validated; unknown fields are.
 pub static SCHEMA_QUIRKS: ConformanceTest = ConformanceTest {
     name: "orchestration::schema_quirks",
+    source: file!(),
     description:
         "wadm accepts any apiVersion and kind (documented quirk) but rejects an unknown top-level field with `Unable to parse manifest`",
     area: Area::Orchestration,
@@ -551,18 +560,19 @@ fn schema_quirks(cx: Cx) -> TestFuture {
 /// ORC-14: config with properties is owned by wadm: created on deploy, removed on undeploy.
 pub static CONFIG_SCALER: ConformanceTest = ConformanceTest {
     name: "orchestration::owned_config_lifecycle",
+    source: file!(),
     description: "a component config with properties is put by wadm under <manifest>-<name> on deploy, reaches the component, and is deleted on undeploy",
     area: Area::Orchestration,
     features: &[Feature::Wadm, Feature::FileLoad, Feature::Wrpc],
     covers: &["ORC-14", "ORC-09", "VAC-05"],
-    fixtures: &[crate::PROBE_RUST],
+    fixtures: &[crate::fixtures::PROBE_RUST],
     setup: Setup::hosts(1).with_wadm(),
     run: config_scaler,
 };
 
 fn config_scaler(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let image = cx.fixture(crate::PROBE_RUST)?.file_ref();
+        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
         let m = AppBuilder::new("cfg-app", "v1")
             .component("reader", &image, 1)
             .component_config("reader", "settings", &[("color", "teal")])
@@ -609,11 +619,12 @@ fn config_scaler(cx: Cx) -> TestFuture {
 /// ORC-16: a new manifest version with another image replaces the running code.
 pub static UPGRADE: ConformanceTest = ConformanceTest {
     name: "orchestration::upgrade_to_new_image",
+    source: file!(),
     description: "deploying v2 of an application whose component image changed (Rust build to C build) ends with the new code answering under the same component id",
     area: Area::Orchestration,
     features: &[Feature::Wadm, Feature::FileLoad, Feature::Wrpc],
     covers: &["ORC-16", "ORC-06", "ORC-15"],
-    fixtures: &[crate::PROBE_RUST, crate::PROBE_C],
+    fixtures: &[crate::fixtures::PROBE_RUST, crate::fixtures::PROBE_C],
     setup: Setup::hosts(1).with_wadm(),
     run: upgrade,
 };
@@ -635,7 +646,10 @@ async fn language_is(client: &wrpc_transport_nats::Client, want: &str) -> Probe<
 fn upgrade(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let wadm = cx.wadm();
-        for (version, fixture) in [("v1", crate::PROBE_RUST), ("v2", crate::PROBE_C)] {
+        for (version, fixture) in [
+            ("v1", crate::fixtures::PROBE_RUST),
+            ("v2", crate::fixtures::PROBE_C),
+        ] {
             let m = AppBuilder::new("upgrade-app", version)
                 .component("worker", &cx.fixture(fixture)?.file_ref(), 1)
                 .build();
@@ -690,6 +704,7 @@ fn upgrade(cx: Cx) -> TestFuture {
 /// ORC-11: a provider spread-scaled to N instances runs on N hosts.
 pub static PROVIDER_SPREAD: ConformanceTest = ConformanceTest {
     name: "orchestration::provider_on_every_host",
+    source: file!(),
     description: "a capability spread-scaled to 2 instances over 2 hosts runs once on each host",
     area: Area::Orchestration,
     features: &[Feature::Wadm, Feature::BuiltinHttpServer],
@@ -729,12 +744,13 @@ fn provider_spread(cx: Cx) -> TestFuture {
 /// ORC-17: a component of a shared application is the link target of another application.
 pub static SHARED_APP: ConformanceTest = ConformanceTest {
     name: "orchestration::shared_application_component",
+    source: file!(),
     description:
         "an application links its runner to a component of another, shared application (no image of its own) and the call reaches it",
     area: Area::Orchestration,
     features: &[Feature::Wadm, Feature::FileLoad, Feature::Wrpc, Feature::Links],
     covers: &["ORC-17", "ORC-13", "NET-09"],
-    fixtures: &[crate::PROBE_RUST, crate::RUNNER_RUST],
+    fixtures: &[crate::fixtures::PROBE_RUST, crate::fixtures::RUNNER_RUST],
     setup: Setup::hosts(1).with_wadm(),
     run: shared_app,
 };
@@ -744,7 +760,11 @@ fn shared_app(cx: Cx) -> TestFuture {
         let wadm = cx.wadm();
         let shared = AppBuilder::new("echo-service", "v1")
             .shared()
-            .component("echo", &cx.fixture(crate::PROBE_RUST)?.file_ref(), 1)
+            .component(
+                "echo",
+                &cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref(),
+                1,
+            )
             .build();
         wadm.put(&shared).await.context("put the shared app")?;
         wadm.deploy("echo-service", None)
@@ -758,7 +778,11 @@ fn shared_app(cx: Cx) -> TestFuture {
         )
         .await?;
         let consumer = AppBuilder::new("consumer", "v1")
-            .component("runner", &cx.fixture(crate::RUNNER_RUST)?.file_ref(), 1)
+            .component(
+                "runner",
+                &cx.fixture(crate::fixtures::RUNNER_RUST)?.file_ref(),
+                1,
+            )
             .shared_component("shared-echo", "echo-service", "echo")
             .link(
                 "runner",
@@ -802,4 +826,62 @@ fn shared_app(cx: Cx) -> TestFuture {
         .await?;
         Ok(())
     })
+}
+
+/// ORC-03: wadm notices a host that joins later and schedules onto it.
+pub static DISCOVERY: ConformanceTest = ConformanceTest {
+    name: "orchestration::wadm_uses_hosts_that_join_later",
+    source: file!(),
+    description: "an application whose spread requires a label no host has waits; a host with that label joins and wadm deploys onto it",
+    area: Area::Orchestration,
+    features: &[Feature::Wadm, Feature::FileLoad],
+    covers: &["ORC-03", "ORC-10"],
+    fixtures: &[crate::fixtures::PROBE_RUST],
+    setup: Setup::hosts(1).with_wadm().needs_suite_lattice("adds hosts of its own"),
+    run: discovery,
+};
+
+fn discovery(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+        let m = harness::manifest::AppBuilder::new("late-app", "v1")
+            .component_spread("worker", &image, 1, &[("late", &[("zone", "late")], 100)])
+            .build();
+        cx.wadm().put(&m).await.context("put")?;
+        cx.wadm().deploy("late-app", None).await.context("deploy")?;
+        let mut spec = HostSpec::default();
+        spec.labels.insert("zone".into(), "late".into());
+        let late = cx.lattice().add_host(spec).await?;
+        cx.wadm()
+            .wait_for_status("late-app", StatusType::Deployed, Duration::from_secs(90), 2)
+            .await?;
+        crate::support::wait_inventory(
+            &cx,
+            &late.id,
+            "late-app's worker on the new host",
+            2,
+            |inv| inv.components().iter().any(|c| c.id() == "late_app-worker"),
+        )
+        .await?;
+        Ok(())
+    })
+}
+
+/// Every test of this module, in report order.
+pub(crate) fn all() -> Vec<&'static ConformanceTest> {
+    vec![
+        &HTTP_APP_LIFECYCLE,
+        &VALIDATION_MESSAGES,
+        &MODEL_API,
+        &SPREAD_WEIGHTS,
+        &NO_ELIGIBLE_HOST,
+        &DAEMON,
+        &RESOURCES,
+        &SCHEMA_QUIRKS,
+        &CONFIG_SCALER,
+        &UPGRADE,
+        &PROVIDER_SPREAD,
+        &SHARED_APP,
+        &DISCOVERY,
+    ]
 }

@@ -8,8 +8,9 @@ use anyhow::ensure;
 /// HL-16 / Q-05 / SEC-03: builtin providers are off unless their feature flag is set.
 pub static BUILTINS_GATED: ConformanceTest = ConformanceTest {
     name: "providers::builtins_off_by_default",
+    source: file!(),
     description: "without feature flags, starting the builtin http-server gets no reply, the builtin http-client fails with provider_start_failed, and nothing runs",
-    area: Area::Security,
+    area: Area::Host,
     features: &[Feature::ControlInterface, Feature::LatticeEvents],
     covers: &["HL-16", "SEC-03", "VAC-10", "Q-05"],
     fixtures: &[],
@@ -76,8 +77,9 @@ fn builtins_gated(cx: Cx) -> TestFuture {
 /// HL-16 / HL-17: start, double start, stop, double stop of a (builtin) provider.
 pub static START_STOP: ConformanceTest = ConformanceTest {
     name: "providers::start_stop_lifecycle",
+    source: file!(),
     description: "provider.start is acked and reported by provider_started, a second start of the same id is refused, provider.stop reports provider_stopped (reason stop), a second stop is refused",
-    area: Area::Vendorless,
+    area: Area::Host,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::BuiltinHttpServer],
     covers: &["HL-16", "HL-17", "NET-05", "VAC-08"],
     fixtures: &[],
@@ -159,4 +161,9 @@ fn start_stop(cx: Cx) -> TestFuture {
         );
         Ok(())
     })
+}
+
+/// Every test of this module, in report order.
+pub(crate) fn all() -> Vec<&'static ConformanceTest> {
+    vec![&BUILTINS_GATED, &START_STOP]
 }

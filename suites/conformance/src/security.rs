@@ -7,8 +7,10 @@ use anyhow::{ensure, Context as _};
 use harness::policy::{Decision, PolicyService};
 
 use crate::bindings::{about, echo};
+use crate::fixtures::PROBE_RUST;
 use crate::support::scale;
-use crate::PROBE_RUST;
+
+mod claims;
 
 const POLICY_TOPIC: &str = "wcc.policy";
 const POLICY_ENV: &[&[(&str, &str)]] = &[&[("WASMCLOUD_POLICY_TOPIC", POLICY_TOPIC)]];
@@ -16,6 +18,7 @@ const POLICY_ENV: &[&[(&str, &str)]] = &[&[("WASMCLOUD_POLICY_TOPIC", POLICY_TOP
 /// SEC-05: denied starts fail, allowed starts run, and the requests have the documented shape.
 pub static POLICY_DENIES_START: ConformanceTest = ConformanceTest {
     name: "security::policy_denial_blocks_start",
+    source: file!(),
     description: "with a policy topic set, the host asks the policy service before starting a component; a denial fails the start (component_scale_failed with the policy's message), an allow lets it run",
     area: Area::Security,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
@@ -70,6 +73,7 @@ fn policy_denies_start(cx: Cx) -> TestFuture {
 /// SEC-05: with no answer from the policy service, starts fail (fail closed).
 pub static POLICY_FAILS_CLOSED: ConformanceTest = ConformanceTest {
     name: "security::policy_fails_closed",
+    source: file!(),
     description: "with a policy topic set and no policy service answering, a component start fails instead of being allowed",
     area: Area::Security,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
@@ -99,6 +103,7 @@ fn policy_fails_closed(cx: Cx) -> TestFuture {
 /// SEC-05: invocations are checked too; a denied function errors, an allowed one answers.
 pub static POLICY_CHECKS_INVOCATIONS: ConformanceTest = ConformanceTest {
     name: "security::policy_checks_invocations",
+    source: file!(),
     description: "the host asks the policy service before each distinct invocation (performInvocation with interface and function); a denied function fails, an allowed one answers",
     area: Area::Security,
     features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
@@ -165,6 +170,7 @@ fn policy_checks_invocations(cx: Cx) -> TestFuture {
 /// instance needs makes every start fail, which is what this test checks.
 pub static COMPONENT_SIZE_LIMIT: ConformanceTest = ConformanceTest {
     name: "security::component_size_limit",
+    source: file!(),
     description: "with WASMCLOUD_MAX_COMPONENT_SIZE below what a component instance needs, scaling it fails (component_scale_failed) and nothing runs",
     area: Area::Security,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
@@ -187,4 +193,16 @@ fn component_size_limit(cx: Cx) -> TestFuture {
         );
         Ok(())
     })
+}
+
+/// Every test of this module and its submodules, in report order.
+pub(crate) fn all() -> Vec<&'static ConformanceTest> {
+    let mut tests: Vec<&'static ConformanceTest> = vec![
+        &POLICY_DENIES_START,
+        &POLICY_FAILS_CLOSED,
+        &POLICY_CHECKS_INVOCATIONS,
+        &COMPONENT_SIZE_LIMIT,
+    ];
+    tests.extend(claims::all());
+    tests
 }

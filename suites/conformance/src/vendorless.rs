@@ -52,6 +52,7 @@ macro_rules! per_language {
     (@one $static:ident, $id:literal, $variant:ident, $body:ident, $behavior:literal, $description:literal, $features:expr, $covers:expr, $setup:expr, |$lang:ident| $fixtures:expr) => {
         pub static $static: ConformanceTest = ConformanceTest {
             name: concat!("vendorless::", $behavior, "_", $id),
+            source: file!(),
             description: $description,
             area: Area::Vendorless,
             features: $features,
@@ -419,7 +420,7 @@ async fn link_call_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
 }
 
 /// Every vendorless test, behaviour by behaviour.
-pub fn all() -> Vec<&'static ConformanceTest> {
+pub(crate) fn all() -> Vec<&'static ConformanceTest> {
     [
         &echo_export::ALL,
         &config::ALL,
@@ -431,12 +432,19 @@ pub fn all() -> Vec<&'static ConformanceTest> {
     .into_iter()
     .flatten()
     .copied()
+    .chain([
+        &BUILTIN_SAME_HOST_ONLY,
+        &PROVIDER_SWAP,
+        &PROVIDER_HEALTH,
+        &DOTTED_ID,
+    ])
     .collect()
 }
 
 /// NET-10 / Q-17: the builtin HTTP server only serves components on its own host.
 pub static BUILTIN_SAME_HOST_ONLY: ConformanceTest = ConformanceTest {
     name: "vendorless::builtin_http_serves_local_components_only",
+    source: file!(),
     description: "the builtin HTTP server does not reach a linked component that runs only on another host, and serves it once it also runs on the server's host",
     area: Area::Vendorless,
     features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Links, Feature::BuiltinHttpServer],
@@ -669,6 +677,7 @@ async fn counter_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
 /// component.
 pub static PROVIDER_SWAP: ConformanceTest = ConformanceTest {
     name: "vendorless::provider_swap_by_relink",
+    source: file!(),
     description: "a counter component linked to an in-memory keyvalue provider, relinked to a file-backed one, counts in the new store (files appear) with no restart of the component",
     area: Area::Vendorless,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad, Feature::Wrpc, Feature::Links],
@@ -763,6 +772,7 @@ async fn provider_swap(cx: Cx) -> anyhow::Result<()> {
 /// VAC-11..13 / Q-04: a provider archive starts from file://, reports its claims and health.
 pub static PROVIDER_HEALTH: ConformanceTest = ConformanceTest {
     name: "vendorless::provider_archive_start_and_health",
+    source: file!(),
     description: "a provider archive started from file:// is reported by provider_started (with its claims and public key), answers the host's health check (health_check_passed within ~5 s of start), and stops with provider_stopped",
     area: Area::Vendorless,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
@@ -842,6 +852,7 @@ async fn provider_health(cx: Cx) -> anyhow::Result<()> {
 /// HL-14 / Q-09 (verify): ids are used verbatim as NATS tokens; one with a dot is not refused.
 pub static DOTTED_ID: ConformanceTest = ConformanceTest {
     name: "vendorless::component_id_with_a_dot",
+    source: file!(),
     description: "a component id containing a dot is accepted by the host (component_scaled) and the host keeps serving; whether the export is reachable is recorded (catalogue: it breaks wRPC routing)",
     area: Area::Vendorless,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],

@@ -250,8 +250,14 @@ mod tests {
                 || t.features.contains(&Feature::BuiltinHttpServer);
             assert_eq!(core_names.contains(&t.name), !excluded, "{}", t.name);
         }
+        // An area's profile is the tests of its topics (Area::of_topic).
         let host = Selection::parse("host", &[], &[]).unwrap();
-        assert!(names(&host).iter().all(|n| n.starts_with("host::")));
+        let host_names = names(&host);
+        assert!(host_names.iter().any(|n| n.starts_with("config::")));
+        for n in host_names {
+            let topic = n.split_once("::").unwrap().0;
+            assert_eq!(Area::of_topic(topic), Some(Area::Host), "{n}");
+        }
     }
 
     #[test]

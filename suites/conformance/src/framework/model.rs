@@ -31,6 +31,21 @@ pub enum Area {
 }
 
 impl Area {
+    /// The area every test of a topic (the first segment of a test's name) belongs to; `None`
+    /// for a topic the suite does not have. Topics narrower than an area (a host's components,
+    /// its configuration, its providers; links) sit in the area whose contract they check.
+    pub fn of_topic(topic: &str) -> Option<Area> {
+        Some(match topic {
+            "host" | "components" | "config" | "providers" => Area::Host,
+            "orchestration" => Area::Orchestration,
+            "networking" | "links" => Area::Networking,
+            "vendorless" => Area::Vendorless,
+            "observability" => Area::Observability,
+            "security" => Area::Security,
+            _ => return None,
+        })
+    }
+
     /// Stable id used in reports.
     pub fn id(self) -> &'static str {
         match self {
@@ -201,8 +216,12 @@ impl Setup {
 
 /// One conformance test.
 pub struct ConformanceTest {
-    /// `area::behavior`; never renamed (reports key on it).
+    /// `topic::behavior`; never renamed (reports key on it). The topic names the file that defines
+    /// the test (`src/<topic>.rs` or a file under `src/<topic>/`) and fixes its area
+    /// ([`Area::of_topic`]); a unit test checks both.
     pub name: &'static str,
+    /// The file that defines it: `file!()` in the definition.
+    pub source: &'static str,
     /// One line: what a conformant implementation does.
     pub description: &'static str,
     /// The area of the contract.

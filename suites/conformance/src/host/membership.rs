@@ -1,6 +1,5 @@
-//! Hosts joining and leaving a running lattice (catalogue HL-01/03/08/10/12/13, CFG-01, NET-01,
-//! ORC-03, Q-01, Q-10). Each test adds a host of its own with `Lattice::add_host`.
-use std::collections::BTreeMap;
+//! Hosts joining and leaving a running lattice (catalogue HL-01/03/08/10/12, CFG-01, Q-01). Each
+//! test adds a host of its own with `Lattice::add_host`.
 use std::time::Duration;
 
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
@@ -8,7 +7,6 @@ use anyhow::{ensure, Context as _};
 use futures::StreamExt as _;
 use harness::lattice::HostSpec;
 use harness::wait::{Probe, Wait};
-use wadm_types::api::StatusType;
 
 use crate::support::free_port;
 
@@ -25,6 +23,7 @@ fn env(pairs: &[(&str, String)]) -> HostSpec {
 /// HL-01 / HL-03 / Q-01: once host_started is published, the host answers control requests.
 pub static READY_ON_STARTED: ConformanceTest = ConformanceTest {
     name: "host::answers_control_once_started",
+    source: file!(),
     description: "a host joining a running lattice answers host.get on the first try right after its host_started event",
     area: Area::Host,
     features: &[Feature::ControlInterface, Feature::LatticeEvents],
@@ -57,6 +56,7 @@ fn ready_on_started(cx: Cx) -> TestFuture {
 /// HL-10: the host's HTTP admin endpoint.
 pub static HTTP_ADMIN: ConformanceTest = ConformanceTest {
     name: "host::http_admin_endpoints",
+    source: file!(),
     description:
         "with WASMCLOUD_HTTP_ADMIN set, GET/HEAD /livez and GET /readyz answer 200 {\"status\":\"ok\"}, other methods 405, other paths 404",
     area: Area::Host,
@@ -135,6 +135,7 @@ fn http_admin(cx: Cx) -> TestFuture {
 /// HL-08: SIGTERM takes the graceful path (host_stopped) and the process exits.
 pub static SIGTERM: ConformanceTest = ConformanceTest {
     name: "host::sigterm_stops_gracefully",
+    source: file!(),
     description: "SIGTERM makes a host publish host_stopped and exit",
     area: Area::Host,
     features: &[Feature::ControlInterface, Feature::LatticeEvents],
@@ -171,6 +172,7 @@ fn sigterm(cx: Cx) -> TestFuture {
 /// HL-12: the supplemental config service is asked at start, with the host's labels.
 pub static CONFIG_SERVICE: ConformanceTest = ConformanceTest {
     name: "host::config_service_asked_at_start",
+    source: file!(),
     description:
         "with WASMCLOUD_CONFIG_SERVICE=true a starting host requests wasmbus.cfg.<lattice>.req with its labels and starts with the answer",
     area: Area::Host,
@@ -216,196 +218,10 @@ fn config_service(cx: Cx) -> TestFuture {
     })
 }
 
-/// HL-13 / Q-10: links live in JetStream, so a host that starts later knows them.
-pub static LINKS_REPLAYED: ConformanceTest = ConformanceTest {
-    name: "links::known_to_hosts_started_later",
-    description: "a link put before a host started is listed by that host once the original host is gone (replayed from LATTICEDATA)",
-    area: Area::Networking,
-    features: &[Feature::ControlInterface, Feature::Links],
-    covers: &["HL-13", "Q-10", "NET-11"],
-    fixtures: &[],
-    setup: Setup::hosts(1).needs_suite_lattice("adds hosts of its own"),
-    run: links_replayed,
-};
-
-fn links_replayed(cx: Cx) -> TestFuture {
-    Box::pin(async move {
-        let link = crate::support::link(
-            "old-source",
-            "old-target",
-            "default",
-            ("test", "fixtures"),
-            &["echo"],
-            &[],
-            &[],
-        )?;
-        ensure!(
-            cx.ctl().put_link(link).await?.succeeded(),
-            "link.put refused"
-        );
-        let first = cx.host_id();
-        let newcomer = cx.lattice().add_host(HostSpec::default()).await?;
-        ensure!(
-            cx.ctl().stop_host(&first, Some(5_000)).await?.succeeded(),
-            "host.stop refused"
-        );
-        let ctl = cx.ctl();
-        let first_ref = &first;
-        Wait::new("only the newcomer to answer ping", Duration::from_secs(20))
-            .consecutive(2)
-            .until(|_| async move {
-                match ctl.get_hosts().await {
-                    Ok(h) if h.len() == 1 && h[0].id() != first_ref => Probe::Ready(()),
-                    Ok(h) => Probe::NotYet(format!(
-                        "{:?}",
-                        h.iter().map(|h| h.id().to_string()).collect::<Vec<_>>()
-                    )),
-                    Err(e) => Probe::NotYet(e.to_string()),
-                }
-            })
-            .await?;
-        crate::support::wait_links(
-            &cx,
-            &format!(
-                "the link listed by the host started after it ({})",
-                newcomer.id
-            ),
-            |links| {
-                links
-                    .iter()
-                    .any(|l| l.source_id() == "old-source" && l.target() == "old-target")
-            },
-        )
-        .await?;
-        Ok(())
-    })
-}
-
-/// NET-01: two lattices on one NATS server do not see each other.
-pub static ISOLATION: ConformanceTest = ConformanceTest {
-    name: "networking::lattices_on_one_nats_are_isolated",
-    description: "a host of another lattice on the same NATS does not answer this lattice's ping, and links and config put here are not visible there",
-    area: Area::Networking,
-    features: &[Feature::ControlInterface, Feature::Links],
-    covers: &["NET-01", "NET-02"],
-    fixtures: &[],
-    setup: Setup::hosts(1).needs_suite_lattice("adds hosts of its own"),
-    run: isolation,
-};
-
-fn isolation(cx: Cx) -> TestFuture {
-    Box::pin(async move {
-        let other = format!("{}-other", cx.lattice().name());
-        let stranger = cx
-            .lattice()
-            .add_host_to(HostSpec::default(), &other)
-            .await?;
-        let ours = cx.ctl().get_hosts().await?;
-        ensure!(
-            ours.iter().all(|h| h.id() != stranger.id),
-            "a host of lattice {other} answers this lattice's ping"
-        );
-        let link = crate::support::link(
-            "here",
-            "there",
-            "default",
-            ("test", "fixtures"),
-            &["echo"],
-            &[],
-            &[],
-        )?;
-        ensure!(
-            cx.ctl().put_link(link).await?.succeeded(),
-            "link.put refused"
-        );
-        ensure!(
-            cx.ctl()
-                .put_config("ours", BTreeMap::from([("k".to_string(), "v".to_string())]))
-                .await?
-                .succeeded(),
-            "config.put refused"
-        );
-        let theirs = wasmcloud_control_interface::ClientBuilder::new(cx.lattice().nats().clone())
-            .lattice(&other)
-            .timeout(Duration::from_secs(5))
-            .auction_timeout(Duration::from_secs(2))
-            .build();
-        let their_hosts = theirs
-            .get_hosts()
-            .await
-            .map_err(|e| anyhow::anyhow!("ping {other}: {e}"))?;
-        let ids: Vec<&str> = their_hosts
-            .iter()
-            .filter_map(|r| r.data())
-            .map(|h| h.id())
-            .collect();
-        ensure!(
-            ids == [stranger.id.as_str()],
-            "lattice {other} is answered by {ids:?}"
-        );
-        let their_links = theirs
-            .get_links()
-            .await
-            .map_err(|e| anyhow::anyhow!("link.get on {other}: {e}"))?;
-        ensure!(
-            their_links.data().is_none_or(|l| l.is_empty()),
-            "a link put here is visible in {other}: {:?}",
-            their_links.data()
-        );
-        let their_config = theirs
-            .get_config("ours")
-            .await
-            .map_err(|e| anyhow::anyhow!("config.get on {other}: {e}"))?;
-        ensure!(
-            their_config.data().is_none(),
-            "config put here is visible in {other}: {:?}",
-            their_config.data()
-        );
-        Ok(())
-    })
-}
-
-/// ORC-03: wadm notices a host that joins later and schedules onto it.
-pub static DISCOVERY: ConformanceTest = ConformanceTest {
-    name: "orchestration::wadm_uses_hosts_that_join_later",
-    description: "an application whose spread requires a label no host has waits; a host with that label joins and wadm deploys onto it",
-    area: Area::Orchestration,
-    features: &[Feature::Wadm, Feature::FileLoad],
-    covers: &["ORC-03", "ORC-10"],
-    fixtures: &[crate::PROBE_RUST],
-    setup: Setup::hosts(1).with_wadm().needs_suite_lattice("adds hosts of its own"),
-    run: discovery,
-};
-
-fn discovery(cx: Cx) -> TestFuture {
-    Box::pin(async move {
-        let image = cx.fixture(crate::PROBE_RUST)?.file_ref();
-        let m = harness::manifest::AppBuilder::new("late-app", "v1")
-            .component_spread("worker", &image, 1, &[("late", &[("zone", "late")], 100)])
-            .build();
-        cx.wadm().put(&m).await.context("put")?;
-        cx.wadm().deploy("late-app", None).await.context("deploy")?;
-        let mut spec = HostSpec::default();
-        spec.labels.insert("zone".into(), "late".into());
-        let late = cx.lattice().add_host(spec).await?;
-        cx.wadm()
-            .wait_for_status("late-app", StatusType::Deployed, Duration::from_secs(90), 2)
-            .await?;
-        crate::support::wait_inventory(
-            &cx,
-            &late.id,
-            "late-app's worker on the new host",
-            2,
-            |inv| inv.components().iter().any(|c| c.id() == "late_app-worker"),
-        )
-        .await?;
-        Ok(())
-    })
-}
-
 /// CFG-01: a host that cannot reach NATS fails to start with an error, never hangs.
 pub static NATS_UNREACHABLE: ConformanceTest = ConformanceTest {
     name: "host::unreachable_nats_is_a_clear_error",
+    source: file!(),
     description: "a host pointed at a port where no NATS listens exits non-zero with `failed to initialize host`",
     area: Area::Host,
     features: &[Feature::ControlInterface],
@@ -434,16 +250,13 @@ fn nats_unreachable(cx: Cx) -> TestFuture {
     })
 }
 
-/// Every test of this module.
-pub fn all() -> Vec<&'static ConformanceTest> {
+/// Every test of this module, in report order.
+pub(crate) fn all() -> Vec<&'static ConformanceTest> {
     vec![
         &READY_ON_STARTED,
         &HTTP_ADMIN,
         &SIGTERM,
         &CONFIG_SERVICE,
-        &LINKS_REPLAYED,
-        &ISOLATION,
-        &DISCOVERY,
         &NATS_UNREACHABLE,
     ]
 }

@@ -7,7 +7,7 @@ use anyhow::{ensure, Context as _};
 use nkeys::KeyPair;
 use wascap::jwt::{Claims, Component};
 
-use crate::{PROBE_C, PROBE_RUST};
+use crate::fixtures::{PROBE_C, PROBE_RUST};
 
 const FEATURES: &[Feature] = &[
     Feature::ControlInterface,
@@ -88,6 +88,7 @@ async fn expect_scale_failure(cx: &Cx, path: &std::path::Path, id: &str) -> anyh
 /// SEC-01 / NET-07 / NET-05: a signed component runs and its claims are published.
 pub static SIGNED: ConformanceTest = ConformanceTest {
     name: "security::signed_component_claims_published",
+    source: file!(),
     description: "a component signed with wascap claims runs; component_scaled carries its claims and module key, claims.get lists them, and the inventory shows the claims name",
     area: Area::Security,
     features: FEATURES,
@@ -152,6 +153,7 @@ fn signed(cx: Cx) -> TestFuture {
 /// SEC-02: expired and not-yet-valid claims are refused.
 pub static EXPIRED: ConformanceTest = ConformanceTest {
     name: "security::expired_or_early_claims_refused",
+    source: file!(),
     description: "a component whose claims expired, or are not valid yet, is refused with component_scale_failed naming the reason",
     area: Area::Security,
     features: FEATURES,
@@ -182,6 +184,7 @@ fn expired(cx: Cx) -> TestFuture {
 /// SEC-02: claims that do not match the component they are embedded in are refused.
 pub static TAMPERED: ConformanceTest = ConformanceTest {
     name: "security::claims_of_another_component_refused",
+    source: file!(),
     description: "claims signed for one component, grafted onto another (valid wasm, wrong hash), make the start fail",
     area: Area::Security,
     features: FEATURES,
@@ -207,4 +210,9 @@ fn tampered(cx: Cx) -> TestFuture {
         ensure!(!error.is_empty(), "no error text");
         Ok(())
     })
+}
+
+/// Every test of this module, in report order.
+pub(crate) fn all() -> Vec<&'static ConformanceTest> {
+    vec![&SIGNED, &EXPIRED, &TAMPERED]
 }

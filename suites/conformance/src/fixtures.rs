@@ -1,0 +1,12 @@
+//! The fixtures the suite's tests name more than once (a test's other fixtures are named where it
+//! is defined).
+use harness::fixtures::{FixtureRef, Lang};
+
+/// The probe component in Rust: exports echo, about, config-reader, logger, counter.
+pub const PROBE_RUST: FixtureRef = FixtureRef::new("probe", Lang::Rust);
+/// The runner component in Rust: imports echo, exports runner.
+pub const RUNNER_RUST: FixtureRef = FixtureRef::new("runner", Lang::Rust);
+/// The probe component in C (a second build of the same contract).
+pub const PROBE_C: FixtureRef = FixtureRef::new("probe", Lang::C);
+/// The HTTP hello/echo component in Rust.
+pub const HTTP_RUST: FixtureRef = FixtureRef::new("http", Lang::Rust);
