@@ -25,11 +25,7 @@ impl Drop for Killed {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    harness::net::free_port().unwrap()
 }
 
 async fn until_answers(what: &str, mut check: impl AsyncFnMut() -> bool) {

@@ -433,10 +433,7 @@ impl Service {
     #[cfg_attr(not(feature = "containers"), allow(dead_code))]
     pub(crate) fn reachable(&self) -> bool {
         match self {
-            Self::Process(p) => std::fs::read_to_string(format!("/proc/{}/stat", p.pid()))
-                .is_ok_and(|stat| {
-                    stat.rfind(')').and_then(|i| stat.get(i + 2..i + 3)) != Some("Z")
-                }),
+            Self::Process(p) => !crate::procfs::gone(p.pid() as i32),
             #[cfg(feature = "containers")]
             Self::Container(c) => c.pid() != 0 && !c.partitioned(),
         }
@@ -489,12 +486,9 @@ async fn wait_pid_gone(name: &str, pid: u32, timeout: Duration) -> Result<(), Ha
     Wait::new(format!("{name} (pid {pid}) to exit"), timeout)
         .interval(Duration::from_millis(10))
         .until(|_| async move {
-            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-                Err(_) => Probe::Ready(()),
-                Ok(stat) if stat.rfind(')').and_then(|i| stat.get(i + 2..i + 3)) == Some("Z") => {
-                    Probe::Ready(())
-                }
-                Ok(_) => Probe::NotYet("still running".into()),
+            match crate::procfs::gone(pid as i32) {
+                true => Probe::Ready(()),
+                false => Probe::NotYet("still running".into()),
             }
         })
         .await?;

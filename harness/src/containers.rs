@@ -85,5 +85,5 @@ pub fn unavailable() -> Option<String> {
 /// that needs it fails without it either way (a skip is never a pass); outside CI, `bash ci/test`
 /// leaves such tests out when no engine answers and nextest reports them as skipped.
 pub fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+    crate::settings::is_ci()
 }

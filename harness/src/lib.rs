@@ -77,14 +77,17 @@ pub mod journal;
 pub mod lattice;
 pub mod manifest;
 mod nats;
+pub mod net;
 #[cfg(feature = "otel")]
 pub mod otel;
 pub mod policy;
-mod process;
+pub mod process;
+pub mod procfs;
 pub mod reaper;
 pub mod redact;
 mod scratch;
 mod services;
+pub mod settings;
 pub mod versions;
 pub mod wadm;
 pub mod wait;

@@ -1,5 +1,6 @@
-//! Child processes of a lattice: started in their own process group, killed with their parent
-//! (`PR_SET_PDEATHSIG`), logs captured to a file and a ring buffer for failure reports.
+//! Child processes the harness or a suite starts (the services of a lattice, the load suite's
+//! anchors): each in its own process group, killed with its parent (`PR_SET_PDEATHSIG`) and when
+//! its handle drops, its output captured to a file and a ring buffer for failure reports.
 use std::collections::VecDeque;
 use std::io::Write as _;
 use std::path::Path;
@@ -62,8 +63,8 @@ impl LogBuffer {
     }
 }
 
-/// A running child process owned by a lattice.
-pub(crate) struct ManagedProcess {
+/// A running child process, owned by its handle: dropping the handle kills its process group.
+pub struct ManagedProcess {
     pub(crate) name: String,
     child: Child,
     pid: u32,
@@ -97,15 +98,17 @@ fn pump(
 }
 
 impl ManagedProcess {
-    /// Starts `path` with `args` and exactly `env` (plus a few pass-through variables).
-    pub(crate) fn spawn(
+    /// Starts `path` with `args` and exactly `env` (plus a few pass-through variables: `PATH`,
+    /// `HOME`, `TMPDIR`, `LD_LIBRARY_PATH`, `RUST_BACKTRACE`, `RUST_LOG`); its output goes to
+    /// `<log_dir>/<name>.log` and to a ring buffer of its last lines.
+    pub fn spawn(
         name: &str,
         path: &Path,
         args: &[String],
         env: &[(String, String)],
         log_dir: &Path,
     ) -> Result<Self, HarnessError> {
-        let log_file = log_dir.join(format!("{name}.log"));
+        let log_file = Self::log_file_in(log_dir, name);
         let file = std::fs::File::create(&log_file)
             .map_err(HarnessError::io(format!("create {}", log_file.display())))?;
         let mut cmd = Command::new(path);
@@ -149,8 +152,77 @@ impl ManagedProcess {
         })
     }
 
-    pub(crate) fn pid(&self) -> u32 {
+    /// The process ID (the process group has the same ID).
+    pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    fn log_file_in(log_dir: &Path, name: &str) -> std::path::PathBuf {
+        log_dir.join(format!("{name}.log"))
+    }
+
+    /// Its last `n` output lines.
+    pub fn log_tail(&self, n: usize) -> String {
+        self.logs.tail(n)
+    }
+
+    /// Waits, bounded, until it exits and its output is read to the end; its whole output (from
+    /// `<log_dir>/<name>.log`, the folder it was spawned with). Fails on a non-zero exit or a
+    /// timeout, with its last lines.
+    pub async fn finish(
+        &mut self,
+        log_dir: &Path,
+        timeout: Duration,
+    ) -> Result<String, HarnessError> {
+        let logs = self.logs.clone();
+        let child = &mut self.child;
+        let exited = Wait::new(format!("{} to finish", self.name), timeout)
+            .interval(Duration::from_millis(20))
+            .until(|_| {
+                let status = child.try_wait();
+                let last = logs.tail(1);
+                async move {
+                    match status {
+                        Ok(Some(s)) => Probe::Ready((s.success(), s.to_string())),
+                        Ok(None) => Probe::NotYet(format!("still running; last line {last:?}")),
+                        Err(e) => Probe::Ready((false, format!("unknown ({e})"))),
+                    }
+                }
+            })
+            .await;
+        let (success, status) = exited.map_err(|mut e| {
+            e.last_seen = format!(
+                "{}\n--- last log lines of {} ---\n{}",
+                e.last_seen,
+                self.name,
+                self.logs.tail(30)
+            );
+            HarnessError::Timeout(e)
+        })?;
+        self.drain_logs().await;
+        if !success {
+            return Err(HarnessError::ExitedEarly {
+                what: self.name.clone(),
+                status,
+                during: "it was expected to finish with success".into(),
+                log_tail: self.logs.tail(40),
+            });
+        }
+        let file = Self::log_file_in(log_dir, &self.name);
+        std::fs::read_to_string(&file).map_err(HarnessError::io(format!("read {}", file.display())))
+    }
+
+    /// Waits, bounded, until a line of its output contains `needle`; fails at once, with its last
+    /// lines, if it exits first.
+    pub async fn wait_for_text(
+        &mut self,
+        needle: &str,
+        timeout: Duration,
+    ) -> Result<(), HarnessError> {
+        let re =
+            regex::Regex::new(&regex::escape(needle)).expect("an escaped literal is a valid regex");
+        self.wait_for_log(&format!("to print {needle:?}"), &re, timeout, |_| ())
+            .await
     }
 
     /// `Some(status)` once the process has exited.
@@ -181,8 +253,8 @@ impl ManagedProcess {
         .await;
     }
 
-    /// Fails with the log tail if the process has exited.
-    pub(crate) fn ensure_running(&mut self, during: &str) -> Result<(), HarnessError> {
+    /// Fails with the log tail if the process has exited (`during`: what it was needed for).
+    pub fn ensure_running(&mut self, during: &str) -> Result<(), HarnessError> {
         match self.exited() {
             None => Ok(()),
             Some(status) => Err(HarnessError::ExitedEarly {
@@ -267,8 +339,8 @@ impl ManagedProcess {
         }
     }
 
-    /// Asks the process to stop (SIGTERM), then kills it after `grace`.
-    pub(crate) async fn stop(&mut self, grace: Duration) -> Option<String> {
+    /// Asks the process to stop (SIGTERM), then kills it after `grace`; its exit status.
+    pub async fn stop(&mut self, grace: Duration) -> Option<String> {
         self.signal(libc::SIGTERM);
         match tokio::time::timeout(grace, self.child.wait()).await {
             Ok(Ok(status)) => {
@@ -315,6 +387,61 @@ mod tests {
         );
         let re = regex::Regex::new(r"line (\d+)").unwrap();
         assert_eq!(logs.find(&re, |c| c[1].to_string()).as_deref(), Some("10"));
+    }
+
+    #[tokio::test]
+    async fn finish_returns_the_whole_output_and_refuses_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ok = ManagedProcess::spawn(
+            "printer",
+            Path::new("/bin/sh"),
+            &[
+                "-c".into(),
+                "echo one; echo ready; sleep 0.5; echo two".into(),
+            ],
+            &[],
+            dir.path(),
+        )
+        .unwrap();
+        ok.wait_for_text("ready", Duration::from_secs(10))
+            .await
+            .unwrap();
+        let out = ok
+            .finish(dir.path(), Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(out, "one\nready\ntwo\n");
+        let mut bad = ManagedProcess::spawn(
+            "bad",
+            Path::new("/bin/sh"),
+            &["-c".into(), "echo why >&2; exit 4".into()],
+            &[],
+            dir.path(),
+        )
+        .unwrap();
+        let err = bad
+            .finish(dir.path(), Duration::from_secs(10))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("exit status: 4") && err.contains("why"),
+            "{err}"
+        );
+        let mut slow = ManagedProcess::spawn(
+            "slow",
+            Path::new("/bin/sleep"),
+            &["30".into()],
+            &[],
+            dir.path(),
+        )
+        .unwrap();
+        let err = slow
+            .finish(dir.path(), Duration::from_millis(200))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("slow to finish"), "{err}");
     }
 
     #[tokio::test]

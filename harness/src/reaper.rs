@@ -16,23 +16,20 @@
 use std::path::PathBuf;
 use std::sync::{Once, OnceLock};
 
+use crate::procfs::Stat;
+
 fn root() -> PathBuf {
     std::env::temp_dir().join("wcc-reaper")
 }
 
-/// Start time of a process in clock ticks since boot (field 22 of `/proc/<pid>/stat`).
+/// Start time of a process in clock ticks since boot.
 fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may contain spaces; fields after it follow the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    Stat::of(pid).map(|s| s.start_time)
 }
 
-/// Process group of a process (field 5 of `/proc/<pid>/stat`).
+/// Process group of a process.
 fn group_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(2)?.parse().ok()
+    Stat::of(pid).map(|s| s.group)
 }
 
 fn alive(pid: i32) -> bool {
@@ -41,12 +38,7 @@ fn alive(pid: i32) -> bool {
 
 /// Whether `pid` is a zombie: dead, waiting for its parent to collect it (nothing to kill).
 fn zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rfind(')')
-            .and_then(|i| stat.get(i + 2..))
-            .and_then(|rest| rest.split_whitespace().next())
-            == Some("Z")
-    })
+    Stat::of(pid).is_some_and(|s| s.is_zombie())
 }
 
 /// `<command name> (pid <pid>)`, for reports.

@@ -10,27 +10,15 @@ use std::time::{Duration, Instant};
 
 /// True once `pid` is gone (or a zombie, which holds no resources and is waiting to be reaped).
 fn gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => {
-            stat.rfind(')')
-                .and_then(|i| stat[i + 2..].split_whitespace().next())
-                == Some("Z")
-        }
-    }
+    harness::procfs::gone(pid as i32)
 }
 
 /// The fixture provider the lattice starts (a native binary the host runs as its child).
 const PROVIDER: &str = "kv-memory";
 
-/// Parent pid of `pid` (field 4 of `/proc/<pid>/stat`).
+/// Parent pid of `pid`.
 fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat[stat.rfind(')')? + 2..]
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    harness::procfs::Stat::of(pid as i32).map(|s| s.parent as u32)
 }
 
 /// Living children of any of `parents`, as (pid, command line).

@@ -83,11 +83,9 @@ pub(crate) fn owner_id() -> String {
     format!("{pid}:{}", start_time(pid as i32).unwrap_or(0))
 }
 
-/// Start time of a process in clock ticks since boot (field 22 of `/proc/<pid>/stat`).
+/// Start time of a process in clock ticks since boot.
 pub(crate) fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    crate::procfs::Stat::of(pid).map(|s| s.start_time)
 }
 
 /// Whether the owner `<pid>:<start time>` still runs.

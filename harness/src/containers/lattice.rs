@@ -89,15 +89,6 @@ fn common_dir(dirs: &[PathBuf]) -> Option<PathBuf> {
     (common.components().count() > 2).then_some(common)
 }
 
-fn free_port() -> Result<u16, HarnessError> {
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").map_err(HarnessError::io("find a free port"))?;
-    Ok(listener
-        .local_addr()
-        .map_err(HarnessError::io("find a free port"))?
-        .port())
-}
-
 impl ContainerLattice {
     /// Removes what dead runs left, then creates the network and the JetStream volume.
     pub(crate) async fn create(
@@ -246,7 +237,7 @@ impl ContainerLattice {
     pub(crate) async fn start_nats(&self) -> Result<(ContainerService, u16), HarnessError> {
         let mut last = None;
         for _ in 0..3 {
-            let port = free_port()?;
+            let port = crate::net::free_port()?;
             let (repo, tag) = split_image(&self.images.nats_server);
             let image = GenericImage::new(repo, tag)
                 .with_wait_for(WaitFor::message_on_stderr("Server is ready"));

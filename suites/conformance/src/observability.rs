@@ -475,6 +475,7 @@ fn flag_conflict(cx: Cx) -> TestFuture {
             .binaries()
             .context("a lattice the harness started has binaries")?;
         let attempt = harness::Lattice::builder()
+            .backend(cx.lattice().backend())
             .hosts(0)
             .host(spec)
             .binaries(binaries.clone())

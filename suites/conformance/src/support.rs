@@ -7,17 +7,11 @@ use harness::journal::LatticeEvent;
 use harness::wait::{Probe, Wait};
 use wasmcloud_control_interface::HostInventory;
 
-/// A TCP port free on 127.0.0.1 right now (the OS picks it).
-pub fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("bind 127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
-}
-
 /// A listener for host `index` of the lattice (e.g. the builtin HTTP server): the address it
 /// binds and the `http://` base this machine reaches it at — loopback for processes, the
 /// container's address on the lattice network for containers.
 pub fn listener(cx: &Cx, index: usize) -> anyhow::Result<(String, String)> {
-    let port = free_port()?;
+    let port = harness::net::free_port()?;
     let lattice = cx.lattice();
     let host = lattice
         .hosts()

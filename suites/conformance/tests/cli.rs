@@ -1659,11 +1659,7 @@ fn reap_child() {
 
 /// True once `pid` is gone or a zombie (waiting for init to reap it).
 fn process_gone(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
-        stat.rfind(')')
-            .and_then(|i| stat[i + 2..].split_whitespace().next())
-            == Some("Z")
-    })
+    harness::procfs::gone(pid as i32)
 }
 
 /// Starts the reap child in `tmp` (its records go under `tmp`, out of other runs' way), kills it

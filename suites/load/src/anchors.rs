@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use crate::process::{free_port, wait_http, Owned};
+use harness::process::ManagedProcess;
+
+use crate::ready::wait_http;
 
 /// The HTTP fixture's answer to GET.
 pub const HELLO: &str = "hello from rust";
@@ -14,19 +16,20 @@ pub const HELLO: &str = "hello from rust";
 pub struct Server {
     /// `127.0.0.1:<port>`.
     pub addr: String,
-    _process: Owned,
+    _process: ManagedProcess,
 }
 
 /// The native hello server (`wcc-load-anchor http`).
 pub async fn native_http(anchor_bin: &Path, dir: &Path) -> anyhow::Result<Server> {
-    let addr = format!("127.0.0.1:{}", free_port()?);
-    let mut p = Owned::spawn(
+    let addr = format!("127.0.0.1:{}", harness::net::free_port()?);
+    let mut p = ManagedProcess::spawn(
         "native-http",
         anchor_bin,
         &["http".into(), addr.clone()],
+        &[],
         dir,
     )?;
-    p.wait_output("ready", Duration::from_secs(10)).await?;
+    p.wait_for_text("ready", Duration::from_secs(10)).await?;
     wait_http(&addr, HELLO, Duration::from_secs(10)).await?;
     Ok(Server { addr, _process: p })
 }
@@ -43,7 +46,7 @@ pub async fn wasmtime_serve(
         "{} is missing (run bash ci/setup-load)",
         wasmtime.display()
     );
-    let addr = format!("127.0.0.1:{}", free_port()?);
+    let addr = format!("127.0.0.1:{}", harness::net::free_port()?);
     let args = vec![
         "serve".into(),
         "-S".into(),
@@ -53,11 +56,11 @@ pub async fn wasmtime_serve(
         component.display().to_string(),
     ];
     let start = Instant::now();
-    let mut p = Owned::spawn("wasmtime-serve", wasmtime, &args, dir)?;
+    let mut p = ManagedProcess::spawn("wasmtime-serve", wasmtime, &args, &[], dir)?;
     let ready = wait_http(&addr, HELLO, Duration::from_secs(30)).await;
     let took = start.elapsed();
     if let Err(e) = ready {
-        p.ensure_running()?;
+        p.ensure_running("answering on its address")?;
         return Err(e);
     }
     Ok((Server { addr, _process: p }, took))
@@ -77,8 +80,8 @@ pub async fn wrk(
         format!("-d{}s", duration.as_secs().max(1)),
         format!("http://{addr}/"),
     ];
-    let out = Owned::spawn("wrk", &wrk, &args, dir)?
-        .finish(duration + Duration::from_secs(30))
+    let out = ManagedProcess::spawn("wrk", &wrk, &args, &[], dir)?
+        .finish(dir, duration + Duration::from_secs(30))
         .await?;
     parse_wrk(&out).with_context(|| format!("no Requests/sec in wrk's output:\n{out}"))
 }
@@ -101,14 +104,15 @@ pub async fn nats_echo(
     url: &str,
     subject: &str,
     dir: &Path,
-) -> anyhow::Result<Owned> {
-    let mut p = Owned::spawn(
+) -> anyhow::Result<ManagedProcess> {
+    let mut p = ManagedProcess::spawn(
         "nats-echo",
         anchor_bin,
         &["nats-echo".into(), url.into(), subject.into()],
+        &[],
         dir,
     )?;
-    p.wait_output("ready", Duration::from_secs(10)).await?;
+    p.wait_for_text("ready", Duration::from_secs(10)).await?;
     Ok(p)
 }
 

@@ -5,7 +5,7 @@ pub mod anchors;
 pub mod bindings;
 pub mod config;
 pub mod generator;
-pub mod process;
+pub mod ready;
 pub mod record;
 pub mod report;
 pub mod run;

@@ -10,7 +10,7 @@ use harness::wait::{Probe, Wait};
 use harness::Lattice;
 
 use crate::bindings::{echo, runner};
-use crate::process::{free_port, wait_http};
+use crate::ready::wait_http;
 
 /// Scales `id` from `image` to `count` on `host` and waits for its `component_scaled`.
 pub async fn scale(
@@ -71,7 +71,7 @@ pub async fn http_server(
     provider_id: &str,
     id: &str,
 ) -> anyhow::Result<String> {
-    let address = format!("127.0.0.1:{}", free_port()?);
+    let address = format!("127.0.0.1:{}", harness::net::free_port()?);
     let config = format!("listen-{provider_id}");
     let put = lattice
         .ctl()

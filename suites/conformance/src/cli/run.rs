@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use conformance_report::report::{now_rfc3339, Binary, Implementation, Report, RunInfo, Target};
 use conformance_suite::framework::eligibility::{existing_skip_reason, LatticeFacts};
-use conformance_suite::framework::features::{compare, declared_unsupported, detect};
+use conformance_suite::framework::features::{compare, detect};
 use conformance_suite::framework::{
     execute, execute_on_existing, record, skip_reason, ConformanceTest, Feature, Outcome,
     RunOptions, Status,
@@ -19,7 +19,7 @@ use super::exit::{CliError, Exit};
 use super::expectations::Expectations;
 use super::order::{execution_order, random_seed, SEED_MASK};
 use super::runs;
-use super::select::{check_unsupported_env, Selection};
+use super::select::{unsupported_features, Selection};
 
 /// What `run` was asked to do.
 pub(crate) struct RunArgs {
@@ -46,8 +46,10 @@ pub(crate) struct RunArgs {
     pub(crate) outputs: Option<PathBuf>,
 }
 
-/// Applies `--backend` and the image flags to the environment the harness reads, and checks they
-/// fit together: images run only on the containers backend, which needs a Docker engine.
+/// The backend of the run (`--backend`, else `WCC_BACKEND`, else containers when an image is
+/// given and processes otherwise), checked against the image flags: images run only on the
+/// containers backend, which needs a Docker engine. The image flags go to the environment the
+/// containers backend reads them from.
 fn choose_backend(args: &RunArgs) -> Result<harness::Backend, CliError> {
     use harness::Backend;
     for (var, image) in &args.images {
@@ -71,7 +73,6 @@ fn choose_backend(args: &RunArgs) -> Result<harness::Backend, CliError> {
     backend
         .ensure_usable()
         .map_err(|e| CliError::new(Exit::Backend, e.to_string()))?;
-    std::env::set_var(harness::backend::BACKEND_ENV, backend.id());
     Ok(backend)
 }
 
@@ -217,7 +218,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
         std::env::set_var(harness::wait::TIMEOUT_SCALE_ENV, scale.to_string());
     }
     // 1. Inputs that need no binary.
-    check_unsupported_env()?;
+    let unsupported = unsupported_features()?;
     if let Some(outputs) = &args.outputs {
         runs::check_outputs(outputs)?;
     }
@@ -237,10 +238,26 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
                 "--target existing starts nothing: drop --backend and the image flags",
             ));
         }
-        return run_existing(&args, target, tests, expectations, expectations_path).await;
+        let options = RunOptions {
+            unsupported,
+            ..super::target::existing_options()
+        };
+        return run_existing(
+            &args,
+            target,
+            tests,
+            expectations,
+            expectations_path,
+            options,
+        )
+        .await;
     }
     let backend = choose_backend(&args)?;
-    let options = RunOptions::from_env().map_err(|e| CliError::new(Exit::Binary, e.to_string()))?;
+    let options = RunOptions {
+        backend,
+        unsupported: unsupported.clone(),
+        ..RunOptions::from_env().map_err(|e| CliError::new(Exit::Binary, e.to_string()))?
+    };
     let mut implementation = Implementation {
         name: args.implementation.clone(),
         host: describe(&options.binaries.host).await,
@@ -303,7 +320,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
         backend: backend.id().to_string(),
         jobs: args.jobs,
         target,
-        features: compare(&declared_unsupported(), &detected),
+        features: compare(&unsupported, &detected),
         mode: Mode::Started(options),
     };
     let (mut implementation, report_parts) = plan.execute(&args).await?;
@@ -418,12 +435,14 @@ impl Plan {
             log_dir: None,
         };
         match &self.mode {
-            Mode::Started(options) => match skip_reason(test, options.strict_fixtures) {
-                Some(reason) => skipped(reason),
-                None => execute(test, options).await,
-            },
+            Mode::Started(options) => {
+                match skip_reason(test, &options.unsupported, options.strict_fixtures) {
+                    Some(reason) => skipped(reason),
+                    None => execute(test, options).await,
+                }
+            }
             Mode::Existing(target, options, facts) => {
-                match skip_reason(test, options.strict_fixtures)
+                match skip_reason(test, &options.unsupported, options.strict_fixtures)
                     .or_else(|| existing_skip_reason(test, facts))
                 {
                     Some(reason) => skipped(reason),
@@ -542,6 +561,7 @@ async fn run_existing(
     tests: Vec<&'static ConformanceTest>,
     expectations: Expectations,
     expectations_path: Option<PathBuf>,
+    options: RunOptions,
 ) -> Result<bool, CliError> {
     eprintln!(
         "wasmcloud-conformance: connecting to lattice {} at {}",
@@ -583,8 +603,8 @@ async fn run_existing(
         backend: "external".into(),
         jobs: 1,
         target: record,
-        features: compare(&declared_unsupported(), &detected),
-        mode: Mode::Existing(target.clone(), super::target::existing_options(), facts),
+        features: compare(&options.unsupported, &detected),
+        mode: Mode::Existing(target.clone(), options, facts),
     };
     let (implementation, finished) = plan.execute(args).await?;
     finished.write(implementation, args.outputs.as_deref())

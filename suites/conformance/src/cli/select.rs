@@ -31,9 +31,6 @@ fn area_index(a: Area) -> usize {
     }
 }
 
-/// The variable naming features the target lacks (read by the harness's `skip_reason`).
-const UNSUPPORTED_ENV: &str = "WCC_TARGET_UNSUPPORTED";
-
 /// Features a `core` test must not rely on.
 const NOT_CORE: [Feature; 2] = [Feature::Wadm, Feature::BuiltinHttpServer];
 
@@ -118,14 +115,11 @@ pub(crate) fn parse_feature(name: &str, source: &str) -> Result<Feature, CliErro
         })
 }
 
-/// Checks `WCC_TARGET_UNSUPPORTED` names only known features (a typo would silently run tests the
-/// target meant to skip).
-pub(crate) fn check_unsupported_env() -> Result<(), CliError> {
-    let value = std::env::var(UNSUPPORTED_ENV).unwrap_or_default();
-    for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        parse_feature(name, UNSUPPORTED_ENV)?;
-    }
-    Ok(())
+/// The features `WCC_TARGET_UNSUPPORTED` names, read once; an unknown one is refused (a typo
+/// would silently run tests the target meant to skip).
+pub(crate) fn unsupported_features() -> Result<Vec<Feature>, CliError> {
+    conformance_suite::framework::features::unsupported_from_env()
+        .map_err(|e| CliError::new(Exit::UnknownSelection, e))
 }
 
 /// What was asked for.

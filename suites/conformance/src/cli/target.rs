@@ -99,8 +99,10 @@ pub(crate) fn existing_options() -> RunOptions {
             wadm: PathBuf::new(),
         },
         test_timeout: std::time::Duration::from_secs(300),
-        strict_fixtures: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false"),
+        strict_fixtures: harness::settings::is_ci(),
         backend: harness::Backend::Processes,
+        unsupported: Vec::new(),
+        keep: false,
     }
 }
 

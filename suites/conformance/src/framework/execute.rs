@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use conformance_report::{RecordStatus, TestRecord};
 
-use super::{ConformanceTest, Cx};
+use super::{ConformanceTest, Cx, Feature};
 use harness::binaries::Binaries;
 use harness::lattice::{HostSpec, LatticeBuilder};
 use harness::otel::OtlpReceiver;
@@ -86,30 +86,42 @@ pub struct RunOptions {
     pub strict_fixtures: bool,
     /// Where the lattices run (`WCC_BACKEND`, processes by default).
     pub backend: harness::Backend,
+    /// The features the target declares it lacks (`WCC_TARGET_UNSUPPORTED`): tests relying on
+    /// one are skipped with that reason.
+    pub unsupported: Vec<Feature>,
+    /// Keep a failed test's lattice running until Ctrl-C (`WCC_KEEP=1`).
+    pub keep: bool,
 }
 
 impl RunOptions {
-    /// Options from the environment: binaries from `WCC_*_BIN`, strict fixtures when `CI` is set.
+    /// Options from the environment, read once: binaries from `WCC_*_BIN`, the backend from
+    /// `WCC_BACKEND`, strict fixtures when `CI` is set, `WCC_TARGET_UNSUPPORTED`, `WCC_KEEP`.
     pub fn from_env() -> Result<Self, harness::HarnessError> {
         Ok(Self {
             binaries: Binaries::from_env()?,
             test_timeout: Duration::from_secs(300),
-            strict_fixtures: std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false"),
+            strict_fixtures: harness::settings::is_ci(),
             backend: harness::Backend::from_env_or(harness::Backend::Processes)?,
+            unsupported: super::features::unsupported_from_env()
+                .map_err(harness::HarnessError::Config)?,
+            keep: keep_from_env(),
         })
     }
 }
 
+/// `WCC_KEEP=1`.
+pub fn keep_from_env() -> bool {
+    std::env::var_os(KEEP_ENV).is_some_and(|v| v == "1")
+}
+
 /// Why the test will not run on this target, if it will not: a feature the target declares
-/// unsupported, or (outside strict mode) a fixture that was not built.
-pub fn skip_reason(test: &ConformanceTest, strict_fixtures: bool) -> Option<String> {
-    let unsupported = std::env::var(UNSUPPORTED_ENV).unwrap_or_default();
-    let unsupported: Vec<&str> = unsupported
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if let Some(f) = test.features.iter().find(|f| unsupported.contains(&f.id())) {
+/// `unsupported`, or (outside strict mode) a fixture that was not built.
+pub fn skip_reason(
+    test: &ConformanceTest,
+    unsupported: &[Feature],
+    strict_fixtures: bool,
+) -> Option<String> {
+    if let Some(f) = test.features.iter().find(|f| unsupported.contains(f)) {
         return Some(format!(
             "the target declares no support for feature `{}`",
             f.id()
@@ -239,7 +251,7 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
     };
     let lattice = cx.lattice();
     let (diagnostics, log_dir) = failure_report(test, &cx, &failure, "");
-    if std::env::var_os(KEEP_ENV).is_some_and(|v| v == "1") {
+    if options.keep {
         eprintln!(
             "{diagnostics}\n{KEEP_ENV}=1: lattice {} kept alive (NATS {}); press Ctrl-C to tear it down",
             lattice.name(),

@@ -24,14 +24,33 @@ pub struct Detected {
     pub evidence: String,
 }
 
-/// The features `WCC_TARGET_UNSUPPORTED` lists (unknown ids are ignored here; the runner rejects
-/// them before a run).
-pub fn declared_unsupported() -> Vec<Feature> {
-    let value = std::env::var(UNSUPPORTED_ENV).unwrap_or_default();
-    Feature::ALL
-        .into_iter()
-        .filter(|f| value.split(',').map(str::trim).any(|v| v == f.id()))
-        .collect()
+/// The features a comma-separated list of ids names (the value of `WCC_TARGET_UNSUPPORTED`);
+/// an unknown id is an error naming it and the known ones (a typo would silently run tests the
+/// target meant to skip).
+pub fn parse_unsupported(value: &str) -> Result<Vec<Feature>, String> {
+    let mut features = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let feature = Feature::ALL
+            .into_iter()
+            .find(|f| f.id() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Feature::ALL.iter().map(|f| f.id()).collect();
+                format!(
+                    "unknown feature `{name}` in {UNSUPPORTED_ENV}; features are: {}",
+                    known.join(", ")
+                )
+            })?;
+        if !features.contains(&feature) {
+            features.push(feature);
+        }
+    }
+    Ok(features)
+}
+
+/// [`parse_unsupported`] of `WCC_TARGET_UNSUPPORTED` (unset: none). Read once, at the edge
+/// ([`super::RunOptions::from_env`], the runner's argument parsing).
+pub fn unsupported_from_env() -> Result<Vec<Feature>, String> {
+    parse_unsupported(&std::env::var(UNSUPPORTED_ENV).unwrap_or_default())
 }
 
 /// Declared against detected, one record per feature in [`Feature::ALL`] order.
@@ -341,6 +360,17 @@ async fn probe_builtin_http(lattice: &Lattice, host: &str) -> Detected {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unsupported_features_parse_and_a_typo_is_refused() {
+        assert_eq!(parse_unsupported("").unwrap(), Vec::<Feature>::new());
+        assert_eq!(
+            parse_unsupported(" wadm , wadm,").unwrap(),
+            vec![Feature::Wadm]
+        );
+        let err = parse_unsupported("wadm,wadn").unwrap_err();
+        assert!(err.contains("`wadn`") && err.contains("wadm"), "{err}");
+    }
 
     #[test]
     fn a_mismatch_is_a_known_detection_that_differs_from_the_declaration() {

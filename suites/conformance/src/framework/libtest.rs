@@ -3,6 +3,7 @@
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use super::execute::{execute, skip_reason, RunOptions, Status};
+use super::features::unsupported_from_env;
 use super::ConformanceTest;
 
 /// When set (ci/test sets it while listing the tests), the reason of every skipped test is
@@ -13,12 +14,26 @@ const SKIP_REASONS_ENV: &str = "WCC_SKIP_REASONS";
 /// The `main` of a `harness = false` test binary over `tests`.
 pub fn main(tests: Vec<&'static ConformanceTest>) -> ! {
     let args = Arguments::from_args();
-    let strict = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+    let strict = harness::settings::is_ci();
+    // A bad WCC_TARGET_UNSUPPORTED fails every test with the reason (never a silent default).
+    let unsupported = match unsupported_from_env() {
+        Ok(u) => u,
+        Err(e) => {
+            let trials = tests
+                .into_iter()
+                .map(|test| {
+                    let e = e.clone();
+                    Trial::test(test.name, move || Err(Failed::from(e)))
+                })
+                .collect();
+            libtest_mimic::run(&args, trials).exit()
+        }
+    };
     let mut reasons = String::new();
     let trials = tests
         .into_iter()
         .map(|test| {
-            let skip = skip_reason(test, strict);
+            let skip = skip_reason(test, &unsupported, strict);
             if let Some(reason) = &skip {
                 if !args.list {
                     eprintln!("skipping {}: {reason}", test.name);

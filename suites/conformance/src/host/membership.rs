@@ -8,8 +8,6 @@ use futures::StreamExt as _;
 use harness::lattice::HostSpec;
 use harness::wait::{Probe, Wait};
 
-use crate::support::free_port;
-
 fn env(pairs: &[(&str, String)]) -> HostSpec {
     HostSpec {
         env: pairs
@@ -69,7 +67,7 @@ pub static HTTP_ADMIN: ConformanceTest = ConformanceTest {
 
 fn http_admin(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let port = free_port()?;
+        let port = harness::net::free_port()?;
         let bind = cx.lattice().backend().bind_address(port);
         let host = cx
             .lattice()
@@ -233,7 +231,7 @@ pub static NATS_UNREACHABLE: ConformanceTest = ConformanceTest {
 
 fn nats_unreachable(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let closed = free_port()?;
+        let closed = harness::net::free_port()?;
         let attempt = cx
             .lattice()
             .add_host(env(&[("WASMCLOUD_NATS_PORT", closed.to_string())]))
