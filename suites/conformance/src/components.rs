@@ -70,9 +70,11 @@ fn scale_invoke_stop(cx: Cx) -> TestFuture {
         let client = cx.lattice().wrpc_client(id).await?;
         let big = "x".repeat(100_000);
         for msg in ["hello", "", "ünïcødé ✓ 🚀", big.as_str()] {
-            let got = echo::echo(&client, None, msg)
-                .await
-                .with_context(|| format!("wRPC echo of a {}-byte message", msg.len()))?;
+            let got = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+                echo::echo(&client, None, msg)
+            })
+            .await
+            .with_context(|| format!("wRPC echo of a {}-byte message", msg.len()))?;
             ensure!(
                 got == msg,
                 "echo returned {} bytes for a {}-byte message",
@@ -80,9 +82,11 @@ fn scale_invoke_stop(cx: Cx) -> TestFuture {
                 msg.len()
             );
         }
-        let lang = about::language(&client, None)
-            .await
-            .context("wRPC about.language")?;
+        let lang = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+            about::language(&client, None)
+        })
+        .await
+        .context("wRPC about.language")?;
         ensure!(lang == "rust", "about.language answered {lang:?}");
 
         scale(&cx, &host, &fixture.file_ref(), id, 0).await?;

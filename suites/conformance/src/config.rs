@@ -147,9 +147,11 @@ fn live_update(cx: Cx) -> TestFuture {
             )
             .await?;
         let client = cx.lattice().wrpc_client("live-reader").await?;
-        let first = config_reader::get(&client, None, "mode")
-            .await
-            .context("config-reader.get")?;
+        let first = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+            config_reader::get(&client, None, "mode")
+        })
+        .await
+        .context("config-reader.get")?;
         ensure!(
             first.as_deref() == Some("first"),
             "before the update: {first:?}"

@@ -27,9 +27,12 @@ async fn invoke_echo(cx: &Cx, id: &str, n: usize) -> anyhow::Result<wrpc_transpo
     .await?;
     let client = cx.lattice().wrpc_client(id).await?;
     for i in 0..n {
-        echo::echo(&client, None, &format!("traced #{i}"))
-            .await
-            .context("wRPC echo")?;
+        let msg = format!("traced #{i}");
+        harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+            echo::echo(&client, None, &msg)
+        })
+        .await
+        .context("wRPC echo")?;
     }
     Ok(client)
 }
@@ -138,9 +141,11 @@ fn traceparent(cx: Cx) -> TestFuture {
             "traceparent",
             format!("00-{trace_id}-{parent_id}-01").as_str(),
         );
-        echo::echo(&client, Some(headers), "with a caller")
-            .await
-            .context("wRPC echo with traceparent")?;
+        harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+            echo::echo(&client, Some(headers.clone()), "with a caller")
+        })
+        .await
+        .context("wRPC echo with traceparent")?;
         let rx = cx.otel()?;
         let span = await_export(rx, "the invocation span in the caller's trace", |rx| {
             rx.spans()
@@ -312,9 +317,11 @@ fn component_logs(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let client = invoke_echo(&cx, "chatty", 0).await?;
         let token = format!("otlp-log-{}", cx.lattice().name());
-        logger::log(&client, None, "warn", &token)
-            .await
-            .context("logger.log")?;
+        harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+            logger::log(&client, None, "warn", &token)
+        })
+        .await
+        .context("logger.log")?;
         let rx = cx.otel()?;
         let record = await_export(rx, "the component's log record", |rx| {
             rx.logs().into_iter().find(|l| l.body == token)
@@ -412,9 +419,11 @@ pub static SINGLE_SIGNAL: ConformanceTest = ConformanceTest {
 fn single_signal(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let client = invoke_echo(&cx, "traces-only", 2).await?;
-        logger::log(&client, None, "warn", "traces-only-log")
-            .await
-            .context("logger.log")?;
+        harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+            logger::log(&client, None, "warn", "traces-only-log")
+        })
+        .await
+        .context("logger.log")?;
         let rx = cx.otel()?;
         await_export(rx, "the invocation spans", |rx| {
             (rx.spans()

@@ -593,9 +593,11 @@ fn config_scaler(cx: Cx) -> TestFuture {
             "stored config: {stored:?}"
         );
         let client = cx.lattice().wrpc_client("cfg_app-reader").await?;
-        let color = crate::bindings::test::fixtures::config_reader::get(&client, None, "color")
-            .await
-            .context("config-reader.get")?;
+        let color = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+            crate::bindings::test::fixtures::config_reader::get(&client, None, "color")
+        })
+        .await
+        .context("config-reader.get")?;
         ensure!(
             color.as_deref() == Some("teal"),
             "the component reads {color:?}"

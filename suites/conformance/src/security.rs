@@ -133,10 +133,11 @@ fn policy_checks_invocations(cx: Cx) -> TestFuture {
         )
         .await?;
         let client = cx.lattice().wrpc_client("guarded").await?;
-        let lang = tokio::time::timeout(Duration::from_secs(15), about::language(&client, None))
-            .await
-            .context("about.language did not answer")?
-            .context("an allowed invocation failed")?;
+        let lang = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+            about::language(&client, None)
+        })
+        .await
+        .context("an allowed invocation failed")?;
         ensure!(lang == "rust", "about.language answered {lang:?}");
         let denied = tokio::time::timeout(
             Duration::from_secs(15),

@@ -85,9 +85,11 @@ async fn echo_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let client = cx.lattice().wrpc_client(&id).await?;
     let big = "é".repeat(50_000);
     for msg in ["hello", "", "ünïcødé ✓ 🚀", big.as_str()] {
-        let got = bounded(|| echo::echo(&client, None, msg))
-            .await
-            .with_context(|| format!("wRPC echo of {} bytes", msg.len()))?;
+        let got = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+            echo::echo(&client, None, msg)
+        })
+        .await
+        .with_context(|| format!("wRPC echo of {} bytes", msg.len()))?;
         ensure!(
             got == msg,
             "echo returned {} bytes for a {}-byte message",
@@ -95,9 +97,11 @@ async fn echo_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
             msg.len()
         );
     }
-    let named = bounded(|| about::language(&client, None))
-        .await
-        .context("about.language")?;
+    let named = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+        about::language(&client, None)
+    })
+    .await
+    .context("about.language")?;
     ensure!(
         named == lang.id(),
         "the {lang} fixture says it is written in {named:?}"
@@ -154,9 +158,11 @@ async fn config_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let get = |key: &'static str| {
         let client = client.clone();
         async move {
-            bounded(|| config_reader::get(&client, None, key))
-                .await
-                .with_context(|| format!("config-reader.get({key})"))
+            harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+                config_reader::get(&client, None, key)
+            })
+            .await
+            .with_context(|| format!("config-reader.get({key})"))
         }
     };
     ensure!(
@@ -190,9 +196,11 @@ async fn logging_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     scale(&cx, &host, &fixture.file_ref(), &id, 1).await?;
     let client = cx.lattice().wrpc_client(&id).await?;
     let token = format!("wcc-log-{}", ulid_like(&id));
-    bounded(|| logger::log(&client, None, "warn", &token))
-        .await
-        .context("logger.log")?;
+    harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+        logger::log(&client, None, "warn", &token)
+    })
+    .await
+    .context("logger.log")?;
     let host_handle = &cx.lattice().hosts()[0];
     let token_ref = &token;
     let id_ref = &id;
@@ -218,48 +226,6 @@ async fn logging_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
         "the host line does not name component {id}: {line}"
     );
     Ok(())
-}
-
-/// One wRPC call, bounded at 30 s. A send that reached nobody (NATS "no responders", which the
-/// transport reports as `not connected`) is sent again within the bound: a host can publish
-/// `component_scaled` before its wRPC subscription for the component is live (seen once in 290
-/// tests: the first call, 110 ms after the event, reached nobody). Nothing was delivered, so
-/// sending again is safe even for a call that changes state.
-async fn bounded<T, F, Fut>(mut call: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<T>>,
-{
-    const CALL_TIMEOUT: Duration = Duration::from_secs(30);
-    let limit = harness::wait::scaled(CALL_TIMEOUT);
-    let started = std::time::Instant::now();
-    let mut unanswered = 0u32;
-    loop {
-        let left = limit.saturating_sub(started.elapsed());
-        match tokio::time::timeout(left, call()).await {
-            Err(_) => anyhow::bail!(
-                "no answer within {CALL_TIMEOUT:?} ({unanswered} earlier sends reached no subscriber)"
-            ),
-            Ok(Err(e)) if reached_nobody(&e) => {
-                unanswered += 1;
-                if started.elapsed() + Duration::from_millis(50) >= limit {
-                    return Err(e.context(format!(
-                        "no subscriber for the call within {CALL_TIMEOUT:?} ({unanswered} sends)"
-                    )));
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Ok(result) => return result,
-        }
-    }
-}
-
-/// The wRPC transport's error for a request no subscriber received (NATS 503 "no responders").
-fn reached_nobody(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::NotConnected)
-    })
 }
 
 /// A token unique enough to find one line in a log.
@@ -409,9 +375,11 @@ async fn link_call_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
         }
     })
     .await?;
-    let named = bounded(|| about::language(&client, None))
-        .await
-        .context("about.language of the runner")?;
+    let named = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+        about::language(&client, None)
+    })
+    .await
+    .context("about.language of the runner")?;
     ensure!(
         named == lang.id(),
         "the runner says it is written in {named:?}"
@@ -662,9 +630,11 @@ async fn counter_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let client = cx.lattice().wrpc_client(&id).await?;
     increments_to(&client, "hits", 1).await?;
     for want in [2, 3] {
-        let got = bounded(|| counter::increment(&client, None, "hits"))
-            .await
-            .context("counter.increment")?;
+        let got = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+            counter::increment(&client, None, "hits")
+        })
+        .await
+        .context("counter.increment")?;
         ensure!(
             got == Ok(want),
             "increment answered {got:?}, expected Ok({want})"
@@ -721,7 +691,10 @@ async fn provider_swap(cx: Cx) -> anyhow::Result<()> {
     let client = cx.lattice().wrpc_client("counter").await?;
     increments_to(&client, "visits", 1).await?;
     for want in [2, 3] {
-        let got = bounded(|| counter::increment(&client, None, "visits")).await?;
+        let got = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+            counter::increment(&client, None, "visits")
+        })
+        .await?;
         ensure!(
             got == Ok(want),
             "provider A answered {got:?}, expected Ok({want})"
@@ -750,7 +723,10 @@ async fn provider_swap(cx: Cx) -> anyhow::Result<()> {
     );
     // Provider B has its own store: the count starts again.
     increments_to(&client, "visits", 1).await?;
-    let got = bounded(|| counter::increment(&client, None, "visits")).await?;
+    let got = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+        counter::increment(&client, None, "visits")
+    })
+    .await?;
     ensure!(got == Ok(2), "provider B answered {got:?}, expected Ok(2)");
     let file = root.path().join("visits");
     let stored = std::fs::read_to_string(&file)
@@ -883,51 +859,4 @@ async fn dotted_id(cx: Cx) -> anyhow::Result<()> {
         inv.components()
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::{Error, ErrorKind};
-
-    fn nobody() -> anyhow::Error {
-        anyhow::Error::from(Error::from(ErrorKind::NotConnected))
-            .context("failed to shutdown synchronous parameter channel")
-    }
-
-    #[test]
-    fn only_a_send_that_reached_nobody_counts_as_such() {
-        assert!(reached_nobody(&nobody()));
-        assert!(!reached_nobody(&anyhow::Error::from(Error::from(
-            ErrorKind::TimedOut
-        ))));
-        assert!(!reached_nobody(&anyhow::anyhow!("not connected")));
-    }
-
-    #[tokio::test]
-    async fn a_call_that_reached_nobody_is_sent_again_and_other_errors_are_not() {
-        let mut sends = 0;
-        let answer = bounded(|| {
-            sends += 1;
-            let n = sends;
-            async move {
-                if n < 4 {
-                    Err(nobody())
-                } else {
-                    Ok(n)
-                }
-            }
-        })
-        .await
-        .unwrap();
-        assert_eq!(answer, 4);
-        let mut sends = 0;
-        let err = bounded(|| {
-            sends += 1;
-            async { Err::<(), _>(anyhow::anyhow!("the component trapped")) }
-        })
-        .await
-        .unwrap_err();
-        assert_eq!(sends, 1, "{err}");
-    }
 }
