@@ -1,6 +1,5 @@
 //! Components scaled through the control interface and invoked over wRPC (catalogue HL-14, NET-08,
 //! VAC-01, CFG-05).
-use std::time::Duration;
 
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
@@ -8,6 +7,7 @@ use harness::wait::{Probe, Wait};
 
 use crate::bindings::{about, echo};
 use crate::fixtures::PROBE_RUST;
+use crate::framework::T;
 use crate::support::{scale, wait_inventory};
 
 /// HL-14 + NET-08: scale from `file://`, invoke the custom export over wRPC, scale to zero.
@@ -95,27 +95,21 @@ fn scale_invoke_stop(cx: Cx) -> TestFuture {
         })
         .await?;
         // Nobody serves the export any more: the call fails (no responders) instead of answering.
-        let after = Wait::new(
-            "wRPC echo to fail after the scale to 0",
-            Duration::from_secs(30),
-        )
-        .consecutive(2)
-        .until(|_| {
-            let client = client.clone();
-            async move {
-                match tokio::time::timeout(
-                    Duration::from_secs(5),
-                    echo::echo(&client, None, "still there?"),
-                )
-                .await
-                {
-                    Ok(Ok(answer)) => Probe::NotYet(format!("still answered {answer:?}")),
-                    Ok(Err(e)) => Probe::Ready(format!("{e:#}")),
-                    Err(_) => Probe::Ready("no answer within 5 s".to_string()),
+        let after = Wait::new("wRPC echo to fail after the scale to 0", T.converge)
+            .consecutive(2)
+            .until(|_| {
+                let client = client.clone();
+                async move {
+                    match tokio::time::timeout(T.attempt, echo::echo(&client, None, "still there?"))
+                        .await
+                    {
+                        Ok(Ok(answer)) => Probe::NotYet(format!("still answered {answer:?}")),
+                        Ok(Err(e)) => Probe::Ready(format!("{e:#}")),
+                        Err(_) => Probe::Ready("no answer within 5 s".to_string()),
+                    }
                 }
-            }
-        })
-        .await?;
+            })
+            .await?;
         ensure!(!after.is_empty());
         Ok(())
     })

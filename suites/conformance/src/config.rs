@@ -8,6 +8,7 @@ use harness::wait::{Probe, Wait};
 
 use crate::bindings::test::fixtures::config_reader;
 use crate::fixtures::PROBE_RUST;
+use crate::framework::T;
 use crate::support::scale;
 
 /// NET-06: put, get, delete, with events and the documented answers for bad and missing input.
@@ -67,13 +68,9 @@ fn crud(cx: Cx) -> TestFuture {
         let put = cx.ctl().put_config("app-config", values.clone()).await?;
         ensure!(put.succeeded(), "config.put: {}", put.message());
         journal
-            .wait_for(
-                mark,
-                "config_set",
-                "app-config",
-                Duration::from_secs(10),
-                |e| e.field("config_name") == Some("app-config"),
-            )
+            .wait_for(mark, "config_set", "app-config", T.event, |e| {
+                e.field("config_name") == Some("app-config")
+            })
             .await?;
         let got = cx
             .ctl()
@@ -88,13 +85,9 @@ fn crud(cx: Cx) -> TestFuture {
         let del = cx.ctl().delete_config("app-config").await?;
         ensure!(del.succeeded(), "config.del: {}", del.message());
         journal
-            .wait_for(
-                mark,
-                "config_deleted",
-                "app-config",
-                Duration::from_secs(10),
-                |e| e.field("config_name") == Some("app-config"),
-            )
+            .wait_for(mark, "config_deleted", "app-config", T.event, |e| {
+                e.field("config_name") == Some("app-config")
+            })
             .await?;
         let gone = cx.ctl().get_config("app-config").await?;
         ensure!(
@@ -138,13 +131,9 @@ fn live_update(cx: Cx) -> TestFuture {
             .await?;
         ensure!(ack.succeeded(), "scale: {}", ack.message());
         cx.journal()
-            .wait_for(
-                mark,
-                "component_scaled",
-                "live-reader",
-                Duration::from_secs(30),
-                |e| e.field("component_id") == Some("live-reader"),
-            )
+            .wait_for(mark, "component_scaled", "live-reader", T.component, |e| {
+                e.field("component_id") == Some("live-reader")
+            })
             .await?;
         let client = cx.lattice().wrpc_client("live-reader").await?;
         let first = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
@@ -165,20 +154,17 @@ fn live_update(cx: Cx) -> TestFuture {
             .await?;
         ensure!(put.succeeded(), "config.put: {}", put.message());
         let client_ref = &client;
-        Wait::new(
-            "the component to read the updated config",
-            Duration::from_secs(20),
-        )
-        .consecutive(2)
-        .interval(Duration::from_millis(100))
-        .until(|_| async move {
-            match config_reader::get(client_ref, None, "mode").await {
-                Ok(Some(v)) if v == "second" => Probe::Ready(()),
-                Ok(v) => Probe::NotYet(format!("reads {v:?}")),
-                Err(e) => Probe::NotYet(format!("{e:#}")),
-            }
-        })
-        .await?;
+        Wait::new("the component to read the updated config", T.converge)
+            .consecutive(2)
+            .interval(Duration::from_millis(100))
+            .until(|_| async move {
+                match config_reader::get(client_ref, None, "mode").await {
+                    Ok(Some(v)) if v == "second" => Probe::Ready(()),
+                    Ok(v) => Probe::NotYet(format!("reads {v:?}")),
+                    Err(e) => Probe::NotYet(format!("{e:#}")),
+                }
+            })
+            .await?;
         Ok(())
     })
 }

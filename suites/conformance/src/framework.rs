@@ -1,15 +1,18 @@
 //! The conformance framework: tests as values ([`ConformanceTest`]), what a test body gets
 //! ([`Cx`]), how one is executed against a fresh lattice or an existing one ([`execute`],
 //! [`execute_on_existing`]), the libtest-mimic adapter that lets `cargo nextest run` run each as
-//! its own test, the feature probe, and which tests an existing lattice can run. What a run
-//! writes is the report crate's (`conformance_report`).
+//! its own test, the feature probe, which tests an existing lattice can run, and the named time
+//! budgets tests wait with ([`T`]). What a run writes is the report crate's
+//! (`conformance_report`).
 mod context;
 pub mod eligibility;
 mod execute;
 pub mod features;
 pub mod libtest;
 mod model;
+mod timeouts;
 
 pub use context::Cx;
 pub use execute::{execute, execute_on_existing, record, skip_reason, Outcome, RunOptions, Status};
 pub use model::{Area, ConformanceTest, Feature, Setup, TestFuture};
+pub use timeouts::{Timeouts, T};

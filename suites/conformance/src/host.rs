@@ -1,6 +1,7 @@
 //! Host identity, inventory and heartbeat (catalogue CFG, HL).
 use std::time::Duration;
 
+use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
 use harness::wait::{Probe, Wait};
@@ -280,13 +281,9 @@ fn labels_at_runtime(cx: Cx) -> TestFuture {
             put.message()
         );
         let changed = journal
-            .wait_for(
-                mark,
-                "labels_changed",
-                "after label.put",
-                Duration::from_secs(10),
-                |e| e.source() == host,
-            )
+            .wait_for(mark, "labels_changed", "after label.put", T.event, |e| {
+                e.source() == host
+            })
             .await?;
         let labels = &changed.data()["labels"];
         ensure!(
@@ -323,13 +320,9 @@ fn labels_at_runtime(cx: Cx) -> TestFuture {
         let del = cx.ctl().delete_label(&host, "rack").await?;
         ensure!(del.succeeded(), "label.del refused: {}", del.message());
         let after = journal
-            .wait_for(
-                mark,
-                "labels_changed",
-                "after label.del",
-                Duration::from_secs(10),
-                |e| e.source() == host,
-            )
+            .wait_for(mark, "labels_changed", "after label.del", T.event, |e| {
+                e.source() == host
+            })
             .await?;
         ensure!(
             after.data()["labels"]["rack"].is_null(),
@@ -371,13 +364,9 @@ fn stop_host(cx: Cx) -> TestFuture {
         ensure!(ack.succeeded(), "host.stop refused: {}", ack.message());
         let stopped = cx
             .journal()
-            .wait_for(
-                mark,
-                "host_stopped",
-                "the stopped host",
-                Duration::from_secs(20),
-                |e| e.source() == victim.as_str(),
-            )
+            .wait_for(mark, "host_stopped", "the stopped host", T.service, |e| {
+                e.source() == victim.as_str()
+            })
             .await?;
         ensure!(
             stopped.data()["labels"]["zone"] == "conformance-a",
@@ -385,27 +374,24 @@ fn stop_host(cx: Cx) -> TestFuture {
             stopped.data()
         );
         let ctl = cx.ctl().clone();
-        Wait::new(
-            "the stopped host to stop answering ping",
-            Duration::from_secs(20),
-        )
-        .consecutive(2)
-        .until(|_| {
-            let ctl = ctl.clone();
-            async move {
-                match ctl.get_hosts().await {
-                    Ok(hosts) if hosts.iter().all(|h| h.id() != victim) => {
-                        Probe::Ready(hosts.len())
+        Wait::new("the stopped host to stop answering ping", T.converge)
+            .consecutive(2)
+            .until(|_| {
+                let ctl = ctl.clone();
+                async move {
+                    match ctl.get_hosts().await {
+                        Ok(hosts) if hosts.iter().all(|h| h.id() != victim) => {
+                            Probe::Ready(hosts.len())
+                        }
+                        Ok(hosts) => Probe::NotYet(format!(
+                            "{} host(s) still answer, the stopped one among them",
+                            hosts.len()
+                        )),
+                        Err(e) => Probe::NotYet(e.to_string()),
                     }
-                    Ok(hosts) => Probe::NotYet(format!(
-                        "{} host(s) still answer, the stopped one among them",
-                        hosts.len()
-                    )),
-                    Err(e) => Probe::NotYet(e.to_string()),
                 }
-            }
-        })
-        .await?;
+            })
+            .await?;
         let hosts = cx.ctl().get_hosts().await?;
         ensure!(
             hosts.len() == 1 && hosts[0].id() == survivor,
@@ -437,13 +423,11 @@ fn protocol_errors(cx: Cx) -> TestFuture {
         let ask = |subject: String, body: &'static str| {
             let nats = nats.clone();
             async move {
-                let reply = tokio::time::timeout(
-                    Duration::from_secs(5),
-                    nats.request(subject.clone(), body.into()),
-                )
-                .await
-                .map_err(|_| anyhow::anyhow!("no reply on {subject} within 5 s"))?
-                .with_context(|| format!("request on {subject}"))?;
+                let reply =
+                    tokio::time::timeout(T.attempt, nats.request(subject.clone(), body.into()))
+                        .await
+                        .map_err(|_| anyhow::anyhow!("no reply on {subject} within 5 s"))?
+                        .with_context(|| format!("request on {subject}"))?;
                 let json: serde_json::Value =
                     serde_json::from_slice(&reply.payload).context("reply is not JSON")?;
                 anyhow::Ok(json)
@@ -615,13 +599,9 @@ fn count_field(cx: Cx) -> TestFuture {
         let mark = cx.journal().mark();
         send(serde_json::json!({"component_ref": image, "component_id": "counted", "host_id": host, "count": 2, "config": []})).await?;
         cx.journal()
-            .wait_for(
-                mark,
-                "component_scaled",
-                "counted at 2",
-                Duration::from_secs(30),
-                |e| e.field("component_id") == Some("counted") && e.data()["max_instances"] == 2,
-            )
+            .wait_for(mark, "component_scaled", "counted at 2", T.component, |e| {
+                e.field("component_id") == Some("counted") && e.data()["max_instances"] == 2
+            })
             .await?;
         let mark = cx.journal().mark();
         send(serde_json::json!({"component_ref": image, "component_id": "counted", "host_id": host, "max_instances": 3, "config": []}))
@@ -635,7 +615,7 @@ fn count_field(cx: Cx) -> TestFuture {
                 mark,
                 "component_scaled",
                 "counted rescaled to a count other than 2",
-                Duration::from_secs(30),
+                T.component,
                 |e| e.field("component_id") == Some("counted") && e.data()["max_instances"] != 2,
             )
             .await?;
@@ -701,11 +681,11 @@ fn update(cx: Cx) -> TestFuture {
         // the component keeps answering, in either language, and does not require the switch.
         let wrpc = cx.lattice().wrpc_client("updated").await?;
         let wrpc_ref = &wrpc;
-        let lang = Wait::new("the updated component to answer", Duration::from_secs(30))
+        let lang = Wait::new("the updated component to answer", T.converge)
             .consecutive(2)
             .until(|_| async move {
                 match tokio::time::timeout(
-                    Duration::from_secs(5),
+                    T.attempt,
                     crate::bindings::about::language(wrpc_ref, None),
                 )
                 .await
@@ -755,13 +735,9 @@ fn component_limits(cx: Cx) -> TestFuture {
         let raw: serde_json::Value = serde_json::from_slice(&reply.payload)?;
         ensure!(raw["success"] == true, "scale with limits: {raw}");
         cx.journal()
-            .wait_for(
-                mark,
-                "component_scaled",
-                "limited",
-                Duration::from_secs(30),
-                |e| e.field("component_id") == Some("limited"),
-            )
+            .wait_for(mark, "component_scaled", "limited", T.component, |e| {
+                e.field("component_id") == Some("limited")
+            })
             .await?;
         let inv = crate::support::wait_inventory(&cx, &host, "limited listed", 1, |inv| {
             inv.components().iter().any(|c| c.id() == "limited")

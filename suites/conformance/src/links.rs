@@ -10,6 +10,7 @@ use wasmcloud_control_interface::Link;
 
 use crate::bindings::runner;
 use crate::fixtures::{PROBE_RUST, RUNNER_RUST};
+use crate::framework::T;
 use crate::support::{scale, wait_inventory};
 
 fn echo_link(source: &str, target: &str, name: &str) -> anyhow::Result<Link> {
@@ -56,7 +57,7 @@ fn put_get_delete(cx: Cx) -> TestFuture {
                 mark,
                 "linkdef_set",
                 "link-source -> link-target",
-                Duration::from_secs(10),
+                T.event,
                 |e| e.field("source_id") == Some("link-source"),
             )
             .await?;
@@ -83,13 +84,9 @@ fn put_get_delete(cx: Cx) -> TestFuture {
             .await?;
         ensure!(del.succeeded(), "link.del refused: {}", del.message());
         let deleted = journal
-            .wait_for(
-                mark,
-                "linkdef_deleted",
-                "link-source",
-                Duration::from_secs(10),
-                |e| e.field("source_id") == Some("link-source"),
-            )
+            .wait_for(mark, "linkdef_deleted", "link-source", T.event, |e| {
+                e.field("source_id") == Some("link-source")
+            })
             .await?;
         let d = deleted.data();
         ensure!(
@@ -160,7 +157,7 @@ fn conflicting_target(cx: Cx) -> TestFuture {
                 mark,
                 "linkdef_set_failed",
                 "the conflicting link",
-                Duration::from_secs(10),
+                T.event,
                 |e| e.field("target") == Some("target-b"),
             )
             .await?;
@@ -211,7 +208,7 @@ pub static COMPONENT_CALLS_LINKED_TARGET: ConformanceTest = ConformanceTest {
 };
 
 async fn run_outcome(client: &wrpc_transport_nats::Client, msg: &str) -> Result<String, String> {
-    match tokio::time::timeout(Duration::from_secs(15), runner::run(client, None, msg)).await {
+    match tokio::time::timeout(T.attempt, runner::run(client, None, msg)).await {
         Ok(Ok(answer)) => Ok(answer),
         Ok(Err(e)) => Err(format!("{e:#}")),
         Err(_) => Err("no answer within 15 s".into()),
@@ -245,7 +242,7 @@ fn component_calls_linked_target(cx: Cx) -> TestFuture {
         let client_ref = &client;
         Wait::new(
             "runner.run to reach echo-target through the link",
-            Duration::from_secs(30),
+            T.converge,
         )
         .consecutive(3)
         .interval(Duration::from_millis(200))
@@ -266,7 +263,7 @@ fn component_calls_linked_target(cx: Cx) -> TestFuture {
         ensure!(del.succeeded(), "link.del refused: {}", del.message());
         Wait::new(
             "runner.run to fail again once the link is deleted",
-            Duration::from_secs(30),
+            T.converge,
         )
         .consecutive(2)
         .interval(Duration::from_millis(200))
@@ -323,7 +320,7 @@ fn cross_host_call(cx: Cx) -> TestFuture {
         let client_ref = &client;
         Wait::new(
             "near-runner (host 0) to reach far-echo (host 1)",
-            Duration::from_secs(30),
+            T.converge,
         )
         .consecutive(3)
         .interval(Duration::from_millis(200))
@@ -384,31 +381,32 @@ fn load_balancing(cx: Cx) -> TestFuture {
         // bounded, until both builds have answered three times.
         let seen = std::sync::Mutex::new(std::collections::BTreeMap::<String, u32>::new());
         let (client, seen_ref) = (&client, &seen);
-        let outcome = Wait::new(
-            "both hosts to answer calls to the shared id",
-            Duration::from_secs(20),
-        )
-        .interval(Duration::from_millis(10))
-        .until(|_| async move {
-            let lang = match tokio::time::timeout(
-                Duration::from_secs(10),
-                crate::bindings::about::language(client, None),
-            )
-            .await
-            {
-                Ok(Ok(lang)) => lang,
-                Ok(Err(e)) => return Probe::NotYet(format!("about.language failed: {e:#}")),
-                Err(_) => return Probe::NotYet("about.language did not answer within 10 s".into()),
-            };
-            let mut seen = seen_ref.lock().unwrap_or_else(|e| e.into_inner());
-            *seen.entry(lang).or_default() += 1;
-            if seen.get("rust").is_some_and(|n| *n >= 3) && seen.get("c").is_some_and(|n| *n >= 3) {
-                Probe::Ready(())
-            } else {
-                Probe::NotYet(format!("answers so far {seen:?}"))
-            }
-        })
-        .await;
+        let outcome = Wait::new("both hosts to answer calls to the shared id", T.converge)
+            .interval(Duration::from_millis(10))
+            .until(|_| async move {
+                let lang = match tokio::time::timeout(
+                    T.attempt,
+                    crate::bindings::about::language(client, None),
+                )
+                .await
+                {
+                    Ok(Ok(lang)) => lang,
+                    Ok(Err(e)) => return Probe::NotYet(format!("about.language failed: {e:#}")),
+                    Err(_) => {
+                        return Probe::NotYet("about.language did not answer within 10 s".into())
+                    }
+                };
+                let mut seen = seen_ref.lock().unwrap_or_else(|e| e.into_inner());
+                *seen.entry(lang).or_default() += 1;
+                if seen.get("rust").is_some_and(|n| *n >= 3)
+                    && seen.get("c").is_some_and(|n| *n >= 3)
+                {
+                    Probe::Ready(())
+                } else {
+                    Probe::NotYet(format!("answers so far {seen:?}"))
+                }
+            })
+            .await;
         let seen = seen.into_inner().unwrap_or_else(|e| e.into_inner());
         ensure!(
             outcome.is_ok(),
@@ -455,7 +453,7 @@ fn links_replayed(cx: Cx) -> TestFuture {
         );
         let ctl = cx.ctl();
         let first_ref = &first;
-        Wait::new("only the newcomer to answer ping", Duration::from_secs(20))
+        Wait::new("only the newcomer to answer ping", T.converge)
             .consecutive(2)
             .until(|_| async move {
                 match ctl.get_hosts().await {

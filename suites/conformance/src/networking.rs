@@ -1,8 +1,8 @@
 //! Seamless distributed networking at the level of the lattice (catalogue NET-01): what one lattice
 //! on a NATS server sees of another.
 use std::collections::BTreeMap;
-use std::time::Duration;
 
+use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::ensure;
 use harness::lattice::HostSpec;
@@ -54,8 +54,8 @@ fn isolation(cx: Cx) -> TestFuture {
         );
         let theirs = wasmcloud_control_interface::ClientBuilder::new(cx.lattice().nats().clone())
             .lattice(&other)
-            .timeout(Duration::from_secs(5))
-            .auction_timeout(Duration::from_secs(2))
+            .timeout(T.attempt)
+            .auction_timeout(T.quiet)
             .build();
         let their_hosts = theirs
             .get_hosts()

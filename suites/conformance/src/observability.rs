@@ -10,6 +10,7 @@ use harness::wait::{Probe, Wait};
 use crate::bindings::echo;
 use crate::bindings::test::fixtures::logger;
 use crate::fixtures::PROBE_RUST;
+use crate::framework::T;
 use crate::support::scale;
 
 const ECHO_OPERATION: &str = "test:fixtures/echo@0.1.0/echo";
@@ -44,7 +45,7 @@ async fn await_export<T>(
     pick: impl Fn(&OtlpReceiver) -> Option<T>,
 ) -> anyhow::Result<T> {
     let pick = &pick;
-    Ok(Wait::new(what, Duration::from_secs(30))
+    Ok(Wait::new(what, T.telemetry)
         .interval(Duration::from_millis(100))
         .until(|_| async move {
             match pick(rx) {
@@ -435,19 +436,16 @@ fn single_signal(cx: Cx) -> TestFuture {
         })
         .await?;
         // Metrics export every second when on; three intervals without any is the observation.
-        let quiet = Wait::new(
-            "a metric or log export (there must be none)",
-            Duration::from_secs(3),
-        )
-        .interval(Duration::from_millis(200))
-        .until(|_| async move {
-            if rx.metrics().is_empty() && rx.logs().is_empty() {
-                Probe::NotYet("nothing but traces".into())
-            } else {
-                Probe::Ready(rx.summary())
-            }
-        })
-        .await;
+        let quiet = Wait::new("a metric or log export (there must be none)", T.quiet)
+            .interval(Duration::from_millis(200))
+            .until(|_| async move {
+                if rx.metrics().is_empty() && rx.logs().is_empty() {
+                    Probe::NotYet("nothing but traces".into())
+                } else {
+                    Probe::Ready(rx.summary())
+                }
+            })
+            .await;
         ensure!(
             quiet.is_err(),
             "metrics or logs were exported with only traces enabled: {}",
@@ -488,7 +486,7 @@ fn flag_conflict(cx: Cx) -> TestFuture {
             .hosts(0)
             .host(spec)
             .binaries(binaries.clone())
-            .start_timeout(Duration::from_secs(20))
+            .start_timeout(T.service)
             .start()
             .await;
         let err = match attempt {

@@ -11,6 +11,7 @@ use harness::wait::{Probe, Wait};
 use wadm_types::api::StatusType;
 
 use crate::fixtures::HTTP_RUST;
+use crate::framework::T;
 use crate::support::inventory;
 
 /// ORC-04/06 + VAC-08: put, deploy, serve HTTP, undeploy, everything removed.
@@ -57,13 +58,8 @@ fn http_app_lifecycle(cx: Cx) -> TestFuture {
         wadm.deploy("hello-http", None)
             .await
             .context("model.deploy")?;
-        wadm.wait_for_status(
-            "hello-http",
-            StatusType::Deployed,
-            Duration::from_secs(90),
-            2,
-        )
-        .await?;
+        wadm.wait_for_status("hello-http", StatusType::Deployed, T.slow_deploy, 2)
+            .await?;
 
         let url = format!("{base}/");
         let http = cx.http();
@@ -87,18 +83,13 @@ fn http_app_lifecycle(cx: Cx) -> TestFuture {
         wadm.undeploy("hello-http")
             .await
             .context("model.undeploy")?;
-        wadm.wait_for_status(
-            "hello-http",
-            StatusType::Undeployed,
-            Duration::from_secs(60),
-            1,
-        )
-        .await?;
+        wadm.wait_for_status("hello-http", StatusType::Undeployed, T.deploy, 1)
+            .await?;
         let cx_ref = &cx;
         let host_ref = &host;
         Wait::new(
             "every component, provider and link of hello-http to be removed",
-            Duration::from_secs(60),
+            T.deploy,
         )
         .consecutive(2)
         .interval(Duration::from_millis(250))
@@ -127,7 +118,7 @@ fn http_app_lifecycle(cx: Cx) -> TestFuture {
         })
         .await?;
         let (http, url_ref) = (cx.http(), &url);
-        Wait::new(format!("{url} to stop answering"), Duration::from_secs(30))
+        Wait::new(format!("{url} to stop answering"), T.converge)
             .consecutive(2)
             .until(|_| async move {
                 match http.get(url_ref).send().await {
@@ -336,13 +327,8 @@ fn spread_weights(cx: Cx) -> TestFuture {
         let wadm = cx.wadm();
         wadm.put(&m).await.context("put")?;
         wadm.deploy("spread-app", None).await.context("deploy")?;
-        wadm.wait_for_status(
-            "spread-app",
-            StatusType::Deployed,
-            Duration::from_secs(60),
-            2,
-        )
-        .await?;
+        wadm.wait_for_status("spread-app", StatusType::Deployed, T.deploy, 2)
+            .await?;
         // ORC-09: the component id is derived from the manifest and component names.
         let id = "spread_app-worker";
         for (host, want) in [(&ids[0], 3), (&ids[1], 1)] {
@@ -387,12 +373,7 @@ fn no_eligible_host(cx: Cx) -> TestFuture {
         wadm.put(&m).await.context("put")?;
         wadm.deploy("nowhere-app", None).await.context("deploy")?;
         let status = wadm
-            .wait_for_status(
-                "nowhere-app",
-                StatusType::Failed,
-                Duration::from_secs(60),
-                2,
-            )
+            .wait_for_status("nowhere-app", StatusType::Failed, T.deploy, 2)
             .await?;
         // The catalogue (ORC-10, from source) expects "Could not satisfy spread mars for <ref>, 0/1
         // eligible hosts found."; wadm 0.21.1 was seen answering "Spread requirement conflict: mars
@@ -438,13 +419,8 @@ fn daemon(cx: Cx) -> TestFuture {
         let wadm = cx.wadm();
         wadm.put(&m).await.context("put")?;
         wadm.deploy("daemon-app", None).await.context("deploy")?;
-        wadm.wait_for_status(
-            "daemon-app",
-            StatusType::Deployed,
-            Duration::from_secs(60),
-            2,
-        )
-        .await?;
+        wadm.wait_for_status("daemon-app", StatusType::Deployed, T.deploy, 2)
+            .await?;
         for host in &ids[..2] {
             crate::support::wait_inventory(
                 &cx,
@@ -580,7 +556,7 @@ fn config_scaler(cx: Cx) -> TestFuture {
         let wadm = cx.wadm();
         wadm.put(&m).await.context("put")?;
         wadm.deploy("cfg-app", None).await.context("deploy")?;
-        wadm.wait_for_status("cfg-app", StatusType::Deployed, Duration::from_secs(60), 2)
+        wadm.wait_for_status("cfg-app", StatusType::Deployed, T.deploy, 2)
             .await?;
         let stored = cx
             .ctl()
@@ -604,7 +580,7 @@ fn config_scaler(cx: Cx) -> TestFuture {
         );
         wadm.undeploy("cfg-app").await.context("undeploy")?;
         let ctl = cx.ctl();
-        Wait::new("wadm to delete cfg_app-settings", Duration::from_secs(30))
+        Wait::new("wadm to delete cfg_app-settings", T.converge)
             .consecutive(2)
             .until(|_| async move {
                 match ctl.get_config("cfg_app-settings").await {
@@ -632,12 +608,7 @@ pub static UPGRADE: ConformanceTest = ConformanceTest {
 };
 
 async fn language_is(client: &wrpc_transport_nats::Client, want: &str) -> Probe<()> {
-    match tokio::time::timeout(
-        Duration::from_secs(5),
-        crate::bindings::about::language(client, None),
-    )
-    .await
-    {
+    match tokio::time::timeout(T.attempt, crate::bindings::about::language(client, None)).await {
         Ok(Ok(lang)) if lang == want => Probe::Ready(()),
         Ok(Ok(lang)) => Probe::NotYet(format!("answered {lang:?}")),
         Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
@@ -662,37 +633,24 @@ fn upgrade(cx: Cx) -> TestFuture {
         wadm.deploy("upgrade-app", Some("v1"))
             .await
             .context("deploy v1")?;
-        wadm.wait_for_status(
-            "upgrade-app",
-            StatusType::Deployed,
-            Duration::from_secs(60),
-            2,
-        )
-        .await?;
+        wadm.wait_for_status("upgrade-app", StatusType::Deployed, T.deploy, 2)
+            .await?;
         let client = cx.lattice().wrpc_client("upgrade_app-worker").await?;
         let client_ref = &client;
-        Wait::new("v1 (Rust) to answer", Duration::from_secs(30))
+        Wait::new("v1 (Rust) to answer", T.converge)
             .consecutive(2)
             .until(|_| language_is(client_ref, "rust"))
             .await?;
         wadm.deploy("upgrade-app", Some("v2"))
             .await
             .context("deploy v2")?;
-        Wait::new(
-            "v2 (C) to answer under the same id",
-            Duration::from_secs(60),
-        )
-        .consecutive(3)
-        .interval(Duration::from_millis(250))
-        .until(|_| language_is(client_ref, "c"))
-        .await?;
-        wadm.wait_for_status(
-            "upgrade-app",
-            StatusType::Deployed,
-            Duration::from_secs(60),
-            2,
-        )
-        .await?;
+        Wait::new("v2 (C) to answer under the same id", T.deploy)
+            .consecutive(3)
+            .interval(Duration::from_millis(250))
+            .until(|_| language_is(client_ref, "c"))
+            .await?;
+        wadm.wait_for_status("upgrade-app", StatusType::Deployed, T.deploy, 2)
+            .await?;
         let inv = crate::support::inventory(&cx, &cx.host_id()).await?;
         let images: Vec<&str> = inv.components().iter().map(|c| c.image_ref()).collect();
         ensure!(
@@ -732,13 +690,8 @@ fn provider_spread(cx: Cx) -> TestFuture {
             })
             .await?;
         }
-        wadm.wait_for_status(
-            "edge-proxy",
-            StatusType::Deployed,
-            Duration::from_secs(60),
-            2,
-        )
-        .await?;
+        wadm.wait_for_status("edge-proxy", StatusType::Deployed, T.deploy, 2)
+            .await?;
         Ok(())
     })
 }
@@ -772,13 +725,8 @@ fn shared_app(cx: Cx) -> TestFuture {
         wadm.deploy("echo-service", None)
             .await
             .context("deploy the shared app")?;
-        wadm.wait_for_status(
-            "echo-service",
-            StatusType::Deployed,
-            Duration::from_secs(60),
-            2,
-        )
-        .await?;
+        wadm.wait_for_status("echo-service", StatusType::Deployed, T.deploy, 2)
+            .await?;
         let consumer = AppBuilder::new("consumer", "v1")
             .component(
                 "runner",
@@ -801,31 +749,28 @@ fn shared_app(cx: Cx) -> TestFuture {
         wadm.deploy("consumer", None)
             .await
             .context("deploy the consumer")?;
-        wadm.wait_for_status("consumer", StatusType::Deployed, Duration::from_secs(60), 2)
+        wadm.wait_for_status("consumer", StatusType::Deployed, T.deploy, 2)
             .await?;
         let client = cx.lattice().wrpc_client("consumer-runner").await?;
         let client_ref = &client;
-        Wait::new(
-            "consumer's runner to reach the shared echo",
-            Duration::from_secs(30),
-        )
-        .consecutive(2)
-        .interval(Duration::from_millis(200))
-        .until(|n| async move {
-            let msg = format!("shared #{n}");
-            match tokio::time::timeout(
-                Duration::from_secs(10),
-                crate::bindings::runner::run(client_ref, None, &msg),
-            )
-            .await
-            {
-                Ok(Ok(answer)) if answer == msg => Probe::Ready(()),
-                Ok(Ok(answer)) => Probe::NotYet(format!("answered {answer:?}")),
-                Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
-                Err(_) => Probe::NotYet("no answer within 10 s".into()),
-            }
-        })
-        .await?;
+        Wait::new("consumer's runner to reach the shared echo", T.converge)
+            .consecutive(2)
+            .interval(Duration::from_millis(200))
+            .until(|n| async move {
+                let msg = format!("shared #{n}");
+                match tokio::time::timeout(
+                    T.attempt,
+                    crate::bindings::runner::run(client_ref, None, &msg),
+                )
+                .await
+                {
+                    Ok(Ok(answer)) if answer == msg => Probe::Ready(()),
+                    Ok(Ok(answer)) => Probe::NotYet(format!("answered {answer:?}")),
+                    Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
+                    Err(_) => Probe::NotYet("no answer within 10 s".into()),
+                }
+            })
+            .await?;
         Ok(())
     })
 }
@@ -855,7 +800,7 @@ fn discovery(cx: Cx) -> TestFuture {
         spec.labels.insert("zone".into(), "late".into());
         let late = cx.lattice().add_host(spec).await?;
         cx.wadm()
-            .wait_for_status("late-app", StatusType::Deployed, Duration::from_secs(90), 2)
+            .wait_for_status("late-app", StatusType::Deployed, T.slow_deploy, 2)
             .await?;
         crate::support::wait_inventory(
             &cx,

@@ -2,6 +2,7 @@
 //! HL-17, VAC-08, VAC-10, SEC-03, Q-05).
 use std::time::Duration;
 
+use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::ensure;
 
@@ -55,7 +56,7 @@ fn builtins_gated(cx: Cx) -> TestFuture {
                 mark,
                 "provider_start_failed",
                 "gated-client",
-                Duration::from_secs(20),
+                T.service,
                 |e| e.field("provider_id") == Some("gated-client"),
             )
             .await?;
@@ -98,13 +99,9 @@ fn start_stop(cx: Cx) -> TestFuture {
             .await?;
         ensure!(start.succeeded(), "provider.start: {}", start.message());
         let started = journal
-            .wait_for(
-                mark,
-                "provider_started",
-                "web",
-                Duration::from_secs(20),
-                |e| e.field("provider_id") == Some("web"),
-            )
+            .wait_for(mark, "provider_started", "web", T.service, |e| {
+                e.field("provider_id") == Some("web")
+            })
             .await?;
         // For a builtin provider the host reports image_ref without its scheme (seen: "http-server").
         ensure!(
@@ -135,13 +132,9 @@ fn start_stop(cx: Cx) -> TestFuture {
         let stop = cx.ctl().stop_provider(&host, "web").await?;
         ensure!(stop.succeeded(), "provider.stop: {}", stop.message());
         let stopped = journal
-            .wait_for(
-                mark,
-                "provider_stopped",
-                "web",
-                Duration::from_secs(20),
-                |e| e.field("provider_id") == Some("web"),
-            )
+            .wait_for(mark, "provider_stopped", "web", T.service, |e| {
+                e.field("provider_id") == Some("web")
+            })
             .await?;
         ensure!(
             stopped.field("reason") == Some("stop"),

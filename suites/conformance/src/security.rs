@@ -1,6 +1,5 @@
 //! Defense-in-depth security by default (catalogue SEC): the policy service protocol, failing
 //! closed, and resource limits.
-use std::time::Duration;
 
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
@@ -8,6 +7,7 @@ use harness::policy::{Decision, PolicyService};
 
 use crate::bindings::{about, echo};
 use crate::fixtures::PROBE_RUST;
+use crate::framework::T;
 use crate::support::scale;
 
 mod claims;
@@ -139,11 +139,7 @@ fn policy_checks_invocations(cx: Cx) -> TestFuture {
         .await
         .context("an allowed invocation failed")?;
         ensure!(lang == "rust", "about.language answered {lang:?}");
-        let denied = tokio::time::timeout(
-            Duration::from_secs(15),
-            echo::echo(&client, None, "let me in"),
-        )
-        .await;
+        let denied = tokio::time::timeout(T.attempt, echo::echo(&client, None, "let me in")).await;
         ensure!(
             !matches!(denied, Ok(Ok(_))),
             "a denied invocation answered: {denied:?}"

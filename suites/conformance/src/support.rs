@@ -2,6 +2,7 @@
 use std::time::Duration;
 
 use crate::framework::Cx;
+use crate::framework::T;
 use anyhow::{ensure, Context as _};
 use harness::journal::LatticeEvent;
 use harness::wait::{Probe, Wait};
@@ -51,7 +52,7 @@ pub async fn scale(
             mark,
             "component_scaled",
             &format!("{component_id} at {count} on {host_id}"),
-            Duration::from_secs(120),
+            T.large_component,
             |e| e.field("component_id") == Some(component_id) && e.data()["max_instances"] == count,
         )
         .await?;
@@ -80,27 +81,24 @@ pub async fn wait_inventory(
     pred: impl Fn(&HostInventory) -> bool,
 ) -> anyhow::Result<HostInventory> {
     let pred = &pred;
-    let inv = Wait::new(
-        format!("inventory of {host_id}: {what}"),
-        Duration::from_secs(60),
-    )
-    .interval(Duration::from_millis(200))
-    .consecutive(consecutive)
-    .until(|_| async move {
-        match inventory(cx, host_id).await {
-            Ok(inv) if pred(&inv) => Probe::Ready(inv),
-            Ok(inv) => Probe::NotYet(format!(
-                "components {:?}, providers {:?}",
-                inv.components()
-                    .iter()
-                    .map(|c| (c.id(), c.max_instances()))
-                    .collect::<Vec<_>>(),
-                inv.providers().iter().map(|p| p.id()).collect::<Vec<_>>()
-            )),
-            Err(e) => Probe::NotYet(format!("{e:#}")),
-        }
-    })
-    .await?;
+    let inv = Wait::new(format!("inventory of {host_id}: {what}"), T.inventory)
+        .interval(Duration::from_millis(200))
+        .consecutive(consecutive)
+        .until(|_| async move {
+            match inventory(cx, host_id).await {
+                Ok(inv) if pred(&inv) => Probe::Ready(inv),
+                Ok(inv) => Probe::NotYet(format!(
+                    "components {:?}, providers {:?}",
+                    inv.components()
+                        .iter()
+                        .map(|c| (c.id(), c.max_instances()))
+                        .collect::<Vec<_>>(),
+                    inv.providers().iter().map(|p| p.id()).collect::<Vec<_>>()
+                )),
+                Err(e) => Probe::NotYet(format!("{e:#}")),
+            }
+        })
+        .await?;
     Ok(inv)
 }
 
@@ -154,7 +152,7 @@ pub async fn scale_refused(
             mark,
             "component_scale_failed",
             component_id,
-            Duration::from_secs(30),
+            T.component,
             |e| e.field("component_id") == Some(component_id),
         )
         .await?;
@@ -175,36 +173,34 @@ pub async fn wait_links(
     pred: impl Fn(&[wasmcloud_control_interface::Link]) -> bool,
 ) -> anyhow::Result<Vec<wasmcloud_control_interface::Link>> {
     let pred = &pred;
-    Ok(
-        Wait::new(format!("link.get: {what}"), Duration::from_secs(20))
-            .interval(Duration::from_millis(100))
-            .consecutive(2)
-            .until(|_| async move {
-                match cx.ctl().get_links().await {
-                    Ok(reply) => {
-                        let links = reply.into_data().unwrap_or_default();
-                        if pred(&links) {
-                            Probe::Ready(links)
-                        } else {
-                            Probe::NotYet(format!(
-                                "links: {:?}",
-                                links
-                                    .iter()
-                                    .map(|l| format!(
-                                        "{} -{}-> {}",
-                                        l.source_id(),
-                                        l.name(),
-                                        l.target()
-                                    ))
-                                    .collect::<Vec<_>>()
-                            ))
-                        }
+    Ok(Wait::new(format!("link.get: {what}"), T.converge)
+        .interval(Duration::from_millis(100))
+        .consecutive(2)
+        .until(|_| async move {
+            match cx.ctl().get_links().await {
+                Ok(reply) => {
+                    let links = reply.into_data().unwrap_or_default();
+                    if pred(&links) {
+                        Probe::Ready(links)
+                    } else {
+                        Probe::NotYet(format!(
+                            "links: {:?}",
+                            links
+                                .iter()
+                                .map(|l| format!(
+                                    "{} -{}-> {}",
+                                    l.source_id(),
+                                    l.name(),
+                                    l.target()
+                                ))
+                                .collect::<Vec<_>>()
+                        ))
                     }
-                    Err(e) => Probe::NotYet(e.to_string()),
                 }
-            })
-            .await?,
-    )
+                Err(e) => Probe::NotYet(e.to_string()),
+            }
+        })
+        .await?)
 }
 
 /// Waits until `GET url` answers 200 with exactly `body`, three times in a row.

@@ -13,6 +13,7 @@ use wasmcloud_control_interface::Link;
 
 use crate::bindings::test::fixtures::{config_reader, logger};
 use crate::bindings::{about, counter, echo, runner};
+use crate::framework::T;
 use crate::support::{link, scale, wait_inventory};
 
 /// The language whose echo a runner in `lang` calls: the next one in report order, so that every
@@ -146,13 +147,9 @@ async fn config_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
         .await?;
     ensure!(ack.succeeded(), "scale with config: {}", ack.message());
     cx.journal()
-        .wait_for(
-            mark,
-            "component_scaled",
-            &id,
-            Duration::from_secs(60),
-            |e| e.field("component_id") == Some(id.as_str()),
-        )
+        .wait_for(mark, "component_scaled", &id, T.large_component, |e| {
+            e.field("component_id") == Some(id.as_str())
+        })
         .await?;
     let client = cx.lattice().wrpc_client(&id).await?;
     let get = |key: &'static str| {
@@ -204,19 +201,16 @@ async fn logging_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let host_handle = &cx.lattice().hosts()[0];
     let token_ref = &token;
     let id_ref = &id;
-    let line = Wait::new(
-        format!("the host log to show {token}"),
-        Duration::from_secs(20),
-    )
-    .interval(Duration::from_millis(50))
-    .until(|_| async move {
-        let tail = host_handle.log_tail(400);
-        match tail.lines().find(|l| l.contains(token_ref.as_str())) {
-            Some(line) => Probe::Ready(line.to_string()),
-            None => Probe::NotYet(format!("not among the last {} lines", tail.lines().count())),
-        }
-    })
-    .await?;
+    let line = Wait::new(format!("the host log to show {token}"), T.converge)
+        .interval(Duration::from_millis(50))
+        .until(|_| async move {
+            let tail = host_handle.log_tail(400);
+            match tail.lines().find(|l| l.contains(token_ref.as_str())) {
+                Some(line) => Probe::Ready(line.to_string()),
+                None => Probe::NotYet(format!("not among the last {} lines", tail.lines().count())),
+            }
+        })
+        .await?;
     ensure!(
         line.contains("WARN"),
         "logged at warn, the host line is: {line}"
@@ -277,7 +271,7 @@ async fn http_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
             mark,
             "provider_started",
             "builtin http-server",
-            Duration::from_secs(30),
+            T.service,
             |e| e.field("provider_id") == Some("http-server"),
         )
         .await?;
@@ -355,16 +349,14 @@ async fn link_call_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
         format!("runner ({lang}) to reach echo ({callee}) through the link"),
         // Python and JavaScript instances are large; on a busy 2-core machine one call through
         // both can take many seconds, so a call gets 30 s and the whole wait 120 s.
-        Duration::from_secs(120),
+        T.large_component,
     )
     .consecutive(3)
     .interval(Duration::from_millis(200))
     .until(|n| async move {
         let msg = format!("{lang} → {callee} #{n} ✓");
         let started = std::time::Instant::now();
-        match tokio::time::timeout(Duration::from_secs(30), runner::run(client_ref, None, &msg))
-            .await
-        {
+        match tokio::time::timeout(T.call, runner::run(client_ref, None, &msg)).await {
             Ok(Ok(answer)) if answer == msg => Probe::Ready(()),
             Ok(Ok(answer)) => Probe::NotYet(format!("answered {answer:?} for {msg:?}")),
             Ok(Err(e)) => Probe::NotYet(format!(
@@ -451,7 +443,7 @@ async fn builtin_same_host_only(cx: Cx) -> anyhow::Result<()> {
             mark,
             "provider_started",
             "builtin http-server",
-            Duration::from_secs(30),
+            T.service,
             |e| e.field("provider_id") == Some("http-server"),
         )
         .await?;
@@ -485,7 +477,7 @@ async fn builtin_same_host_only(cx: Cx) -> anyhow::Result<()> {
     let url_ref = &url;
     let reached = Wait::new(
         format!("{url} to answer from a remote component (it must not)"),
-        Duration::from_secs(4),
+        T.quiet,
     )
     .interval(Duration::from_millis(200))
     .until(|_| async move {
@@ -505,7 +497,7 @@ async fn builtin_same_host_only(cx: Cx) -> anyhow::Result<()> {
     scale(&cx, &ids[0], &image, "remote-http", 1).await?;
     Wait::new(
         format!("{url} to answer once the component is local"),
-        Duration::from_secs(30),
+        T.converge,
     )
     .consecutive(2)
     .interval(Duration::from_millis(200))
@@ -545,7 +537,7 @@ async fn start_provider(
     ensure!(ack.succeeded(), "provider.start {id}: {}", ack.message());
     let started = cx
         .journal()
-        .wait_for(mark, "provider_started", id, Duration::from_secs(30), |e| {
+        .wait_for(mark, "provider_started", id, T.service, |e| {
             e.field("provider_id") == Some(id)
         })
         .await?;
@@ -574,16 +566,11 @@ async fn increments_to(
 ) -> anyhow::Result<()> {
     let got = Wait::new(
         format!("counter.increment({key}) to answer {want}"),
-        Duration::from_secs(30),
+        T.converge,
     )
     .interval(Duration::from_millis(200))
     .until(|_| async move {
-        match tokio::time::timeout(
-            Duration::from_secs(10),
-            counter::increment(client, None, key),
-        )
-        .await
-        {
+        match tokio::time::timeout(T.attempt, counter::increment(client, None, key)).await {
             Ok(Ok(Ok(n))) => Probe::Ready(n),
             Ok(Ok(Err(e))) => Probe::NotYet(format!("the component reported {e:?}")),
             Ok(Err(e)) => Probe::NotYet(format!("{e:#}")),
@@ -778,13 +765,9 @@ async fn provider_health(cx: Cx) -> anyhow::Result<()> {
     );
     let health = cx
         .journal()
-        .wait_for(
-            mark,
-            "health_check_passed",
-            "kv-health",
-            Duration::from_secs(30),
-            |e| e.field("provider_id") == Some("kv-health"),
-        )
+        .wait_for(mark, "health_check_passed", "kv-health", T.service, |e| {
+            e.field("provider_id") == Some("kv-health")
+        })
         .await?;
     let after = Duration::from_millis(u64::try_from(health.at_ms.saturating_sub(started.at_ms))?);
     ensure!(
@@ -814,13 +797,9 @@ async fn provider_health(cx: Cx) -> anyhow::Result<()> {
         "provider.stop refused"
     );
     cx.journal()
-        .wait_for(
-            mark,
-            "provider_stopped",
-            "kv-health",
-            Duration::from_secs(20),
-            |e| e.field("provider_id") == Some("kv-health"),
-        )
+        .wait_for(mark, "provider_stopped", "kv-health", T.service, |e| {
+            e.field("provider_id") == Some("kv-health")
+        })
         .await?;
     Ok(())
 }
@@ -850,8 +829,7 @@ async fn dotted_id(cx: Cx) -> anyhow::Result<()> {
     .await?;
     // Tolerated either way (documented): a call may or may not reach it; it must not hang forever.
     let client = cx.lattice().wrpc_client("dotted.id").await?;
-    let _reachable =
-        tokio::time::timeout(Duration::from_secs(10), echo::echo(&client, None, "dot")).await;
+    let _reachable = tokio::time::timeout(T.attempt, echo::echo(&client, None, "dot")).await;
     let inv = crate::support::inventory(&cx, &host).await?;
     ensure!(
         inv.components().iter().any(|c| c.id() == "dotted.id"),

@@ -2,6 +2,7 @@
 //! test adds a host of its own with `Lattice::add_host`.
 use std::time::Duration;
 
+use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
 use futures::StreamExt as _;
@@ -83,12 +84,12 @@ fn http_admin(cx: Cx) -> TestFuture {
             let url = format!("{base}{path}");
             async move {
                 let client = reqwest::Client::builder()
-                    .timeout(Duration::from_secs(3))
+                    .timeout(T.attempt)
                     .no_proxy()
                     .pool_max_idle_per_host(0)
                     .build()?;
                 let what = format!("{method} {path} to answer");
-                Wait::new(what, Duration::from_secs(30))
+                Wait::new(what, T.converge)
                     .interval(Duration::from_millis(200))
                     .until(|_| {
                         let request = client.request(method.clone(), &url);
@@ -147,14 +148,14 @@ fn sigterm(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let added = cx.lattice().add_host(HostSpec::default()).await?;
         let mark = cx.journal().mark();
-        added.terminate(Duration::from_secs(15)).await?;
+        added.terminate(T.grace).await?;
         let stopped = cx
             .journal()
             .wait_for(
                 mark,
                 "host_stopped",
                 "the terminated host",
-                Duration::from_secs(15),
+                T.service,
                 |e| e.source() == added.id,
             )
             .await?;
@@ -204,7 +205,7 @@ fn config_service(cx: Cx) -> TestFuture {
         spec.env
             .push(("WASMCLOUD_CONFIG_SERVICE".into(), "true".into()));
         let _host = cx.lattice().add_host(spec).await?;
-        let request = tokio::time::timeout(Duration::from_secs(10), responder)
+        let request = tokio::time::timeout(T.event, responder)
             .await
             .context("the config service was not asked within 10 s of the start")??
             .context("the config request was not JSON")?;
