@@ -8,7 +8,7 @@ use harness::wait::{Probe, Wait};
 use crate::bindings::{about, echo};
 use crate::fixtures::PROBE_RUST;
 use crate::framework::T;
-use crate::support::{scale, wait_inventory};
+use crate::steps::{scale, wait_inventory};
 
 /// HL-14 + NET-08: scale from `file://`, invoke the custom export over wRPC, scale to zero.
 pub static SCALE_INVOKE_STOP: ConformanceTest = ConformanceTest {
@@ -134,7 +134,7 @@ fn file_load_denied(cx: Cx) -> TestFuture {
         let fixture = cx.fixture(PROBE_RUST)?;
         let mark = cx.journal().mark();
         let error =
-            crate::support::scale_refused(&cx, &host, &fixture.file_ref(), "denied-probe", vec![])
+            crate::steps::scale_refused(&cx, &host, &fixture.file_ref(), "denied-probe", vec![])
                 .await?;
         ensure!(
             error.contains("file loading is disabled"),
@@ -150,7 +150,7 @@ fn file_load_denied(cx: Cx) -> TestFuture {
             scaled == 0,
             "a component_scaled event was published for a refused component"
         );
-        let inv = crate::support::inventory(&cx, &host).await?;
+        let inv = crate::steps::inventory(&cx, &host).await?;
         ensure!(
             inv.components().is_empty(),
             "the host runs {:?}",

@@ -9,7 +9,7 @@ use harness::wait::{Probe, Wait};
 use crate::bindings::test::fixtures::config_reader;
 use crate::fixtures::PROBE_RUST;
 use crate::framework::T;
-use crate::support::scale;
+use crate::steps::scale;
 
 /// NET-06: put, get, delete, with events and the documented answers for bad and missing input.
 pub static CRUD: ConformanceTest = ConformanceTest {
@@ -187,7 +187,7 @@ fn missing_config(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
         let image = cx.fixture(PROBE_RUST)?.file_ref();
-        let error = crate::support::scale_refused(
+        let error = crate::steps::scale_refused(
             &cx,
             &host,
             &image,
@@ -222,7 +222,7 @@ pub static DATA_MODEL: ConformanceTest = ConformanceTest {
 fn data_model(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let lattice = cx.lattice().name().to_string();
-        let link = crate::support::link(
+        let link = crate::steps::link(
             "kv-source",
             "kv-target",
             "default",

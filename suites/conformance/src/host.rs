@@ -149,7 +149,7 @@ fn inventory(cx: Cx) -> TestFuture {
             "inventory is for another host: {raw}"
         );
         // Typed view through the official client must agree.
-        let typed = crate::support::inventory(&cx, &host).await?;
+        let typed = crate::steps::inventory(&cx, &host).await?;
         ensure!(
             typed.components().is_empty() && typed.providers().is_empty(),
             "idle host runs something: {raw}"
@@ -454,7 +454,7 @@ fn protocol_errors(cx: Cx) -> TestFuture {
                 .is_some_and(|m| m.contains("failed to deserialize")),
             "malformed scale: {garbage}"
         );
-        let inv = crate::support::inventory(&cx, &host).await?;
+        let inv = crate::steps::inventory(&cx, &host).await?;
         ensure!(
             inv.host_id() == host,
             "the host no longer serves its inventory"
@@ -657,7 +657,7 @@ fn update(cx: Cx) -> TestFuture {
             unknown.succeeded(),
             unknown.message()
         );
-        crate::support::scale(&cx, &host, &rust, "updated", 1).await?;
+        crate::steps::scale(&cx, &host, &rust, "updated", 1).await?;
         let same = client
             .update_component(&host, "updated", &rust, None)
             .await
@@ -739,7 +739,7 @@ fn component_limits(cx: Cx) -> TestFuture {
                 e.field("component_id") == Some("limited")
             })
             .await?;
-        let inv = crate::support::wait_inventory(&cx, &host, "limited listed", 1, |inv| {
+        let inv = crate::steps::wait_inventory(&cx, &host, "limited listed", 1, |inv| {
             inv.components().iter().any(|c| c.id() == "limited")
         })
         .await?;

@@ -24,7 +24,7 @@ mod observability;
 mod orchestration;
 mod providers;
 mod security;
-mod support;
+mod steps;
 mod vendorless;
 
 /// The text of the suite's catalogue, `suites/conformance/catalogue.toml`.

@@ -11,10 +11,10 @@ use wasmcloud_control_interface::Link;
 use crate::bindings::runner;
 use crate::fixtures::{PROBE_RUST, RUNNER_RUST};
 use crate::framework::T;
-use crate::support::{scale, wait_inventory};
+use crate::steps::{scale, wait_inventory};
 
 fn echo_link(source: &str, target: &str, name: &str) -> anyhow::Result<Link> {
-    crate::support::link(
+    crate::steps::link(
         source,
         target,
         name,
@@ -72,7 +72,7 @@ fn put_get_delete(cx: Cx) -> TestFuture {
                 && d["target_config"].is_array(),
             "linkdef_set data: {d}"
         );
-        crate::support::wait_links(&cx, "the new link listed", |links| {
+        crate::steps::wait_links(&cx, "the new link listed", |links| {
             links.iter().any(|l| same_link(l, &link))
         })
         .await?;
@@ -99,7 +99,7 @@ fn put_get_delete(cx: Cx) -> TestFuture {
             d["target"] == "link-target",
             "linkdef_deleted of an existing link names its target: {d}"
         );
-        crate::support::wait_links(&cx, "the deleted link gone", |links| {
+        crate::steps::wait_links(&cx, "the deleted link gone", |links| {
             links.iter().all(|l| l.source_id() != "link-source")
         })
         .await?;
@@ -175,7 +175,7 @@ fn conflicting_target(cx: Cx) -> TestFuture {
             "a link under another name was refused: {}",
             other_name.message()
         );
-        crate::support::wait_links(
+        crate::steps::wait_links(
             &cx,
             "src linked to target-a (default) and target-b (secondary) only",
             |links| {
@@ -333,7 +333,7 @@ fn cross_host_call(cx: Cx) -> TestFuture {
             }
         })
         .await?;
-        let inv0 = crate::support::inventory(&cx, &ids[0]).await?;
+        let inv0 = crate::steps::inventory(&cx, &ids[0]).await?;
         ensure!(
             inv0.components().iter().all(|c| c.id() != "far-echo"),
             "far-echo must run on host 1 only"
@@ -432,7 +432,7 @@ pub static LINKS_REPLAYED: ConformanceTest = ConformanceTest {
 
 fn links_replayed(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let link = crate::support::link(
+        let link = crate::steps::link(
             "old-source",
             "old-target",
             "default",
@@ -466,7 +466,7 @@ fn links_replayed(cx: Cx) -> TestFuture {
                 }
             })
             .await?;
-        crate::support::wait_links(
+        crate::steps::wait_links(
             &cx,
             &format!(
                 "the link listed by the host started after it ({})",

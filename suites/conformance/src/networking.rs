@@ -32,7 +32,7 @@ fn isolation(cx: Cx) -> TestFuture {
             ours.iter().all(|h| h.id() != stranger.id),
             "a host of lattice {other} answers this lattice's ping"
         );
-        let link = crate::support::link(
+        let link = crate::steps::link(
             "here",
             "there",
             "default",

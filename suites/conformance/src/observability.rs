@@ -11,7 +11,7 @@ use crate::bindings::echo;
 use crate::bindings::test::fixtures::logger;
 use crate::fixtures::PROBE_RUST;
 use crate::framework::T;
-use crate::support::scale;
+use crate::steps::scale;
 
 const ECHO_OPERATION: &str = "test:fixtures/echo@0.1.0/echo";
 const FEATURES: &[Feature] = &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc];

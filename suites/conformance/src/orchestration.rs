@@ -12,7 +12,7 @@ use wadm_types::api::StatusType;
 
 use crate::fixtures::HTTP_RUST;
 use crate::framework::T;
-use crate::support::inventory;
+use crate::steps::inventory;
 
 /// ORC-04/06 + VAC-08: put, deploy, serve HTTP, undeploy, everything removed.
 pub static HTTP_APP_LIFECYCLE: ConformanceTest = ConformanceTest {
@@ -31,7 +31,7 @@ fn http_app_lifecycle(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
         let fixture = cx.fixture(HTTP_RUST)?;
-        let (address, base) = crate::support::listener(&cx, 0)?;
+        let (address, base) = crate::steps::listener(&cx, 0)?;
         let manifest = AppBuilder::new("hello-http", "v0.1.0")
             .component("http-component", &fixture.file_ref(), 1)
             .capability("httpserver", "wasmcloud+builtin://http-server", 1)
@@ -63,7 +63,7 @@ fn http_app_lifecycle(cx: Cx) -> TestFuture {
 
         let url = format!("{base}/");
         let http = cx.http();
-        crate::support::wait_http_body(&cx, &url, "hello from rust").await?;
+        crate::steps::wait_http_body(&cx, &url, "hello from rust").await?;
         let payload: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
         let resp = http
             .post(&url)
@@ -332,7 +332,7 @@ fn spread_weights(cx: Cx) -> TestFuture {
         // ORC-09: the component id is derived from the manifest and component names.
         let id = "spread_app-worker";
         for (host, want) in [(&ids[0], 3), (&ids[1], 1)] {
-            crate::support::wait_inventory(
+            crate::steps::wait_inventory(
                 &cx,
                 host,
                 &format!("{id} with max_instances {want}"),
@@ -384,7 +384,7 @@ fn no_eligible_host(cx: Cx) -> TestFuture {
             "the failure message does not name the spread: {:?}",
             status.info.message
         );
-        let inv = crate::support::inventory(&cx, &cx.host_id()).await?;
+        let inv = crate::steps::inventory(&cx, &cx.host_id()).await?;
         ensure!(
             inv.components().is_empty(),
             "something runs: {:?}",
@@ -422,7 +422,7 @@ fn daemon(cx: Cx) -> TestFuture {
         wadm.wait_for_status("daemon-app", StatusType::Deployed, T.deploy, 2)
             .await?;
         for host in &ids[..2] {
-            crate::support::wait_inventory(
+            crate::steps::wait_inventory(
                 &cx,
                 host,
                 "daemon-app agent with max_instances 2",
@@ -435,7 +435,7 @@ fn daemon(cx: Cx) -> TestFuture {
             )
             .await?;
         }
-        let core = crate::support::inventory(&cx, &ids[2]).await?;
+        let core = crate::steps::inventory(&cx, &ids[2]).await?;
         ensure!(
             core.components().is_empty(),
             "the core host runs {:?}",
@@ -651,7 +651,7 @@ fn upgrade(cx: Cx) -> TestFuture {
             .await?;
         wadm.wait_for_status("upgrade-app", StatusType::Deployed, T.deploy, 2)
             .await?;
-        let inv = crate::support::inventory(&cx, &cx.host_id()).await?;
+        let inv = crate::steps::inventory(&cx, &cx.host_id()).await?;
         let images: Vec<&str> = inv.components().iter().map(|c| c.image_ref()).collect();
         ensure!(
             images.len() == 1 && images[0].ends_with("probe-c.wasm"),
@@ -685,7 +685,7 @@ fn provider_spread(cx: Cx) -> TestFuture {
         wadm.put(&m).await.context("put")?;
         wadm.deploy("edge-proxy", None).await.context("deploy")?;
         for host in cx.lattice().host_ids() {
-            crate::support::wait_inventory(&cx, &host, "one http-server provider", 2, |inv| {
+            crate::steps::wait_inventory(&cx, &host, "one http-server provider", 2, |inv| {
                 inv.providers().len() == 1
             })
             .await?;
@@ -802,7 +802,7 @@ fn discovery(cx: Cx) -> TestFuture {
         cx.wadm()
             .wait_for_status("late-app", StatusType::Deployed, T.slow_deploy, 2)
             .await?;
-        crate::support::wait_inventory(
+        crate::steps::wait_inventory(
             &cx,
             &late.id,
             "late-app's worker on the new host",

@@ -65,7 +65,7 @@ fn builtins_gated(cx: Cx) -> TestFuture {
             error.contains("builtin-http-client") && error.contains("not enabled"),
             "provider_start_failed error: {error:?}"
         );
-        let inv = crate::support::inventory(&cx, &host).await?;
+        let inv = crate::steps::inventory(&cx, &host).await?;
         ensure!(
             inv.providers().is_empty(),
             "providers run: {:?}",
@@ -92,17 +92,14 @@ fn start_stop(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
         let journal = cx.journal();
-        let mark = journal.mark();
-        let start = cx
-            .ctl()
-            .start_provider(&host, "wasmcloud+builtin://http-server", "web", vec![])
-            .await?;
-        ensure!(start.succeeded(), "provider.start: {}", start.message());
-        let started = journal
-            .wait_for(mark, "provider_started", "web", T.service, |e| {
-                e.field("provider_id") == Some("web")
-            })
-            .await?;
+        let started = crate::steps::start_provider(
+            &cx,
+            &host,
+            "wasmcloud+builtin://http-server",
+            "web",
+            vec![],
+        )
+        .await?;
         // For a builtin provider the host reports image_ref without its scheme (seen: "http-server").
         ensure!(
             started.field("host_id") == Some(host.as_str())
@@ -112,7 +109,7 @@ fn start_stop(cx: Cx) -> TestFuture {
             "provider_started data: {}",
             started.data()
         );
-        crate::support::wait_inventory(&cx, &host, "provider web listed", 1, |inv| {
+        crate::steps::wait_inventory(&cx, &host, "provider web listed", 1, |inv| {
             inv.providers().iter().any(|p| p.id() == "web")
         })
         .await?;
@@ -141,7 +138,7 @@ fn start_stop(cx: Cx) -> TestFuture {
             "provider_stopped data: {}",
             stopped.data()
         );
-        crate::support::wait_inventory(&cx, &host, "provider web gone", 1, |inv| {
+        crate::steps::wait_inventory(&cx, &host, "provider web gone", 1, |inv| {
             inv.providers().is_empty()
         })
         .await?;

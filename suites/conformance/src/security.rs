@@ -8,7 +8,7 @@ use harness::policy::{Decision, PolicyService};
 use crate::bindings::{about, echo};
 use crate::fixtures::PROBE_RUST;
 use crate::framework::T;
-use crate::support::scale;
+use crate::steps::scale;
 
 mod claims;
 
@@ -39,7 +39,7 @@ fn policy_denies_start(cx: Cx) -> TestFuture {
             }
         })
         .await?;
-        let error = crate::support::scale_refused(&cx, &host, &image, "forbidden", vec![]).await?;
+        let error = crate::steps::scale_refused(&cx, &host, &image, "forbidden", vec![]).await?;
         ensure!(
             error.contains("forbidden by the conformance policy"),
             "the failure does not carry the policy's message: {error:?}"
@@ -91,7 +91,7 @@ fn policy_fails_closed(cx: Cx) -> TestFuture {
         // "no responders" only).
         let policy =
             PolicyService::start(cx.lattice().nats(), POLICY_TOPIC, |_| Decision::Ignore).await?;
-        crate::support::scale_refused(&cx, &host, &image, "unanswered", vec![]).await?;
+        crate::steps::scale_refused(&cx, &host, &image, "unanswered", vec![]).await?;
         ensure!(
             !policy.requests().is_empty(),
             "the host never asked the policy service"
@@ -182,8 +182,7 @@ fn component_size_limit(cx: Cx) -> TestFuture {
         let host = cx.host_id();
         let fixture = cx.fixture(PROBE_RUST)?;
         let error =
-            crate::support::scale_refused(&cx, &host, &fixture.file_ref(), "too-big", vec![])
-                .await?;
+            crate::steps::scale_refused(&cx, &host, &fixture.file_ref(), "too-big", vec![]).await?;
         ensure!(
             !error.is_empty(),
             "component_scale_failed without an error text"

@@ -14,7 +14,7 @@ use wasmcloud_control_interface::Link;
 use crate::bindings::test::fixtures::{config_reader, logger};
 use crate::bindings::{about, counter, echo, runner};
 use crate::framework::T;
-use crate::support::{link, scale, wait_inventory};
+use crate::steps::{link, scale, wait_inventory};
 
 /// The language whose echo a runner in `lang` calls: the next one in report order, so that every
 /// language is once caller and once callee.
@@ -246,50 +246,11 @@ async fn http_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let fixture = cx.fixture(FixtureRef::new("http", lang))?;
     let id = format!("http-{lang}");
     scale(&cx, &host, &fixture.file_ref(), &id, 4).await?;
-    let (address, base) = crate::support::listener(&cx, 0)?;
-    let put = cx
-        .ctl()
-        .put_config(
-            "listen",
-            BTreeMap::from([("address".to_string(), address.clone())]),
-        )
-        .await?;
-    ensure!(put.succeeded(), "config.put: {}", put.message());
-    let mark = cx.journal().mark();
-    let started = cx
-        .ctl()
-        .start_provider(
-            &host,
-            "wasmcloud+builtin://http-server",
-            "http-server",
-            vec![],
-        )
-        .await?;
-    ensure!(started.succeeded(), "provider.start: {}", started.message());
-    cx.journal()
-        .wait_for(
-            mark,
-            "provider_started",
-            "builtin http-server",
-            T.service,
-            |e| e.field("provider_id") == Some("http-server"),
-        )
-        .await?;
-    let link = link(
-        "http-server",
-        &id,
-        "default",
-        ("wasi", "http"),
-        &["incoming-handler"],
-        &["listen"],
-        &[],
-    )?;
-    let linked = cx.ctl().put_link(link).await?;
-    ensure!(linked.succeeded(), "link.put: {}", linked.message());
+    let base = crate::steps::serve_http(&cx, 0, &host, &id).await?;
 
     let http = cx.http();
     let url = format!("{base}/some/path");
-    crate::support::wait_http_body(&cx, &url, &format!("hello from {lang}")).await?;
+    crate::steps::wait_http_body(&cx, &url, &format!("hello from {lang}")).await?;
     let payload: Vec<u8> = (0..300_000u32)
         .map(|i| (i.wrapping_mul(31) % 256) as u8)
         .collect();
@@ -418,48 +379,7 @@ async fn builtin_same_host_only(cx: Cx) -> anyhow::Result<()> {
     let ids = cx.lattice().host_ids();
     let image = cx.fixture(FixtureRef::new("http", Lang::Rust))?.file_ref();
     scale(&cx, &ids[1], &image, "remote-http", 1).await?;
-    let (address, base) = crate::support::listener(&cx, 0)?;
-    let put = cx
-        .ctl()
-        .put_config(
-            "listen",
-            BTreeMap::from([("address".to_string(), address.clone())]),
-        )
-        .await?;
-    ensure!(put.succeeded(), "config.put: {}", put.message());
-    let mark = cx.journal().mark();
-    let started = cx
-        .ctl()
-        .start_provider(
-            &ids[0],
-            "wasmcloud+builtin://http-server",
-            "http-server",
-            vec![],
-        )
-        .await?;
-    ensure!(started.succeeded(), "provider.start: {}", started.message());
-    cx.journal()
-        .wait_for(
-            mark,
-            "provider_started",
-            "builtin http-server",
-            T.service,
-            |e| e.field("provider_id") == Some("http-server"),
-        )
-        .await?;
-    let link = link(
-        "http-server",
-        "remote-http",
-        "default",
-        ("wasi", "http"),
-        &["incoming-handler"],
-        &["listen"],
-        &[],
-    )?;
-    ensure!(
-        cx.ctl().put_link(link).await?.succeeded(),
-        "link.put refused"
-    );
+    let base = crate::steps::serve_http(&cx, 0, &ids[0], "remote-http").await?;
     let http = cx.http();
     let url = format!("{base}/");
     let answer = |url: String| async move {
@@ -518,8 +438,8 @@ pub const KV_MEMORY: FixtureRef = FixtureRef::new("kv-memory", Lang::Rust);
 /// The file-backed one.
 pub const KV_FILE: FixtureRef = FixtureRef::new("kv-file", Lang::Rust);
 
-/// Starts a provider archive from `file://`, waits for `provider_started` and then for the
-/// provider to answer a health check, so that a link put next reaches it (see
+/// Starts a provider archive from `file://` ([`crate::steps::start_provider`]) and waits for it to
+/// answer a health check, so that a link put next reaches it (see
 /// [`harness::Lattice::provider_ready`]); returns the `provider_started` event.
 async fn start_provider(
     cx: &Cx,
@@ -529,18 +449,7 @@ async fn start_provider(
     config: Vec<String>,
 ) -> anyhow::Result<harness::journal::LatticeEvent> {
     let par = cx.fixture(fixture)?;
-    let mark = cx.journal().mark();
-    let ack = cx
-        .ctl()
-        .start_provider(host, &par.file_ref(), id, config)
-        .await?;
-    ensure!(ack.succeeded(), "provider.start {id}: {}", ack.message());
-    let started = cx
-        .journal()
-        .wait_for(mark, "provider_started", id, T.service, |e| {
-            e.field("provider_id") == Some(id)
-        })
-        .await?;
+    let started = crate::steps::start_provider(cx, host, &par.file_ref(), id, config).await?;
     cx.lattice().provider_ready(id).await?;
     Ok(started)
 }
@@ -774,7 +683,7 @@ async fn provider_health(cx: Cx) -> anyhow::Result<()> {
         after >= Duration::from_secs(2),
         "the first health check came {after:?} after the start (Q-04: about 5 s)"
     );
-    let inv = crate::support::wait_inventory(&cx, &host, "kv-health listed", 1, |inv| {
+    let inv = crate::steps::wait_inventory(&cx, &host, "kv-health listed", 1, |inv| {
         inv.providers().iter().any(|p| p.id() == "kv-health")
     })
     .await?;
@@ -830,7 +739,7 @@ async fn dotted_id(cx: Cx) -> anyhow::Result<()> {
     // Tolerated either way (documented): a call may or may not reach it; it must not hang forever.
     let client = cx.lattice().wrpc_client("dotted.id").await?;
     let _reachable = tokio::time::timeout(T.attempt, echo::echo(&client, None, "dot")).await;
-    let inv = crate::support::inventory(&cx, &host).await?;
+    let inv = crate::steps::inventory(&cx, &host).await?;
     ensure!(
         inv.components().iter().any(|c| c.id() == "dotted.id"),
         "the host does not list dotted.id: {:?}",

@@ -75,7 +75,7 @@ fn signed_probe(cx: &Cx, not_before: Option<u64>, expires: Option<u64>) -> anyho
 }
 
 async fn expect_scale_failure(cx: &Cx, path: &std::path::Path, id: &str) -> anyhow::Result<String> {
-    crate::support::scale_refused(
+    crate::steps::scale_refused(
         cx,
         &cx.host_id(),
         &format!("file://{}", path.display()),
@@ -103,7 +103,7 @@ fn signed(cx: Cx) -> TestFuture {
         let host = cx.host_id();
         let signed = signed_probe(&cx, None, Some(now() + 3600))?;
         let image = format!("file://{}", signed.path.display());
-        let event = crate::support::scale(&cx, &host, &image, "signed", 1).await?;
+        let event = crate::steps::scale(&cx, &host, &image, "signed", 1).await?;
         let data = event.data();
         ensure!(
             data["public_key"] == signed.module.as_str(),
@@ -135,7 +135,7 @@ fn signed(cx: Cx) -> TestFuture {
                 && entry.get("name").map(String::as_str) == Some("signed-probe"),
             "claims entry: {entry:?}"
         );
-        let inv = crate::support::inventory(&cx, &host).await?;
+        let inv = crate::steps::inventory(&cx, &host).await?;
         let c = inv
             .components()
             .iter()

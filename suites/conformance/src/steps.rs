@@ -1,4 +1,7 @@
-//! Steps several tests share. Each is a bounded, observed step; none asserts by itself.
+//! The steps a test body is built from: each does one thing through the lattice's official
+//! clients, bounded, and returns what it observed (an event, an inventory, an address). A step
+//! fails only when its own action is refused (an ack that did not succeed); what the result must
+//! be is the test's to assert.
 use std::time::Duration;
 
 use crate::framework::Cx;
@@ -206,4 +209,83 @@ pub async fn wait_links(
 /// Waits until `GET url` answers 200 with exactly `body`, three times in a row.
 pub async fn wait_http_body(cx: &Cx, url: &str, body: &str) -> anyhow::Result<()> {
     Ok(harness::wait::http_body(cx.http(), url, body).await?)
+}
+
+/// Puts config `name` with `values`; the ack must succeed.
+pub async fn put_config(cx: &Cx, name: &str, values: &[(&str, &str)]) -> anyhow::Result<()> {
+    let values = values
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    let put = cx.ctl().put_config(name, values).await?;
+    ensure!(put.succeeded(), "config.put {name}: {}", put.message());
+    Ok(())
+}
+
+/// Puts `link`; the ack must succeed.
+pub async fn put_link(cx: &Cx, link: wasmcloud_control_interface::Link) -> anyhow::Result<()> {
+    let what = format!(
+        "{} -> {} ({})",
+        link.source_id(),
+        link.target(),
+        link.name()
+    );
+    let put = cx.ctl().put_link(link).await?;
+    ensure!(put.succeeded(), "link.put {what}: {}", put.message());
+    Ok(())
+}
+
+/// Starts provider `id` from `image_ref` on `host_id`, checks the ack, and returns the
+/// `provider_started` event that reports it running.
+pub async fn start_provider(
+    cx: &Cx,
+    host_id: &str,
+    image_ref: &str,
+    id: &str,
+    config: Vec<String>,
+) -> anyhow::Result<LatticeEvent> {
+    let mark = cx.journal().mark();
+    let ack = cx
+        .ctl()
+        .start_provider(host_id, image_ref, id, config)
+        .await?;
+    ensure!(ack.succeeded(), "provider.start {id}: {}", ack.message());
+    Ok(cx
+        .journal()
+        .wait_for(mark, "provider_started", id, T.service, |e| {
+            e.field("provider_id") == Some(id)
+        })
+        .await?)
+}
+
+/// The host's builtin HTTP server serving `component_id` (on host `index`'s listener, through
+/// config `listen` and a `wasi:http/incoming-handler` link): starts the provider on `host_id` and
+/// returns the `http://` base this machine reaches the server at.
+pub async fn serve_http(
+    cx: &Cx,
+    index: usize,
+    host_id: &str,
+    component_id: &str,
+) -> anyhow::Result<String> {
+    let (address, base) = listener(cx, index)?;
+    put_config(cx, "listen", &[("address", &address)]).await?;
+    start_provider(
+        cx,
+        host_id,
+        "wasmcloud+builtin://http-server",
+        "http-server",
+        vec![],
+    )
+    .await?;
+    let link = link(
+        "http-server",
+        component_id,
+        "default",
+        ("wasi", "http"),
+        &["incoming-handler"],
+        &["listen"],
+        &[],
+    )?;
+    put_link(cx, link).await?;
+    Ok(base)
 }
