@@ -93,10 +93,7 @@ fn containers_unusable(why: &str) -> HarnessError {
 }
 
 fn configured() -> Result<Option<Backend>, HarnessError> {
-    match std::env::var(BACKEND_ENV) {
-        Ok(v) if !v.trim().is_empty() => v.parse().map(Some),
-        _ => Ok(None),
-    }
+    crate::settings::backend()
 }
 
 impl FromStr for Backend {
@@ -143,6 +140,7 @@ impl Runtime {
         backend: Backend,
         lattice: &str,
         binaries: &Binaries,
+        images: &[(&'static str, String)],
         log_dir: &Path,
         timeout: Duration,
     ) -> Result<Self, HarnessError> {
@@ -152,13 +150,13 @@ impl Runtime {
             #[cfg(feature = "containers")]
             Backend::Containers => Ok(Self::Containers(Box::new(
                 crate::containers::lattice::ContainerLattice::create(
-                    lattice, binaries, log_dir, timeout,
+                    lattice, binaries, images, log_dir, timeout,
                 )
                 .await?,
             ))),
             #[cfg(not(feature = "containers"))]
             Backend::Containers => {
-                let _ = (lattice, binaries, log_dir, timeout);
+                let _ = (lattice, binaries, images, log_dir, timeout);
                 unreachable!("ensure_usable rejects containers without the feature")
             }
         }

@@ -66,20 +66,38 @@ impl Binaries {
     /// unusable one is a [`HarnessError::BinaryUnusable`] that names the path tried, where it came
     /// from, and the fixes (including a same-named binary found on `PATH`).
     pub fn from_env() -> Result<Self, HarnessError> {
-        let pick = |env: &str, default: &str| {
-            std::env::var_os(env)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| default_bin_dir().join(default))
+        Self::resolve(&[])
+    }
+
+    /// [`Binaries::from_env`], but a binary named in `given` (a runner's flags, as `(variable,
+    /// path)` with the variable of the binary it replaces) is that path.
+    pub fn resolve(given: &[(&str, PathBuf)]) -> Result<Self, HarnessError> {
+        let pick = |env: &str, default: &str| -> (PathBuf, String) {
+            if let Some((_, path)) = given.iter().find(|(var, _)| *var == env) {
+                return (
+                    path.clone(),
+                    format!("given to the runner, as a flag or {env}"),
+                );
+            }
+            match crate::settings::binary(env) {
+                Some(path) => (path, format!("from {env}")),
+                None => (
+                    default_bin_dir().join(default),
+                    format!("the default; {env} is not set"),
+                ),
+            }
         };
-        let bins = Self {
-            nats_server: pick(NATS_SERVER_ENV, "nats-server"),
-            host: pick(HOST_ENV, "wasmcloud"),
-            wadm: pick(WADM_ENV, "wadm"),
-        };
-        check_executable("nats-server", &bins.nats_server, NATS_SERVER_ENV)?;
-        check_executable("wasmCloud host", &bins.host, HOST_ENV)?;
-        check_executable("wadm", &bins.wadm, WADM_ENV)?;
-        Ok(bins)
+        let (nats_server, nats_origin) = pick(NATS_SERVER_ENV, "nats-server");
+        let (host, host_origin) = pick(HOST_ENV, "wasmcloud");
+        let (wadm, wadm_origin) = pick(WADM_ENV, "wadm");
+        check("nats-server", &nats_server, NATS_SERVER_ENV, &nats_origin)?;
+        check("wasmCloud host", &host, HOST_ENV, &host_origin)?;
+        check("wadm", &wadm, WADM_ENV, &wadm_origin)?;
+        Ok(Self {
+            nats_server,
+            host,
+            wadm,
+        })
     }
 }
 
@@ -126,11 +144,15 @@ fn on_path(path_var: &std::ffi::OsStr, name: &str) -> Option<PathBuf> {
 
 /// Fails with a message that says what is wrong and how to fix it.
 pub fn check_executable(what: &'static str, path: &Path, env: &str) -> Result<(), HarnessError> {
-    let origin = if std::env::var_os(env).is_some() {
-        format!("from {env}")
-    } else {
-        format!("the default; {env} is not set")
+    let origin = match crate::settings::binary(env) {
+        Some(_) => format!("from {env}"),
+        None => format!("the default; {env} is not set"),
     };
+    check(what, path, env, &origin)
+}
+
+/// [`check_executable`] with the origin of `path` said by the caller.
+fn check(what: &'static str, path: &Path, env: &str, origin: &str) -> Result<(), HarnessError> {
     let unusable = |problem: String| HarnessError::BinaryUnusable {
         what,
         path: path.to_path_buf(),

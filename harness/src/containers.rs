@@ -38,17 +38,10 @@ pub const WADM_IMAGE_ENV: &str = "WCC_WADM_IMAGE";
 /// A NATS server image (see [`HOST_IMAGE_ENV`]).
 pub const NATS_IMAGE_ENV: &str = "WCC_NATS_IMAGE";
 
-/// The image overrides set in the environment, as `(variable, image)`.
+/// The image overrides set in the environment, as `(variable, image)`
+/// ([`crate::settings::image_overrides`]).
 pub fn image_overrides() -> Vec<(&'static str, String)> {
-    [HOST_IMAGE_ENV, WADM_IMAGE_ENV, NATS_IMAGE_ENV]
-        .into_iter()
-        .filter_map(|k| {
-            std::env::var(k)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| (k, v))
-        })
-        .collect()
+    crate::settings::image_overrides()
 }
 
 /// The images `ci/images/build` made from `binaries` (no vendor image in their place), built

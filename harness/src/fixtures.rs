@@ -141,13 +141,11 @@ impl Fixture {
 
 /// Where the manifest is read from.
 pub fn manifest_path() -> PathBuf {
-    std::env::var_os(FIXTURES_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            crate::binaries::repo_root()
-                .join(".wcc")
-                .join("fixtures.json")
-        })
+    crate::settings::fixtures_manifest().unwrap_or_else(|| {
+        crate::binaries::repo_root()
+            .join(".wcc")
+            .join("fixtures.json")
+    })
 }
 
 impl FixtureManifest {

@@ -25,6 +25,7 @@ pub struct LatticeBuilder {
     timeout: Duration,
     await_wadm_awareness: bool,
     backend: Option<Backend>,
+    images: Option<Vec<(&'static str, String)>>,
 }
 
 impl Default for LatticeBuilder {
@@ -37,6 +38,7 @@ impl Default for LatticeBuilder {
             timeout: DEFAULT_START_TIMEOUT,
             await_wadm_awareness: true,
             backend: None,
+            images: None,
         }
     }
 }
@@ -102,6 +104,15 @@ impl LatticeBuilder {
         self
     }
 
+    /// Vendor images to run in place of the images built from the binaries (containers backend),
+    /// as `(variable, image)` with the variable of the image each replaces
+    /// ([`crate::containers::HOST_IMAGE_ENV`], `WADM_IMAGE_ENV`, `NATS_IMAGE_ENV`). Default: the
+    /// images those variables name ([`crate::settings::image_overrides`]).
+    pub fn images(mut self, overrides: Vec<(&'static str, String)>) -> Self {
+        self.images = Some(overrides);
+        self
+    }
+
     /// How long each service may take to become ready (scaled by `WCC_TIMEOUT_SCALE`).
     pub fn start_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -126,7 +137,12 @@ impl LatticeBuilder {
         let (log_dir, shared) = crate::scratch::create(&name)?;
         crate::reaper::register_dir(&name, log_dir.path());
         let timeout = scaled(self.timeout);
-        let runtime = Runtime::create(backend, &name, &binaries, log_dir.path(), timeout).await?;
+        let images = self
+            .images
+            .clone()
+            .unwrap_or_else(crate::settings::image_overrides);
+        let runtime =
+            Runtime::create(backend, &name, &binaries, &images, log_dir.path(), timeout).await?;
         let (nats, client) = runtime
             .start_nats(&binaries, log_dir.path(), timeout)
             .await?;

@@ -1,6 +1,16 @@
-//! Settings the harness takes from the process environment that are not its own: whether it runs
-//! under CI. (Its own `WCC_*` variables are read where their builders are: [`crate::Backend`],
-//! [`crate::binaries::Binaries::from_env`], [`crate::wait::scaled`].)
+//! The one place the harness reads its settings from the process environment: `CI`, and its own
+//! `WCC_*` variables (the backend, the binaries, vendor images, the fixture manifest, the timeout
+//! factor). Everything else receives values: a [`crate::LatticeBuilder`] left unconfigured falls
+//! back on these, and a runner that has its own flags passes them to the builder instead (and
+//! the timeout factor to [`set_timeout_scale`]), never through the environment.
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::backend::{Backend, BACKEND_ENV};
+use crate::containers::{HOST_IMAGE_ENV, NATS_IMAGE_ENV, WADM_IMAGE_ENV};
+use crate::fixtures::FIXTURES_ENV;
+use crate::wait::TIMEOUT_SCALE_ENV;
+use crate::HarnessError;
 
 /// Whether this process runs under CI: `CI` is set, not empty and not `false` (the convention of
 /// GitHub Actions and most CI systems).
@@ -10,6 +20,82 @@ pub fn is_ci() -> bool {
 
 fn ci_value(value: Option<&std::ffi::OsStr>) -> bool {
     value.is_some_and(|v| !v.is_empty() && v != "false")
+}
+
+/// The backend `WCC_BACKEND` names (`None` when unset or empty; an unknown name is an error).
+pub fn backend() -> Result<Option<Backend>, HarnessError> {
+    match std::env::var(BACKEND_ENV) {
+        Ok(v) if !v.trim().is_empty() => v.parse().map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// The path a binary's variable (`WCC_HOST_BIN`, `WCC_WADM_BIN`, `WCC_NATS_SERVER_BIN`) names.
+pub fn binary(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var).map(PathBuf::from)
+}
+
+/// The fixture manifest `WCC_FIXTURES` names.
+pub fn fixtures_manifest() -> Option<PathBuf> {
+    std::env::var_os(FIXTURES_ENV).map(PathBuf::from)
+}
+
+/// The vendor images set in `WCC_HOST_IMAGE`, `WCC_WADM_IMAGE` and `WCC_NATS_IMAGE`, as
+/// `(variable, image)`.
+pub fn image_overrides() -> Vec<(&'static str, String)> {
+    [HOST_IMAGE_ENV, WADM_IMAGE_ENV, NATS_IMAGE_ENV]
+        .into_iter()
+        .filter_map(|k| {
+            std::env::var(k)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (k, v))
+        })
+        .collect()
+}
+
+/// The timeout factor of this process: what [`set_timeout_scale`] set, else `WCC_TIMEOUT_SCALE`
+/// read at first use (unset: 1). `Err` holds why the variable's value is refused.
+static TIMEOUT_SCALE: OnceLock<Result<f64, String>> = OnceLock::new();
+
+fn timeout_scale_setting() -> &'static Result<f64, String> {
+    TIMEOUT_SCALE.get_or_init(|| match std::env::var(TIMEOUT_SCALE_ENV) {
+        Ok(v) => crate::wait::parse_timeout_scale(&v)
+            .map_err(|e| format!("{TIMEOUT_SCALE_ENV}={v}: {e}")),
+        Err(std::env::VarError::NotPresent) => Ok(1.0),
+        Err(std::env::VarError::NotUnicode(v)) => {
+            Err(format!("{TIMEOUT_SCALE_ENV}={v:?} is not UTF-8"))
+        }
+    })
+}
+
+/// The factor every harness timeout is multiplied by (a refused `WCC_TIMEOUT_SCALE` counts as 1
+/// here; every lattice start refuses it first, [`check_timeout_scale`]).
+pub fn timeout_scale() -> f64 {
+    timeout_scale_setting().as_ref().copied().unwrap_or(1.0)
+}
+
+/// Refuses a malformed `WCC_TIMEOUT_SCALE` (unset is fine: factor 1).
+pub fn check_timeout_scale() -> Result<(), HarnessError> {
+    timeout_scale_setting()
+        .as_ref()
+        .map(|_| ())
+        .map_err(|e| HarnessError::Config(e.clone()))
+}
+
+/// Sets this process's timeout factor (a runner's `--timeout-scale`). It must come before the
+/// first wait: a process keeps one factor, so a different one after that is refused.
+pub fn set_timeout_scale(factor: f64) -> Result<(), HarnessError> {
+    let text = factor.to_string();
+    let factor = crate::wait::parse_timeout_scale(&text).map_err(HarnessError::Config)?;
+    let set = TIMEOUT_SCALE.get_or_init(|| Ok(factor));
+    match set {
+        Ok(f) if *f == factor => Ok(()),
+        _ => Err(HarnessError::Config(format!(
+            "the timeout factor is already {} in this process; set it before the first wait",
+            timeout_scale()
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -23,5 +109,16 @@ mod tests {
         assert!(!super::ci_value(Some(OsStr::new("false"))));
         assert!(!super::ci_value(Some(OsStr::new(""))));
         assert!(!super::ci_value(None));
+    }
+
+    #[test]
+    fn the_timeout_factor_is_set_once() {
+        // This test process reads no WCC_TIMEOUT_SCALE before (unit tests do not wait).
+        super::set_timeout_scale(1.0).unwrap();
+        super::set_timeout_scale(1.0).unwrap();
+        let err = super::set_timeout_scale(2.0).unwrap_err().to_string();
+        assert!(err.contains("already 1"), "{err}");
+        assert!(super::set_timeout_scale(-1.0).is_err());
+        assert_eq!(super::timeout_scale(), 1.0);
     }
 }

@@ -41,13 +41,9 @@ pub struct Wait {
     consecutive: u32,
 }
 
-/// The factor from `WCC_TIMEOUT_SCALE` (default 1). A malformed value counts as 1 here; every
-/// lattice start refuses it first ([`check_timeout_scale`]), so it never passes unnoticed.
+/// The factor every timeout is multiplied by ([`crate::settings::timeout_scale`]).
 pub fn timeout_scale() -> f64 {
-    std::env::var(TIMEOUT_SCALE_ENV)
-        .ok()
-        .and_then(|v| parse_timeout_scale(&v).ok())
-        .unwrap_or(1.0)
+    crate::settings::timeout_scale()
 }
 
 /// A timeout factor as `WCC_TIMEOUT_SCALE` or the runner's `--timeout-scale` takes it: a finite
@@ -62,17 +58,9 @@ pub fn parse_timeout_scale(text: &str) -> Result<f64, String> {
     }
 }
 
-/// Refuses a malformed `WCC_TIMEOUT_SCALE` (unset is fine: factor 1).
+/// Refuses a malformed `WCC_TIMEOUT_SCALE` ([`crate::settings::check_timeout_scale`]).
 pub fn check_timeout_scale() -> Result<(), crate::HarnessError> {
-    match std::env::var(TIMEOUT_SCALE_ENV) {
-        Ok(v) => parse_timeout_scale(&v)
-            .map(|_| ())
-            .map_err(|e| crate::HarnessError::Config(format!("{TIMEOUT_SCALE_ENV}={v}: {e}"))),
-        Err(std::env::VarError::NotPresent) => Ok(()),
-        Err(std::env::VarError::NotUnicode(v)) => Err(crate::HarnessError::Config(format!(
-            "{TIMEOUT_SCALE_ENV}={v:?} is not UTF-8"
-        ))),
-    }
+    crate::settings::check_timeout_scale()
 }
 
 /// `d` scaled by [`timeout_scale`].

@@ -80,13 +80,14 @@ fn read(binaries: &Binaries) -> Result<Images, String> {
 }
 
 /// The images for `binaries` (building them first when they are missing or stale), with the
-/// vendor images of `WCC_HOST_IMAGE` / `WCC_WADM_IMAGE` / `WCC_NATS_IMAGE` in their place.
+/// vendor images of `overrides` (`(variable, image)`, the variables being `WCC_HOST_IMAGE`,
+/// `WCC_WADM_IMAGE`, `WCC_NATS_IMAGE`) in their place.
 pub(crate) async fn resolve(
     binaries: &Binaries,
+    overrides: &[(&'static str, String)],
     docker: &testcontainers::bollard::Docker,
 ) -> Result<Images, HarnessError> {
-    let overrides = super::image_overrides();
-    for (var, image) in &overrides {
+    for (var, image) in overrides {
         require_local(docker, var, image).await?;
     }
     let pick = |var: &str| {

@@ -94,6 +94,7 @@ impl ContainerLattice {
     pub(crate) async fn create(
         run: &str,
         binaries: &Binaries,
+        image_overrides: &[(&'static str, String)],
         log_dir: &Path,
         timeout: Duration,
     ) -> Result<Self, HarnessError> {
@@ -116,7 +117,7 @@ impl ContainerLattice {
             ..Default::default()
         };
         let (images, swept, network, volume) = tokio::join!(
-            super::images::resolve(binaries, &lattice.docker),
+            super::images::resolve(binaries, image_overrides, &lattice.docker),
             super::reaper::sweep(&lattice.docker),
             lattice.create_network(),
             lattice.docker.create_volume(volume),

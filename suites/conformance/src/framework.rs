@@ -13,6 +13,8 @@ mod model;
 mod timeouts;
 
 pub use context::Cx;
-pub use execute::{execute, execute_on_existing, record, skip_reason, Outcome, RunOptions, Status};
+pub use execute::{
+    execute, execute_on_existing, keep_from_env, record, skip_reason, Outcome, RunOptions, Status,
+};
 pub use model::{Area, ConformanceTest, Feature, Setup, TestFuture};
 pub use timeouts::{Timeouts, T};

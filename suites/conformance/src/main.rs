@@ -162,14 +162,14 @@ enum Command {
         /// Multiplies every timeout of the harness, for a slow or loaded machine (e.g. 3).
         #[arg(long, env = harness::wait::TIMEOUT_SCALE_ENV, value_name = "FACTOR", value_parser = timeout_scale)]
         timeout_scale: Option<f64>,
-        /// A vendor's host image on the local Docker engine (containers backend; sets WCC_HOST_IMAGE).
-        #[arg(long)]
+        /// A vendor's host image on the local Docker engine (containers backend).
+        #[arg(long, env = harness::containers::HOST_IMAGE_ENV, value_name = "IMAGE")]
         host_image: Option<String>,
-        /// A vendor's wadm image (sets WCC_WADM_IMAGE).
-        #[arg(long)]
+        /// A vendor's wadm image.
+        #[arg(long, env = harness::containers::WADM_IMAGE_ENV, value_name = "IMAGE")]
         wadm_image: Option<String>,
-        /// A NATS server image (sets WCC_NATS_IMAGE).
-        #[arg(long)]
+        /// A NATS server image.
+        #[arg(long, env = harness::containers::NATS_IMAGE_ENV, value_name = "IMAGE")]
         nats_image: Option<String>,
         /// started: lattices the suite starts, one per test; existing: a lattice you run, which
         /// the suite only connects to (tests run one at a time, each undone after it).
@@ -295,7 +295,7 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
                 (harness::containers::NATS_IMAGE_ENV, nats_image),
             ]
             .into_iter()
-            .filter_map(|(var, image)| image.map(|i| (var, i)))
+            .filter_map(|(var, image)| image.filter(|i| !i.trim().is_empty()).map(|i| (var, i)))
             .collect();
             let binaries = [
                 (harness::binaries::HOST_ENV, host_bin),

@@ -7,8 +7,8 @@ use conformance_report::report::{now_rfc3339, Binary, Implementation, Report, Ru
 use conformance_suite::framework::eligibility::{existing_skip_reason, LatticeFacts};
 use conformance_suite::framework::features::{compare, detect};
 use conformance_suite::framework::{
-    execute, execute_on_existing, record, skip_reason, ConformanceTest, Feature, Outcome,
-    RunOptions, Status,
+    execute, execute_on_existing, keep_from_env, record, skip_reason, ConformanceTest, Feature,
+    Outcome, RunOptions, Status,
 };
 use futures::StreamExt as _;
 use harness::binaries::{sha256_of, version_of};
@@ -48,14 +48,10 @@ pub(crate) struct RunArgs {
 
 /// The backend of the run (`--backend`, else `WCC_BACKEND`, else containers when an image is
 /// given and processes otherwise), checked against the image flags: images run only on the
-/// containers backend, which needs a Docker engine. The image flags go to the environment the
-/// containers backend reads them from.
+/// containers backend, which needs a Docker engine.
 fn choose_backend(args: &RunArgs) -> Result<harness::Backend, CliError> {
     use harness::Backend;
-    for (var, image) in &args.images {
-        std::env::set_var(var, image);
-    }
-    let images = harness::containers::image_overrides();
+    let images = &args.images;
     let backend = match args.backend {
         Some(b) => b,
         None if !images.is_empty() => Backend::from_env_or(Backend::Containers)
@@ -209,13 +205,11 @@ fn require_version(what: &str, b: &Binary, env: &str) -> Result<(), CliError> {
 
 /// Runs the suite; `Ok(true)` when the run passed.
 pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
-    // The harness reads the binaries and the timeout factor from its variables; a flag overrides
-    // the variable (clap read both, and refused a malformed factor).
-    for (var, path) in &args.binaries {
-        std::env::set_var(var, path);
-    }
+    // The flags (clap read each from its flag or its variable) go to the harness as values: the
+    // timeout factor of this process, and below the binaries, images and backend of the lattices.
     if let Some(scale) = args.timeout_scale {
-        std::env::set_var(harness::wait::TIMEOUT_SCALE_ENV, scale.to_string());
+        harness::settings::set_timeout_scale(scale)
+            .map_err(|e| CliError::new(Exit::Usage, e.to_string()))?;
     }
     // 1. Inputs that need no binary.
     let unsupported = unsupported_features()?;
@@ -253,10 +247,13 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
         .await;
     }
     let backend = choose_backend(&args)?;
+    let binaries = harness::binaries::Binaries::resolve(&args.binaries)
+        .map_err(|e| CliError::new(Exit::Binary, e.to_string()))?;
     let options = RunOptions {
-        backend,
+        images: args.images.clone(),
         unsupported: unsupported.clone(),
-        ..RunOptions::from_env().map_err(|e| CliError::new(Exit::Binary, e.to_string()))?
+        keep: keep_from_env(),
+        ..RunOptions::new(binaries, backend)
     };
     let mut implementation = Implementation {
         name: args.implementation.clone(),
@@ -264,7 +261,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
         wadm: describe(&options.binaries.wadm).await,
         nats_server: describe(&options.binaries.nats_server).await,
     };
-    for (var, image) in harness::containers::image_overrides() {
+    for (var, image) in options.images.clone() {
         let slot = match var {
             harness::containers::HOST_IMAGE_ENV => &mut implementation.host,
             harness::containers::WADM_IMAGE_ENV => &mut implementation.wadm,
@@ -303,7 +300,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
     let detected =
         super::target::detect_on_started(&options, implementation.wadm.version.is_some()).await;
     let target = Target {
-        kind: if harness::containers::image_overrides().is_empty() {
+        kind: if options.images.is_empty() {
             "binaries"
         } else {
             "images"

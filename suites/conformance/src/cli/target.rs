@@ -92,18 +92,12 @@ pub(crate) fn describe_existing(lattice: &Lattice, target: &ExistingLattice) -> 
 
 /// Options for tests on an existing lattice: no binaries are used.
 pub(crate) fn existing_options() -> RunOptions {
-    RunOptions {
-        binaries: harness::binaries::Binaries {
-            nats_server: PathBuf::new(),
-            host: PathBuf::new(),
-            wadm: PathBuf::new(),
-        },
-        test_timeout: std::time::Duration::from_secs(300),
-        strict_fixtures: harness::settings::is_ci(),
-        backend: harness::Backend::Processes,
-        unsupported: Vec::new(),
-        keep: false,
-    }
+    let none = harness::binaries::Binaries {
+        nats_server: PathBuf::new(),
+        host: PathBuf::new(),
+        wadm: PathBuf::new(),
+    };
+    RunOptions::new(none, harness::Backend::Processes)
 }
 
 /// Detection on one probe lattice started from the binaries or images under test: one host with
@@ -115,7 +109,8 @@ pub(crate) async fn detect_on_started(options: &RunOptions, wadm_usable: bool) -
         .host_feature("builtin-http-server")
         .wadm(wadm_usable)
         .binaries(options.binaries.clone())
-        .backend(options.backend);
+        .backend(options.backend)
+        .images(options.images.clone());
     match builder.start().await {
         Ok(lattice) => {
             let mut found = detect(&lattice).await;

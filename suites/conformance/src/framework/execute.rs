@@ -86,6 +86,9 @@ pub struct RunOptions {
     pub strict_fixtures: bool,
     /// Where the lattices run (`WCC_BACKEND`, processes by default).
     pub backend: harness::Backend,
+    /// Vendor images in place of the images built from the binaries (containers backend), as
+    /// `(variable, image)` (`WCC_HOST_IMAGE`, `WCC_WADM_IMAGE`, `WCC_NATS_IMAGE`).
+    pub images: Vec<(&'static str, String)>,
     /// The features the target declares it lacks (`WCC_TARGET_UNSUPPORTED`): tests relying on
     /// one are skipped with that reason.
     pub unsupported: Vec<Feature>,
@@ -94,17 +97,33 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// Options from the environment, read once: binaries from `WCC_*_BIN`, the backend from
-    /// `WCC_BACKEND`, strict fixtures when `CI` is set, `WCC_TARGET_UNSUPPORTED`, `WCC_KEEP`.
-    pub fn from_env() -> Result<Self, harness::HarnessError> {
-        Ok(Self {
-            binaries: Binaries::from_env()?,
+    /// Options for `binaries` on `backend`: tests bounded at 300 s (scaled), strict fixtures when
+    /// `CI` is set, no vendor image, every feature declared supported, no lattice kept.
+    pub fn new(binaries: Binaries, backend: harness::Backend) -> Self {
+        Self {
+            binaries,
             test_timeout: Duration::from_secs(300),
             strict_fixtures: harness::settings::is_ci(),
-            backend: harness::Backend::from_env_or(harness::Backend::Processes)?,
+            backend,
+            images: Vec::new(),
+            unsupported: Vec::new(),
+            keep: false,
+        }
+    }
+
+    /// Options from the environment, read once: binaries from `WCC_*_BIN`, the backend from
+    /// `WCC_BACKEND`, vendor images from `WCC_*_IMAGE`, strict fixtures when `CI` is set,
+    /// `WCC_TARGET_UNSUPPORTED`, `WCC_KEEP`.
+    pub fn from_env() -> Result<Self, harness::HarnessError> {
+        Ok(Self {
+            images: harness::settings::image_overrides(),
             unsupported: super::features::unsupported_from_env()
                 .map_err(harness::HarnessError::Config)?,
             keep: keep_from_env(),
+            ..Self::new(
+                Binaries::from_env()?,
+                harness::Backend::from_env_or(harness::Backend::Processes)?,
+            )
         })
     }
 }
@@ -162,7 +181,8 @@ fn builder_for(
         .hosts(0)
         .wadm(test.setup.wadm)
         .binaries(options.binaries.clone())
-        .backend(options.backend);
+        .backend(options.backend)
+        .images(options.images.clone());
     for i in 0..test.setup.hosts {
         let mut spec = spec.clone();
         if let Some(extra) = test.setup.labels_per_host.get(i) {
