@@ -12,8 +12,7 @@ use crate::process::ManagedProcess;
 use crate::wait::{Probe, Wait};
 use crate::HarnessError;
 
-/// Environment variable choosing the backend: `processes` or `containers`.
-pub const BACKEND_ENV: &str = "WCC_BACKEND";
+pub use crate::settings::BACKEND_ENV;
 
 /// Where a lattice's services run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -93,7 +92,7 @@ fn containers_unusable(why: &str) -> HarnessError {
 }
 
 fn configured() -> Result<Option<Backend>, HarnessError> {
-    crate::settings::backend()
+    crate::settings::backend().map(|v| v.parse()).transpose()
 }
 
 impl FromStr for Backend {

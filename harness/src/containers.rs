@@ -30,13 +30,7 @@ pub use reaper::sweep_blocking as sweep;
 #[cfg(feature = "containers")]
 pub(crate) use reaper::sweep_detailed;
 
-/// A vendor's host image to run instead of the one built from the host binary (containers
-/// backend; the image must be on the local engine: there is no registry).
-pub const HOST_IMAGE_ENV: &str = "WCC_HOST_IMAGE";
-/// A vendor's wadm image (see [`HOST_IMAGE_ENV`]).
-pub const WADM_IMAGE_ENV: &str = "WCC_WADM_IMAGE";
-/// A NATS server image (see [`HOST_IMAGE_ENV`]).
-pub const NATS_IMAGE_ENV: &str = "WCC_NATS_IMAGE";
+pub use crate::settings::{HOST_IMAGE_ENV, NATS_IMAGE_ENV, WADM_IMAGE_ENV};
 
 /// The image overrides set in the environment, as `(variable, image)`
 /// ([`crate::settings::image_overrides`]).

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::HarnessError;
 
-/// Environment variable naming the fixture manifest.
-pub const FIXTURES_ENV: &str = "WCC_FIXTURES";
+pub use crate::settings::FIXTURES_ENV;
 
 /// The languages fixtures are written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]

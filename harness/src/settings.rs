@@ -3,14 +3,25 @@
 //! factor). Everything else receives values: a [`crate::LatticeBuilder`] left unconfigured falls
 //! back on these, and a runner that has its own flags passes them to the builder instead (and
 //! the timeout factor to [`set_timeout_scale`]), never through the environment.
+//!
+//! It imports nothing else of the harness: the modules that own a setting parse it and say what is
+//! wrong with it (the backend, a binary, an image), and re-export the variable's name.
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use crate::backend::{Backend, BACKEND_ENV};
-use crate::containers::{HOST_IMAGE_ENV, NATS_IMAGE_ENV, WADM_IMAGE_ENV};
-use crate::fixtures::FIXTURES_ENV;
-use crate::wait::TIMEOUT_SCALE_ENV;
-use crate::HarnessError;
+/// Environment variable choosing the backend: `processes` or `containers`.
+pub const BACKEND_ENV: &str = "WCC_BACKEND";
+/// Multiplies every harness timeout (e.g. `WCC_TIMEOUT_SCALE=3` on a loaded machine).
+pub const TIMEOUT_SCALE_ENV: &str = "WCC_TIMEOUT_SCALE";
+/// Environment variable naming the fixture manifest.
+pub const FIXTURES_ENV: &str = "WCC_FIXTURES";
+/// A vendor's host image to run instead of the one built from the host binary (containers
+/// backend; the image must be on the local engine: there is no registry).
+pub const HOST_IMAGE_ENV: &str = "WCC_HOST_IMAGE";
+/// A vendor's wadm image (see [`HOST_IMAGE_ENV`]).
+pub const WADM_IMAGE_ENV: &str = "WCC_WADM_IMAGE";
+/// A NATS server image (see [`HOST_IMAGE_ENV`]).
+pub const NATS_IMAGE_ENV: &str = "WCC_NATS_IMAGE";
 
 /// Whether this process runs under CI: `CI` is set, not empty and not `false` (the convention of
 /// GitHub Actions and most CI systems).
@@ -22,12 +33,11 @@ fn ci_value(value: Option<&std::ffi::OsStr>) -> bool {
     value.is_some_and(|v| !v.is_empty() && v != "false")
 }
 
-/// The backend `WCC_BACKEND` names (`None` when unset or empty; an unknown name is an error).
-pub fn backend() -> Result<Option<Backend>, HarnessError> {
-    match std::env::var(BACKEND_ENV) {
-        Ok(v) if !v.trim().is_empty() => v.parse().map(Some),
-        _ => Ok(None),
-    }
+/// The backend `WCC_BACKEND` names, as written (`None` when unset or empty; `Backend` parses it).
+pub fn backend() -> Option<String> {
+    std::env::var(BACKEND_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// The path a binary's variable (`WCC_HOST_BIN`, `WCC_WADM_BIN`, `WCC_NATS_SERVER_BIN`) names.
@@ -60,13 +70,24 @@ static TIMEOUT_SCALE: OnceLock<Result<f64, String>> = OnceLock::new();
 
 fn timeout_scale_setting() -> &'static Result<f64, String> {
     TIMEOUT_SCALE.get_or_init(|| match std::env::var(TIMEOUT_SCALE_ENV) {
-        Ok(v) => crate::wait::parse_timeout_scale(&v)
-            .map_err(|e| format!("{TIMEOUT_SCALE_ENV}={v}: {e}")),
+        Ok(v) => parse_timeout_scale(&v).map_err(|e| format!("{TIMEOUT_SCALE_ENV}={v}: {e}")),
         Err(std::env::VarError::NotPresent) => Ok(1.0),
         Err(std::env::VarError::NotUnicode(v)) => {
             Err(format!("{TIMEOUT_SCALE_ENV}={v:?} is not UTF-8"))
         }
     })
+}
+
+/// A timeout factor as `WCC_TIMEOUT_SCALE` or a runner's `--timeout-scale` takes it: a finite
+/// number above 0 (e.g. `3`, `1.5`).
+pub fn parse_timeout_scale(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(f) if f.is_finite() && f > 0.0 => Ok(f),
+        _ => Err(format!(
+            "'{text}' is not a timeout factor: give a number above 0, e.g. 3 (every timeout \
+             multiplied by it)"
+        )),
+    }
 }
 
 /// The factor every harness timeout is multiplied by (a refused `WCC_TIMEOUT_SCALE` counts as 1
@@ -75,26 +96,24 @@ pub fn timeout_scale() -> f64 {
     timeout_scale_setting().as_ref().copied().unwrap_or(1.0)
 }
 
-/// Refuses a malformed `WCC_TIMEOUT_SCALE` (unset is fine: factor 1).
-pub fn check_timeout_scale() -> Result<(), HarnessError> {
+/// Why `WCC_TIMEOUT_SCALE` is refused, if it is (unset is fine: factor 1).
+pub fn check_timeout_scale() -> Result<(), String> {
     timeout_scale_setting()
         .as_ref()
         .map(|_| ())
-        .map_err(|e| HarnessError::Config(e.clone()))
+        .map_err(Clone::clone)
 }
 
 /// Sets this process's timeout factor (a runner's `--timeout-scale`). It must come before the
 /// first wait: a process keeps one factor, so a different one after that is refused.
-pub fn set_timeout_scale(factor: f64) -> Result<(), HarnessError> {
-    let text = factor.to_string();
-    let factor = crate::wait::parse_timeout_scale(&text).map_err(HarnessError::Config)?;
-    let set = TIMEOUT_SCALE.get_or_init(|| Ok(factor));
-    match set {
+pub fn set_timeout_scale(factor: f64) -> Result<(), String> {
+    let factor = parse_timeout_scale(&factor.to_string())?;
+    match TIMEOUT_SCALE.get_or_init(|| Ok(factor)) {
         Ok(f) if *f == factor => Ok(()),
-        _ => Err(HarnessError::Config(format!(
+        _ => Err(format!(
             "the timeout factor is already {} in this process; set it before the first wait",
             timeout_scale()
-        ))),
+        )),
     }
 }
 
@@ -116,7 +135,7 @@ mod tests {
         // This test process reads no WCC_TIMEOUT_SCALE before (unit tests do not wait).
         super::set_timeout_scale(1.0).unwrap();
         super::set_timeout_scale(1.0).unwrap();
-        let err = super::set_timeout_scale(2.0).unwrap_err().to_string();
+        let err = super::set_timeout_scale(2.0).unwrap_err();
         assert!(err.contains("already 1"), "{err}");
         assert!(super::set_timeout_scale(-1.0).is_err());
         assert_eq!(super::timeout_scale(), 1.0);

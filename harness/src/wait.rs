@@ -6,8 +6,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-/// Multiplies every harness timeout (e.g. `WCC_TIMEOUT_SCALE=3` on a loaded machine).
-pub const TIMEOUT_SCALE_ENV: &str = "WCC_TIMEOUT_SCALE";
+pub use crate::settings::{parse_timeout_scale, TIMEOUT_SCALE_ENV};
 
 /// The outcome of one look at the system.
 #[derive(Debug)]
@@ -46,21 +45,9 @@ pub fn timeout_scale() -> f64 {
     crate::settings::timeout_scale()
 }
 
-/// A timeout factor as `WCC_TIMEOUT_SCALE` or the runner's `--timeout-scale` takes it: a finite
-/// number above 0 (e.g. `3`, `1.5`).
-pub fn parse_timeout_scale(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(f) if f.is_finite() && f > 0.0 => Ok(f),
-        _ => Err(format!(
-            "'{text}' is not a timeout factor: give a number above 0, e.g. 3 (every timeout \
-             multiplied by it)"
-        )),
-    }
-}
-
 /// Refuses a malformed `WCC_TIMEOUT_SCALE` ([`crate::settings::check_timeout_scale`]).
 pub fn check_timeout_scale() -> Result<(), crate::HarnessError> {
-    crate::settings::check_timeout_scale()
+    crate::settings::check_timeout_scale().map_err(crate::HarnessError::Config)
 }
 
 /// `d` scaled by [`timeout_scale`].

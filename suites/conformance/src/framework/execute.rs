@@ -15,8 +15,6 @@ use harness::wait::scaled;
 
 /// Keep a failed test's lattice running until Ctrl-C (`WCC_KEEP=1`).
 pub const KEEP_ENV: &str = "WCC_KEEP";
-/// Comma-separated feature ids the target lacks (`wadm`, `builtin-http-server`, ...).
-pub const UNSUPPORTED_ENV: &str = "WCC_TARGET_UNSUPPORTED";
 
 /// How a test ended. Kept apart in every report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use conformance_report::FeatureRecord;
 
-use super::execute::UNSUPPORTED_ENV;
 use super::Feature;
 use harness::fixtures::{FixtureRef, Lang};
 use harness::wait::{Probe, Wait};
 use harness::Lattice;
+
+/// Comma-separated feature ids the target lacks (`wadm`, `builtin-http-server`, ...).
+pub const UNSUPPORTED_ENV: &str = "WCC_TARGET_UNSUPPORTED";
 
 /// What a probe found for one feature.
 #[derive(Clone, Debug, PartialEq, Eq)]
