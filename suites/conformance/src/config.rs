@@ -222,29 +222,12 @@ pub static DATA_MODEL: ConformanceTest = ConformanceTest {
 fn data_model(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let lattice = cx.lattice().name().to_string();
-        let link = crate::steps::link(
-            "kv-source",
-            "kv-target",
-            "default",
-            ("test", "fixtures"),
-            &["echo"],
-            &[],
-            &[],
-        )?;
-        ensure!(
-            cx.ctl().put_link(link).await?.succeeded(),
-            "link.put refused"
-        );
-        ensure!(
-            cx.ctl()
-                .put_config(
-                    "stored",
-                    BTreeMap::from([("k".to_string(), "v".to_string())])
-                )
-                .await?
-                .succeeded(),
-            "config.put refused"
-        );
+        crate::steps::put_link(
+            &cx,
+            crate::steps::echo_link("kv-source", "kv-target", "default")?,
+        )
+        .await?;
+        crate::steps::put_config(&cx, "stored", &[("k", "v")]).await?;
         let js = async_nats::jetstream::new(cx.lattice().nats().clone());
         let data = js
             .get_key_value(format!("LATTICEDATA_{lattice}"))

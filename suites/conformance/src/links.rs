@@ -13,18 +13,6 @@ use crate::fixtures::{PROBE_RUST, RUNNER_RUST};
 use crate::framework::T;
 use crate::steps::{scale, wait_inventory};
 
-fn echo_link(source: &str, target: &str, name: &str) -> anyhow::Result<Link> {
-    crate::steps::link(
-        source,
-        target,
-        name,
-        ("test", "fixtures"),
-        &["echo"],
-        &[],
-        &[],
-    )
-}
-
 fn same_link(a: &Link, b: &Link) -> bool {
     a.source_id() == b.source_id()
         && a.target() == b.target()
@@ -48,7 +36,7 @@ pub static PUT_GET_DELETE: ConformanceTest = ConformanceTest {
 fn put_get_delete(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let journal = cx.journal();
-        let link = echo_link("link-source", "link-target", "default")?;
+        let link = crate::steps::echo_link("link-source", "link-target", "default")?;
         let mark = journal.mark();
         let put = cx.ctl().put_link(link.clone()).await?;
         ensure!(put.succeeded(), "link.put refused: {}", put.message());
@@ -136,13 +124,13 @@ fn conflicting_target(cx: Cx) -> TestFuture {
         let journal = cx.journal();
         let first = cx
             .ctl()
-            .put_link(echo_link("src", "target-a", "default")?)
+            .put_link(crate::steps::echo_link("src", "target-a", "default")?)
             .await?;
         ensure!(first.succeeded(), "first link refused: {}", first.message());
         let mark = journal.mark();
         let conflict = cx
             .ctl()
-            .put_link(echo_link("src", "target-b", "default")?)
+            .put_link(crate::steps::echo_link("src", "target-b", "default")?)
             .await?;
         ensure!(!conflict.succeeded(), "a conflicting link was accepted");
         ensure!(
@@ -168,7 +156,7 @@ fn conflicting_target(cx: Cx) -> TestFuture {
         );
         let other_name = cx
             .ctl()
-            .put_link(echo_link("src", "target-b", "secondary")?)
+            .put_link(crate::steps::echo_link("src", "target-b", "secondary")?)
             .await?;
         ensure!(
             other_name.succeeded(),
@@ -236,7 +224,7 @@ fn component_calls_linked_target(cx: Cx) -> TestFuture {
 
         let put = cx
             .ctl()
-            .put_link(echo_link("runner", "echo-target", "default")?)
+            .put_link(crate::steps::echo_link("runner", "echo-target", "default")?)
             .await?;
         ensure!(put.succeeded(), "link.put refused: {}", put.message());
         let client_ref = &client;
@@ -313,7 +301,11 @@ fn cross_host_call(cx: Cx) -> TestFuture {
         .await?;
         let put = cx
             .ctl()
-            .put_link(echo_link("near-runner", "far-echo", "default")?)
+            .put_link(crate::steps::echo_link(
+                "near-runner",
+                "far-echo",
+                "default",
+            )?)
             .await?;
         ensure!(put.succeeded(), "link.put: {}", put.message());
         let client = cx.lattice().wrpc_client("near-runner").await?;
@@ -432,19 +424,11 @@ pub static LINKS_REPLAYED: ConformanceTest = ConformanceTest {
 
 fn links_replayed(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let link = crate::steps::link(
-            "old-source",
-            "old-target",
-            "default",
-            ("test", "fixtures"),
-            &["echo"],
-            &[],
-            &[],
-        )?;
-        ensure!(
-            cx.ctl().put_link(link).await?.succeeded(),
-            "link.put refused"
-        );
+        crate::steps::put_link(
+            &cx,
+            crate::steps::echo_link("old-source", "old-target", "default")?,
+        )
+        .await?;
         let first = cx.host_id();
         let newcomer = cx.lattice().add_host(HostSpec::default()).await?;
         ensure!(

@@ -1,6 +1,5 @@
 //! Seamless distributed networking at the level of the lattice (catalogue NET-01): what one lattice
 //! on a NATS server sees of another.
-use std::collections::BTreeMap;
 
 use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
@@ -32,26 +31,8 @@ fn isolation(cx: Cx) -> TestFuture {
             ours.iter().all(|h| h.id() != stranger.id),
             "a host of lattice {other} answers this lattice's ping"
         );
-        let link = crate::steps::link(
-            "here",
-            "there",
-            "default",
-            ("test", "fixtures"),
-            &["echo"],
-            &[],
-            &[],
-        )?;
-        ensure!(
-            cx.ctl().put_link(link).await?.succeeded(),
-            "link.put refused"
-        );
-        ensure!(
-            cx.ctl()
-                .put_config("ours", BTreeMap::from([("k".to_string(), "v".to_string())]))
-                .await?
-                .succeeded(),
-            "config.put refused"
-        );
+        crate::steps::put_link(&cx, crate::steps::echo_link("here", "there", "default")?).await?;
+        crate::steps::put_config(&cx, "ours", &[("k", "v")]).await?;
         let theirs = wasmcloud_control_interface::ClientBuilder::new(cx.lattice().nats().clone())
             .lattice(&other)
             .timeout(T.attempt)

@@ -117,18 +117,7 @@ fn http_app_lifecycle(cx: Cx) -> TestFuture {
             }
         })
         .await?;
-        let (http, url_ref) = (cx.http(), &url);
-        Wait::new(format!("{url} to stop answering"), T.converge)
-            .consecutive(2)
-            .until(|_| async move {
-                match http.get(url_ref).send().await {
-                    Ok(resp) if resp.status() == 200 => {
-                        Probe::NotYet(format!("still answered {}", resp.status()))
-                    }
-                    Ok(_) | Err(_) => Probe::Ready(()),
-                }
-            })
-            .await?;
+        crate::steps::route_stops_answering(&cx, &url).await?;
         Ok(())
     })
 }

@@ -130,6 +130,24 @@ pub fn link(
         .map_err(|e| anyhow::anyhow!("build link {source} -> {target}: {e}"))
 }
 
+/// A link from `source` to `target` under link `name` on `test:fixtures/echo` with no config:
+/// the fixtures' own interface.
+pub fn echo_link(
+    source: &str,
+    target: &str,
+    name: &str,
+) -> anyhow::Result<wasmcloud_control_interface::Link> {
+    link(
+        source,
+        target,
+        name,
+        ("test", "fixtures"),
+        &["echo"],
+        &[],
+        &[],
+    )
+}
+
 /// Scales `component_id` from `image_ref` expecting the host to refuse it: the request is acked
 /// (HL-14), `component_scale_failed` follows and the component does not run. Returns the error.
 pub async fn scale_refused(
@@ -288,4 +306,22 @@ pub async fn serve_http(
     )?;
     put_link(cx, link).await?;
     Ok(base)
+}
+
+/// Waits until `GET url` stops answering 200, twice in a row (the route is gone: any other status
+/// or no connection); returns what the last request saw.
+pub async fn route_stops_answering(cx: &Cx, url: &str) -> anyhow::Result<String> {
+    let http = cx.http();
+    Ok(Wait::new(format!("{url} to stop answering"), T.converge)
+        .consecutive(2)
+        .until(|_| async move {
+            match http.get(url).send().await {
+                Ok(resp) if resp.status() == 200 => {
+                    Probe::NotYet(format!("still answered {}", resp.status()))
+                }
+                Ok(resp) => Probe::Ready(format!("answered {}", resp.status())),
+                Err(e) => Probe::Ready(format!("no answer ({e})")),
+            }
+        })
+        .await?)
 }

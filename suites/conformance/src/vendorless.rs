@@ -293,17 +293,11 @@ async fn link_call_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
         inv.components().len() == 2
     })
     .await?;
-    let link = link(
-        &runner_id,
-        &echo_id,
-        "default",
-        ("test", "fixtures"),
-        &["echo"],
-        &[],
-        &[],
-    )?;
-    let put = cx.ctl().put_link(link).await?;
-    ensure!(put.succeeded(), "link.put: {}", put.message());
+    crate::steps::put_link(
+        &cx,
+        crate::steps::echo_link(&runner_id, &echo_id, "default")?,
+    )
+    .await?;
     let client = cx.lattice().wrpc_client(&runner_id).await?;
     let client_ref = &client;
     Wait::new(
