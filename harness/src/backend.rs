@@ -1,5 +1,5 @@
 //! Where a lattice's services run: child processes of the test (`processes`) or Docker containers
-//! (`containers`), chosen with `WCC_BACKEND`. Both give the same [`crate::Lattice`] API and the
+//! (`containers`), chosen with `WCC_BACKEND`. Both give the same [`crate::lattice::Lattice`] API and the
 //! same readiness contract; the types here hide which one a service uses.
 use std::fmt;
 use std::path::Path;
@@ -7,10 +7,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::binaries::Binaries;
+use crate::error::HarnessError;
 use crate::nats::NatsServer;
 use crate::process::ManagedProcess;
 use crate::wait::{Probe, Wait};
-use crate::HarnessError;
 
 pub use crate::settings::BACKEND_ENV;
 
@@ -32,7 +32,7 @@ impl Backend {
         }
     }
 
-    /// `WCC_BACKEND` when set, otherwise `default`. [`crate::LatticeBuilder`] uses this with
+    /// `WCC_BACKEND` when set, otherwise `default`. [`crate::lattice::LatticeBuilder`] uses this with
     /// `Processes`: the conformance suite runs on processes unless asked otherwise.
     pub fn from_env_or(default: Backend) -> Result<Self, HarnessError> {
         Ok(configured()?.unwrap_or(default))
@@ -128,7 +128,7 @@ pub(crate) struct Existing {
 /// The lattice-wide part of a backend (for containers: network, volume, images, teardown).
 pub(crate) enum Runtime {
     Processes,
-    /// A lattice someone else runs: the harness only connects ([`crate::ExistingLattice`]).
+    /// A lattice someone else runs: the harness only connects ([`crate::existing::ExistingLattice`]).
     External(Existing),
     #[cfg(feature = "containers")]
     Containers(Box<crate::containers::lattice::ContainerLattice>),

@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::HarnessError;
+use crate::error::HarnessError;
 
 /// Environment variable naming the nats-server binary.
 pub const NATS_SERVER_ENV: &str = "WCC_NATS_SERVER_BIN";

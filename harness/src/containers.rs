@@ -44,7 +44,7 @@ pub fn image_overrides() -> Vec<(&'static str, String)> {
 #[cfg(feature = "containers")]
 pub async fn images_of(
     binaries: &crate::binaries::Binaries,
-) -> Result<Images, crate::HarnessError> {
+) -> Result<Images, crate::error::HarnessError> {
     images::from_binaries(binaries).await
 }
 
@@ -55,7 +55,7 @@ pub const RUN_LABEL: &str = engine::RUN_LABEL;
 /// The address on this machine that containers reach (the engine's default bridge gateway); the
 /// harness binds listeners the hosts must call back (the OTLP receiver) there too.
 #[cfg(feature = "containers")]
-pub(crate) async fn harness_address() -> Result<std::net::IpAddr, crate::HarnessError> {
+pub(crate) async fn harness_address() -> Result<std::net::IpAddr, crate::error::HarnessError> {
     engine::bridge_gateway().await
 }
 

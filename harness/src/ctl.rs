@@ -11,8 +11,8 @@ use wasmcloud_control_interface::{
     Client, ClientBuilder, ComponentAuctionAck, CtlResponse, Host, HostInventory, Link,
 };
 
+use crate::error::HarnessError;
 use crate::journal::Journal;
-use crate::HarnessError;
 
 /// A recorded control-interface client for one lattice.
 #[derive(Clone)]

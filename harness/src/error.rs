@@ -75,7 +75,7 @@ pub enum HarnessError {
         last_seen: String,
     },
     /// An operation that starts, stops or cuts off a service was asked of a lattice the harness
-    /// only connected to ([`crate::ExistingLattice`]).
+    /// only connected to ([`crate::existing::ExistingLattice`]).
     #[error("{operation} on lattice {lattice}: it is an existing lattice the harness only connects to, so it starts and stops nothing there\n  fix: run this on a lattice the harness starts (Lattice::builder())")]
     NotOwned {
         /// What was asked (e.g. `killing a host`).

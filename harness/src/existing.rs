@@ -10,10 +10,11 @@ use wasmcloud_control_interface::Host;
 
 use crate::backend::{Existing, Nats, Runtime};
 use crate::ctl::Ctl;
+use crate::error::HarnessError;
 use crate::journal::Journal;
+use crate::lattice::Lattice;
 use crate::wadm::Wadm;
 use crate::wait::{scaled, Probe, Wait, WaitError};
-use crate::{HarnessError, Lattice};
 
 /// How to reach a lattice the harness does not start.
 ///

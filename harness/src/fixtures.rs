@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::HarnessError;
+use crate::error::HarnessError;
 
 pub use crate::settings::FIXTURES_ENV;
 

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt as _;
 use serde::Serialize;
 
+use crate::error::HarnessError;
 use crate::wait::{Probe, Wait, WaitError};
-use crate::HarnessError;
 
 const EVENTS_KEPT: usize = 4000;
 const EXCHANGES_KEPT: usize = 400;

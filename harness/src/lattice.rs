@@ -7,13 +7,13 @@ pub use crate::backend::Backend;
 use crate::backend::{Nats, Runtime};
 use crate::binaries::Binaries;
 use crate::ctl::Ctl;
+use crate::error::HarnessError;
 use crate::error::DEFAULT_START_TIMEOUT;
 use crate::journal::Journal;
 pub use crate::services::{HostHandle, HostSpec};
 use crate::services::{HostLaunch, WadmHandle};
 use crate::wadm::Wadm;
 use crate::wait::{scaled, Probe, Wait};
-use crate::HarnessError;
 
 /// Configures and starts a [`Lattice`].
 #[derive(Clone, Debug)]
@@ -122,7 +122,7 @@ impl LatticeBuilder {
     /// Starts NATS, then wadm (so it sees every `host_started`), then the hosts; waits until each
     /// is ready by protocol and wadm knows every host.
     pub async fn start(self) -> Result<Lattice, HarnessError> {
-        crate::wait::check_timeout_scale()?;
+        crate::settings::check_timeout_scale().map_err(HarnessError::Config)?;
         crate::reaper::sweep_once();
         let started = Instant::now();
         let backend = match self.backend {
@@ -369,7 +369,7 @@ impl Lattice {
     }
 
     /// Whether this is an existing lattice the harness only connected to
-    /// ([`crate::ExistingLattice`]): it started nothing there and stops nothing.
+    /// ([`crate::existing::ExistingLattice`]): it started nothing there and stops nothing.
     pub fn is_existing(&self) -> bool {
         self.runtime.existing().is_some()
     }

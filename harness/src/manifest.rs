@@ -8,7 +8,7 @@ use wadm_types::{
     TargetConfig, Trait, APPLICATION_KIND, OAM_VERSION, VERSION_ANNOTATION_KEY,
 };
 
-use crate::HarnessError;
+use crate::error::HarnessError;
 
 /// One spread of a spreadscaler: (name, label requirements as (key, value), weight).
 pub type SpreadTarget<'a> = (&'a str, &'a [(&'a str, &'a str)], usize);

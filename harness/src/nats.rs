@@ -4,9 +4,9 @@ use std::path::Path;
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use crate::error::HarnessError;
 use crate::process::ManagedProcess;
 use crate::wait::{Probe, Wait};
-use crate::HarnessError;
 
 static LISTENING: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(r"Listening for client connections on 127\.0\.0\.1:(\d+)")

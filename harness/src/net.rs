@@ -1,6 +1,6 @@
 //! Loopback ports for the listeners a test or the harness opens: the one place a free port is
 //! picked.
-use crate::HarnessError;
+use crate::error::HarnessError;
 
 /// A TCP port free on 127.0.0.1 right now (the OS picks it; another process may take it before
 /// it is bound again, so bind it soon).

@@ -22,7 +22,7 @@ use opentelemetry_proto::tonic::metrics::v1::metric::Data as MetricData;
 use prost::Message as _;
 use serde::Serialize;
 
-use crate::HarnessError;
+use crate::error::HarnessError;
 
 /// One exported span.
 #[derive(Clone, Debug, Serialize)]
@@ -278,13 +278,13 @@ impl OtlpReceiver {
     /// Binds 127.0.0.1 on a free port and serves until dropped (hosts run as processes on this
     /// machine; see [`OtlpReceiver::start_for`] for containers).
     pub async fn start() -> Result<Self, HarnessError> {
-        Self::start_for(crate::Backend::Processes).await
+        Self::start_for(crate::backend::Backend::Processes).await
     }
 
     /// Like [`OtlpReceiver::start`], reachable by the hosts of `backend`: for containers it also
     /// listens, on the same port, on the engine's bridge gateway (never on every interface), and
     /// [`OtlpReceiver::host_env`] points the hosts there.
-    pub async fn start_for(backend: crate::Backend) -> Result<Self, HarnessError> {
+    pub async fn start_for(backend: crate::backend::Backend) -> Result<Self, HarnessError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(HarnessError::io("bind the OTLP receiver on 127.0.0.1"))?;
@@ -293,7 +293,7 @@ impl OtlpReceiver {
             .map_err(HarnessError::io("read the OTLP receiver's address"))?;
         let mut listeners = vec![listener];
         let mut for_hosts = addr;
-        if backend == crate::Backend::Containers {
+        if backend == crate::backend::Backend::Containers {
             let extra = Self::bind_for_containers(addr.port()).await?;
             for_hosts = extra
                 .local_addr()

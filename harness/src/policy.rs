@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt as _;
 use serde_json::{json, Value};
 
-use crate::HarnessError;
+use crate::error::HarnessError;
 
 /// What the service answers to one request.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::error::HarnessError;
 use crate::wait::{Probe, Wait};
-use crate::HarnessError;
 
 /// How many log lines a process keeps in memory for failure reports.
 const LOG_LINES_KEPT: usize = 400;

@@ -64,7 +64,7 @@ impl Redactor {
 
     /// Adds the identity of a lattice: its name, host IDs (`[host-0]`, ...), NATS URL and the
     /// host version each host reports.
-    pub fn for_lattice(lattice: &crate::Lattice) -> Self {
+    pub fn for_lattice(lattice: &crate::lattice::Lattice) -> Self {
         let mut r = Self::new()
             .literal(lattice.name(), "[lattice]")
             .literal(&lattice.nats_url(), "nats://[nats]");

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
-use crate::HarnessError;
+use crate::error::HarnessError;
 
 /// The subdirectory of a lattice's scratch directory that its hosts see too.
 pub(crate) const SHARED_DIR: &str = "shared";

@@ -7,9 +7,9 @@ use std::time::Duration;
 use nkeys::KeyPair;
 
 use crate::backend::{Kind, Runtime, Service};
+use crate::error::HarnessError;
 use crate::journal::Journal;
 use crate::wait::{Probe, Wait};
-use crate::HarnessError;
 
 /// How one host of a lattice is configured (through the upstream env contract, CFG-01..09).
 #[derive(Clone, Debug, Default)]
@@ -46,7 +46,7 @@ impl HostHandle {
     }
 
     /// Where this machine reaches a listener the host opened on `port` (bound at
-    /// [`crate::Backend::bind_address`]): `127.0.0.1:<port>` for processes, the container's
+    /// [`crate::backend::Backend::bind_address`]): `127.0.0.1:<port>` for processes, the container's
     /// address on the lattice network for containers.
     pub fn address(&self, port: u16) -> String {
         format!("{}:{port}", self.service.ip())

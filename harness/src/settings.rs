@@ -1,6 +1,6 @@
 //! The one place the harness reads its settings from the process environment: `CI`, and its own
 //! `WCC_*` variables (the backend, the binaries, vendor images, the fixture manifest, the timeout
-//! factor). Everything else receives values: a [`crate::LatticeBuilder`] left unconfigured falls
+//! factor). Everything else receives values: a [`crate::lattice::LatticeBuilder`] left unconfigured falls
 //! back on these, and a runner that has its own flags passes them to the builder instead (and
 //! the timeout factor to [`set_timeout_scale`]), never through the environment.
 //!

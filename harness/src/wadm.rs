@@ -9,9 +9,9 @@ pub use wadm_types::api::{Status, StatusType};
 /// Re-exported: the typed manifest every method here takes ([`crate::manifest`] builds and reads it).
 pub use wadm_types::Manifest;
 
+use crate::error::HarnessError;
 use crate::journal::Journal;
 use crate::wait::{Probe, Wait, WaitError};
-use crate::HarnessError;
 
 /// How often [`Wadm::deploy_app`] asks for the status, and how many `Deployed` answers in a row it
 /// wants (wadm reports `Deployed` as soon as its scalers are satisfied; twice rules out a blip).

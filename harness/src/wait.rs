@@ -45,11 +45,6 @@ pub fn timeout_scale() -> f64 {
     crate::settings::timeout_scale()
 }
 
-/// Refuses a malformed `WCC_TIMEOUT_SCALE` ([`crate::settings::check_timeout_scale`]).
-pub fn check_timeout_scale() -> Result<(), crate::HarnessError> {
-    crate::settings::check_timeout_scale().map_err(crate::HarnessError::Config)
-}
-
 /// `d` scaled by [`timeout_scale`].
 pub fn scaled(d: Duration) -> Duration {
     d.mul_f64(timeout_scale())

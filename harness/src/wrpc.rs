@@ -8,7 +8,7 @@
 //! connection; the control-interface and wadm clients stay on the version their crates use.
 use std::time::Duration;
 
-use crate::HarnessError;
+use crate::error::HarnessError;
 
 /// The bound a call that should answer gets by default (scaled by `WCC_TIMEOUT_SCALE`): long
 /// enough for a host to compile a large component on first use.
@@ -27,7 +27,7 @@ pub struct NoAnswer {
 }
 
 /// Makes one wRPC call with `call` (e.g. a `wit-bindgen-wrpc` binding on a
-/// [`crate::Lattice::wrpc_client`]), bounded by `timeout` (scaled by `WCC_TIMEOUT_SCALE`).
+/// [`crate::lattice::Lattice::wrpc_client`]), bounded by `timeout` (scaled by `WCC_TIMEOUT_SCALE`).
 ///
 /// A send that reached nobody (NATS "no responders", which the transport reports as an
 /// `io::ErrorKind::NotConnected` in the error's chain) is sent again within the bound: a host can

@@ -187,7 +187,7 @@ pub(crate) use client::*;
 mod client {
     use testcontainers::bollard::Docker;
 
-    use crate::HarnessError;
+    use crate::error::HarnessError;
 
     /// A client of the local engine (API version negotiated: Docker 20.10 speaks 1.41).
     pub(crate) async fn connect() -> Result<Docker, HarnessError> {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use crate::binaries::{repo_root, Binaries, HOST_ENV, NATS_SERVER_ENV, WADM_ENV};
-use crate::HarnessError;
+use crate::error::HarnessError;
 
 /// The images of one lattice.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

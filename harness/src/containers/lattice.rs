@@ -22,7 +22,7 @@ use super::images::Images;
 use super::logs::ContainerLogs;
 use super::service::ContainerService;
 use crate::binaries::Binaries;
-use crate::HarnessError;
+use crate::error::HarnessError;
 
 /// The client port inside the NATS container (hosts and wadm reach it as `<run>-nats:4222`).
 const NATS_PORT: u16 = 4222;

@@ -12,7 +12,7 @@ use testcontainers::bollard::container::LogOutput;
 use testcontainers::bollard::query_parameters::LogsOptionsBuilder;
 use testcontainers::bollard::Docker;
 
-use crate::HarnessError;
+use crate::error::HarnessError;
 
 const LOG_LINES_KEPT: usize = 400;
 

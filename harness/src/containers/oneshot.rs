@@ -14,8 +14,8 @@ use testcontainers::bollard::query_parameters::{
 use testcontainers::bollard::Docker;
 
 use super::engine::{self, docker_error};
+use crate::error::HarnessError;
 use crate::wait::WaitError;
-use crate::HarnessError;
 
 /// How a container run to completion ended.
 #[derive(Clone, Debug)]

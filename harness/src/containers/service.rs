@@ -14,8 +14,8 @@ use testcontainers::{ContainerAsync, GenericImage};
 
 use super::engine::docker_error;
 use super::logs::ContainerLogs;
+use crate::error::HarnessError;
 use crate::wait::{Probe, Wait};
-use crate::HarnessError;
 
 /// A running (or stopped, after a fault) container of a lattice.
 pub(crate) struct ContainerService {
