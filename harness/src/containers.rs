@@ -32,12 +32,6 @@ pub(crate) use reaper::sweep_detailed;
 
 pub use crate::settings::{HOST_IMAGE_ENV, NATS_IMAGE_ENV, WADM_IMAGE_ENV};
 
-/// The image overrides set in the environment, as `(variable, image)`
-/// ([`crate::settings::image_overrides`]).
-pub fn image_overrides() -> Vec<(&'static str, String)> {
-    crate::settings::image_overrides()
-}
-
 /// The images `ci/images/build` made from `binaries` (no vendor image in their place), built
 /// first when they are missing or older than the binaries: what a test that runs one of the
 /// lattice's images by itself starts from. A fresh clone has none until the first call.

@@ -69,6 +69,8 @@ pub struct ManagedProcess {
     child: Child,
     pid: u32,
     pub(crate) logs: LogBuffer,
+    /// `<log_dir>/<name>.log`: everything it printed.
+    log_file: std::path::PathBuf,
     /// The tasks copying stdout and stderr into `logs`; finished once the pipes are closed.
     pumps: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -108,7 +110,7 @@ impl ManagedProcess {
         env: &[(String, String)],
         log_dir: &Path,
     ) -> Result<Self, HarnessError> {
-        let log_file = Self::log_file_in(log_dir, name);
+        let log_file = log_dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log_file)
             .map_err(HarnessError::io(format!("create {}", log_file.display())))?;
         let mut cmd = Command::new(path);
@@ -145,6 +147,7 @@ impl ManagedProcess {
         }
         Ok(Self {
             name: name.to_string(),
+            log_file,
             child,
             pid,
             logs,
@@ -157,23 +160,14 @@ impl ManagedProcess {
         self.pid
     }
 
-    fn log_file_in(log_dir: &Path, name: &str) -> std::path::PathBuf {
-        log_dir.join(format!("{name}.log"))
-    }
-
     /// Its last `n` output lines.
     pub fn log_tail(&self, n: usize) -> String {
         self.logs.tail(n)
     }
 
-    /// Waits, bounded, until it exits and its output is read to the end; its whole output (from
-    /// `<log_dir>/<name>.log`, the folder it was spawned with). Fails on a non-zero exit or a
-    /// timeout, with its last lines.
-    pub async fn finish(
-        &mut self,
-        log_dir: &Path,
-        timeout: Duration,
-    ) -> Result<String, HarnessError> {
+    /// Waits, bounded, until it exits and its output is read to the end; its whole output (its
+    /// `<log_dir>/<name>.log`). Fails on a non-zero exit or a timeout, with its last lines.
+    pub async fn finish(&mut self, timeout: Duration) -> Result<String, HarnessError> {
         let logs = self.logs.clone();
         let child = &mut self.child;
         let exited = Wait::new(format!("{} to finish", self.name), timeout)
@@ -208,8 +202,10 @@ impl ManagedProcess {
                 log_tail: self.logs.tail(40),
             });
         }
-        let file = Self::log_file_in(log_dir, &self.name);
-        std::fs::read_to_string(&file).map_err(HarnessError::io(format!("read {}", file.display())))
+        std::fs::read_to_string(&self.log_file).map_err(HarnessError::io(format!(
+            "read {}",
+            self.log_file.display()
+        )))
     }
 
     /// Waits, bounded, until a line of its output contains `needle`; fails at once, with its last
@@ -406,10 +402,7 @@ mod tests {
         ok.wait_for_text("ready", Duration::from_secs(10))
             .await
             .unwrap();
-        let out = ok
-            .finish(dir.path(), Duration::from_secs(10))
-            .await
-            .unwrap();
+        let out = ok.finish(Duration::from_secs(10)).await.unwrap();
         assert_eq!(out, "one\nready\ntwo\n");
         let mut bad = ManagedProcess::spawn(
             "bad",
@@ -420,7 +413,7 @@ mod tests {
         )
         .unwrap();
         let err = bad
-            .finish(dir.path(), Duration::from_secs(10))
+            .finish(Duration::from_secs(10))
             .await
             .unwrap_err()
             .to_string();
@@ -437,7 +430,7 @@ mod tests {
         )
         .unwrap();
         let err = slow
-            .finish(dir.path(), Duration::from_millis(200))
+            .finish(Duration::from_millis(200))
             .await
             .unwrap_err()
             .to_string();

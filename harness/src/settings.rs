@@ -140,4 +140,17 @@ mod tests {
         assert!(super::set_timeout_scale(-1.0).is_err());
         assert_eq!(super::timeout_scale(), 1.0);
     }
+
+    #[test]
+    fn a_timeout_factor_is_a_number_above_zero() {
+        assert_eq!(super::parse_timeout_scale("3"), Ok(3.0));
+        assert_eq!(super::parse_timeout_scale(" 1.5 "), Ok(1.5));
+        for bad in ["abc", "", "0", "-2", "inf", "NaN"] {
+            let e = super::parse_timeout_scale(bad).unwrap_err();
+            assert!(
+                e.contains(&format!("'{bad}'")) && e.contains("above 0"),
+                "{e}"
+            );
+        }
+    }
 }

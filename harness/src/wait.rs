@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-pub use crate::settings::{parse_timeout_scale, TIMEOUT_SCALE_ENV};
+pub use crate::settings::TIMEOUT_SCALE_ENV;
 
 /// The outcome of one look at the system.
 #[derive(Debug)]
@@ -40,14 +40,9 @@ pub struct Wait {
     consecutive: u32,
 }
 
-/// The factor every timeout is multiplied by ([`crate::settings::timeout_scale`]).
-pub fn timeout_scale() -> f64 {
-    crate::settings::timeout_scale()
-}
-
-/// `d` scaled by [`timeout_scale`].
+/// `d` scaled by the process's timeout factor ([`crate::settings::timeout_scale`]).
 pub fn scaled(d: Duration) -> Duration {
-    d.mul_f64(timeout_scale())
+    d.mul_f64(crate::settings::timeout_scale())
 }
 
 /// Waits until `GET url` answers 200 with exactly `body` three times in a row (checked every
@@ -191,19 +186,6 @@ impl Wait {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_timeout_factor_is_a_number_above_zero() {
-        assert_eq!(parse_timeout_scale("3"), Ok(3.0));
-        assert_eq!(parse_timeout_scale(" 1.5 "), Ok(1.5));
-        for bad in ["abc", "", "0", "-2", "inf", "NaN"] {
-            let e = parse_timeout_scale(bad).unwrap_err();
-            assert!(
-                e.contains(&format!("'{bad}'")) && e.contains("above 0"),
-                "{e}"
-            );
-        }
-    }
 
     #[tokio::test]
     async fn requires_consecutive_successes() {

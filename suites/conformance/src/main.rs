@@ -65,7 +65,7 @@ fn parse_backend(s: &str) -> Result<harness::Backend, String> {
 /// `--timeout-scale` / `WCC_TIMEOUT_SCALE` (clap reads both, so a malformed variable is refused
 /// like a malformed flag: the same message and exit code).
 fn timeout_scale(s: &str) -> Result<f64, String> {
-    harness::wait::parse_timeout_scale(s).map_err(|e| {
+    harness::settings::parse_timeout_scale(s).map_err(|e| {
         format!(
             "{e}; from --timeout-scale or {}",
             harness::wait::TIMEOUT_SCALE_ENV

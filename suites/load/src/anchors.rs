@@ -81,7 +81,7 @@ pub async fn wrk(
         format!("http://{addr}/"),
     ];
     let out = ManagedProcess::spawn("wrk", &wrk, &args, &[], dir)?
-        .finish(dir, duration + Duration::from_secs(30))
+        .finish(duration + Duration::from_secs(30))
         .await?;
     parse_wrk(&out).with_context(|| format!("no Requests/sec in wrk's output:\n{out}"))
 }

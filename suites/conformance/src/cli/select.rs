@@ -90,29 +90,9 @@ impl Profile {
     }
 }
 
-fn feature_names() -> String {
-    Feature::ALL
-        .iter()
-        .map(|f| f.id())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A feature by its id.
 pub(crate) fn parse_feature(name: &str, source: &str) -> Result<Feature, CliError> {
-    Feature::ALL
-        .iter()
-        .copied()
-        .find(|f| f.id() == name)
-        .ok_or_else(|| {
-            CliError::new(
-                Exit::UnknownSelection,
-                format!(
-                    "unknown feature `{name}` in {source}; features are: {}",
-                    feature_names()
-                ),
-            )
-        })
+    Feature::parse(name, source).map_err(|e| CliError::new(Exit::UnknownSelection, e))
 }
 
 /// The features `WCC_TARGET_UNSUPPORTED` names, read once; an unknown one is refused (a typo

@@ -32,16 +32,7 @@ pub struct Detected {
 pub fn parse_unsupported(value: &str) -> Result<Vec<Feature>, String> {
     let mut features = Vec::new();
     for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let feature = Feature::ALL
-            .into_iter()
-            .find(|f| f.id() == name)
-            .ok_or_else(|| {
-                let known: Vec<&str> = Feature::ALL.iter().map(|f| f.id()).collect();
-                format!(
-                    "unknown feature `{name}` in {UNSUPPORTED_ENV}; features are: {}",
-                    known.join(", ")
-                )
-            })?;
+        let feature = Feature::parse(name, UNSUPPORTED_ENV)?;
         if !features.contains(&feature) {
             features.push(feature);
         }

@@ -92,6 +92,21 @@ impl Feature {
         Feature::BuiltinHttpServer,
     ];
 
+    /// The feature with id `name`; an unknown one is an error naming it, where it was read
+    /// (`source`) and the known ids.
+    pub fn parse(name: &str, source: &str) -> Result<Feature, String> {
+        Feature::ALL
+            .into_iter()
+            .find(|f| f.id() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Feature::ALL.iter().map(|f| f.id()).collect();
+                format!(
+                    "unknown feature `{name}` in {source}; features are: {}",
+                    known.join(", ")
+                )
+            })
+    }
+
     /// Stable id (kebab case), as used in `WCC_TARGET_UNSUPPORTED` and reports.
     pub fn id(self) -> &'static str {
         match self {
