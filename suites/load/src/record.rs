@@ -126,9 +126,10 @@ pub struct Record {
     /// Scenarios the user deselected, not run (`skipped` in load.json schema 1).
     #[serde(default, alias = "skipped")]
     pub not_selected: Vec<NotSelected>,
-    /// Problems that fail the run (rejected runs, errors, a scenario that could not run).
+    /// Problems that fail the run (errors, unsent slots, a scenario that could not run).
     pub problems: Vec<String>,
-    /// Judgements against a target (the generator's ceiling): they fail a strict run
+    /// Judgements on the measurement (the generator's ceiling, a run rejected because the
+    /// generator itself was late): they fail a strict run
     /// (`WCC_LOAD_GATE=strict`, the default) and are only reported by an advisory one (CI's
     /// short run).
     #[serde(default)]

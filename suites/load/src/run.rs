@@ -21,6 +21,37 @@ pub const CEILING_WINDOW: Duration = Duration::from_secs(2);
 /// Runs whose error rate is above this are a problem.
 const MAX_ERROR_RATE: f64 = 0.01;
 
+/// What a finished load run says about the run as a whole.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    /// About the measurement (the generator was late on this machine): fails a strict run, only
+    /// reported by an advisory one.
+    Flag(String),
+    /// About the target (errors, unsent slots, workers that could not connect): always fails.
+    Problem(String),
+}
+
+/// The verdicts on one load run (after its retry), labelled.
+fn verdicts(label: &str, report: &LoadReport) -> Vec<Verdict> {
+    let mut out = Vec::new();
+    if let Some(why) = &report.rejected {
+        let line = format!("{label}: run rejected: {why}");
+        out.push(if report.generator_late {
+            Verdict::Flag(line)
+        } else {
+            Verdict::Problem(line)
+        });
+    }
+    if report.error_rate() > MAX_ERROR_RATE {
+        out.push(Verdict::Problem(format!(
+            "{label}: error rate {:.2}% ({:?})",
+            report.error_rate() * 100.0,
+            report.error_samples
+        )));
+    }
+    out
+}
+
 /// Runs and records; `anchor_bin` is the `wcc-load-anchor` binary.
 pub struct Runner<'a> {
     /// Sizes and durations.
@@ -74,15 +105,11 @@ impl<'a> Runner<'a> {
             "[load] {label:<28} {:>9.0} rps  p50 {:>8.0} us  p99 {:>8.0} us  errors {}  lateness p99 {:.0} us",
             report.throughput_rps, report.latency.p50_us, report.latency.p99_us, report.errors, report.lateness.p99_us
         );
-        if let Some(why) = &report.rejected {
-            self.rec.problem(format!("{label}: run rejected: {why}"));
-        }
-        if report.error_rate() > MAX_ERROR_RATE {
-            self.rec.problem(format!(
-                "{label}: error rate {:.2}% ({:?})",
-                report.error_rate() * 100.0,
-                report.error_samples
-            ));
+        for verdict in verdicts(label, &report) {
+            match verdict {
+                Verdict::Flag(f) => self.rec.flag(f),
+                Verdict::Problem(p) => self.rec.problem(p),
+            }
         }
         self.rec.runs.push(LoadRun {
             label: label.into(),
@@ -505,4 +532,51 @@ async fn wait_on_one(
     })
     .await?;
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{verdicts, Verdict};
+    use crate::generator::{LoadReport, Mode};
+
+    fn report(ok: u64, errors: u64) -> LoadReport {
+        let mut r = LoadReport::empty("t".into(), Mode::Open { rate: 100.0 }, 4, 2.0);
+        r.ok = ok;
+        r.errors = errors;
+        r
+    }
+
+    #[test]
+    fn a_late_generator_is_flagged_and_a_failing_target_is_a_problem() {
+        assert_eq!(verdicts("x/open", &report(200, 0)), vec![]);
+
+        let mut late = report(197, 0);
+        late.rejected = Some("the generator was late: p99 4800 us".into());
+        late.generator_late = true;
+        assert_eq!(
+            verdicts("x/open", &late),
+            vec![Verdict::Flag(
+                "x/open: run rejected: the generator was late: p99 4800 us".into()
+            )]
+        );
+
+        let mut unsent = report(197, 0);
+        unsent.rejected = Some("7 scheduled requests were never sent".into());
+        assert!(
+            matches!(&verdicts("x/open", &unsent)[..], [Verdict::Problem(p)] if p.contains("7 scheduled"))
+        );
+
+        // 3 errors in 200 is 1.5%, over the 1% limit; a late generator does not excuse them.
+        late.errors = 3;
+        let v = verdicts("x/open", &late);
+        assert!(
+            matches!(&v[..], [Verdict::Flag(_), Verdict::Problem(p)] if p.contains("error rate 1.50%")),
+            "{v:?}"
+        );
+        assert_eq!(
+            verdicts("x/open", &report(199, 1)),
+            vec![],
+            "0.5% is within the limit"
+        );
+    }
 }

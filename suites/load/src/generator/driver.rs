@@ -125,12 +125,38 @@ pub struct LoadReport {
     pub unsent: u64,
     /// Why the run cannot be trusted, if it cannot.
     pub rejected: Option<String>,
+    /// Whether it was rejected for the generator's own lateness: a verdict on the measuring
+    /// machine, not on the target (unsent slots and connect failures are the target's).
+    #[serde(default)]
+    pub generator_late: bool,
     /// The merged latency histogram (not serialised).
     #[serde(skip)]
     pub histogram: Option<LatencyHistogram>,
 }
 
 impl LoadReport {
+    /// A report of nothing yet: no answers, no errors, not rejected.
+    pub fn empty(target: String, mode: Mode, workers: usize, duration_s: f64) -> Self {
+        Self {
+            target,
+            mode,
+            workers,
+            duration_s,
+            ok: 0,
+            errors: 0,
+            error_samples: Vec::new(),
+            throughput_rps: 0.0,
+            latency: Summary::default(),
+            service: Summary::default(),
+            send_delay: Summary::default(),
+            lateness: Summary::default(),
+            unsent: 0,
+            rejected: None,
+            generator_late: false,
+            histogram: None,
+        }
+    }
+
     /// The error rate within the window.
     pub fn error_rate(&self) -> f64 {
         let total = self.ok + self.errors;
@@ -142,18 +168,36 @@ impl LoadReport {
     }
 }
 
-/// The rule: an open-loop run is rejected when its dispatcher was too late (then the latencies
-/// partly measure the generator) or when slots could not be sent at all.
-pub(crate) fn judge(lateness: &Summary, unsent: u64, limit: Duration) -> Option<String> {
+/// Why an open-loop run cannot be trusted.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Rejection {
+    /// The dispatcher released its slots too late: the latencies partly measure the generator
+    /// (or the machine it shares with the target), not the target.
+    Late(String),
+    /// Slots were never sent: the target could not keep up with the offered rate.
+    Unsent(String),
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Late(why) | Self::Unsent(why) => f.write_str(why),
+        }
+    }
+}
+
+/// The rule: an open-loop run is rejected when its dispatcher was too late or when slots could
+/// not be sent at all.
+pub(crate) fn judge(lateness: &Summary, unsent: u64, limit: Duration) -> Option<Rejection> {
     let limit_us = limit.as_secs_f64() * 1e6;
     if lateness.count > 0 && lateness.p99_us > limit_us {
-        return Some(format!(
+        return Some(Rejection::Late(format!(
             "the generator was late: dispatcher lateness p99 {:.0} us > limit {limit_us:.0} us (max {:.0} us)",
             lateness.p99_us, lateness.max_us
-        ));
+        )));
     }
     if unsent > 0 {
-        return Some(format!("{unsent} scheduled requests were never sent: the target could not keep up with the offered rate"));
+        return Some(Rejection::Unsent(format!("{unsent} scheduled requests were never sent: the target could not keep up with the offered rate")));
     }
     None
 }
@@ -217,23 +261,12 @@ pub async fn run<T: Target>(target: &T, spec: &LoadSpec) -> LoadReport {
             Err(e) => connect_errors.push(e),
         }
     }
-    let mut report = LoadReport {
-        target: target.describe(),
-        mode: spec.mode,
+    let mut report = LoadReport::empty(
+        target.describe(),
+        spec.mode,
         workers,
-        duration_s: spec.duration.as_secs_f64(),
-        ok: 0,
-        errors: 0,
-        error_samples: Vec::new(),
-        throughput_rps: 0.0,
-        latency: Summary::default(),
-        service: Summary::default(),
-        send_delay: Summary::default(),
-        lateness: Summary::default(),
-        unsent: 0,
-        rejected: None,
-        histogram: None,
-    };
+        spec.duration.as_secs_f64(),
+    );
     if !connect_errors.is_empty() {
         report.errors = connect_errors.len() as u64;
         report.rejected = Some(format!(
@@ -261,7 +294,10 @@ pub async fn run<T: Target>(target: &T, spec: &LoadSpec) -> LoadReport {
     report.lateness = lateness.summary();
     report.unsent = stats.unsent;
     if matches!(spec.mode, Mode::Open { .. }) {
-        report.rejected = judge(&report.lateness, stats.unsent, spec.max_lateness_p99);
+        if let Some(r) = judge(&report.lateness, stats.unsent, spec.max_lateness_p99) {
+            report.generator_late = matches!(r, Rejection::Late(_));
+            report.rejected = Some(r.to_string());
+        }
     }
     report.histogram = Some(stats.latency);
     report
@@ -438,12 +474,16 @@ mod tests {
     fn a_late_dispatcher_or_unsent_slots_reject_the_run() {
         let limit = Duration::from_millis(2);
         assert_eq!(judge(&summary_p99(150.0), 0, limit), None);
-        let late = judge(&summary_p99(2500.0), 0, limit).unwrap();
+        let Some(Rejection::Late(late)) = judge(&summary_p99(2500.0), 0, limit) else {
+            panic!("a p99 lateness of 2.5 ms over a 2 ms limit is the generator's lateness");
+        };
         assert!(
             late.contains("generator was late") && late.contains("2500"),
             "{late}"
         );
-        let unsent = judge(&summary_p99(10.0), 7, limit).unwrap();
+        let Some(Rejection::Unsent(unsent)) = judge(&summary_p99(10.0), 7, limit) else {
+            panic!("unsent slots are the target's");
+        };
         assert!(unsent.contains("7 scheduled requests"), "{unsent}");
         assert_eq!(judge(&Summary::default(), 0, limit), None);
     }
