@@ -1,7 +1,9 @@
 //! Lattice-up time (NATS + 1 host + wadm, all ready by protocol) against a floor measured in the
 //! same run: the three bare processes started one after another and polled until each answers
 //! (NATS accepts a client, the host answers `host.get.<id>`, wadm answers `model.list`), with no
-//! harness in between. Target: lattice-up at most 2x the floor.
+//! harness in between. Target: lattice-up at most 1.5x the floor. Lattice-up no longer includes
+//! wadm learning of the hosts (the wadm client's first call waits for that); the bench reports that
+//! time too, as the time until wadm knows the host.
 //!
 //! `cargo bench -p harness --bench lattice_up` (needs `bash ci/setup`); writes
 //! `results/perf/lattice-up.json`. `WCC_BENCH_ROUNDS` sets the rounds (default 7).
@@ -13,6 +15,8 @@ use harness::Lattice;
 
 const POLL: Duration = Duration::from_millis(5);
 const LIMIT: Duration = Duration::from_secs(30);
+/// Lattice-up may take at most this multiple of the floor (issue "Speed of the gate").
+const TARGET_RATIO: f64 = 1.5;
 
 struct Killed(Vec<Child>);
 impl Drop for Killed {
@@ -111,19 +115,26 @@ async fn floor(bins: &Binaries) -> Duration {
     start.elapsed()
 }
 
-async fn lattice_up(bins: &Binaries, awareness: bool) -> Duration {
+/// Lattice-up (hosts answering; wadm answering and watching for the hosts in the background),
+/// then how much longer until the wadm client's first call may go out (wadm knows the host).
+async fn lattice_up(bins: &Binaries) -> (Duration, Duration) {
     let start = Instant::now();
     let lattice = Lattice::builder()
         .hosts(1)
         .wadm(true)
-        .await_wadm_awareness(awareness)
         .binaries(bins.clone())
         .start()
         .await
         .expect("lattice starts");
-    let took = start.elapsed();
+    let up = start.elapsed();
+    lattice
+        .wadm()
+        .ready()
+        .await
+        .expect("wadm learns of the host");
+    let aware = start.elapsed();
     drop(lattice);
-    took
+    (up, aware)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -141,28 +152,33 @@ async fn main() {
         .unwrap_or(7);
     // One warm-up of each (page cache, first JetStream directory), not counted.
     floor(&bins).await;
-    lattice_up(&bins, true).await;
-    let (mut floors, mut ups, mut answering) = (Vec::new(), Vec::new(), Vec::new());
+    lattice_up(&bins).await;
+    let (mut floors, mut ups, mut aware) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         floors.push(floor(&bins).await);
-        ups.push(lattice_up(&bins, true).await);
-        answering.push(lattice_up(&bins, false).await);
+        let (u, a) = lattice_up(&bins).await;
+        ups.push(u);
+        aware.push(a);
     }
     let (f, u, a) = (
         median(floors.clone()),
         median(ups.clone()),
-        median(answering.clone()),
+        median(aware.clone()),
     );
     let ratio = u.as_secs_f64() / f.as_secs_f64();
-    let ratio_answering = a.as_secs_f64() / f.as_secs_f64();
+    let ratio_aware = a.as_secs_f64() / f.as_secs_f64();
     println!("floor (bare processes answering): median {f:?} of {floors:?}");
-    println!("lattice-up (harness, ready by protocol incl. wadm aware of the host): median {u:?} of {ups:?}");
-    println!("lattice-up without waiting for wadm's awareness: median {a:?} of {answering:?}");
+    println!("lattice-up (harness, ready by protocol): median {u:?} of {ups:?}");
+    println!("lattice-up until wadm knows the host (what a wadm test's first call waits for): median {a:?} of {aware:?}");
     println!(
-        "ratio {ratio:.2} (target <= 2.0): {}",
-        if ratio <= 2.0 { "met" } else { "NOT met" }
+        "ratio {ratio:.2} (target <= {TARGET_RATIO}): {}",
+        if ratio <= TARGET_RATIO {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
-    println!("ratio without wadm awareness {ratio_answering:.2}");
+    println!("ratio until wadm knows the host {ratio_aware:.2}");
     let out = repo_root().join("results").join("perf");
     std::fs::create_dir_all(&out).unwrap();
     let json = serde_json::json!({
@@ -173,11 +189,12 @@ async fn main() {
         "lattice_up_ms": ups.iter().map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>(),
         "floor_median_ms": f.as_secs_f64() * 1e3,
         "lattice_up_median_ms": u.as_secs_f64() * 1e3,
-        "lattice_up_without_wadm_awareness_ms": answering.iter().map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>(),
-        "lattice_up_without_wadm_awareness_median_ms": a.as_secs_f64() * 1e3,
+        "until_wadm_aware_ms": aware.iter().map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>(),
+        "until_wadm_aware_median_ms": a.as_secs_f64() * 1e3,
         "ratio": ratio,
-        "ratio_without_wadm_awareness": ratio_answering,
-        "target_ratio": 2.0,
+        "ratio_until_wadm_aware": ratio_aware,
+        "target_ratio": TARGET_RATIO,
+        "target_met": ratio <= TARGET_RATIO,
         "measured_at": time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_else(|_| "unknown".into()),

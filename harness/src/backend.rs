@@ -397,6 +397,31 @@ impl Service {
         }
     }
 
+    /// A reader of the log tail that outlives a borrow of the service (for background waits).
+    pub(crate) fn tail_reader(&self) -> std::sync::Arc<dyn Fn(usize) -> String + Send + Sync> {
+        match self {
+            Self::Process(p) => {
+                let logs = p.logs.clone();
+                std::sync::Arc::new(move |n| logs.tail(n))
+            }
+            #[cfg(feature = "containers")]
+            Self::Container(c) => {
+                let logs = c.logs.clone();
+                std::sync::Arc::new(move |n| logs.tail(n))
+            }
+        }
+    }
+
+    /// The process ID of a service that runs as a process of the harness (`None` for a
+    /// container, whose exit the engine reports).
+    pub(crate) fn local_pid(&self) -> Option<u32> {
+        match self {
+            Self::Process(p) => Some(p.pid()),
+            #[cfg(feature = "containers")]
+            Self::Container(_) => None,
+        }
+    }
+
     pub(crate) fn log_tail(&self, n: usize) -> String {
         match self {
             Self::Process(p) => p.logs.tail(n),

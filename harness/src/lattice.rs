@@ -23,7 +23,6 @@ pub struct LatticeBuilder {
     heartbeat: Duration,
     binaries: Option<Binaries>,
     timeout: Duration,
-    await_wadm_awareness: bool,
     backend: Option<Backend>,
     images: Option<Vec<(&'static str, String)>>,
 }
@@ -36,7 +35,6 @@ impl Default for LatticeBuilder {
             heartbeat: Duration::from_secs(2),
             binaries: None,
             timeout: DEFAULT_START_TIMEOUT,
-            await_wadm_awareness: true,
             backend: None,
             images: None,
         }
@@ -84,13 +82,6 @@ impl LatticeBuilder {
         self
     }
 
-    /// Whether `start` also waits until wadm knows every host (default true). Without it a
-    /// manifest deployed at once may first report that no host is eligible, then converge.
-    pub fn await_wadm_awareness(mut self, on: bool) -> Self {
-        self.await_wadm_awareness = on;
-        self
-    }
-
     /// Uses these binaries instead of the ones from the environment.
     pub fn binaries(mut self, binaries: Binaries) -> Self {
         self.binaries = Some(binaries);
@@ -120,7 +111,8 @@ impl LatticeBuilder {
     }
 
     /// Starts NATS, then wadm (so it sees every `host_started`), then the hosts; waits until each
-    /// is ready by protocol and wadm knows every host.
+    /// is ready by protocol. wadm's knowledge of the hosts is awaited by the first call of
+    /// [`Lattice::wadm`]'s client ([`crate::wadm::Wadm::ready`]), not here.
     pub async fn start(self) -> Result<Lattice, HarnessError> {
         crate::settings::check_timeout_scale().map_err(HarnessError::Config)?;
         crate::reaper::sweep_once();
@@ -185,7 +177,7 @@ impl LatticeBuilder {
                 false => Ok(None),
             }
         };
-        let (mut wadm, hosts) = match runtime.backend() {
+        let (wadm, hosts) = match runtime.backend() {
             // wadm first, answering, so its event streams exist before any host publishes
             // host_started (otherwise it would only learn of the host from the next heartbeat).
             Backend::Processes => {
@@ -199,7 +191,7 @@ impl LatticeBuilder {
             // A container start costs the engine about 0.3 s: the hosts' containers start while
             // wadm, already started, comes up (it answers within milliseconds, a host needs its
             // container start plus its boot before host_started, so wadm still sees it; the
-            // awareness wait below covers a miss: wadm then learns of the host from its next
+            // awareness watch (see below) covers a miss: wadm then learns of the host from its next
             // heartbeat).
             Backend::Containers => {
                 let mut wadm = match self.wadm {
@@ -244,9 +236,13 @@ impl LatticeBuilder {
             start_timeout: self.timeout,
         };
         lattice.wait_hosts_answer_ctl(timeout).await?;
-        if let Some(w) = wadm.as_mut().filter(|_| self.await_wadm_awareness) {
-            w.wait_aware_of(&lattice.client, &lattice.name, &lattice.host_ids(), timeout)
-                .await?;
+        // wadm's knowledge of the hosts is not part of lattice-up: it is watched from here in the
+        // background, and the wadm client's first call waits for it (most tests start other
+        // work first, e.g. config, links or providers over the control interface).
+        if let Some(w) = &wadm {
+            let awareness =
+                w.watch_awareness(&lattice.client, &lattice.name, lattice.host_ids(), timeout);
+            lattice.wadm_api.gate(awareness);
         }
         lattice.wadm = wadm;
         lattice.startup = started.elapsed();
@@ -740,6 +736,7 @@ impl Lattice {
 
 impl Drop for Lattice {
     fn drop(&mut self) {
+        self.wadm_api.stop_watching();
         // Containers go now, all at once (processes die with their handles, right after this).
         self.runtime.teardown();
         // The TempDir (if not kept) removes itself right after this; the record goes first.

@@ -9,7 +9,8 @@ use nkeys::KeyPair;
 use crate::backend::{Kind, Runtime, Service};
 use crate::error::HarnessError;
 use crate::journal::Journal;
-use crate::wait::{Probe, Wait};
+use crate::wadm::Awareness;
+use crate::wait::{Probe, Wait, WaitError};
 
 /// How one host of a lattice is configured (through the upstream env contract, CFG-01..09).
 #[derive(Clone, Debug, Default)]
@@ -191,22 +192,71 @@ impl WadmHandle {
             .await
     }
 
-    /// Waits until every source of wadm's event-consumer stream (`wadm_event_consumer`, fed by
-    /// the `wasmbus_events` and `wadm_events` streams) is active. A deploy made before that can be
-    /// lost: seen once in 25 runs with a deploy 120 ms after wadm answered — the deploy was stored
-    /// and its `manifest_published` event went into `wadm_events`, but never reached the consumer
-    /// stream (one message short of its two sources), so no scaler was made and the app stayed
-    /// Undeployed. A wadm without that stream (another layout) is not waited for.
-    async fn wait_event_sources(
-        &mut self,
-        js: &async_nats::jetstream::Context,
+    /// Starts watching, in the background, for wadm to know every host in `host_ids`: its event
+    /// streams connected ([`event_sources_active`]) and its lattice state (KV `wadm_state`, key
+    /// `host_<lattice>`, ORC-02) listing each host, so manifests deployed next are scheduled on
+    /// them. Bounded by `timeout`; the wadm client's first call awaits the outcome (see
+    /// [`crate::wadm::Wadm::ready`]), whose timeout error ends with wadm's log tail. Ends at once,
+    /// with that tail, if wadm's process exits.
+    pub(crate) fn watch_awareness(
+        &self,
+        nats: &async_nats::Client,
+        lattice: &str,
+        host_ids: Vec<String>,
         timeout: Duration,
-    ) -> Result<(), HarnessError> {
-        const STREAM: &str = "wadm_event_consumer";
-        let what = format!("the sources of wadm's stream {STREAM} to be active");
-        let wait = Wait::new(what.clone(), timeout).interval(Duration::from_millis(10));
-        self.service
-            .until_running(wait, &what, |_| {
+    ) -> Awareness {
+        let js = async_nats::jetstream::new(nats.clone());
+        let what = format!(
+            "wadm to know the {} host(s) of lattice {lattice}",
+            host_ids.len()
+        );
+        let key = format!("host_{lattice}");
+        let tail = self.service.tail_reader();
+        let pid = self.service.local_pid();
+        let gone = move || pid.is_some_and(|pid| crate::procfs::gone(pid as i32));
+        let watch = {
+            let what = what.clone();
+            async move {
+                let result = async {
+                    event_sources_active(&js, timeout, gone).await?;
+                    hosts_known(&js, &what, &key, &host_ids, timeout, gone).await
+                }
+                .await;
+                result.map_err(|mut e| {
+                    if gone() {
+                        e.last_seen = format!("wadm's process exited; {}", e.last_seen);
+                    }
+                    e.last_seen = format!(
+                        "{}\n--- last log lines of wadm ---\n{}",
+                        e.last_seen,
+                        tail(30)
+                    );
+                    e
+                })
+            }
+        };
+        Awareness::spawn(what, watch)
+    }
+}
+
+/// Waits until every source of wadm's event-consumer stream (`wadm_event_consumer`, fed by the
+/// `wasmbus_events` and `wadm_events` streams) is active. A deploy made before that can be lost:
+/// seen once in 25 runs with a deploy 120 ms after wadm answered — the deploy was stored and its
+/// `manifest_published` event went into `wadm_events`, but never reached the consumer stream (one
+/// message short of its two sources), so no scaler was made and the app stayed Undeployed. A wadm
+/// without that stream (another layout) is not waited for. Stops early when `gone()` says wadm
+/// exited.
+async fn event_sources_active(
+    js: &async_nats::jetstream::Context,
+    timeout: Duration,
+    mut gone: impl FnMut() -> bool,
+) -> Result<(), WaitError> {
+    const STREAM: &str = "wadm_event_consumer";
+    let what = format!("the sources of wadm's stream {STREAM} to be active");
+    Wait::new(what, timeout)
+        .interval(Duration::from_millis(10))
+        .until_or_abort(
+            |_| {
                 let js = js.clone();
                 async move {
                     let mut stream = match js.get_stream(STREAM).await {
@@ -242,38 +292,32 @@ impl WadmHandle {
                         Err(e) => Probe::NotYet(format!("stream {STREAM} info: {e}")),
                     }
                 }
-            })
-            .await
-    }
+            },
+            || gone().then_some(()),
+        )
+        .await
+}
 
-    /// Waits until wadm's event streams are connected ([`Self::wait_event_sources`]) and its
-    /// lattice state (KV `wadm_state`, key `host_<lattice>`, ORC-02) lists every host, so
-    /// manifests deployed next are scheduled on them.
-    pub(crate) async fn wait_aware_of(
-        &mut self,
-        nats: &async_nats::Client,
-        lattice: &str,
-        host_ids: &[String],
-        timeout: Duration,
-    ) -> Result<(), HarnessError> {
-        let js = async_nats::jetstream::new(nats.clone());
-        self.wait_event_sources(&js, timeout).await?;
-        let key = format!("host_{lattice}");
-        let what = format!(
-            "wadm to know the {} host(s) of lattice {lattice}",
-            host_ids.len()
-        );
-        let wait = Wait::new(what.clone(), timeout).interval(Duration::from_millis(10));
-        self.service
-            .until_running(wait, &what, |_| {
+/// Waits until wadm's lattice state (KV `wadm_state`, key `key`) names every host in `host_ids`.
+async fn hosts_known(
+    js: &async_nats::jetstream::Context,
+    what: &str,
+    key: &str,
+    host_ids: &[String],
+    timeout: Duration,
+    mut gone: impl FnMut() -> bool,
+) -> Result<(), WaitError> {
+    Wait::new(what, timeout)
+        .interval(Duration::from_millis(10))
+        .until_or_abort(
+            |_| {
                 let js = js.clone();
-                let key = key.clone();
                 async move {
                     let store = match js.get_key_value("wadm_state").await {
                         Ok(store) => store,
                         Err(e) => return Probe::NotYet(format!("KV wadm_state not readable: {e}")),
                     };
-                    match store.get(&key).await {
+                    match store.get(key).await {
                         Ok(Some(bytes)) => {
                             let text = String::from_utf8_lossy(&bytes);
                             let missing: Vec<_> = host_ids
@@ -290,9 +334,10 @@ impl WadmHandle {
                         Err(e) => Probe::NotYet(format!("reading {key}: {e}")),
                     }
                 }
-            })
-            .await
-    }
+            },
+            || gone().then_some(()),
+        )
+        .await
 }
 
 impl HostHandle {

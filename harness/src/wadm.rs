@@ -1,6 +1,9 @@
 //! wadm's API, through the official `wadm-client`, with every exchange recorded.
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use futures::future::{BoxFuture, FutureExt, Shared};
 
 use wadm_client::Client;
 use wadm_types::api::ModelSummary;
@@ -26,6 +29,42 @@ const FAILED_GRACE: Duration = Duration::from_secs(8);
 pub struct Wadm {
     client: Client,
     journal: Journal,
+    awareness: Option<Awareness>,
+}
+
+/// wadm knowing every host the lattice started with: watched in the background from the moment
+/// the hosts answer, so lattice-up does not wait for it, and awaited (bounded) by the client's
+/// first call. Once settled, awaiting it again costs nothing.
+#[derive(Clone)]
+pub(crate) struct Awareness {
+    outcome: Shared<BoxFuture<'static, Result<(), Arc<WaitError>>>>,
+    watch: Arc<tokio::task::AbortHandle>,
+}
+
+impl Awareness {
+    /// Runs `watch` (a bounded wait) on the runtime now; its outcome is what the client awaits.
+    pub(crate) fn spawn(
+        what: String,
+        watch: impl Future<Output = Result<(), WaitError>> + Send + 'static,
+    ) -> Self {
+        let started = Instant::now();
+        let task = tokio::spawn(watch);
+        let watch = Arc::new(task.abort_handle());
+        let outcome = async move {
+            task.await.unwrap_or_else(|e| {
+                Err(WaitError {
+                    what,
+                    attempts: 0,
+                    elapsed: started.elapsed(),
+                    last_seen: format!("the watch ended without an answer: {e}"),
+                })
+            })
+        }
+        .map(|r| r.map_err(Arc::new))
+        .boxed()
+        .shared();
+        Self { outcome, watch }
+    }
 }
 
 impl Wadm {
@@ -33,10 +72,33 @@ impl Wadm {
         Self {
             client: Client::from_nats_client(lattice, None, nats),
             journal,
+            awareness: None,
         }
     }
 
-    /// The underlying official client (calls through it are not recorded).
+    /// Every call through this client first awaits `awareness`.
+    pub(crate) fn gate(&mut self, awareness: Awareness) {
+        self.awareness = Some(awareness);
+    }
+
+    /// Stops the background watch, if it still runs (the lattice is going away).
+    pub(crate) fn stop_watching(&self) {
+        if let Some(a) = &self.awareness {
+            a.watch.abort();
+        }
+    }
+
+    /// Waits until wadm knows every host the lattice started with (at once on a lattice the
+    /// harness did not start, or once that is settled). Every call below does this first.
+    pub async fn ready(&self) -> Result<(), WaitError> {
+        match &self.awareness {
+            None => Ok(()),
+            Some(a) => a.outcome.clone().await.map_err(|e| (*e).clone()),
+        }
+    }
+
+    /// The underlying official client. Calls through it are not recorded and do not wait for
+    /// [`Wadm::ready`]: await that first.
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -47,6 +109,9 @@ impl Wadm {
         request: String,
         call: impl Future<Output = wadm_client::Result<T>>,
     ) -> Result<T, wadm_client::error::ClientError> {
+        self.ready()
+            .await
+            .map_err(|e| wadm_client::error::ClientError::Other(e.into()))?;
         let started = Instant::now();
         let result = call.await;
         let outcome = match &result {
@@ -355,6 +420,52 @@ pub fn wadm_error(operation: &str, e: wadm_client::error::ClientError) -> Harnes
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn wait_error(last_seen: &str) -> WaitError {
+        WaitError {
+            what: "wadm to know the 1 host(s) of lattice t".into(),
+            attempts: 3,
+            elapsed: Duration::from_millis(30),
+            last_seen: last_seen.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn awareness_hands_every_waiter_the_watch_outcome() {
+        let ok = Awareness::spawn("w".into(), async { Ok(()) });
+        assert!(ok.outcome.clone().await.is_ok());
+        assert!(
+            ok.outcome.clone().await.is_ok(),
+            "a settled outcome is kept"
+        );
+
+        let failed = Awareness::spawn("w".into(), async {
+            Err(wait_error("hosts unknown to wadm: [\"N1\"]"))
+        });
+        for _ in 0..2 {
+            let e = failed.outcome.clone().await.unwrap_err();
+            assert!(e.last_seen.contains("hosts unknown to wadm"), "{e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stopped_watch_is_an_error_not_a_hang() {
+        let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let watch = Awareness::spawn("wadm to know the hosts".into(), async move {
+            let _ = rx.await;
+            Ok(())
+        });
+        watch.watch.abort();
+        let e = tokio::time::timeout(Duration::from_secs(5), watch.outcome.clone())
+            .await
+            .expect("an aborted watch settles")
+            .unwrap_err();
+        assert_eq!(e.what, "wadm to know the hosts");
+        assert!(
+            e.last_seen.contains("the watch ended without an answer"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn a_rejected_link_target_gets_a_fix_naming_the_field() {

@@ -18,7 +18,7 @@ pub enum Probe<T> {
 }
 
 /// A wait ran out of time.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("timed out after {elapsed:.1?} ({attempts} attempts) waiting for {what}\n  last seen: {last_seen}")]
 pub struct WaitError {
     /// What was awaited.
