@@ -142,6 +142,7 @@ fn record(name: &str, status: Status, covers: &[&str]) -> TestRecord {
         message: (status != Status::Passed).then(|| "expected x, saw y".to_string()),
         expected_failure_reason: None,
         log_dir: None,
+        phases: None,
     }
 }
 

@@ -10,7 +10,74 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}\
 th{background:#f3f3f3}code,pre{font-family:ui-monospace,monospace;font-size:90%}pre{white-space:pre-wrap;margin:0;max-width:70em}\
 .passed{color:#176f2c}.failed,.error,.unexpected-pass{color:#b00020;font-weight:bold}.skipped{color:#666}.expected-failure{color:#a05a00}\
-.verdict{font-size:120%;padding:.5em;border-radius:4px;display:inline-block}.ok{background:#e6f4ea}.notok{background:#fce8e6}";
+.verdict{font-size:120%;padding:.5em;border-radius:4px;display:inline-block}.ok{background:#e6f4ea}.notok{background:#fce8e6}\
+.bar{display:flex;width:24em;height:1em}.bar span{display:block;height:100%}\
+.p-setup{background:#9aa0a6}.p-lattice-up{background:#4285f4}.p-body{background:#34a853}.p-teardown{background:#fbbc04}";
+
+/// How many of the slowest tests "Where the time went" lists.
+const SLOWEST: usize = 10;
+
+/// "Where the time went": every phase summed over the run, then the slowest tests with their
+/// phases (tests whose runner measured them).
+fn time_section(out: &mut String, r: &Report) {
+    let mut timed: Vec<(&str, f64, super::report::Phases)> = r
+        .tests
+        .iter()
+        .filter_map(|t| t.phases.map(|p| (t.name.as_str(), t.duration_seconds, p)))
+        .collect();
+    if timed.is_empty() {
+        return;
+    }
+    let mut sums = [0.0f64; 4];
+    for (_, _, p) in &timed {
+        for (sum, (_, s)) in sums.iter_mut().zip(p.named()) {
+            *sum += s;
+        }
+    }
+    let total: f64 = sums.iter().sum();
+    let _ = writeln!(
+        out,
+        "<h2>Where the time went</h2>\n<p>{:.1}&nbsp;s of test time over {} tests: {}.</p>",
+        total,
+        timed.len(),
+        super::report::Phases::default()
+            .named()
+            .iter()
+            .zip(sums)
+            .map(|((name, _), s)| format!(
+                "<span class=\"p-{name}\">&nbsp;&nbsp;</span> {name} {s:.1}&nbsp;s ({:.0}%)",
+                100.0 * s / total.max(f64::EPSILON)
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    timed.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    let _ = writeln!(
+        out,
+        "<table>\n<tr><th>slowest tests</th><th>time</th><th>setup</th><th>lattice-up</th><th>body</th><th>teardown</th><th></th></tr>"
+    );
+    let longest = timed.first().map_or(0.0, |t| t.1).max(f64::EPSILON);
+    for (name, duration, p) in timed.iter().take(SLOWEST) {
+        let mut bar = String::new();
+        for (phase, s) in p.named() {
+            let _ = write!(
+                bar,
+                "<span class=\"p-{phase}\" style=\"width:{:.1}%\" title=\"{phase} {s:.1} s\"></span>",
+                100.0 * s / longest
+            );
+        }
+        let _ = writeln!(
+            out,
+            "<tr><td><a href=\"#{name}\"><code>{name}</code></a></td><td>{duration:.1}&nbsp;s</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td><div class=\"bar\">{bar}</div></td></tr>",
+            p.setup,
+            p.lattice_up,
+            p.body,
+            p.teardown,
+            name = escape(name),
+        );
+    }
+    let _ = writeln!(out, "</table>");
+}
 
 fn binary_row(out: &mut String, what: &str, b: &Binary) {
     let _ = writeln!(
@@ -193,6 +260,8 @@ pub fn render(report: &Report) -> String {
     }
     let _ = writeln!(out, "</table>");
 
+    time_section(&mut out, r);
+
     let matrix = super::matrix::Matrix::from_records(&r.tests);
     if !matrix.is_empty() {
         let _ = writeln!(
@@ -286,5 +355,39 @@ mod tests {
         assert!(html.contains("<tr><td>NET-03</td><td class=\"failed\">no</td>"));
         assert!(html.contains("not conformant"));
         assert!(html.contains(&r.content_sha256));
+        assert!(
+            !html.contains("Where the time went"),
+            "no phases were measured, so there is nothing to break down"
+        );
+    }
+
+    #[test]
+    fn the_slowest_tests_show_where_their_time_went() {
+        let mut r = sample();
+        for (i, t) in r.tests.iter_mut().enumerate() {
+            let body = 1.0 + i as f64;
+            t.phases = Some(crate::Phases {
+                setup: 0.1,
+                lattice_up: 0.4,
+                body,
+                teardown: 0.5,
+            });
+            t.duration_seconds = 1.0 + body;
+        }
+        let slowest = r.tests.last().unwrap().name.clone();
+        let html = render(&r);
+        let section = &html[html.find("Where the time went").expect("a time section")..];
+        let n = r.tests.len() as f64;
+        let body_sum: f64 = (0..r.tests.len()).map(|i| 1.0 + i as f64).sum();
+        assert!(
+            section.contains(&format!("body {body_sum:.1}&nbsp;s")),
+            "phase sums: {section}"
+        );
+        assert!(section.contains(&format!("lattice-up {:.1}&nbsp;s", 0.4 * n)));
+        let first_row = &section[section.find("<tr><td>").unwrap()..];
+        assert!(
+            first_row.starts_with(&format!("<tr><td><a href=\"#{slowest}\">")),
+            "the slowest test comes first: {first_row}"
+        );
     }
 }

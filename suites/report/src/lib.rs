@@ -26,4 +26,4 @@ pub mod schema;
 pub mod verify;
 
 pub use error::ReportError;
-pub use report::{FeatureRecord, RecordStatus, Report, TestRecord};
+pub use report::{FeatureRecord, Phases, RecordStatus, Report, TestRecord};

@@ -225,6 +225,36 @@ pub struct TestRecord {
     /// Where its logs were kept.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub log_dir: Option<String>,
+    /// Where its time went (absent where the runner did not measure it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub phases: Option<Phases>,
+}
+
+/// Where one test's wall time went, in seconds; the four add up to its `duration_seconds`.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Phases {
+    /// Before the lattice: fixtures resolved, the OTLP receiver started (on an existing lattice:
+    /// its state recorded).
+    pub setup: f64,
+    /// The lattice started until its hosts answered (on an existing lattice: connecting).
+    pub lattice_up: f64,
+    /// The test body, failure diagnostics included.
+    pub body: f64,
+    /// The lattice torn down (on an existing lattice: its state restored).
+    pub teardown: f64,
+}
+
+impl Phases {
+    /// The phases with their names, in order.
+    pub fn named(&self) -> [(&'static str, f64); 4] {
+        [
+            ("setup", self.setup),
+            ("lattice-up", self.lattice_up),
+            ("body", self.body),
+            ("teardown", self.teardown),
+        ]
+    }
 }
 
 /// A whole run.
@@ -475,6 +505,7 @@ pub(crate) mod testing {
             message: message.map(Into::into),
             expected_failure_reason: None,
             log_dir: None,
+            phases: None,
         }
     }
 

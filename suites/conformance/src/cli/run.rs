@@ -427,6 +427,7 @@ impl Plan {
         let skipped = |reason| Outcome {
             status: Status::Skipped,
             duration: Default::default(),
+            phases: None,
             message: Some(reason),
             diagnostics: None,
             log_dir: None,

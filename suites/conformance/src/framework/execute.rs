@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use futures::FutureExt as _;
 use serde::Serialize;
 
-use conformance_report::{RecordStatus, TestRecord};
+use conformance_report::{Phases, RecordStatus, TestRecord};
 
 use super::{ConformanceTest, Cx, Feature};
 use harness::binaries::Binaries;
@@ -35,8 +35,10 @@ pub enum Status {
 pub struct Outcome {
     /// Passed, failed, skipped or error.
     pub status: Status,
-    /// Wall time, lattice start included.
+    /// Wall time, from the first fixture check to the end of the teardown.
     pub duration: Duration,
+    /// Where that time went (`None` when the test did not run: skipped before any work).
+    pub phases: Option<Phases>,
     /// Why it failed, errored or was skipped.
     pub message: Option<String>,
     /// The failure report (lattice, events, exchanges, log tails), for failures and errors.
@@ -70,6 +72,50 @@ pub fn record(test: &ConformanceTest, outcome: &Outcome) -> TestRecord {
         message: outcome.message.clone(),
         expected_failure_reason: None,
         log_dir: outcome.log_dir.as_ref().map(|p| p.display().to_string()),
+        phases: outcome.phases,
+    }
+}
+
+/// Times the phases of one test, each from the end of the previous one.
+struct Clock {
+    mark: Instant,
+    phases: Phases,
+}
+
+impl Clock {
+    fn start() -> Self {
+        Self {
+            mark: Instant::now(),
+            phases: Phases::default(),
+        }
+    }
+
+    /// Ends the running phase: returns its seconds (milliseconds kept, as in `duration_seconds`).
+    fn lap(&mut self) -> f64 {
+        let now = Instant::now();
+        let seconds = now.duration_since(self.mark).as_millis() as f64 / 1000.0;
+        self.mark = now;
+        seconds
+    }
+
+    /// The outcome, its duration the sum of the phases so the report adds up.
+    fn outcome(
+        &self,
+        status: Status,
+        message: Option<String>,
+        diagnostics: Option<String>,
+        log_dir: Option<std::path::PathBuf>,
+    ) -> Outcome {
+        let p = self.phases;
+        let total = p.setup + p.lattice_up + p.body + p.teardown;
+        Outcome {
+            status,
+            duration: Duration::from_secs_f64(total),
+            phases: Some(p),
+            message,
+            diagnostics,
+            log_dir,
+        }
     }
 }
 
@@ -225,59 +271,67 @@ pub fn repro_command(name: &str) -> String {
 /// Executes `test`: checks fixtures, starts its lattice, runs the body under a deadline, and on
 /// failure gathers the diagnostics (and with `WCC_KEEP=1` keeps the lattice up until Ctrl-C).
 pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
-    let started = Instant::now();
-    let outcome = |status, message: Option<String>, diagnostics: Option<String>, log_dir| Outcome {
-        status,
-        duration: started.elapsed(),
-        message,
-        diagnostics,
-        log_dir,
+    let mut clock = Clock::start();
+    let early = |clock: &mut Clock, message: String| {
+        clock.phases.setup += clock.lap();
+        clock.outcome(Status::Error, Some(message), None, None)
     };
     for f in test.fixtures {
         if let Err(e) = harness::fixtures::fixture(*f) {
-            return outcome(Status::Error, Some(e.to_string()), None, None);
+            return early(&mut clock, e.to_string());
         }
     }
     let otel = match test.setup.otel {
         true => match OtlpReceiver::start_for(options.backend).await {
             Ok(rx) => Some(rx),
-            Err(e) => {
-                return outcome(
-                    Status::Error,
-                    Some(format!("the OTLP receiver did not start: {e}")),
-                    None,
-                    None,
-                )
-            }
+            Err(e) => return early(&mut clock, format!("the OTLP receiver did not start: {e}")),
         },
         false => None,
     };
+    clock.phases.setup = clock.lap();
     let lattice = match builder_for(test, options, otel.as_ref()).start().await {
         Ok(l) => l,
         Err(e) => {
-            return outcome(
+            clock.phases.lattice_up = clock.lap();
+            drop(otel);
+            clock.phases.teardown = clock.lap();
+            return clock.outcome(
                 Status::Error,
                 Some(format!("the lattice did not come up: {e}")),
                 None,
                 None,
-            )
+            );
         }
     };
+    clock.phases.lattice_up = clock.lap();
     let cx = Cx::new(lattice, otel);
-    let Some(failure) = run_body(test, &cx, options).await else {
-        return outcome(Status::Passed, None, None, None);
-    };
-    let lattice = cx.lattice();
-    let (diagnostics, log_dir) = failure_report(test, &cx, &failure, "");
-    if options.keep {
-        eprintln!(
-            "{diagnostics}\n{KEEP_ENV}=1: lattice {} kept alive (NATS {}); press Ctrl-C to tear it down",
-            lattice.name(),
-            lattice.nats_url()
-        );
+    let failure = run_body(test, &cx, options).await;
+    let report = failure.as_ref().map(|failure| {
+        let (diagnostics, log_dir) = failure_report(test, &cx, failure, "");
+        if options.keep {
+            let lattice = cx.lattice();
+            eprintln!(
+                "{diagnostics}\n{KEEP_ENV}=1: lattice {} kept alive (NATS {}); press Ctrl-C to tear it down",
+                lattice.name(),
+                lattice.nats_url()
+            );
+        }
+        (diagnostics, log_dir)
+    });
+    clock.phases.body = clock.lap();
+    if report.is_some() && options.keep {
         let _ = tokio::signal::ctrl_c().await;
+        clock.lap();
     }
-    outcome(Status::Failed, Some(failure), Some(diagnostics), log_dir)
+    // Hosts, wadm and NATS go (processes killed, containers removed), then the receiver.
+    drop(cx);
+    clock.phases.teardown = clock.lap();
+    match (failure, report) {
+        (Some(failure), Some((diagnostics, log_dir))) => {
+            clock.outcome(Status::Failed, Some(failure), Some(diagnostics), log_dir)
+        }
+        _ => clock.outcome(Status::Passed, None, None, None),
+    }
 }
 
 /// Runs the body under the test deadline; the failure message, if it failed or panicked.
@@ -327,45 +381,51 @@ pub async fn execute_on_existing(
     options: &RunOptions,
     target: &harness::ExistingLattice,
 ) -> Outcome {
-    let started = Instant::now();
-    let outcome = |status, message: Option<String>, diagnostics: Option<String>| Outcome {
-        status,
-        duration: started.elapsed(),
-        message,
-        diagnostics,
-        log_dir: None,
+    let mut clock = Clock::start();
+    let outcome = |clock: &Clock, status, message: Option<String>, diagnostics: Option<String>| {
+        clock.outcome(status, message, diagnostics, None)
     };
     for f in test.fixtures {
         if let Err(e) = harness::fixtures::fixture(*f) {
-            return outcome(Status::Error, Some(e.to_string()), None);
+            clock.phases.setup = clock.lap();
+            return outcome(&clock, Status::Error, Some(e.to_string()), None);
         }
     }
+    clock.phases.setup = clock.lap();
     let lattice = match target.connect().await {
         Ok(l) => l,
         Err(e) => {
+            clock.phases.lattice_up = clock.lap();
             return outcome(
+                &clock,
                 Status::Error,
                 Some(format!("the existing lattice did not answer: {e}")),
                 None,
-            )
+            );
         }
     };
+    clock.phases.lattice_up = clock.lap();
     let before = match harness::existing::LatticeState::capture(&lattice).await {
         Ok(s) => s,
         Err(e) => {
+            clock.phases.setup += clock.lap();
             return outcome(
+                &clock,
                 Status::Error,
                 Some(format!(
                     "could not read the lattice's state before the test: {e}"
                 )),
                 None,
-            )
+            );
         }
     };
+    clock.phases.setup += clock.lap();
     let cx = Cx::new(lattice, None);
     let failure = run_body(test, &cx, options).await;
+    clock.phases.body = clock.lap();
     let configs = harness::existing::configs_put(cx.journal());
     let left = harness::existing::restore(cx.lattice(), &before, &configs).await;
+    clock.phases.teardown = clock.lap();
     let restore_note = match left.is_empty() {
         true => String::new(),
         false => format!("--- not restored after the test ---\n{}\n", left.join("\n")),
@@ -378,6 +438,7 @@ pub async fn execute_on_existing(
     });
     match failure {
         None => outcome(
+            &clock,
             Status::Passed,
             left_line,
             (!restore_note.is_empty()).then(|| format!("=== {} ===\n{restore_note}", test.name)),
@@ -388,10 +449,7 @@ pub async fn execute_on_existing(
                 Some(l) => format!("{failure}\n{l}"),
                 None => failure,
             };
-            Outcome {
-                log_dir: None,
-                ..outcome(Status::Failed, Some(message), Some(diagnostics))
-            }
+            outcome(&clock, Status::Failed, Some(message), Some(diagnostics))
         }
     }
 }
