@@ -2,8 +2,9 @@
 //!
 //! Values that differ between runs or machines become stable placeholders: the lattice name,
 //! host IDs (numbered in start order), other nkeys, ULIDs, UUIDs, RFC 3339 timestamps, loopback
-//! ports, fixture paths, the host version, and by key the fields that vary by nature (uptime,
-//! friendly names, event ids and times). Object keys are sorted.
+//! ports, fixture paths, scratch folders, the host version, and by key the fields that vary by
+//! nature (uptime, friendly names, event ids and times). Object keys are sorted. Redacting twice
+//! changes nothing (a property test checks it).
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -20,6 +21,17 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         placeholder,
     };
     vec![
+        // A lattice's scratch folder (`<temp>/wcc-<ulid>-<random>/…`, the lattice name maybe
+        // already replaced by its literal): logs and shared files, different in every run. First,
+        // before the ULID inside it is replaced on its own.
+        Pattern {
+            re: Regex::new(&format!(
+                r"{}/(?:wcc-[0-9a-z]+|\[lattice\])-[^\s\x22']*",
+                regex::escape(std::env::temp_dir().to_string_lossy().trim_end_matches('/'))
+            ))
+            .expect("valid scratch-path regex"),
+            placeholder: "[scratch]",
+        },
         // RFC 3339 timestamps (before anything that could eat their digits).
         p(
             r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?",
@@ -185,6 +197,109 @@ mod tests {
             serde_json::to_string(&out).unwrap(),
             r#"{"a":[{"time":"[timestamp]"}],"friendly_name":"[friendly-name]","js_domain":null,"labels":{"hostcore.os":"[os]","zone":"a"},"uptime_seconds":"[uptime]","z":1}"#
         );
+    }
+
+    mod properties {
+        use super::super::Redactor;
+        use proptest::prelude::*;
+
+        /// One value that differs between runs, as it appears in a reply or a log.
+        fn volatile() -> impl Strategy<Value = String> {
+            let ulid = any::<u128>().prop_map(|u| ulid::Ulid::from(u).to_string());
+            let timestamp = (
+                2000u32..2100,
+                1u32..13,
+                1u32..29,
+                0u32..24,
+                0u32..60,
+                0u32..60,
+                prop::option::of(0u32..1_000_000),
+                prop::sample::select(vec!["Z", "+00:00", "-05:30", ""]),
+            )
+                .prop_map(|(y, mo, d, h, mi, s, frac, zone)| {
+                    let frac = frac.map(|f| format!(".{f}")).unwrap_or_default();
+                    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}{zone}")
+                });
+            let port = (
+                prop::sample::select(vec!["127.0.0.1", "localhost", "0.0.0.0"]),
+                10u16..=65535,
+            )
+                .prop_map(|(host, port)| format!("{host}:{port}"));
+            let scratch = (any::<u128>(), "[A-Za-z0-9]{6}", "[a-z0-9/._-]{0,20}").prop_map(
+                |(u, rand, rest)| {
+                    format!(
+                        "{}/wcc-{}-{rand}/{rest}",
+                        std::env::temp_dir().display(),
+                        ulid::Ulid::from(u).to_string().to_lowercase()
+                    )
+                },
+            );
+            prop_oneof![
+                "[NMVAUCO][A-Z2-7]{55}",
+                "S[NMVAUCO][A-Z2-7]{56}",
+                ulid.clone(),
+                ulid.prop_map(|u| u.to_lowercase()),
+                "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                timestamp,
+                port,
+                "file:///[a-z0-9/._-]{1,40}",
+                scratch,
+            ]
+        }
+
+        /// Text around the values: words, punctuation, JSON-ish quoting, any Unicode.
+        fn filler() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[a-z0-9 ,.:=(){}\\[\\]\"'\n-]{0,12}",
+                any::<String>().prop_map(|s| s.chars().take(12).collect()),
+            ]
+        }
+
+        /// A separator no identifier pattern can run across.
+        fn separator() -> impl Strategy<Value = &'static str> {
+            prop::sample::select(vec![" ", "\n", " \"", "\" ", ", ", " (", ") ", "\t"])
+        }
+
+        proptest! {
+            #[test]
+            fn redacting_twice_changes_nothing(
+                parts in prop::collection::vec((filler(), volatile()), 0..6),
+                tail in filler(),
+            ) {
+                let text: String = parts.iter().map(|(f, v)| format!("{f}{v}")).collect::<String>() + &tail;
+                let r = Redactor::new().literal("wcc-01jabcdefghjkmnpqrstvwxyz", "[lattice]");
+                let once = r.redact_str(&text);
+                prop_assert_eq!(r.redact_str(&once), once.clone(), "input {:?}", text);
+                let json = serde_json::json!({"b": text, "a": [once.clone()], "time": "x"});
+                let j1 = r.redact_json(&json);
+                prop_assert_eq!(r.redact_json(&j1), j1);
+            }
+
+            #[test]
+            fn no_volatile_value_survives(
+                parts in prop::collection::vec((filler(), separator(), volatile(), separator()), 1..6),
+            ) {
+                let text: String = parts
+                    .iter()
+                    .map(|(f, a, v, b)| format!("{f}{a}{v}{b}"))
+                    .collect();
+                let out = Redactor::new().redact_str(&text);
+                for (_, _, v, _) in &parts {
+                    prop_assert!(!out.contains(v.as_str()), "{:?} survived in {:?}", v, out);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn scratch_folders_become_a_placeholder() {
+        let tmp = std::env::temp_dir();
+        let r = Redactor::new().literal("wcc-01jd4q7z8x9y0a1b2c3d4e5f6g", "[lattice]");
+        let text = format!(
+            "log {}/wcc-01jd4q7z8x9y0a1b2c3d4e5f6g-FHBhPJ/host-0.log kept",
+            tmp.display()
+        );
+        assert_eq!(r.redact_str(&text), "log [scratch] kept");
     }
 
     #[test]

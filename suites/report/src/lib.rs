@@ -21,6 +21,8 @@ pub mod junit;
 pub mod markdown;
 mod markup;
 pub mod matrix;
+#[cfg(test)]
+mod properties;
 pub mod report;
 pub mod schema;
 pub mod verify;
