@@ -2,7 +2,7 @@
 //! ([`Cx`]), how one is executed against a fresh lattice or an existing one ([`execute`],
 //! [`execute_on_existing`]), the libtest-mimic adapter that lets `cargo nextest run` run each as
 //! its own test, the feature probe, which tests an existing lattice can run, and the named time
-//! budgets tests wait with ([`T`]). What a run writes is the report crate's
+//! budgets tests wait with ([`T`]), and how a property test draws its cases ([`properties`]). What a run writes is the report crate's
 //! (`conformance_report`).
 mod context;
 pub mod eligibility;
@@ -10,6 +10,7 @@ mod execute;
 pub mod features;
 pub mod libtest;
 mod model;
+pub mod properties;
 mod timeouts;
 
 pub use context::Cx;

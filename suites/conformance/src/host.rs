@@ -7,6 +7,7 @@ use anyhow::{ensure, Context as _};
 use harness::wait::{Probe, Wait};
 
 mod membership;
+mod robustness;
 
 const LABELS: &[(&str, &str)] = &[("zone", "conformance-a"), ("Tier", "gold")];
 
@@ -775,5 +776,6 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &COMPONENT_LIMITS,
     ];
     tests.extend(membership::all());
+    tests.extend(robustness::all());
     tests
 }
