@@ -143,6 +143,7 @@ fn record(name: &str, status: Status, covers: &[&str]) -> TestRecord {
         expected_failure_reason: None,
         log_dir: None,
         phases: None,
+        property: None,
     }
 }
 

@@ -239,6 +239,9 @@ pub fn render(report: &Report) -> String {
     );
     for t in &r.tests {
         let mut message = String::new();
+        if let Some(p) = &t.property {
+            let _ = write!(message, "<p>property: {}</p>", escape(&p.line()));
+        }
         if let Some(reason) = &t.expected_failure_reason {
             let _ = write!(message, "<p>known failure: {}</p>", escape(reason));
         }
@@ -358,6 +361,24 @@ mod tests {
         assert!(
             !html.contains("Where the time went"),
             "no phases were measured, so there is nothing to break down"
+        );
+    }
+
+    #[test]
+    fn a_property_test_shows_its_cases_and_seed_on_every_page() {
+        let mut r = sample();
+        r.tests[0].property = Some(crate::PropertyDraw {
+            cases: 32,
+            seed: "18446744073709551615".into(),
+        });
+        r.seal();
+        let line = "32 cases, seed 18446744073709551615";
+        assert!(render(&r).contains(&format!("<p>property: {line}</p>")));
+        assert!(r.markdown().contains(&format!("property: {line}.")));
+        let junit = r.junit().unwrap();
+        assert!(
+            junit.contains("wcc.property.cases") && junit.contains("18446744073709551615"),
+            "{junit}"
         );
     }
 

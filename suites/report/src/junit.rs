@@ -46,6 +46,16 @@ impl Report {
             let mut case = TestCase::new(t.name.as_str(), status);
             case.set_classname(t.area.as_str());
             case.set_time(std::time::Duration::from_secs_f64(t.duration_seconds));
+            if let Some(p) = &t.property {
+                case.add_property(quick_junit::Property::new(
+                    "wcc.property.cases",
+                    p.cases.to_string(),
+                ));
+                case.add_property(quick_junit::Property::new(
+                    "wcc.property.seed",
+                    p.seed.as_str(),
+                ));
+            }
             if t.status == RecordStatus::ExpectedFailure {
                 case.add_property(quick_junit::Property::new("wcc.status", "expected-failure"));
                 case.set_system_out(format!(

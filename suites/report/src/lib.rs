@@ -28,4 +28,4 @@ pub mod schema;
 pub mod verify;
 
 pub use error::ReportError;
-pub use report::{FeatureRecord, Phases, RecordStatus, Report, TestRecord};
+pub use report::{FeatureRecord, Phases, PropertyDraw, RecordStatus, Report, TestRecord};

@@ -80,6 +80,10 @@ impl Report {
             let note = match &t.expected_failure_reason {
                 Some(reason) => format!("known failure: {reason}. {first}"),
                 None => first.to_string(),
+            };
+            let note = match &t.property {
+                Some(p) => format!("property: {}. {note}", p.line()),
+                None => note,
             }
             .replace('|', "\\|");
             md.push_str(&format!(

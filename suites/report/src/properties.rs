@@ -63,7 +63,10 @@ fn record() -> impl Strategy<Value = TestRecord> {
         seconds(),
         prop::option::of(text()),
         prop::option::of(text()),
-        prop::option::of(phases()),
+        (
+            prop::option::of(phases()),
+            prop::option::of((1u32..10_000, any::<u64>())),
+        ),
     )
         .prop_map(
             |(
@@ -76,7 +79,7 @@ fn record() -> impl Strategy<Value = TestRecord> {
                 duration,
                 message,
                 reason,
-                phases,
+                (phases, property),
             )| {
                 TestRecord {
                     name: format!("{topic}::{behavior}"),
@@ -90,6 +93,10 @@ fn record() -> impl Strategy<Value = TestRecord> {
                     expected_failure_reason: reason,
                     log_dir: None,
                     phases,
+                    property: property.map(|(cases, seed)| crate::PropertyDraw {
+                        cases,
+                        seed: seed.to_string(),
+                    }),
                 }
             },
         )
@@ -147,6 +154,7 @@ enum Corruption {
     MissingField(&'static str),
     UnknownField,
     NegativePhase,
+    NoCases,
 }
 
 fn corruption() -> impl Strategy<Value = Corruption> {
@@ -168,6 +176,7 @@ fn corruption() -> impl Strategy<Value = Corruption> {
         .prop_map(Corruption::MissingField),
         Just(Corruption::UnknownField),
         Just(Corruption::NegativePhase),
+        Just(Corruption::NoCases),
     ]
 }
 
@@ -199,6 +208,12 @@ fn corrupt(test: &mut Value, how: &Corruption) {
             t.insert(
                 "phases".into(),
                 serde_json::json!({"setup": 0.0, "lattice_up": -1.0, "body": 1.0, "teardown": 0.0}),
+            );
+        }
+        Corruption::NoCases => {
+            t.insert(
+                "property".into(),
+                serde_json::json!({"cases": 0, "seed": "18446744073709551615"}),
             );
         }
     }

@@ -228,6 +228,27 @@ pub struct TestRecord {
     /// Where its time went (absent where the runner did not measure it).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub phases: Option<Phases>,
+    /// For a property test: the generated cases it ran and their seed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub property: Option<PropertyDraw>,
+}
+
+/// The generated inputs of a property test.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PropertyDraw {
+    /// How many cases were drawn.
+    pub cases: u32,
+    /// The seed they were drawn from, in decimal (a u64: JSON readers lose digits of numbers
+    /// above 2^53, so it is a string).
+    pub seed: String,
+}
+
+impl PropertyDraw {
+    /// `32 cases, seed 12345`.
+    pub fn line(&self) -> String {
+        format!("{} cases, seed {}", self.cases, self.seed)
+    }
 }
 
 /// Where one test's wall time went, in seconds; the four add up to its `duration_seconds`.
@@ -506,6 +527,7 @@ pub(crate) mod testing {
             expected_failure_reason: None,
             log_dir: None,
             phases: None,
+            property: None,
         }
     }
 

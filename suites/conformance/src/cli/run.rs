@@ -428,6 +428,7 @@ impl Plan {
             status: Status::Skipped,
             duration: Default::default(),
             phases: None,
+            property: None,
             message: Some(reason),
             diagnostics: None,
             log_dir: None,

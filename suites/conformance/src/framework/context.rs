@@ -17,6 +17,8 @@ struct Inner {
     otel: Option<harness::otel::OtlpReceiver>,
     redactor: Redactor,
     http: reqwest::Client,
+    /// The cases a property test drew (recorded in its report line).
+    draw: std::sync::Mutex<Option<conformance_report::PropertyDraw>>,
 }
 
 impl Cx {
@@ -33,6 +35,7 @@ impl Cx {
                 otel,
                 redactor,
                 http,
+                draw: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -83,6 +86,27 @@ impl Cx {
     /// The redaction policy, primed with this lattice's identity.
     pub fn redactor(&self) -> &Redactor {
         &self.inner.redactor
+    }
+
+    /// The generated cases for a property test (`WCC_PROPTEST_CASES` from `WCC_PROPTEST_SEED`,
+    /// see [`super::properties`]); the count and the seed go into the test's report record.
+    pub fn draw(&self) -> anyhow::Result<super::properties::Draw> {
+        let draw = super::properties::Draw::from_env()?;
+        let record = conformance_report::PropertyDraw {
+            cases: draw.cases,
+            seed: draw.seed.to_string(),
+        };
+        *self.inner.draw.lock().unwrap_or_else(|e| e.into_inner()) = Some(record);
+        Ok(draw)
+    }
+
+    /// What [`Cx::draw`] drew, if the test drew cases.
+    pub(crate) fn drawn(&self) -> Option<conformance_report::PropertyDraw> {
+        self.inner
+            .draw
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// An HTTP client (10 s timeout, no proxy).

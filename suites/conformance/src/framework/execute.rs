@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use futures::FutureExt as _;
 use serde::Serialize;
 
-use conformance_report::{Phases, RecordStatus, TestRecord};
+use conformance_report::{Phases, PropertyDraw, RecordStatus, TestRecord};
 
 use super::{ConformanceTest, Cx, Feature};
 use harness::binaries::Binaries;
@@ -39,6 +39,8 @@ pub struct Outcome {
     pub duration: Duration,
     /// Where that time went (`None` when the test did not run: skipped before any work).
     pub phases: Option<Phases>,
+    /// A property test's cases and seed.
+    pub property: Option<PropertyDraw>,
     /// Why it failed, errored or was skipped.
     pub message: Option<String>,
     /// The failure report (lattice, events, exchanges, log tails), for failures and errors.
@@ -73,6 +75,7 @@ pub fn record(test: &ConformanceTest, outcome: &Outcome) -> TestRecord {
         expected_failure_reason: None,
         log_dir: outcome.log_dir.as_ref().map(|p| p.display().to_string()),
         phases: outcome.phases,
+        property: outcome.property.clone(),
     }
 }
 
@@ -112,6 +115,7 @@ impl Clock {
             status,
             duration: Duration::from_secs_f64(total),
             phases: Some(p),
+            property: None,
             message,
             diagnostics,
             log_dir,
@@ -319,6 +323,7 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
         (diagnostics, log_dir)
     });
     clock.phases.body = clock.lap();
+    let property = cx.drawn();
     if report.is_some() && options.keep {
         let _ = tokio::signal::ctrl_c().await;
         clock.lap();
@@ -326,11 +331,15 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
     // Hosts, wadm and NATS go (processes killed, containers removed), then the receiver.
     drop(cx);
     clock.phases.teardown = clock.lap();
-    match (failure, report) {
+    let outcome = match (failure, report) {
         (Some(failure), Some((diagnostics, log_dir))) => {
             clock.outcome(Status::Failed, Some(failure), Some(diagnostics), log_dir)
         }
         _ => clock.outcome(Status::Passed, None, None, None),
+    };
+    Outcome {
+        property,
+        ..outcome
     }
 }
 
@@ -423,6 +432,7 @@ pub async fn execute_on_existing(
     let cx = Cx::new(lattice, None);
     let failure = run_body(test, &cx, options).await;
     clock.phases.body = clock.lap();
+    let property = cx.drawn();
     let configs = harness::existing::configs_put(cx.journal());
     let left = harness::existing::restore(cx.lattice(), &before, &configs).await;
     clock.phases.teardown = clock.lap();
@@ -436,7 +446,7 @@ pub async fn execute_on_existing(
             left.join("; ")
         )
     });
-    match failure {
+    let result = match failure {
         None => outcome(
             &clock,
             Status::Passed,
@@ -451,5 +461,6 @@ pub async fn execute_on_existing(
             };
             outcome(&clock, Status::Failed, Some(message), Some(diagnostics))
         }
-    }
+    };
+    Outcome { property, ..result }
 }

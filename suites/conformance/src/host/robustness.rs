@@ -4,7 +4,6 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::framework::properties::Draw;
 use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
@@ -160,7 +159,7 @@ fn generated_bodies(cx: Cx) -> TestFuture {
         let lattice = cx.lattice();
         let host = cx.host_id();
         let nats = lattice.nats();
-        let mut draw = Draw::from_env()?;
+        let mut draw = cx.draw()?;
         let cases = draw.values(&case(host.clone()))?;
         for (i, c) in cases.iter().enumerate() {
             let subject = format!("wasmbus.ctl.v1.{}.{}.{host}", lattice.name(), c.operation);
