@@ -46,7 +46,11 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             "[uuid]",
         ),
         p(r"\b[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}\b", "[ulid]"),
-        p(r"(127\.0\.0\.1|localhost|0\.0\.0\.0):\d{2,5}", "$1:[port]"),
+        // A port is a whole number: digits running on into a word are not a port.
+        p(
+            r"(127\.0\.0\.1|localhost|0\.0\.0\.0):\d{2,5}\b",
+            "$1:[port]",
+        ),
         p(r"file://[^\s\x22']+", "file://[path]"),
     ]
 });
