@@ -10,6 +10,7 @@ use wasmcloud_control_interface::Link;
 
 use crate::bindings::runner;
 use crate::fixtures::{PROBE_RUST, RUNNER_RUST};
+use crate::framework::properties::text;
 use crate::framework::T;
 use crate::steps::{scale, wait_inventory};
 
@@ -467,6 +468,93 @@ fn links_replayed(cx: Cx) -> TestFuture {
     })
 }
 
+/// NET-10 as a property: generated strings cross a link between two hosts unchanged.
+pub static GENERATED_STRINGS_ACROSS_HOSTS: ConformanceTest = ConformanceTest {
+    name: "links::generated_strings_cross_hosts_unchanged",
+    source: file!(),
+    description: "generated strings (empty, NUL, controls, astral-plane and combining characters, up to 64 KiB) sent to a runner on host 0 come back unchanged from the echo component it reaches on host 1 through a link",
+    area: Area::Networking,
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc, Feature::Links],
+    covers: &["NET-10", "NET-08"],
+    fixtures: &[PROBE_RUST, RUNNER_RUST],
+    setup: Setup::hosts(2),
+    run: generated_strings_across_hosts,
+};
+
+fn generated_strings_across_hosts(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let ids = cx.lattice().host_ids();
+        let mut draw = cx.draw()?;
+        let cases = draw.values(&text(64, 64 * 1024))?;
+        scale(
+            &cx,
+            &ids[1],
+            &cx.fixture(PROBE_RUST)?.file_ref(),
+            "far-echo",
+            1,
+        )
+        .await?;
+        scale(
+            &cx,
+            &ids[0],
+            &cx.fixture(RUNNER_RUST)?.file_ref(),
+            "near-runner",
+            1,
+        )
+        .await?;
+        crate::steps::put_link(
+            &cx,
+            crate::steps::echo_link("near-runner", "far-echo", "default")?,
+        )
+        .await?;
+        let client = cx.lattice().wrpc_client("near-runner").await?;
+        let client_ref = &client;
+        Wait::new(
+            "near-runner (host 0) to reach far-echo (host 1)",
+            T.converge,
+        )
+        .interval(Duration::from_millis(100))
+        .until(|_| async move {
+            match run_outcome(client_ref, "linked?").await {
+                Ok(answer) if answer == "linked?" => Probe::Ready(()),
+                Ok(answer) => Probe::NotYet(format!("answered {answer:?}")),
+                Err(e) => Probe::NotYet(e),
+            }
+        })
+        .await?;
+        for (i, msg) in cases.iter().enumerate() {
+            let shown = |s: &str| {
+                let n = s.chars().count();
+                let head: String = s.chars().take(60).collect();
+                if n > 60 {
+                    format!("{head:?}…({n} chars)")
+                } else {
+                    format!("{head:?}")
+                }
+            };
+            let answer = run_outcome(&client, msg).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "case {} of {} ({}): run({}) failed: {e}",
+                    i + 1,
+                    cases.len(),
+                    draw.repeat(),
+                    shown(msg)
+                )
+            })?;
+            ensure!(
+                &answer == msg,
+                "case {} of {} ({}): run({}) came back as {}",
+                i + 1,
+                cases.len(),
+                draw.repeat(),
+                shown(msg),
+                shown(&answer)
+            );
+        }
+        Ok(())
+    })
+}
+
 /// Every test of this module, in report order.
 pub(crate) fn all() -> Vec<&'static ConformanceTest> {
     vec![
@@ -476,5 +564,6 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &CROSS_HOST_CALL,
         &LOAD_BALANCING,
         &LINKS_REPLAYED,
+        &GENERATED_STRINGS_ACROSS_HOSTS,
     ]
 }

@@ -4,7 +4,8 @@
 //! message, so a failing run is repeated exactly with the same variables. Cases are drawn up front
 //! and sent one after another; a failing case is reported as drawn (no shrinking: each case costs
 //! a round trip to the lattice).
-use proptest::strategy::{Strategy, ValueTree};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 /// How many cases each property draws.
@@ -94,6 +95,20 @@ impl Draw {
     }
 }
 
+/// Strings as no one picks them by hand: any Unicode up to `max` characters (NUL, controls,
+/// astral-plane and combining characters included), the empty string, a few known troublemakers,
+/// and now and then one character repeated up to `long` times.
+pub fn text(max: usize, long: usize) -> BoxedStrategy<String> {
+    prop_oneof![
+        4 => prop::collection::vec(any::<char>(), 0..=max).prop_map(|c| c.into_iter().collect()),
+        2 => "[a-zA-Z0-9_.:/ -]{0,16}",
+        1 => prop::sample::select(vec!["", "\0", "a\0b", "\u{10FFFF}", "😀🦀", "e\u{301}", "\u{FEFF}", "\r\n"])
+            .prop_map(String::from),
+        1 => (1..=long.max(1)).prop_map(|n| "v".repeat(n)),
+    ]
+    .boxed()
+}
+
 /// A seed from the clock and the process id, kept so it can be reported.
 fn rand_seed() -> u64 {
     let nanos = std::time::SystemTime::now()
@@ -105,7 +120,6 @@ fn rand_seed() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn the_variables_are_read_or_refused_by_name() {
