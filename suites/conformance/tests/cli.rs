@@ -144,6 +144,7 @@ fn record(name: &str, status: Status, covers: &[&str]) -> TestRecord {
         log_dir: None,
         phases: None,
         property: None,
+        observations: vec![],
     }
 }
 

@@ -242,6 +242,9 @@ pub fn render(report: &Report) -> String {
         if let Some(p) = &t.property {
             let _ = write!(message, "<p>property: {}</p>", escape(&p.line()));
         }
+        for o in &t.observations {
+            let _ = write!(message, "<p>observed: {}</p>", escape(o));
+        }
         if let Some(reason) = &t.expected_failure_reason {
             let _ = write!(message, "<p>known failure: {}</p>", escape(reason));
         }
@@ -380,6 +383,22 @@ mod tests {
             junit.contains("wcc.property.cases") && junit.contains("18446744073709551615"),
             "{junit}"
         );
+    }
+
+    #[test]
+    fn observations_show_on_every_page() {
+        let mut r = sample();
+        let seen = "javascript glue drops a leading U+FEFF <evidence> | here";
+        r.tests[0].observations = vec![seen.into()];
+        r.seal();
+        assert!(render(&r).contains(&format!("<p>observed: {}</p>", escape(seen))));
+        assert!(r
+            .markdown()
+            .contains("observed: javascript glue drops a leading U+FEFF <evidence> \\| here."));
+        let junit = r.junit().unwrap();
+        assert!(junit.contains("wcc.observation"), "{junit}");
+        let back: crate::Report = serde_json::from_value(r.to_value()).unwrap();
+        assert_eq!(back.tests[0].observations, [seen]);
     }
 
     #[test]

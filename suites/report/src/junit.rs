@@ -56,6 +56,9 @@ impl Report {
                     p.seed.as_str(),
                 ));
             }
+            for o in &t.observations {
+                case.add_property(quick_junit::Property::new("wcc.observation", o.as_str()));
+            }
             if t.status == RecordStatus::ExpectedFailure {
                 case.add_property(quick_junit::Property::new("wcc.status", "expected-failure"));
                 case.set_system_out(format!(

@@ -84,8 +84,13 @@ impl Report {
             let note = match &t.property {
                 Some(p) => format!("property: {}. {note}", p.line()),
                 None => note,
-            }
-            .replace('|', "\\|");
+            };
+            let note = t
+                .observations
+                .iter()
+                .fold(note, |note, o| format!("{note} observed: {o}."))
+                .trim()
+                .replace('|', "\\|");
             md.push_str(&format!(
                 "| `{}` | {} | {} | {:.1} s | {} |\n",
                 t.name,

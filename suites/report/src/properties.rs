@@ -66,6 +66,10 @@ fn record() -> impl Strategy<Value = TestRecord> {
         (
             prop::option::of(phases()),
             prop::option::of((1u32..10_000, any::<u64>())),
+            prop::collection::vec(
+                text().prop_filter("an observation says something", |t| !t.is_empty()),
+                0..3,
+            ),
         ),
     )
         .prop_map(
@@ -79,7 +83,7 @@ fn record() -> impl Strategy<Value = TestRecord> {
                 duration,
                 message,
                 reason,
-                (phases, property),
+                (phases, property, observations),
             )| {
                 TestRecord {
                     name: format!("{topic}::{behavior}"),
@@ -97,6 +101,7 @@ fn record() -> impl Strategy<Value = TestRecord> {
                         cases,
                         seed: seed.to_string(),
                     }),
+                    observations,
                 }
             },
         )
@@ -155,6 +160,7 @@ enum Corruption {
     UnknownField,
     NegativePhase,
     NoCases,
+    EmptyObservation,
 }
 
 fn corruption() -> impl Strategy<Value = Corruption> {
@@ -177,6 +183,7 @@ fn corruption() -> impl Strategy<Value = Corruption> {
         Just(Corruption::UnknownField),
         Just(Corruption::NegativePhase),
         Just(Corruption::NoCases),
+        Just(Corruption::EmptyObservation),
     ]
 }
 
@@ -209,6 +216,9 @@ fn corrupt(test: &mut Value, how: &Corruption) {
                 "phases".into(),
                 serde_json::json!({"setup": 0.0, "lattice_up": -1.0, "body": 1.0, "teardown": 0.0}),
             );
+        }
+        Corruption::EmptyObservation => {
+            t.insert("observations".into(), serde_json::json!(["seen", ""]));
         }
         Corruption::NoCases => {
             t.insert(

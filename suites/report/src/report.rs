@@ -231,6 +231,10 @@ pub struct TestRecord {
     /// For a property test: the generated cases it ran and their seed.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub property: Option<PropertyDraw>,
+    /// Known divergences the test observed and recorded instead of failing on (each a sentence
+    /// naming what diverges, where, and the evidence).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub observations: Vec<String>,
 }
 
 /// The generated inputs of a property test.
@@ -528,6 +532,7 @@ pub(crate) mod testing {
             log_dir: None,
             phases: None,
             property: None,
+            observations: vec![],
         }
     }
 

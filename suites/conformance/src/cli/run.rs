@@ -429,6 +429,7 @@ impl Plan {
             duration: Default::default(),
             phases: None,
             property: None,
+            observations: Vec::new(),
             message: Some(reason),
             diagnostics: None,
             log_dir: None,

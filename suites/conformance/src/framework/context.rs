@@ -19,6 +19,8 @@ struct Inner {
     http: reqwest::Client,
     /// The cases a property test drew (recorded in its report line).
     draw: std::sync::Mutex<Option<conformance_report::PropertyDraw>>,
+    /// Known divergences observed (recorded in its report line).
+    observations: std::sync::Mutex<Vec<String>>,
 }
 
 impl Cx {
@@ -36,6 +38,7 @@ impl Cx {
                 redactor,
                 http,
                 draw: std::sync::Mutex::new(None),
+                observations: std::sync::Mutex::new(Vec::new()),
             }),
         }
     }
@@ -104,6 +107,31 @@ impl Cx {
     pub(crate) fn drawn(&self) -> Option<conformance_report::PropertyDraw> {
         self.inner
             .draw
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Records a known divergence the test observed instead of failing on: a sentence naming what
+    /// diverges, where, and the evidence. It goes into the test's report record (and its output);
+    /// the same sentence twice is kept once.
+    pub fn observe(&self, observation: impl Into<String>) {
+        let observation = observation.into();
+        let mut all = self
+            .inner
+            .observations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if !all.contains(&observation) {
+            println!("observed: {observation}");
+            all.push(observation);
+        }
+    }
+
+    /// What [`Cx::observe`] recorded.
+    pub(crate) fn observed(&self) -> Vec<String> {
+        self.inner
+            .observations
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()

@@ -41,6 +41,8 @@ pub struct Outcome {
     pub phases: Option<Phases>,
     /// A property test's cases and seed.
     pub property: Option<PropertyDraw>,
+    /// Known divergences the test recorded ([`super::Cx::observe`]).
+    pub observations: Vec<String>,
     /// Why it failed, errored or was skipped.
     pub message: Option<String>,
     /// The failure report (lattice, events, exchanges, log tails), for failures and errors.
@@ -76,6 +78,7 @@ pub fn record(test: &ConformanceTest, outcome: &Outcome) -> TestRecord {
         log_dir: outcome.log_dir.as_ref().map(|p| p.display().to_string()),
         phases: outcome.phases,
         property: outcome.property.clone(),
+        observations: outcome.observations.clone(),
     }
 }
 
@@ -116,6 +119,7 @@ impl Clock {
             duration: Duration::from_secs_f64(total),
             phases: Some(p),
             property: None,
+            observations: Vec::new(),
             message,
             diagnostics,
             log_dir,
@@ -324,6 +328,7 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
     });
     clock.phases.body = clock.lap();
     let property = cx.drawn();
+    let observations = cx.observed();
     if report.is_some() && options.keep {
         let _ = tokio::signal::ctrl_c().await;
         clock.lap();
@@ -339,6 +344,7 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
     };
     Outcome {
         property,
+        observations,
         ..outcome
     }
 }
@@ -433,6 +439,7 @@ pub async fn execute_on_existing(
     let failure = run_body(test, &cx, options).await;
     clock.phases.body = clock.lap();
     let property = cx.drawn();
+    let observations = cx.observed();
     let configs = harness::existing::configs_put(cx.journal());
     let left = harness::existing::restore(cx.lattice(), &before, &configs).await;
     clock.phases.teardown = clock.lap();
@@ -462,5 +469,9 @@ pub async fn execute_on_existing(
             outcome(&clock, Status::Failed, Some(message), Some(diagnostics))
         }
     };
-    Outcome { property, ..result }
+    Outcome {
+        property,
+        observations,
+        ..result
+    }
 }
