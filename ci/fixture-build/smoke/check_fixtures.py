@@ -11,6 +11,7 @@ Prints one line per check and "N passed, N failed" at the end; exits 1 on any fa
 
 import argparse
 import json
+import math
 import os
 import socket
 import subprocess
@@ -19,7 +20,7 @@ import time
 import urllib.request
 
 from wasmtime import Engine, Store, WasiConfig
-from wasmtime.component import Component, Linker, ResourceHost, ResourceType, Variant
+from wasmtime.component import Component, Linker, Record, ResourceHost, ResourceType, Variant
 
 ENGINE = Engine()
 BUCKET = ResourceType.host(7)
@@ -106,6 +107,7 @@ def check_probe(label, language, component):
         echo("y" * 5000)
     check(label, "increment after 200 calls", incr("c"), 203)
     check(label, "bucket opened", sorted(set(kv["opened"])), [""])
+    check_values(label, language, component)
 
     kv = {}
     store = new_store()
@@ -113,6 +115,100 @@ def check_probe(label, language, component):
     got = call(store, inst, "test:fixtures/counter@0.1.0", "increment", "c")
     check(label, "increment error", got, "open: no buckets here")
     check(label, "buckets tried", kv["opened"], ["", "default"])
+
+
+def same(a, b):
+    """Equality that tells NaN from NaN-free values and -0.0 from 0.0, through records and lists."""
+    if isinstance(a, float) and isinstance(b, float):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+    if isinstance(a, Record) and isinstance(b, Record):
+        return vars(a).keys() == vars(b).keys() and all(same(v, getattr(b, k)) for k, v in vars(a).items())
+    if isinstance(a, Variant) and isinstance(b, Variant):
+        return a.tag == b.tag and same(a.payload, b.payload)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+def record(**fields):
+    r = Record()
+    for k, v in fields.items():
+        setattr(r, k, v)
+    return r
+
+
+def without_bom(v):
+    """v with one leading U+FEFF removed from every string in it."""
+    if isinstance(v, str):
+        return v[1:] if v.startswith("\ufeff") else v
+    if isinstance(v, Record):
+        return record(**{k: without_bom(x) for k, x in vars(v).items()})
+    if isinstance(v, list):
+        return [without_bom(x) for x in v]
+    return v
+
+
+# Known divergences of a guest toolchain (not of wasmCloud), as the conformance test
+# vendorless::values_round_trip_in_every_language records them: what it makes of a value sent to
+# `func`, or "trap". A value that comes back unchanged instead is a failure: remove the entry.
+KNOWN = {
+    "javascript": lambda func, v: "trap" if func == "echo-s64" and v < 0 else without_bom(v),
+}
+
+
+def check_values(label, language, component):
+    """Each kind of test:fixtures/values comes back unchanged, edge values included, or exactly as
+    a known divergence of the language's toolchain makes it (printed as such). Every value gets a
+    fresh instance: a trap leaves an instance unusable, and would hide the next value."""
+    global passed, failed
+    known = KNOWN.get(language, lambda func, v: v)
+    iface = "test:fixtures/values@0.1.0"
+    nan, inf = float("nan"), float("inf")
+    entry = lambda k, v: record(key=k, value=v)
+    sample = lambda **kw: record(**{**dict(
+        bytes=b"\x00\xff", text="t\x00ü😀", natural=2**64 - 1, whole=-(2**63), real=-0.0,
+        maybe=None, outcome=7, shape=None,
+        entries=[entry("a", None), entry("", nan), entry("\x00", -inf)]), **kw})
+    cases = {
+        "echo-bytes": [b"", b"\x00", bytes(range(256)), b"\xff" * 70_000],
+        "echo-string": ["", "\x00", "a\x00b", "\U0010ffff", "e\u0301", "\ufeff😀🦀", "x" * 70_000],
+        "echo-u64": [0, 1, 2**63, 2**64 - 1],
+        "echo-s64": [0, -1, 2**63 - 1, -(2**63)],
+        "echo-f64": [0.0, -0.0, 5e-324, -1.7976931348623157e308, inf, -inf, nan],
+        "echo-option": [None, "", "some \x00"],
+        "echo-result": [0, 2**64 - 1, "", "err \x00 😀"],
+        # wasmtime-py passes a variant whose cases' Python types differ untagged: the payload alone.
+        "echo-shape": [None, -(2**63), "", "\x00", b"", b"\x00\x01"],
+        "echo-sample": [sample(), sample(maybe="m", outcome="bad", shape=b"\xff", entries=[]),
+                        sample(bytes=b"", text="", natural=0, whole=0, real=nan, shape=5)],
+    }
+    for func, values in cases.items():
+        bad, seen = [], []
+        for v in values:
+            store = new_store()
+            inst = probe_linker([], {}, False).instantiate(store, component)
+            try:
+                got = call(store, inst, iface, func, v)
+            except Exception as e:  # a trap or a lowering error is a failure of this value
+                got = f"raised {type(e).__name__}: {e}"
+            want = known(func, v)
+            if want == "trap" and isinstance(got, str) and got.startswith("raised"):
+                seen.append((v, "trap"))
+                continue
+            if not same(want, v) and same(got, want):
+                seen.append((v, got))
+                continue
+            if not same(got, v) or want == "trap" or not same(want, v):
+                bad.append((v if not isinstance(v, (str, bytes)) or len(v) < 40 else f"<{len(v)} long>", got if not isinstance(got, (str, bytes)) or len(got) < 80 else f"<{len(got)} long>"))
+        if bad:
+            failed += 1
+        else:
+            passed += 1
+        print(f"  {'ok  ' if not bad else 'FAIL'} {label} values {func}: {len(values)} values" + ("" if not bad else f" (sent, got back: {bad!r})"))
+        if seen:
+            print(f"  known {label} values {func}: {len(seen)} as the toolchain is known to change them: {seen!r}"[:400])
 
 
 def check_runner(label, language, component):

@@ -10,6 +10,7 @@ wit_bindgen_wrpc::generate!({
             import test:fixtures/logger@0.1.0;
             import test:fixtures/counter@0.1.0;
             import test:fixtures/runner@0.1.0;
+            import test:fixtures/values@0.1.0;
         }
     ",
     path: "../../fixtures/wit",

@@ -16,6 +16,8 @@ use crate::bindings::{about, counter, echo, runner};
 use crate::framework::T;
 use crate::steps::{link, scale, wait_inventory};
 
+mod values;
+
 /// The language whose echo a runner in `lang` calls: the next one in report order, so that every
 /// language is once caller and once callee.
 pub const fn callee_of(lang: Lang) -> Lang {
@@ -353,6 +355,7 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &PROVIDER_HEALTH,
         &DOTTED_ID,
     ])
+    .chain(values::all())
     .collect()
 }
 

@@ -2,8 +2,9 @@
 //! against a live lattice: how many cases (`WCC_PROPTEST_CASES`, default 32) and from which seed
 //! (`WCC_PROPTEST_SEED`, default a fresh random one). The seed and the count go into every failure
 //! message, so a failing run is repeated exactly with the same variables. Cases are drawn up front
-//! and sent one after another; a failing case is reported as drawn (no shrinking: each case costs
-//! a round trip to the lattice).
+//! and sent one after another. A test whose cases are cheap can shrink a failing one: draw its
+//! value tree again ([`Draw::tree`]) and walk it with [`shrink`], each step checked on the
+//! lattice.
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -86,6 +87,21 @@ impl Draw {
             .collect()
     }
 
+    /// The value tree of case `index` (0-based), drawn again from the seed: its current value is
+    /// `values(..)[index]` of a fresh draw with this seed and count.
+    pub fn tree<S: Strategy>(&self, strategy: &S, index: usize) -> anyhow::Result<S::Tree> {
+        let mut again = Self::new(self.cases, self.seed);
+        let mut tree = None;
+        for _ in 0..=index {
+            tree = Some(
+                strategy
+                    .new_tree(&mut again.runner)
+                    .map_err(|e| anyhow::anyhow!("drawing a case: {e}"))?,
+            );
+        }
+        tree.ok_or_else(|| anyhow::anyhow!("no case {index}"))
+    }
+
     /// What a failure message says to repeat the run.
     pub fn repeat(&self) -> String {
         format!(
@@ -95,18 +111,66 @@ impl Draw {
     }
 }
 
+/// The characters of plain words in [`text`].
+const PLAIN: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/ -";
+
 /// Strings as no one picks them by hand: any Unicode up to `max` characters (NUL, controls,
 /// astral-plane and combining characters included), the empty string, a few known troublemakers,
 /// and now and then one character repeated up to `long` times.
-pub fn text(max: usize, long: usize) -> BoxedStrategy<String> {
+pub fn text(max: usize, long: usize) -> impl Strategy<Value = String, Tree: Send> + Send + Sync {
     prop_oneof![
         4 => prop::collection::vec(any::<char>(), 0..=max).prop_map(|c| c.into_iter().collect()),
-        2 => "[a-zA-Z0-9_.:/ -]{0,16}",
+        // Plain words (no regex strategy: its value tree cannot cross threads, and a test's
+        // future must be Send while it shrinks).
+        2 => prop::collection::vec(prop::sample::select(PLAIN.chars().collect::<Vec<_>>()), 0..=16)
+            .prop_map(|c| c.into_iter().collect()),
         1 => prop::sample::select(vec!["", "\0", "a\0b", "\u{10FFFF}", "😀🦀", "e\u{301}", "\u{FEFF}", "\r\n"])
             .prop_map(String::from),
         1 => (1..=long.max(1)).prop_map(|n| "v".repeat(n)),
     ]
-    .boxed()
+}
+
+/// At most this many shrink steps, each one check against the lattice.
+pub const MAX_SHRINK_STEPS: u32 = 200;
+
+/// A failing case made as simple as the strategy allows: proptest's walk (simplify after a
+/// failure, complicate after a pass), each step checked by `fails` (the failure, or `None` when
+/// the value passes), at most [`MAX_SHRINK_STEPS`] steps. Returns the simplest failing value
+/// found, its failure, and the steps taken.
+pub async fn shrink<T, F, Fut>(
+    mut tree: T,
+    failure: String,
+    mut fails: F,
+) -> (T::Value, String, u32)
+where
+    T: ValueTree,
+    T::Value: Clone,
+    F: FnMut(T::Value) -> Fut,
+    Fut: std::future::Future<Output = Option<String>>,
+{
+    let mut simplest = (tree.current(), failure);
+    let mut passed = false;
+    let mut steps = 0;
+    while steps < MAX_SHRINK_STEPS {
+        let moved = if passed {
+            tree.complicate()
+        } else {
+            tree.simplify()
+        };
+        if !moved {
+            break;
+        }
+        steps += 1;
+        let value = tree.current();
+        match fails(value.clone()).await {
+            Some(failure) => {
+                simplest = (value, failure);
+                passed = false;
+            }
+            None => passed = true,
+        }
+    }
+    (simplest.0, simplest.1, steps)
 }
 
 /// A seed from the clock and the process id, kept so it can be reported.
@@ -140,5 +204,30 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert!(Draw::new(16, 99).repeat().contains("WCC_PROPTEST_SEED=99"));
+        for (i, value) in a.iter().enumerate() {
+            let tree = Draw::new(16, 99).tree(&strategy, i).unwrap();
+            assert_eq!(&tree.current(), value, "tree {i} is case {i}");
+        }
+    }
+
+    #[tokio::test]
+    async fn shrinking_finds_the_simplest_failing_value() {
+        // Fails for every list holding a byte above 100: the simplest is one byte of 101.
+        let strategy = prop::collection::vec(any::<u8>(), 0..64);
+        let fails = |v: Vec<u8>| async move {
+            v.iter()
+                .any(|b| *b > 100)
+                .then(|| format!("{v:?} has a byte above 100"))
+        };
+        let draw = Draw::new(64, 7);
+        let cases = Draw::new(64, 7).values(&strategy).unwrap();
+        let i = cases
+            .iter()
+            .position(|v| v.iter().any(|b| *b > 100))
+            .expect("some case fails");
+        let tree = draw.tree(&strategy, i).unwrap();
+        let (value, failure, steps) = shrink(tree, "first".into(), fails).await;
+        assert_eq!(value, vec![101], "after {steps} steps: {failure}");
+        assert!(steps <= MAX_SHRINK_STEPS);
     }
 }
