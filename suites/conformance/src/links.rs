@@ -281,51 +281,41 @@ pub static CROSS_HOST_CALL: ConformanceTest = ConformanceTest {
     run: cross_host_call,
 };
 
+/// The cross-host setup: an echo (`far-echo`) on host 1 only, a runner (`near-runner`) on host 0
+/// linked to it, and the runner's client once three calls in a row have come back across.
+async fn runner_linked_across_hosts(cx: &Cx) -> anyhow::Result<wrpc_transport_nats::Client> {
+    let ids = cx.lattice().host_ids();
+    let probe = cx.fixture(PROBE_RUST)?.file_ref();
+    scale(cx, &ids[1], &probe, "far-echo", 1).await?;
+    let runner = cx.fixture(RUNNER_RUST)?.file_ref();
+    scale(cx, &ids[0], &runner, "near-runner", 1).await?;
+    let link = crate::steps::echo_link("near-runner", "far-echo", "default")?;
+    let put = cx.ctl().put_link(link).await?;
+    ensure!(put.succeeded(), "link.put: {}", put.message());
+    let client = cx.lattice().wrpc_client("near-runner").await?;
+    let client_ref = &client;
+    Wait::new(
+        "near-runner (host 0) to reach far-echo (host 1)",
+        T.converge,
+    )
+    .consecutive(3)
+    .interval(Duration::from_millis(200))
+    .until(|n| async move {
+        let msg = format!("across hosts #{n}");
+        match run_outcome(client_ref, &msg).await {
+            Ok(answer) if answer == msg => Probe::Ready(()),
+            Ok(answer) => Probe::NotYet(format!("answered {answer:?}")),
+            Err(e) => Probe::NotYet(e),
+        }
+    })
+    .await?;
+    Ok(client)
+}
+
 fn cross_host_call(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
-        scale(
-            &cx,
-            &ids[1],
-            &cx.fixture(PROBE_RUST)?.file_ref(),
-            "far-echo",
-            1,
-        )
-        .await?;
-        scale(
-            &cx,
-            &ids[0],
-            &cx.fixture(RUNNER_RUST)?.file_ref(),
-            "near-runner",
-            1,
-        )
-        .await?;
-        let put = cx
-            .ctl()
-            .put_link(crate::steps::echo_link(
-                "near-runner",
-                "far-echo",
-                "default",
-            )?)
-            .await?;
-        ensure!(put.succeeded(), "link.put: {}", put.message());
-        let client = cx.lattice().wrpc_client("near-runner").await?;
-        let client_ref = &client;
-        Wait::new(
-            "near-runner (host 0) to reach far-echo (host 1)",
-            T.converge,
-        )
-        .consecutive(3)
-        .interval(Duration::from_millis(200))
-        .until(|n| async move {
-            let msg = format!("across hosts #{n}");
-            match run_outcome(client_ref, &msg).await {
-                Ok(answer) if answer == msg => Probe::Ready(()),
-                Ok(answer) => Probe::NotYet(format!("answered {answer:?}")),
-                Err(e) => Probe::NotYet(e),
-            }
-        })
-        .await?;
+        runner_linked_across_hosts(&cx).await?;
         let inv0 = crate::steps::inventory(&cx, &ids[0]).await?;
         ensure!(
             inv0.components().iter().all(|c| c.id() != "far-echo"),
@@ -483,45 +473,9 @@ pub static GENERATED_STRINGS_ACROSS_HOSTS: ConformanceTest = ConformanceTest {
 
 fn generated_strings_across_hosts(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let ids = cx.lattice().host_ids();
         let mut draw = cx.draw()?;
         let cases = draw.values(&text(64, 64 * 1024))?;
-        scale(
-            &cx,
-            &ids[1],
-            &cx.fixture(PROBE_RUST)?.file_ref(),
-            "far-echo",
-            1,
-        )
-        .await?;
-        scale(
-            &cx,
-            &ids[0],
-            &cx.fixture(RUNNER_RUST)?.file_ref(),
-            "near-runner",
-            1,
-        )
-        .await?;
-        crate::steps::put_link(
-            &cx,
-            crate::steps::echo_link("near-runner", "far-echo", "default")?,
-        )
-        .await?;
-        let client = cx.lattice().wrpc_client("near-runner").await?;
-        let client_ref = &client;
-        Wait::new(
-            "near-runner (host 0) to reach far-echo (host 1)",
-            T.converge,
-        )
-        .interval(Duration::from_millis(100))
-        .until(|_| async move {
-            match run_outcome(client_ref, "linked?").await {
-                Ok(answer) if answer == "linked?" => Probe::Ready(()),
-                Ok(answer) => Probe::NotYet(format!("answered {answer:?}")),
-                Err(e) => Probe::NotYet(e),
-            }
-        })
-        .await?;
+        let client = runner_linked_across_hosts(&cx).await?;
         for (i, msg) in cases.iter().enumerate() {
             let shown = |s: &str| {
                 let n = s.chars().count();
