@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use crate::bindings::test::fixtures::config_reader;
 use crate::fixtures::PROBE_RUST;
-use crate::framework::properties::text;
+use crate::framework::properties::{short, text};
 use crate::framework::T;
 use crate::steps::scale;
 
@@ -259,29 +259,21 @@ fn data_model(cx: Cx) -> TestFuture {
     })
 }
 
-/// A string for a failure message: cut after 40 characters, with its length.
-fn short(s: &str) -> String {
-    let n = s.chars().count();
-    if n > 40 {
-        format!("{:?}…({n} chars)", s.chars().take(40).collect::<String>())
-    } else {
-        format!("{s:?}")
-    }
-}
-
-/// A map for a failure message, its strings cut by [`short`].
+/// A map for a failure message, its strings cut after 40 characters.
 fn shown(map: &BTreeMap<String, String>) -> String {
     let pairs: Vec<String> = map
         .iter()
-        .map(|(k, v)| format!("{}: {}", short(k), short(v)))
+        .map(|(k, v)| format!("{}: {}", short(k, 40), short(v, 40)))
         .collect();
     format!("{{{}}}", pairs.join(", "))
 }
 
 /// One key as the component read it (none: unset), for a failure message.
 fn shown_read(key: &str, value: &Option<String>) -> String {
-    let value = value.as_deref().map_or_else(|| "none".to_string(), short);
-    format!("{{{}: {value}}}", short(key))
+    let value = value
+        .as_deref()
+        .map_or_else(|| "none".to_string(), |v| short(v, 40));
+    format!("{{{}: {value}}}", short(key, 40))
 }
 
 /// A generated config: a name within the rules (a NATS subject token that is also a JetStream
@@ -521,20 +513,9 @@ fn refused_puts(cx: Cx) -> TestFuture {
             };
             // Sent raw: the typed client cannot express a body that is no string map.
             let subject = format!("wasmbus.ctl.v1.{}.config.put.{name}", lattice.name());
-            let reply = tokio::time::timeout(
-                T.attempt,
-                lattice
-                    .nats()
-                    .request(subject, serde_json::to_vec(&body)?.into()),
-            )
-            .await
-            .map_err(|_| anyhow::anyhow!("no reply within {:?}", T.attempt))
-            .and_then(|r| r.context("the request failed"))
-            .with_context(context)?;
-            let reply: serde_json::Value =
-                serde_json::from_slice(&reply.payload).with_context(|| {
-                    format!("{}: the reply is not JSON: {:?}", context(), reply.payload)
-                })?;
+            let reply = crate::steps::raw_request(&cx, subject, serde_json::to_vec(&body)?)
+                .await
+                .with_context(context)?;
             let message = reply["message"].as_str().unwrap_or_default();
             ensure!(
                 reply["success"] == false && !message.is_empty(),

@@ -10,7 +10,7 @@ use wasmcloud_control_interface::Link;
 
 use crate::bindings::runner;
 use crate::fixtures::{PROBE_RUST, RUNNER_RUST};
-use crate::framework::properties::text;
+use crate::framework::properties::{short, text};
 use crate::framework::T;
 use crate::steps::{scale, wait_inventory};
 
@@ -289,9 +289,11 @@ async fn runner_linked_across_hosts(cx: &Cx) -> anyhow::Result<wrpc_transport_na
     scale(cx, &ids[1], &probe, "far-echo", 1).await?;
     let runner = cx.fixture(RUNNER_RUST)?.file_ref();
     scale(cx, &ids[0], &runner, "near-runner", 1).await?;
-    let link = crate::steps::echo_link("near-runner", "far-echo", "default")?;
-    let put = cx.ctl().put_link(link).await?;
-    ensure!(put.succeeded(), "link.put: {}", put.message());
+    crate::steps::put_link(
+        cx,
+        crate::steps::echo_link("near-runner", "far-echo", "default")?,
+    )
+    .await?;
     let client = cx.lattice().wrpc_client("near-runner").await?;
     let client_ref = &client;
     Wait::new(
@@ -477,22 +479,13 @@ fn generated_strings_across_hosts(cx: Cx) -> TestFuture {
         let cases = draw.values(&text(64, 64 * 1024))?;
         let client = runner_linked_across_hosts(&cx).await?;
         for (i, msg) in cases.iter().enumerate() {
-            let shown = |s: &str| {
-                let n = s.chars().count();
-                let head: String = s.chars().take(60).collect();
-                if n > 60 {
-                    format!("{head:?}…({n} chars)")
-                } else {
-                    format!("{head:?}")
-                }
-            };
             let answer = run_outcome(&client, msg).await.map_err(|e| {
                 anyhow::anyhow!(
                     "case {} of {} ({}): run({}) failed: {e}",
                     i + 1,
                     cases.len(),
                     draw.repeat(),
-                    shown(msg)
+                    short(msg, 60)
                 )
             })?;
             ensure!(
@@ -501,8 +494,8 @@ fn generated_strings_across_hosts(cx: Cx) -> TestFuture {
                 i + 1,
                 cases.len(),
                 draw.repeat(),
-                shown(msg),
-                shown(&answer)
+                short(msg, 60),
+                short(&answer, 60)
             );
         }
         Ok(())

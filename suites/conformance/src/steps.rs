@@ -240,6 +240,25 @@ pub async fn put_config(cx: &Cx, name: &str, values: &[(&str, &str)]) -> anyhow:
     Ok(())
 }
 
+/// Sends `body` as it is to a control or wadm API subject, for bodies the typed clients cannot
+/// express, and returns the JSON reply; no reply within `T.attempt` is an error.
+pub async fn raw_request(
+    cx: &Cx,
+    subject: String,
+    body: Vec<u8>,
+) -> anyhow::Result<serde_json::Value> {
+    let reply = tokio::time::timeout(T.attempt, cx.lattice().nats().request(subject, body.into()))
+        .await
+        .map_err(|_| anyhow::anyhow!("no reply within {:?}", T.attempt))?
+        .context("the request failed")?;
+    serde_json::from_slice(&reply.payload).with_context(|| {
+        format!(
+            "the reply is not JSON: {}",
+            String::from_utf8_lossy(&reply.payload)
+        )
+    })
+}
+
 /// Puts `link`; the ack must succeed.
 pub async fn put_link(cx: &Cx, link: wasmcloud_control_interface::Link) -> anyhow::Result<()> {
     let what = format!(

@@ -130,6 +130,28 @@ pub fn text(max: usize, long: usize) -> impl Strategy<Value = String, Tree: Send
     ]
 }
 
+/// A string for a failure message: quoted, cut after `max` characters, with its length when cut
+/// (a 4 KiB generated value makes an unreadable message).
+pub fn short(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n > max {
+        format!("{:?}…({n} chars)", s.chars().take(max).collect::<String>())
+    } else {
+        format!("{s:?}")
+    }
+}
+
+/// Any value for a failure message: its debug form, cut after `max` characters.
+pub fn shown(value: &impl std::fmt::Debug, max: usize) -> String {
+    let text = format!("{value:?}");
+    let n = text.chars().count();
+    if n > max {
+        format!("{}…({n} chars)", text.chars().take(max).collect::<String>())
+    } else {
+        text
+    }
+}
+
 /// At most this many shrink steps, each one check against the lattice.
 pub const MAX_SHRINK_STEPS: u32 = 200;
 

@@ -4,7 +4,6 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
 
@@ -228,7 +227,6 @@ fn generated_bodies(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let lattice = cx.lattice();
         let host = cx.host_id();
-        let nats = lattice.nats();
         let mut draw = cx.draw()?;
         let cases = draw.values(&case(&host))?;
         let labels_before = crate::steps::inventory(&cx, &host).await?.labels().clone();
@@ -248,19 +246,8 @@ fn generated_bodies(cx: Cx) -> TestFuture {
                     c.what.chars().take(300).collect::<String>()
                 )
             };
-            let reply =
-                tokio::time::timeout(T.attempt, nats.request(subject, c.body.clone().into()))
-                    .await
-                    .map_err(|_| anyhow::anyhow!("no reply within {:?}", T.attempt))
-                    .and_then(|r| r.context("the request failed"))
-                    .with_context(context)?;
-            let json: Value = serde_json::from_slice(&reply.payload)
-                .with_context(|| {
-                    format!(
-                        "the reply is not JSON: {}",
-                        String::from_utf8_lossy(&reply.payload)
-                    )
-                })
+            let json = crate::steps::raw_request(&cx, subject, c.body.clone())
+                .await
                 .with_context(context)?;
             ensure!(
                 json["success"] == false && json["message"].as_str().is_some_and(|m| !m.is_empty()),

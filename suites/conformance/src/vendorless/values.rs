@@ -290,6 +290,13 @@ struct Glue {
 }
 
 impl Glue {
+    fn new(lang: Lang) -> Self {
+        Self {
+            lang,
+            seen: Default::default(),
+        }
+    }
+
     fn strips_bom(&self) -> bool {
         self.lang == Lang::JavaScript
     }
@@ -305,13 +312,7 @@ impl Glue {
 
 /// A value for a failure message: its debug form, cut after 300 characters.
 fn shown(value: &impl std::fmt::Debug) -> String {
-    let text = format!("{value:?}");
-    let n = text.chars().count();
-    if n > 300 {
-        format!("{}…({n} chars)", text.chars().take(300).collect::<String>())
-    } else {
-        text
-    }
+    crate::framework::properties::shown(value, 300)
 }
 
 /// Judges one answer: `None` when it is the value sent (or exactly what a known divergence
@@ -390,15 +391,8 @@ fn values_round_trip(cx: Cx) -> TestFuture {
         let mut draw = cx.draw()?;
         let case_strategy = case();
         let cases = draw.values(&case_strategy)?;
-        let langs = [
-            Lang::Rust,
-            Lang::Python,
-            Lang::JavaScript,
-            Lang::C,
-            Lang::Go,
-        ];
         let mut clients = Vec::new();
-        for lang in langs {
+        for lang in Lang::ALL {
             let id = format!("values-{}", lang.id());
             let image = cx.fixture(FixtureRef::new("probe", lang))?.file_ref();
             scale(&cx, &host, &image, &id, 1).await?;
@@ -407,10 +401,7 @@ fn values_round_trip(cx: Cx) -> TestFuture {
         // Every language gets every case; all mismatches are reported, language by language.
         let mut failures = Vec::new();
         for (lang, client) in &clients {
-            let mut glue = Glue {
-                lang: *lang,
-                seen: Default::default(),
-            };
+            let mut glue = Glue::new(*lang);
             for (i, case) in cases.iter().enumerate() {
                 let Some(failure) = mismatch(client, case, &mut glue).await else {
                     continue;
@@ -419,13 +410,7 @@ fn values_round_trip(cx: Cx) -> TestFuture {
                 let tree = draw.tree(&case_strategy, i)?;
                 let (simplest, shrunk, steps) = shrink(tree, failure.clone(), |c| {
                     let lang = *lang;
-                    async move {
-                        let mut glue = Glue {
-                            lang,
-                            seen: Default::default(),
-                        };
-                        mismatch(client, &c, &mut glue).await
-                    }
+                    async move { mismatch(client, &c, &mut Glue::new(lang)).await }
                 })
                 .await;
                 failures.push(format!(
