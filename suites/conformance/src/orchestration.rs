@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+mod manifests;
+
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
 use harness::lattice::HostSpec;
@@ -819,5 +821,7 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &PROVIDER_SPREAD,
         &SHARED_APP,
         &DISCOVERY,
+        &manifests::STORED_UNCHANGED,
+        &manifests::INVALID_REFUSED,
     ]
 }
