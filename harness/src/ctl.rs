@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use wasmcloud_control_interface::{
     Client, ClientBuilder, ComponentAuctionAck, CtlResponse, Host, HostInventory, Link,
+    ProviderAuctionAck,
 };
 
 use crate::error::HarnessError;
@@ -287,6 +288,29 @@ impl Ctl {
                 request,
                 self.client
                     .perform_component_auction(component_ref, component_id, constraints),
+            )
+            .await?;
+        Ok(replies
+            .into_iter()
+            .filter_map(CtlResponse::into_data)
+            .collect())
+    }
+
+    /// `provider.auction`: the acks of every host that could run the provider (gathered for the
+    /// auction window).
+    pub async fn provider_auction(
+        &self,
+        provider_ref: &str,
+        provider_id: &str,
+        constraints: BTreeMap<String, String>,
+    ) -> Result<Vec<ProviderAuctionAck>, HarnessError> {
+        let request = format!("ref={provider_ref} id={provider_id} constraints={constraints:?}");
+        let replies = self
+            .record(
+                "provider_auction",
+                request,
+                self.client
+                    .perform_provider_auction(provider_ref, provider_id, constraints),
             )
             .await?;
         Ok(replies

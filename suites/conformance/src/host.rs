@@ -1,11 +1,11 @@
 //! Host identity, inventory and heartbeat (catalogue CFG, HL).
-use std::time::Duration;
-
 use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
 use harness::wait::{Probe, Wait};
 
+mod auction;
+mod heartbeat;
 mod membership;
 mod robustness;
 
@@ -166,93 +166,6 @@ fn inventory(cx: Cx) -> TestFuture {
             "host_inventory_idle",
             serde_json::json!({"subject": subject}),
             raw
-        );
-        Ok(())
-    })
-}
-
-/// HL-04 / CFG-09: heartbeats come at the configured interval and carry the inventory.
-pub static HEARTBEAT: ConformanceTest = ConformanceTest {
-    name: "host::heartbeat_interval_and_payload",
-    source: file!(),
-    description: "with WASMCLOUD_HEARTBEAT_INTERVAL=2 the host publishes host_heartbeat about every 2 s carrying its inventory",
-    area: Area::Host,
-    features: &[Feature::ControlInterface, Feature::LatticeEvents],
-    covers: &["HL-04", "CFG-09", "NET-05", "Q-02"],
-    fixtures: &[],
-    setup: Setup::hosts(1).needs_suite_lattice("needs the heartbeat interval the suite gives its hosts"),
-    run: heartbeat,
-};
-
-fn heartbeat(cx: Cx) -> TestFuture {
-    Box::pin(async move {
-        let host = cx.host_id();
-        let interval = cx.lattice().heartbeat();
-        let journal = cx.journal();
-        let mark = journal.mark();
-        let first = journal
-            .wait_for(
-                mark,
-                "host_heartbeat",
-                "first beat after the mark",
-                interval * 5,
-                |e| e.source() == host,
-            )
-            .await?;
-        let second = journal
-            .wait_for(
-                first.seq,
-                "host_heartbeat",
-                "the next beat",
-                interval * 5,
-                |e| e.source() == host,
-            )
-            .await?;
-        let gap = Duration::from_millis(u64::try_from(second.at_ms - first.at_ms)?);
-        ensure!(
-            gap >= interval / 2 && gap <= interval * 3,
-            "heartbeats {gap:?} apart, configured interval {interval:?}"
-        );
-        // the first heartbeat comes one interval after the start, not at once.
-        let started = journal
-            .since(0)
-            .into_iter()
-            .find(|e| e.kind == "host_started" && e.source() == host)
-            .context("no host_started in the journal")?;
-        let first_ever = journal
-            .since(started.seq)
-            .into_iter()
-            .find(|e| e.kind == "host_heartbeat" && e.source() == host)
-            .context("no heartbeat after host_started")?;
-        let delay = Duration::from_millis(u64::try_from(first_ever.at_ms - started.at_ms)?);
-        ensure!(
-            delay >= interval / 2,
-            "the first heartbeat came {delay:?} after host_started; expected about one interval ({interval:?})"
-        );
-        let env = &second.payload;
-        ensure!(
-            env["specversion"] == "1.0" && env["type"] == "com.wasmcloud.lattice.host_heartbeat",
-            "envelope: {env}"
-        );
-        let data = second.data();
-        for field in [
-            "components",
-            "providers",
-            "host_id",
-            "friendly_name",
-            "labels",
-            "version",
-            "uptime_human",
-            "uptime_seconds",
-        ] {
-            ensure!(
-                !data[field].is_null(),
-                "heartbeat data lacks `{field}`: {data}"
-            );
-        }
-        ensure!(
-            data["host_id"] == host.as_str(),
-            "heartbeat for another host: {data}"
         );
         Ok(())
     })
@@ -461,70 +374,6 @@ fn protocol_errors(cx: Cx) -> TestFuture {
         ensure!(
             inv.host_id() == host,
             "the host no longer serves its inventory"
-        );
-        Ok(())
-    })
-}
-
-/// HL-18: auctions are answered only by hosts whose labels satisfy the constraints and that do
-/// not already run the component.
-pub static AUCTION: ConformanceTest = ConformanceTest {
-    name: "host::component_auction_constraints",
-    source: file!(),
-    description:
-        "component.auction is acked only by hosts whose labels match every constraint (an empty constraint set matches every host)",
-    area: Area::Host,
-    features: &[Feature::ControlInterface, Feature::FileLoad],
-    covers: &["HL-18", "CFG-09"],
-    fixtures: &[crate::fixtures::PROBE_RUST],
-    setup: Setup::hosts(2).labels_per_host(&[&[("zone", "east")], &[("zone", "west")]]),
-    run: auction,
-};
-
-fn auction(cx: Cx) -> TestFuture {
-    Box::pin(async move {
-        let ids = cx.lattice().host_ids();
-        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
-        let east = std::collections::BTreeMap::from([("zone".to_string(), "east".to_string())]);
-        let acks = cx
-            .ctl()
-            .component_auction(&image, "auctioned", east.clone())
-            .await?;
-        let hosts: Vec<&str> = acks.iter().map(|a| a.host_id()).collect();
-        ensure!(
-            hosts == [ids[0].as_str()],
-            "east auction acked by {hosts:?}, expected only {}",
-            ids[0]
-        );
-        // Known divergence (found here, not in the catalogue): wasmcloud-control-interface 3.0.1's
-        // `ComponentAuctionRequest::component_id()` and `ComponentAuctionAck::component_id()`
-        // return the component *ref*. The host reads the request through that accessor, so its
-        // ack carries the ref as `component_id` and its "already running this id" check compares
-        // running ids with the ref. Only the label matching, which does not depend on it, is
-        // asserted here; the id semantics of HL-18 wait for an expectation entry.
-        let wire = serde_json::to_value(&acks[0])?;
-        ensure!(
-            wire["component_ref"] == image.as_str() && acks[0].constraints() == &east,
-            "ack content: {wire}"
-        );
-        let nowhere = std::collections::BTreeMap::from([("zone".to_string(), "south".to_string())]);
-        let none = cx
-            .ctl()
-            .component_auction(&image, "auctioned", nowhere)
-            .await?;
-        ensure!(
-            none.is_empty(),
-            "an unmatched auction was acked by {:?}",
-            none.iter().map(|a| a.host_id()).collect::<Vec<_>>()
-        );
-        let all = cx
-            .ctl()
-            .component_auction(&image, "auctioned", Default::default())
-            .await?;
-        ensure!(
-            all.len() == 2,
-            "an unconstrained auction was acked by {} host(s)",
-            all.len()
         );
         Ok(())
     })
@@ -765,11 +614,13 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
     let mut tests: Vec<&'static ConformanceTest> = vec![
         &PING,
         &INVENTORY,
-        &HEARTBEAT,
+        &heartbeat::INTERVAL,
+        &heartbeat::LISTS_WHAT_RUNS,
         &LABELS_AT_RUNTIME,
         &STOP_HOST,
         &PROTOCOL_ERRORS,
-        &AUCTION,
+        &auction::COMPONENT,
+        &auction::PROVIDER,
         &REGISTRY_PUT,
         &COUNT_FIELD,
         &UPDATE,

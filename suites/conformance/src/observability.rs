@@ -361,11 +361,11 @@ pub static OFF_BY_DEFAULT: ConformanceTest = ConformanceTest {
     name: "observability::off_unless_enabled",
     source: file!(),
     description:
-        "of two hosts pointed at the same OTLP endpoint, only the one with WASMCLOUD_OBSERVABILITY_ENABLED exports; the other sends nothing",
+        "of two hosts pointed at the same OTLP endpoint, each running a component called three times, only the one with WASMCLOUD_OBSERVABILITY_ENABLED exports spans and metrics; the other sends nothing",
     area: Area::Observability,
-    features: &[Feature::ControlInterface],
+    features: FEATURES,
     covers: &["OBS-01", "CFG-08"],
-    fixtures: &[],
+    fixtures: &[PROBE_RUST],
     setup: Setup::hosts(2).otel_enabled_on(1),
     run: off_by_default,
 };
@@ -374,29 +374,72 @@ fn off_by_default(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
         let (enabled, disabled) = (&ids[0], &ids[1]);
+        let image = cx.fixture(PROBE_RUST)?.file_ref();
+        // The same work on both hosts: a component each, called three times. The disabled
+        // host's calls come first, so its spans would be the older ones.
+        for (host, id) in [(disabled, "unexported"), (enabled, "exported")] {
+            scale(&cx, host, &image, id, 1).await?;
+            let client = cx.lattice().wrpc_client(id).await?;
+            for i in 0..3 {
+                let msg = format!("{id} #{i}");
+                harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+                    echo::echo(&client, None, &msg)
+                })
+                .await
+                .with_context(|| format!("wRPC echo to {id}"))?;
+            }
+        }
         let rx = cx.otel()?;
-        // Positive control: the enabled host's periodic metrics arrive (1 s export interval)...
+        let spans_of = |rx: &OtlpReceiver, id: &str| {
+            rx.spans()
+                .iter()
+                .filter(|s| s.attributes.get("id").map(String::as_str) == Some(id))
+                .count()
+        };
+        // The disabled host's spans: its component's, or any naming the host.
+        let leaked_spans = |rx: &OtlpReceiver| {
+            spans_of(rx, "unexported")
+                + rx.spans()
+                    .iter()
+                    .filter(|s| s.attributes.values().any(|v| v.contains(disabled.as_str())))
+                    .count()
+        };
         let from = |rx: &OtlpReceiver, host: &String| {
             rx.metrics()
                 .iter()
                 .filter(|m| m.scope_attributes.get("host.id") == Some(host))
                 .count()
         };
-        await_export(rx, "two metric exports from the enabled host", |rx| {
-            (from(rx, enabled) >= 2 * 5).then_some(())
-        })
+        // Positive control: the enabled host's spans for its calls and its periodic metrics
+        // (1 s export interval) arrive...
+        await_export(
+            rx,
+            "the enabled host's spans and two metric exports",
+            |rx| (spans_of(rx, "exported") >= 3 && from(rx, enabled) >= 2 * 5).then_some(()),
+        )
         .await?;
-        // ... and by then the disabled host, configured identically but for the flag, would have too.
-        let leaked = from(rx, disabled);
-        let spans = rx
-            .spans()
-            .iter()
-            .filter(|s| s.attributes.values().any(|v| v.contains(disabled.as_str())))
-            .count();
-        ensure!(
-            leaked == 0 && spans == 0,
-            "the host without WASMCLOUD_OBSERVABILITY_ENABLED exported {leaked} metric points and {spans} spans"
-        );
+        // ... and the disabled host, configured identically but for the flag, sends nothing,
+        // not in that time and not in a quiet window after it.
+        let quiet = Wait::new(
+            "an export from the host without WASMCLOUD_OBSERVABILITY_ENABLED (there must be none)",
+            T.quiet,
+        )
+        .interval(Duration::from_millis(200))
+        .until(|_| async move {
+            let (spans, points) = (leaked_spans(rx), from(rx, disabled));
+            if spans == 0 && points == 0 {
+                Probe::NotYet("nothing from it".into())
+            } else {
+                Probe::Ready(format!("{points} metric points and {spans} spans"))
+            }
+        })
+        .await;
+        if let Ok(leaked) = quiet {
+            anyhow::bail!(
+                "the host without WASMCLOUD_OBSERVABILITY_ENABLED exported {leaked}: {}",
+                rx.summary()
+            );
+        }
         Ok(())
     })
 }
