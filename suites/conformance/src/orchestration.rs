@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+mod events;
 mod manifests;
 
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
@@ -821,6 +822,7 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &PROVIDER_SPREAD,
         &SHARED_APP,
         &DISCOVERY,
+        &events::LABELS_CHANGED_IGNORED,
         &manifests::STORED_UNCHANGED,
         &manifests::INVALID_REFUSED,
     ]
