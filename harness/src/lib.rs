@@ -85,6 +85,8 @@ pub mod process;
 pub mod procfs;
 pub mod reaper;
 pub mod redact;
+#[cfg(feature = "registry")]
+pub mod registry;
 mod scratch;
 mod services;
 pub mod settings;

@@ -7,6 +7,7 @@ use harness::wait::{Probe, Wait};
 mod auction;
 mod heartbeat;
 mod membership;
+mod registry;
 mod robustness;
 
 const LABELS: &[(&str, &str)] = &[("zone", "conformance-a"), ("Tier", "gold")];
@@ -379,41 +380,6 @@ fn protocol_errors(cx: Cx) -> TestFuture {
     })
 }
 
-/// HL-11: registry credentials are accepted by every host.
-pub static REGISTRY_PUT: ConformanceTest = ConformanceTest {
-    name: "host::registry_credentials_put",
-    source: file!(),
-    description: "registry.put with credentials for a registry is acknowledged by the hosts",
-    area: Area::Host,
-    features: &[Feature::ControlInterface],
-    covers: &["HL-11"],
-    fixtures: &[],
-    setup: Setup::hosts(1),
-    run: registry_put,
-};
-
-fn registry_put(cx: Cx) -> TestFuture {
-    Box::pin(async move {
-        let subject = format!("wasmbus.ctl.v1.{}.registry.put", cx.lattice().name());
-        let body = serde_json::json!({"registry.example:5000": {"username": "u", "password": "p", "registryType": "oci"}});
-        let reply = cx
-            .lattice()
-            .nats()
-            .request(subject, body.to_string().into())
-            .await
-            .context("registry.put")?;
-        let raw: serde_json::Value = serde_json::from_slice(&reply.payload)?;
-        ensure!(raw["success"] == true, "registry.put: {raw}");
-        ensure!(
-            raw["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("registr")),
-            "registry.put message: {raw}"
-        );
-        Ok(())
-    })
-}
-
 /// HL-14 / Q-08: the instance count travels as `count`; `max_instances` alone means zero.
 pub static COUNT_FIELD: ConformanceTest = ConformanceTest {
     name: "host::scale_count_wire_field",
@@ -661,7 +627,8 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &PROTOCOL_ERRORS,
         &auction::COMPONENT,
         &auction::PROVIDER,
-        &REGISTRY_PUT,
+        &registry::PULLS,
+        &registry::CREDENTIALS,
         &COUNT_FIELD,
         &UPDATE,
         &COMPONENT_LIMITS,
