@@ -56,6 +56,20 @@ impl LatticeEvent {
     }
 }
 
+/// The kind of convergence an awaited event shows (for [`crate::wait::Recorder`]).
+fn convergence_of(event: &str) -> &'static str {
+    match event {
+        "component_scaled" | "component_scale_failed" => "scale",
+        "provider_started" | "provider_stopped" | "provider_start_failed" => "provider",
+        "linkdef_set" | "linkdef_deleted" | "linkdef_set_failed" => "link",
+        "config_set" | "config_deleted" => "config",
+        "host_heartbeat" => "heartbeat",
+        "host_started" | "host_stopped" => "host",
+        "labels_changed" => "label",
+        _ => "event",
+    }
+}
+
 /// One request made through a harness client wrapper and what came back.
 #[derive(Clone, Debug, Serialize)]
 pub struct Exchange {
@@ -218,6 +232,7 @@ impl Journal {
         pred: impl Fn(&LatticeEvent) -> bool,
     ) -> Result<LatticeEvent, WaitError> {
         Wait::new(format!("event {kind} ({what})"), timeout)
+            .kind(convergence_of(kind))
             .interval(Duration::from_millis(20))
             .until(|_| {
                 let events = self.since(mark);

@@ -220,6 +220,7 @@ impl Wadm {
         consecutive: u32,
     ) -> Result<Status, WaitError> {
         Wait::new(format!("application {name} to be {want:?}"), timeout)
+            .kind("deploy")
             .interval(Duration::from_millis(250))
             .consecutive(consecutive)
             .until(|_| async move {

@@ -38,6 +38,76 @@ pub struct Wait {
     timeout: Duration,
     interval: Duration,
     consecutive: u32,
+    kind: Option<&'static str>,
+}
+
+/// A wait that converged: what it returned, how long it took and how many checks it made.
+#[derive(Clone, Debug)]
+pub struct Converged<T> {
+    /// What the last check observed.
+    pub value: T,
+    /// From the wait's start to the check that completed it.
+    pub elapsed: Duration,
+    /// How many times the condition was checked.
+    pub attempts: u32,
+}
+
+/// One convergence of the lattice a [`Recorder`] kept: a wait of a named kind that ended ready.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Convergence {
+    /// What converged: `scale`, `provider`, `link`, `config`, `deploy`, `inventory`, `http`, …
+    /// (see [`Wait::kind`]).
+    pub kind: &'static str,
+    /// What was awaited, as the wait names it.
+    pub what: String,
+    /// How long it took.
+    pub elapsed: Duration,
+    /// How many checks it made.
+    pub attempts: u32,
+}
+
+tokio::task_local! {
+    static RECORDER: Recorder;
+}
+
+/// Keeps the convergences of every wait with a kind that ends ready inside
+/// [`Recorder::scope`] (in the same task: a spawned task records nothing).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::time::Duration;
+/// use harness::wait::{Probe, Recorder, Wait};
+/// let recorder = Recorder::default();
+/// recorder
+///     .scope(async {
+///         Wait::new("the answer", Duration::from_secs(1))
+///             .kind("demo")
+///             .until(|n| async move { if n < 3 { Probe::NotYet("no".into()) } else { Probe::Ready(42) } })
+///             .await
+///     })
+///     .await
+///     .unwrap();
+/// let seen = recorder.take();
+/// assert_eq!((seen[0].kind, seen[0].attempts), ("demo", 3));
+/// # });
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<Convergence>>>);
+
+impl Recorder {
+    /// Runs `f` with this recorder keeping the convergences of its waits.
+    pub async fn scope<F: Future>(&self, f: F) -> F::Output {
+        RECORDER.scope(self.clone(), f).await
+    }
+
+    /// The convergences kept so far, oldest first (they stay kept).
+    pub fn take(&self) -> Vec<Convergence> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn push(&self, c: Convergence) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+    }
 }
 
 /// `d` scaled by the process's timeout factor ([`crate::settings::timeout_scale`]).
@@ -55,6 +125,7 @@ pub async fn http_body(http: &reqwest::Client, url: &str, body: &str) -> Result<
         format!("GET {url} to answer {body:?}"),
         Duration::from_secs(60),
     )
+    .kind("http")
     .consecutive(3)
     .interval(Duration::from_millis(200))
     .until(|_| async move {
@@ -82,12 +153,21 @@ impl Wait {
             timeout: scaled(timeout),
             interval: Duration::from_millis(100),
             consecutive: 1,
+            kind: None,
         }
     }
 
     /// Pause between checks (default 100 ms).
     pub fn interval(mut self, interval: Duration) -> Self {
         self.interval = interval;
+        self
+    }
+
+    /// Names what kind of convergence this wait observes (e.g. `scale`, `link`, `deploy`): a wait
+    /// with a kind that ends ready is kept by the [`Recorder`] in scope, for the report's times to
+    /// consistency.
+    pub fn kind(mut self, kind: &'static str) -> Self {
+        self.kind = Some(kind);
         self
     }
 
@@ -99,6 +179,15 @@ impl Wait {
 
     /// Checks `probe` (given the attempt number) until it is ready `consecutive` times in a row.
     pub async fn until<T, F, Fut>(self, probe: F) -> Result<T, WaitError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Probe<T>>,
+    {
+        Ok(self.run(probe, || None).await?.value)
+    }
+
+    /// Like [`Wait::until`], and also says how long the wait took and how many checks it made.
+    pub async fn until_timed<T, F, Fut>(self, probe: F) -> Result<Converged<T>, WaitError>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Probe<T>>,
@@ -122,14 +211,14 @@ impl Wait {
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Probe<T>>,
     {
-        self.run(probe, abort).await
+        Ok(self.run(probe, abort).await?.value)
     }
 
     async fn run<T, F, Fut>(
         self,
         mut probe: F,
         mut abort: impl FnMut() -> Option<()>,
-    ) -> Result<T, WaitError>
+    ) -> Result<Converged<T>, WaitError>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Probe<T>>,
@@ -148,7 +237,22 @@ impl Wait {
                 Ok(Probe::Ready(value)) => {
                     streak += 1;
                     if streak >= self.consecutive {
-                        return Ok(value);
+                        let converged = Converged {
+                            value,
+                            elapsed: start.elapsed(),
+                            attempts,
+                        };
+                        if let Some(kind) = self.kind {
+                            let _ = RECORDER.try_with(|r| {
+                                r.push(Convergence {
+                                    kind,
+                                    what: self.what.clone(),
+                                    elapsed: converged.elapsed,
+                                    attempts,
+                                })
+                            });
+                        }
+                        return Ok(converged);
                     }
                     last_seen = format!("ready {streak} of {} times in a row", self.consecutive);
                 }
@@ -186,6 +290,51 @@ impl Wait {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_recorder_keeps_the_waits_with_a_kind_that_converged() {
+        let recorder = Recorder::default();
+        recorder
+            .scope(async {
+                let timed = Wait::new("third time", Duration::from_secs(5))
+                    .interval(Duration::from_millis(1))
+                    .kind("scale")
+                    .until_timed(|n| async move {
+                        if n < 3 {
+                            Probe::NotYet("not yet".into())
+                        } else {
+                            Probe::Ready(n)
+                        }
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!((timed.value, timed.attempts), (3, 3));
+                // Without a kind, and a wait that timed out: neither is a convergence.
+                Wait::new("untagged", Duration::from_secs(1))
+                    .until(|_| async { Probe::Ready(()) })
+                    .await
+                    .unwrap();
+                let _ = Wait::new("never", Duration::from_millis(5))
+                    .kind("link")
+                    .interval(Duration::from_millis(1))
+                    .until(|_| async { Probe::<()>::NotYet("no".into()) })
+                    .await;
+            })
+            .await;
+        let kept = recorder.take();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(
+            (kept[0].kind, kept[0].what.as_str(), kept[0].attempts),
+            ("scale", "third time", 3)
+        );
+        // Outside a scope a wait records nothing and still works.
+        Wait::new("outside", Duration::from_secs(1))
+            .kind("scale")
+            .until(|_| async { Probe::Ready(()) })
+            .await
+            .unwrap();
+        assert_eq!(recorder.take().len(), 1);
+    }
 
     #[tokio::test]
     async fn requires_consecutive_successes() {

@@ -158,6 +158,7 @@ fn live_update(cx: Cx) -> TestFuture {
         ensure!(put.succeeded(), "config.put: {}", put.message());
         let client_ref = &client;
         Wait::new("the component to read the updated config", T.converge)
+            .kind("config")
             .consecutive(2)
             .interval(Duration::from_millis(100))
             .until(|_| async move {
@@ -387,6 +388,7 @@ fn generated_maps(cx: Cx) -> TestFuture {
                 .collect();
             let (client, expected) = (&client, &expected);
             Wait::new(format!("the component to read {}", context()), T.converge)
+                .kind("config")
                 .interval(Duration::from_millis(50))
                 .until(|_| async move {
                     for (key, want) in expected {

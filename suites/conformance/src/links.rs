@@ -233,6 +233,7 @@ fn component_calls_linked_target(cx: Cx) -> TestFuture {
             "runner.run to reach echo-target through the link",
             T.converge,
         )
+        .kind("link")
         .consecutive(3)
         .interval(Duration::from_millis(200))
         .until(|n| async move {
@@ -254,6 +255,7 @@ fn component_calls_linked_target(cx: Cx) -> TestFuture {
             "runner.run to fail again once the link is deleted",
             T.converge,
         )
+        .kind("link")
         .consecutive(2)
         .interval(Duration::from_millis(200))
         .until(|_| async move {
@@ -300,6 +302,7 @@ async fn runner_linked_across_hosts(cx: &Cx) -> anyhow::Result<wrpc_transport_na
         "near-runner (host 0) to reach far-echo (host 1)",
         T.converge,
     )
+    .kind("link")
     .consecutive(3)
     .interval(Duration::from_millis(200))
     .until(|n| async move {

@@ -46,6 +46,7 @@ async fn await_export<T>(
 ) -> anyhow::Result<T> {
     let pick = &pick;
     Ok(Wait::new(what, T.telemetry)
+        .kind("telemetry")
         .interval(Duration::from_millis(100))
         .until(|_| async move {
             match pick(rx) {

@@ -94,6 +94,7 @@ fn http_app_lifecycle(cx: Cx) -> TestFuture {
             "every component, provider and link of hello-http to be removed",
             T.deploy,
         )
+        .kind("undeploy")
         .consecutive(2)
         .interval(Duration::from_millis(250))
         .until(|_| async move {
@@ -746,6 +747,7 @@ fn shared_app(cx: Cx) -> TestFuture {
         let client = cx.lattice().wrpc_client("consumer-runner").await?;
         let client_ref = &client;
         Wait::new("consumer's runner to reach the shared echo", T.converge)
+            .kind("link")
             .consecutive(2)
             .interval(Duration::from_millis(200))
             .until(|n| async move {

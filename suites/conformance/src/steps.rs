@@ -85,6 +85,7 @@ pub async fn wait_inventory(
 ) -> anyhow::Result<HostInventory> {
     let pred = &pred;
     let inv = Wait::new(format!("inventory of {host_id}: {what}"), T.inventory)
+        .kind("inventory")
         .interval(Duration::from_millis(200))
         .consecutive(consecutive)
         .until(|_| async move {
@@ -195,6 +196,7 @@ pub async fn wait_links(
 ) -> anyhow::Result<Vec<wasmcloud_control_interface::Link>> {
     let pred = &pred;
     Ok(Wait::new(format!("link.get: {what}"), T.converge)
+        .kind("link")
         .interval(Duration::from_millis(100))
         .consecutive(2)
         .until(|_| async move {
@@ -332,6 +334,7 @@ pub async fn serve_http(
 pub async fn route_stops_answering(cx: &Cx, url: &str) -> anyhow::Result<String> {
     let http = cx.http();
     Ok(Wait::new(format!("{url} to stop answering"), T.converge)
+        .kind("http")
         .consecutive(2)
         .until(|_| async move {
             match http.get(url).send().await {

@@ -396,6 +396,7 @@ async fn builtin_same_host_only(cx: Cx) -> anyhow::Result<()> {
         format!("{url} to answer from a remote component (it must not)"),
         T.quiet,
     )
+    .kind("link")
     .interval(Duration::from_millis(200))
     .until(|_| async move {
         let (status, body) = answer(url_ref.clone()).await;
@@ -474,6 +475,7 @@ async fn increments_to(
         format!("counter.increment({key}) to answer {want}"),
         T.converge,
     )
+    .kind("http")
     .interval(Duration::from_millis(200))
     .until(|_| async move {
         match tokio::time::timeout(T.attempt, counter::increment(client, None, key)).await {

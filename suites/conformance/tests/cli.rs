@@ -145,6 +145,7 @@ fn record(name: &str, status: Status, covers: &[&str]) -> TestRecord {
         phases: None,
         property: None,
         observations: vec![],
+        convergences: vec![],
     }
 }
 

@@ -14,6 +14,30 @@ th{background:#f3f3f3}code,pre{font-family:ui-monospace,monospace;font-size:90%}
 .bar{display:flex;width:24em;height:1em}.bar span{display:block;height:100%}\
 .p-setup{background:#9aa0a6}.p-lattice-up{background:#4285f4}.p-body{background:#34a853}.p-teardown{background:#fbbc04}";
 
+/// "Time to consistency": each kind of convergence across the run, with its percentiles.
+fn consistency_section(out: &mut String, r: &Report) {
+    let spreads = r.convergence_spreads();
+    if spreads.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<h2>Time to consistency</h2>\n<p>How long the lattice took to show what tests awaited (nearest-rank percentiles; each test lists its own under its message).</p>\n<table>\n<tr><th>kind</th><th>count</th><th>p50</th><th>p95</th><th>max</th></tr>"
+    );
+    for s in spreads {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}&nbsp;ms</td><td>{}&nbsp;ms</td><td>{}&nbsp;ms</td></tr>",
+            escape(&s.kind),
+            s.count,
+            s.p50_ms,
+            s.p95_ms,
+            s.max_ms
+        );
+    }
+    let _ = writeln!(out, "</table>");
+}
+
 /// How many of the slowest tests "Where the time went" lists.
 const SLOWEST: usize = 10;
 
@@ -245,6 +269,25 @@ pub fn render(report: &Report) -> String {
         for o in &t.observations {
             let _ = write!(message, "<p>observed: {}</p>", escape(o));
         }
+        if !t.convergences.is_empty() {
+            let _ = write!(
+                message,
+                "<details><summary>converged {} time(s), slowest {}&nbsp;ms</summary><ul>",
+                t.convergences.len(),
+                t.convergences.iter().map(|c| c.ms).max().unwrap_or(0)
+            );
+            for c in &t.convergences {
+                let _ = write!(
+                    message,
+                    "<li>{} {}&nbsp;ms ({} checks): {}</li>",
+                    escape(&c.kind),
+                    c.ms,
+                    c.attempts,
+                    escape(&c.what)
+                );
+            }
+            message.push_str("</ul></details>");
+        }
         if let Some(reason) = &t.expected_failure_reason {
             let _ = write!(message, "<p>known failure: {}</p>", escape(reason));
         }
@@ -267,6 +310,7 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(out, "</table>");
 
     time_section(&mut out, r);
+    consistency_section(&mut out, r);
 
     let matrix = super::matrix::Matrix::from_records(&r.tests);
     if !matrix.is_empty() {
@@ -399,6 +443,36 @@ mod tests {
         assert!(junit.contains("wcc.observation"), "{junit}");
         let back: crate::Report = serde_json::from_value(r.to_value()).unwrap();
         assert_eq!(back.tests[0].observations, [seen]);
+    }
+
+    #[test]
+    fn convergences_show_per_test_and_as_a_table() {
+        let mut r = sample();
+        r.tests[0].convergences = vec![crate::Convergence {
+            kind: "scale".into(),
+            what: "event component_scaled (<probe> at 1)".into(),
+            ms: 412,
+            attempts: 21,
+        }];
+        r.seal();
+        let html = render(&r);
+        assert!(html.contains("<h2>Time to consistency</h2>"), "{html}");
+        assert!(
+            html.contains("<td>scale</td><td>1</td><td>412&nbsp;ms</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "scale 412&nbsp;ms (21 checks): event component_scaled (&lt;probe&gt; at 1)"
+            ),
+            "{html}"
+        );
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../schema/report-v1.schema.json")).unwrap();
+        let violations = crate::schema::validate(&schema, &r.to_value());
+        assert!(violations.is_empty(), "{violations:?}");
+        let back: crate::Report = serde_json::from_value(r.to_value()).unwrap();
+        assert_eq!(back.tests[0].convergences, r.tests[0].convergences);
     }
 
     #[test]

@@ -28,4 +28,7 @@ pub mod schema;
 pub mod verify;
 
 pub use error::ReportError;
-pub use report::{FeatureRecord, Phases, PropertyDraw, RecordStatus, Report, TestRecord};
+pub use report::{
+    Convergence, ConvergenceSpread, FeatureRecord, Phases, PropertyDraw, RecordStatus, Report,
+    TestRecord,
+};

@@ -105,6 +105,81 @@ impl Report {
             md.push_str("\n## Vendorless: language × behaviour\n\n");
             md.push_str(&matrix.markdown());
         }
+        md.push_str(&self.convergence_markdown());
         md
+    }
+
+    /// The times to consistency across the run, one row per kind (empty without any).
+    fn convergence_markdown(&self) -> String {
+        let spreads = self.convergence_spreads();
+        if spreads.is_empty() {
+            return String::new();
+        }
+        let mut md = String::from(
+            "\n## Time to consistency\n\nHow long the lattice took to show what tests awaited, across the run (nearest-rank percentiles).\n\n| kind | count | p50 | p95 | max |\n|---|---|---|---|---|\n",
+        );
+        for s in spreads {
+            md.push_str(&format!(
+                "| {} | {} | {} ms | {} ms | {} ms |\n",
+                s.kind, s.count, s.p50_ms, s.p95_ms, s.max_ms
+            ));
+        }
+        md
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::report::testing::{record, sample};
+    use crate::{Convergence, RecordStatus};
+
+    fn converged(kind: &str, ms: u64) -> Convergence {
+        Convergence {
+            kind: kind.into(),
+            what: format!("{kind} in {ms} ms"),
+            ms,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn time_to_consistency_by_kind_with_nearest_rank_percentiles() {
+        let mut r = sample();
+        let mut a = record("a::one", RecordStatus::Passed, &[], None);
+        a.convergences = (1..=20).map(|i| converged("scale", i * 10)).collect();
+        let mut b = record("a::two", RecordStatus::Passed, &[], None);
+        b.convergences = vec![converged("deploy", 900)];
+        r.tests = vec![a, b];
+        let spreads = r.convergence_spreads();
+        assert_eq!(spreads.len(), 2);
+        let deploy = &spreads[0];
+        assert_eq!(
+            (
+                deploy.kind.as_str(),
+                deploy.count,
+                deploy.p50_ms,
+                deploy.p95_ms
+            ),
+            ("deploy", 1, 900, 900)
+        );
+        // 20 values 10..200: rank ceil(0.5*20)=10 -> 100; ceil(0.95*20)=19 -> 190.
+        let scale = &spreads[1];
+        assert_eq!(
+            (scale.count, scale.p50_ms, scale.p95_ms, scale.max_ms),
+            (20, 100, 190, 200)
+        );
+        let md = r.markdown();
+        assert!(md.contains("## Time to consistency"), "{md}");
+        assert!(
+            md.contains("| scale | 20 | 100 ms | 190 ms | 200 ms |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn no_convergences_no_section() {
+        let r = sample();
+        assert!(r.convergence_spreads().is_empty());
+        assert!(!r.markdown().contains("Time to consistency"));
     }
 }

@@ -70,6 +70,7 @@ fn record() -> impl Strategy<Value = TestRecord> {
                 text().prop_filter("an observation says something", |t| !t.is_empty()),
                 0..3,
             ),
+            prop::collection::vec(convergence(), 0..4),
         ),
     )
         .prop_map(
@@ -83,7 +84,7 @@ fn record() -> impl Strategy<Value = TestRecord> {
                 duration,
                 message,
                 reason,
-                (phases, property, observations),
+                (phases, property, observations, convergences),
             )| {
                 TestRecord {
                     name: format!("{topic}::{behavior}"),
@@ -102,9 +103,27 @@ fn record() -> impl Strategy<Value = TestRecord> {
                         seed: seed.to_string(),
                     }),
                     observations,
+                    convergences,
                 }
             },
         )
+}
+
+/// A convergence as the runner records it: a kind, what was awaited (any text), whole
+/// milliseconds and at least one check.
+fn convergence() -> impl Strategy<Value = crate::Convergence> {
+    (
+        "[a-z][a-z-]{0,10}",
+        text().prop_filter("a wait names what it awaits", |t| !t.is_empty()),
+        0u64..600_000,
+        1u32..100_000,
+    )
+        .prop_map(|(kind, what, ms, attempts)| crate::Convergence {
+            kind,
+            what,
+            ms,
+            attempts,
+        })
 }
 
 /// A sealed report over generated tests (unique names), framed like a real run's.
@@ -161,6 +180,7 @@ enum Corruption {
     NegativePhase,
     NoCases,
     EmptyObservation,
+    UncheckedConvergence,
 }
 
 fn corruption() -> impl Strategy<Value = Corruption> {
@@ -184,6 +204,7 @@ fn corruption() -> impl Strategy<Value = Corruption> {
         Just(Corruption::NegativePhase),
         Just(Corruption::NoCases),
         Just(Corruption::EmptyObservation),
+        Just(Corruption::UncheckedConvergence),
     ]
 }
 
@@ -219,6 +240,12 @@ fn corrupt(test: &mut Value, how: &Corruption) {
         }
         Corruption::EmptyObservation => {
             t.insert("observations".into(), serde_json::json!(["seen", ""]));
+        }
+        Corruption::UncheckedConvergence => {
+            t.insert(
+                "convergences".into(),
+                serde_json::json!([{"kind": "scale", "what": "x", "ms": 5, "attempts": 0}]),
+            );
         }
         Corruption::NoCases => {
             t.insert(

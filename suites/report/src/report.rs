@@ -235,6 +235,39 @@ pub struct TestRecord {
     /// naming what diverges, where, and the evidence).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub observations: Vec<String>,
+    /// How long the lattice took to converge on what the test awaited (scales, links, deploys,
+    /// config, …), in the order they happened.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub convergences: Vec<Convergence>,
+}
+
+/// One wait of a test that converged: the time the lattice took to become consistent.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Convergence {
+    /// What converged: `scale`, `provider`, `link`, `config`, `deploy`, `inventory`, `http`, …
+    pub kind: String,
+    /// What was awaited.
+    pub what: String,
+    /// Milliseconds from the start of the wait to the check that ended it.
+    pub ms: u64,
+    /// Checks made.
+    pub attempts: u32,
+}
+
+/// The spread of one kind of convergence across a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvergenceSpread {
+    /// The kind.
+    pub kind: String,
+    /// How many there were.
+    pub count: usize,
+    /// Median milliseconds (nearest rank).
+    pub p50_ms: u64,
+    /// 95th percentile milliseconds (nearest rank).
+    pub p95_ms: u64,
+    /// The slowest, in milliseconds.
+    pub max_ms: u64,
 }
 
 /// The generated inputs of a property test.
@@ -268,6 +301,38 @@ pub struct Phases {
     pub body: f64,
     /// The lattice torn down (on an existing lattice: its state restored).
     pub teardown: f64,
+}
+
+/// The value at percentile `p` (0–100) of sorted `values`, by nearest rank.
+fn nearest_rank(sorted: &[u64], p: usize) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+impl Report {
+    /// p50, p95 and max of each kind of convergence across the run's tests, by kind.
+    pub fn convergence_spreads(&self) -> Vec<ConvergenceSpread> {
+        let mut by_kind: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+        for c in self.tests.iter().flat_map(|t| &t.convergences) {
+            by_kind.entry(c.kind.as_str()).or_default().push(c.ms);
+        }
+        by_kind
+            .into_iter()
+            .map(|(kind, mut ms)| {
+                ms.sort_unstable();
+                ConvergenceSpread {
+                    kind: kind.to_string(),
+                    count: ms.len(),
+                    p50_ms: nearest_rank(&ms, 50),
+                    p95_ms: nearest_rank(&ms, 95),
+                    max_ms: ms.last().copied().unwrap_or(0),
+                }
+            })
+            .collect()
+    }
 }
 
 impl Phases {
@@ -533,6 +598,7 @@ pub(crate) mod testing {
             phases: None,
             property: None,
             observations: vec![],
+            convergences: vec![],
         }
     }
 

@@ -430,6 +430,7 @@ impl Plan {
             phases: None,
             property: None,
             observations: Vec::new(),
+            convergences: Vec::new(),
             message: Some(reason),
             diagnostics: None,
             log_dir: None,

@@ -21,6 +21,8 @@ struct Inner {
     draw: std::sync::Mutex<Option<conformance_report::PropertyDraw>>,
     /// Known divergences observed (recorded in its report line).
     observations: std::sync::Mutex<Vec<String>>,
+    /// The convergences of the body's waits (recorded in its report line).
+    recorder: harness::wait::Recorder,
 }
 
 impl Cx {
@@ -39,6 +41,7 @@ impl Cx {
                 http,
                 draw: std::sync::Mutex::new(None),
                 observations: std::sync::Mutex::new(Vec::new()),
+                recorder: harness::wait::Recorder::default(),
             }),
         }
     }
@@ -126,6 +129,26 @@ impl Cx {
             println!("observed: {observation}");
             all.push(observation);
         }
+    }
+
+    /// Runs `body` keeping the convergences of its waits (see [`Cx::converged`]).
+    pub(crate) async fn recording<F: std::future::Future>(&self, body: F) -> F::Output {
+        self.inner.recorder.scope(body).await
+    }
+
+    /// The convergences the body's waits recorded, as the report keeps them.
+    pub(crate) fn converged(&self) -> Vec<conformance_report::Convergence> {
+        self.inner
+            .recorder
+            .take()
+            .into_iter()
+            .map(|c| conformance_report::Convergence {
+                kind: c.kind.to_string(),
+                what: c.what,
+                ms: u64::try_from(c.elapsed.as_millis()).unwrap_or(u64::MAX),
+                attempts: c.attempts,
+            })
+            .collect()
     }
 
     /// What [`Cx::observe`] recorded.

@@ -43,6 +43,8 @@ pub struct Outcome {
     pub property: Option<PropertyDraw>,
     /// Known divergences the test recorded ([`super::Cx::observe`]).
     pub observations: Vec<String>,
+    /// The times the lattice took to converge on what the body awaited.
+    pub convergences: Vec<conformance_report::Convergence>,
     /// Why it failed, errored or was skipped.
     pub message: Option<String>,
     /// The failure report (lattice, events, exchanges, log tails), for failures and errors.
@@ -79,6 +81,7 @@ pub fn record(test: &ConformanceTest, outcome: &Outcome) -> TestRecord {
         phases: outcome.phases,
         property: outcome.property.clone(),
         observations: outcome.observations.clone(),
+        convergences: outcome.convergences.clone(),
     }
 }
 
@@ -120,6 +123,7 @@ impl Clock {
             phases: Some(p),
             property: None,
             observations: Vec::new(),
+            convergences: Vec::new(),
             message,
             diagnostics,
             log_dir,
@@ -329,6 +333,7 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
     clock.phases.body = clock.lap();
     let property = cx.drawn();
     let observations = cx.observed();
+    let convergences = cx.converged();
     if report.is_some() && options.keep {
         let _ = tokio::signal::ctrl_c().await;
         clock.lap();
@@ -345,6 +350,7 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
     Outcome {
         property,
         observations,
+        convergences,
         ..outcome
     }
 }
@@ -352,7 +358,7 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
 /// Runs the body under the test deadline; the failure message, if it failed or panicked.
 async fn run_body(test: &ConformanceTest, cx: &Cx, options: &RunOptions) -> Option<String> {
     let timeout = scaled(options.test_timeout);
-    let body = AssertUnwindSafe((test.run)(cx.clone())).catch_unwind();
+    let body = AssertUnwindSafe(cx.recording((test.run)(cx.clone()))).catch_unwind();
     match tokio::time::timeout(timeout, body).await {
         Ok(Ok(Ok(()))) => None,
         Ok(Ok(Err(e))) => Some(format!("{e:#}")),
@@ -440,6 +446,7 @@ pub async fn execute_on_existing(
     clock.phases.body = clock.lap();
     let property = cx.drawn();
     let observations = cx.observed();
+    let convergences = cx.converged();
     let configs = harness::existing::configs_put(cx.journal());
     let left = harness::existing::restore(cx.lattice(), &before, &configs).await;
     clock.phases.teardown = clock.lap();
@@ -472,6 +479,7 @@ pub async fn execute_on_existing(
     Outcome {
         property,
         observations,
+        convergences,
         ..result
     }
 }
