@@ -244,7 +244,7 @@ impl LatticeBuilder {
                 w.watch_awareness(&lattice.client, &lattice.name, lattice.host_ids(), timeout);
             lattice.wadm_api.gate(awareness);
         }
-        lattice.wadm = wadm;
+        lattice.wadm = wadm.map(tokio::sync::Mutex::new);
         lattice.startup = started.elapsed();
         Ok(lattice)
     }
@@ -254,7 +254,8 @@ impl LatticeBuilder {
 pub struct Lattice {
     // Field order is drop order: hosts and wadm go before NATS, the backend's resources last.
     pub(crate) hosts: Vec<HostHandle>,
-    pub(crate) wadm: Option<WadmHandle>,
+    /// Behind a lock so that wadm can be restarted through `&self` ([`Lattice::restart_wadm`]).
+    pub(crate) wadm: Option<tokio::sync::Mutex<WadmHandle>>,
     pub(crate) nats: Nats,
     pub(crate) runtime: Runtime,
     pub(crate) name: String,
@@ -432,7 +433,12 @@ impl Lattice {
             return Vec::new();
         }
         let mut pids = vec![self.nats.pid()];
-        pids.extend(self.wadm.iter().map(|w| w.service.pid()));
+        // A wadm being restarted has no process to name.
+        pids.extend(
+            self.wadm
+                .iter()
+                .filter_map(|w| w.try_lock().ok().map(|w| w.service.pid())),
+        );
         pids.extend(self.hosts.iter().map(HostHandle::pid));
         pids
     }
@@ -597,22 +603,24 @@ impl Lattice {
         Err(self.unsupported("restarting NATS"))
     }
 
-    /// Restarts wadm (SIGTERM, then the same container again) and waits until its API answers.
-    /// Containers backend only.
+    /// Restarts wadm (SIGTERM, then the same container again, or the same binary with the same
+    /// environment as a new process) and waits until its API answers. Its state stays in
+    /// JetStream; what runs where it learns again from the lattice (heartbeats).
     pub async fn restart_wadm(&self) -> Result<(), HarnessError> {
         self.owned("restarting wadm")?;
+        let Some(wadm) = &self.wadm else {
+            return Err(HarnessError::Config("this lattice runs no wadm".into()));
+        };
+        let mut wadm = wadm.lock().await;
         #[cfg(feature = "containers")]
-        if let Some(crate::backend::Service::Container(service)) =
-            self.wadm.as_ref().map(|w| &w.service)
-        {
+        if let crate::backend::Service::Container(service) = &wadm.service {
             service.stop(Duration::from_secs(10)).await?;
             service.start_again().await?;
+            drop(wadm);
             return self.wait_wadm_answers(scaled(self.start_timeout)).await;
         }
-        if self.wadm.is_none() {
-            return Err(HarnessError::Config("this lattice runs no wadm".into()));
-        }
-        Err(self.unsupported("restarting wadm"))
+        wadm.restart_process(&self.runtime, &self.wadm_api, scaled(self.start_timeout))
+            .await
     }
 
     #[cfg(feature = "containers")]
@@ -638,9 +646,11 @@ impl Lattice {
 
     #[cfg(feature = "containers")]
     async fn wait_wadm_answers(&self, timeout: Duration) -> Result<(), HarnessError> {
-        let Some(crate::backend::Service::Container(service)) =
-            self.wadm.as_ref().map(|w| &w.service)
-        else {
+        let Some(wadm) = &self.wadm else {
+            return Ok(());
+        };
+        let wadm = wadm.lock().await;
+        let crate::backend::Service::Container(service) = &wadm.service else {
             return Ok(());
         };
         let api = &self.wadm_api;
@@ -715,7 +725,7 @@ impl Lattice {
                 &h.log_tail(25),
             );
         }
-        if let Some(w) = &self.wadm {
+        if let Some(w) = self.wadm.as_ref().and_then(|w| w.try_lock().ok()) {
             push(&mut out, "log tail of wadm", &w.service.log_tail(25));
         }
         push(&mut out, "log tail of nats-server", &self.nats.log_tail(10));
@@ -728,7 +738,7 @@ impl Lattice {
             h.service.stop(Duration::from_secs(10)).await;
         }
         if let Some(w) = self.wadm.as_mut() {
-            w.service.stop(Duration::from_secs(5)).await;
+            w.get_mut().service.stop(Duration::from_secs(5)).await;
         }
         self.nats.stop(Duration::from_secs(5)).await;
     }

@@ -151,6 +151,11 @@ impl HostLaunch<'_> {
 /// A running wadm.
 pub struct WadmHandle {
     pub(crate) service: Service,
+    /// How it was started, to start it again ([`WadmHandle::restart`]).
+    bin: std::path::PathBuf,
+    env: Vec<(String, String)>,
+    log_dir: std::path::PathBuf,
+    starts: u32,
 }
 
 impl WadmHandle {
@@ -171,7 +176,29 @@ impl WadmHandle {
             service: runtime
                 .spawn("wadm", Kind::Wadm, bin, &env, log_dir)
                 .await?,
+            bin: bin.to_path_buf(),
+            env,
+            log_dir: log_dir.to_path_buf(),
+            starts: 1,
         })
+    }
+
+    /// Stops this wadm process (SIGTERM, bounded) and starts it again with the same binary and
+    /// environment (its log goes to `wadm-<n>.log`), then waits until its API answers. Its state
+    /// stays in JetStream; what it knows of the hosts it learns again from the lattice.
+    pub(crate) async fn restart_process(
+        &mut self,
+        runtime: &Runtime,
+        api: &crate::wadm::Wadm,
+        timeout: Duration,
+    ) -> Result<(), HarnessError> {
+        self.service.stop(Duration::from_secs(10)).await;
+        self.starts += 1;
+        let name = format!("wadm-{}", self.starts);
+        self.service = runtime
+            .spawn(&name, Kind::Wadm, &self.bin, &self.env, &self.log_dir)
+            .await?;
+        self.wait_api(api, timeout).await
     }
 
     /// Waits until wadm's API answers (ORC-04).

@@ -478,3 +478,28 @@ async fn a_container_run_to_completion_is_removed_even_on_a_timeout() {
         "the containers were removed"
     );
 }
+
+#[tokio::test]
+async fn wadm_restarts_on_processes_too() {
+    // Needs no engine: the same binary and environment as a new process, logging to wadm-2.log.
+    let lattice = Lattice::builder()
+        .backend(Backend::Processes)
+        .hosts(1)
+        .wadm(true)
+        .start()
+        .await
+        .expect("lattice starts");
+    lattice.wadm().ready().await.expect("wadm knows the host");
+    let before = lattice.pids();
+    lattice.restart_wadm().await.expect("restart wadm");
+    let after = lattice.pids();
+    let (old, new) = (before[1], after[1]);
+    assert_ne!(old, new, "wadm is a new process");
+    assert!(
+        harness::procfs::gone(old as i32),
+        "the old wadm ({old}) is gone"
+    );
+    lattice.wadm().list().await.expect("the new wadm answers");
+    let logs = lattice.log_dir().expect("a log directory");
+    assert!(logs.join("wadm-2.log").is_file(), "{}", logs.display());
+}

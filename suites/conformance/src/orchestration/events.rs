@@ -1,6 +1,11 @@
-//! Which lattice events wadm acts on (catalogue ORC-19), seen through what it does next.
+//! Which lattice events wadm acts on (catalogue ORC-19, ORC-03), seen through what it does next:
+//! labels learned from heartbeats, and its view of the hosts rebuilt from them after a restart.
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use anyhow::{ensure, Context as _};
 use harness::manifest::AppBuilder;
+use harness::wait::{Probe, Wait};
 use wadm_types::api::StatusType;
 
 use crate::framework::T;
@@ -46,7 +51,7 @@ fn labels_changed_ignored(cx: Cx) -> TestFuture {
 
         // Just after a beat, so the next one is a whole interval away.
         let journal = cx.journal();
-        let beat_within = std::time::Duration::from_secs(BEAT_SECONDS.parse()?) * 3;
+        let beat_within = Duration::from_secs(BEAT_SECONDS.parse()?) * 3;
         let is_beat = |e: &harness::journal::LatticeEvent| e.source() == host;
         journal
             .wait_for(
@@ -91,4 +96,156 @@ fn labels_changed_ignored(cx: Cx) -> TestFuture {
             .await?;
         Ok(())
     })
+}
+
+/// ORC-03 / HL-04: a restarted wadm learns what runs from the hosts and changes nothing.
+pub static RESTART_REBUILDS: ConformanceTest = ConformanceTest {
+    name: "orchestration::wadm_restart_rebuilds_from_heartbeats",
+    source: file!(),
+    description: "an application deployed 2+2 over two hosts; wadm is restarted: the hosts wadm records (wadm_state) are updated from their heartbeats and list exactly the components and counts the hosts run, the app stays deployed, and no host is asked to scale again (no component_scaled) through several heartbeats",
+    area: Area::Orchestration,
+    features: &[Feature::Wadm, Feature::FileLoad, Feature::LatticeEvents],
+    covers: &["ORC-03", "ORC-02", "ORC-10", "HL-04"],
+    fixtures: &[crate::fixtures::PROBE_RUST],
+    setup: Setup::hosts(2)
+        .with_wadm()
+        .labels_per_host(&[&[("zone", "a")], &[("zone", "b")]])
+        .needs_suite_lattice("restarts wadm"),
+    run: restart_rebuilds,
+};
+
+fn restart_rebuilds(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let ids = cx.lattice().host_ids();
+        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+        let m = AppBuilder::new("rebuild-app", "v1")
+            .component_spread(
+                "worker",
+                &image,
+                4,
+                &[("a", &[("zone", "a")], 50), ("b", &[("zone", "b")], 50)],
+            )
+            .build();
+        let wadm = cx.wadm();
+        wadm.put(&m).await.context("put")?;
+        wadm.deploy("rebuild-app", None).await.context("deploy")?;
+        wadm.wait_for_status("rebuild-app", StatusType::Deployed, T.deploy, 2)
+            .await?;
+        let mut running = BTreeMap::new();
+        for host in &ids {
+            let inv =
+                crate::steps::wait_inventory(&cx, host, "rebuild-app's worker at 2", 2, |inv| {
+                    inv.components()
+                        .iter()
+                        .any(|c| c.id() == WORKER && c.max_instances() == 2)
+                })
+                .await?;
+            running.insert(host.clone(), counts(&inv));
+        }
+
+        let journal = cx.journal();
+        let mark = journal.mark();
+        cx.lattice().restart_wadm().await?;
+        // What wadm recorded of each host when it came back, then the same record once a
+        // heartbeat has reached the restarted wadm for every host.
+        let before = recorded_hosts(&cx).await?;
+        let rebuilt = Wait::new(
+            "the restarted wadm to record a heartbeat of every host",
+            cx.lattice().heartbeat() * 5 + T.event,
+        )
+        .kind("heartbeat")
+        .interval(Duration::from_millis(200))
+        .until(|_| {
+            let (cx, ids, before) = (&cx, &ids, &before);
+            async move {
+                match recorded_hosts(cx).await {
+                    Ok(now) => {
+                        let stale: Vec<&String> = ids
+                            .iter()
+                            .filter(|id| {
+                                now[id.as_str()]["last_seen"] == before[id.as_str()]["last_seen"]
+                            })
+                            .collect();
+                        if stale.is_empty() {
+                            Probe::Ready(now)
+                        } else {
+                            Probe::NotYet(format!("not seen again since the restart: {stale:?}"))
+                        }
+                    }
+                    Err(e) => Probe::NotYet(format!("{e:#}")),
+                }
+            }
+        })
+        .await?;
+        for host in &ids {
+            let recorded: BTreeMap<String, u64> = rebuilt[host.as_str()]["components"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(id, n)| (id.clone(), n.as_u64().unwrap_or(0)))
+                .collect();
+            ensure!(
+                recorded == running[host],
+                "after the restart wadm records {recorded:?} on {host}, which runs {:?}",
+                running[host]
+            );
+        }
+        wadm.wait_for_status("rebuild-app", StatusType::Deployed, T.deploy, 2)
+            .await?;
+        // Two more heartbeats of quiet: a wadm that rebuilt a wrong view would now scale.
+        let quiet = cx.lattice().heartbeat() * 2 + T.quiet;
+        let rescaled = journal
+            .wait_for(
+                mark,
+                "component_scaled",
+                "a scale after the restart (there must be none)",
+                quiet,
+                |e| e.field("component_id") == Some(WORKER),
+            )
+            .await;
+        if let Ok(e) = rescaled {
+            anyhow::bail!(
+                "after the restart wadm scaled the worker again: {} on {}",
+                e.data(),
+                e.field("host_id").unwrap_or("?")
+            );
+        }
+        for host in &ids {
+            let inv = crate::steps::inventory(&cx, host).await?;
+            ensure!(
+                counts(&inv) == running[host],
+                "after the restart {host} runs {:?}, before it ran {:?}",
+                counts(&inv),
+                running[host]
+            );
+        }
+        Ok(())
+    })
+}
+
+const WORKER: &str = "rebuild_app-worker";
+
+/// Component id → max_instances of an inventory.
+fn counts(inv: &wasmcloud_control_interface::HostInventory) -> BTreeMap<String, u64> {
+    inv.components()
+        .iter()
+        .map(|c| (c.id().to_string(), u64::from(c.max_instances())))
+        .collect()
+}
+
+/// wadm's record of the lattice's hosts (KV `wadm_state`, key `host_<lattice>`, ORC-02): host
+/// id → what it knows of the host.
+async fn recorded_hosts(cx: &Cx) -> anyhow::Result<serde_json::Value> {
+    let js = async_nats::jetstream::new(cx.lattice().nats().clone());
+    let store = js
+        .get_key_value("wadm_state")
+        .await
+        .context("KV wadm_state")?;
+    let key = format!("host_{}", cx.lattice().name());
+    let bytes = store
+        .get(&key)
+        .await
+        .with_context(|| format!("reading {key}"))?
+        .with_context(|| format!("wadm_state has no {key}"))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{key} is not JSON"))
 }
