@@ -179,26 +179,15 @@ fn oci(pushed: &Pushed) -> String {
     format!("oci://{}", pushed.reference)
 }
 
-/// One more host of the lattice with `env` (its OCI cache in the lattice's directory, so that
-/// nothing stays behind in the machine's temporary directory).
+/// One more host of the lattice with `env`.
 async fn host(cx: &Cx, env: &[(&str, &str)]) -> anyhow::Result<harness::lattice::HostHandle> {
-    let mut spec = HostSpec {
+    let spec = HostSpec {
         env: env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         ..HostSpec::default()
     };
-    if let Some(dir) = cx.lattice().log_dir() {
-        if cx.lattice().backend() == harness::Backend::Processes {
-            let tmp = tempfile::Builder::new()
-                .prefix("host-tmp-")
-                .tempdir_in(&dir)
-                .context("create a host's temporary directory")?
-                .keep();
-            spec.env.push(("TMPDIR".into(), tmp.display().to_string()));
-        }
-    }
     Ok(cx.lattice().add_host(spec).await?)
 }
 
