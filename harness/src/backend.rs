@@ -184,6 +184,7 @@ impl Runtime {
         binaries: &Binaries,
         log_dir: &Path,
         timeout: Duration,
+        js_domain: Option<&str>,
     ) -> Result<(Nats, async_nats::Client), HarnessError> {
         match self {
             Self::External(_) => Err(HarnessError::Config(
@@ -191,12 +192,12 @@ impl Runtime {
             )),
             Self::Processes => {
                 let (server, client) =
-                    NatsServer::start(&binaries.nats_server, log_dir, timeout).await?;
+                    NatsServer::start(&binaries.nats_server, log_dir, timeout, js_domain).await?;
                 Ok((Nats::Process(server), client))
             }
             #[cfg(feature = "containers")]
             Self::Containers(c) => {
-                let (service, port) = c.start_nats().await?;
+                let (service, port) = c.start_nats(js_domain).await?;
                 let nats = Nats::Container { service, port };
                 let client = crate::nats::connect(&nats.url(), "wcc-harness").await?;
                 crate::nats::wait_flush(&client, &nats.url(), timeout).await?;

@@ -100,6 +100,7 @@ impl ExistingLattice {
             startup: started.elapsed(),
             // Upstream default; the harness did not configure these hosts.
             heartbeat: Duration::from_secs(30),
+            js_domain: None,
             start_timeout: self.discovery_timeout,
         })
     }

@@ -25,6 +25,7 @@ pub struct LatticeBuilder {
     timeout: Duration,
     backend: Option<Backend>,
     images: Option<Vec<(&'static str, String)>>,
+    js_domain: Option<String>,
 }
 
 impl Default for LatticeBuilder {
@@ -37,6 +38,7 @@ impl Default for LatticeBuilder {
             timeout: DEFAULT_START_TIMEOUT,
             backend: None,
             images: None,
+            js_domain: None,
         }
     }
 }
@@ -67,6 +69,14 @@ impl LatticeBuilder {
         for h in &mut self.hosts {
             h.features.push(feature.to_string());
         }
+        self
+    }
+
+    /// Gives NATS a JetStream domain and every host (`WASMCLOUD_JS_DOMAIN`) and wadm
+    /// (`WADM_JETSTREAM_DOMAIN`) the same one (catalogue Q-11). A domain is a token of letters,
+    /// digits, `-` and `_`; another is a configuration error at [`LatticeBuilder::start`].
+    pub fn jetstream_domain(mut self, domain: &str) -> Self {
+        self.js_domain = Some(domain.to_string());
         self
     }
 
@@ -115,6 +125,9 @@ impl LatticeBuilder {
     /// [`Lattice::wadm`]'s client ([`crate::wadm::Wadm::ready`]), not here.
     pub async fn start(self) -> Result<Lattice, HarnessError> {
         crate::settings::check_timeout_scale().map_err(HarnessError::Config)?;
+        if let Some(domain) = &self.js_domain {
+            check_domain(domain)?;
+        }
         crate::reaper::sweep_once();
         let started = Instant::now();
         let backend = match self.backend {
@@ -136,7 +149,12 @@ impl LatticeBuilder {
         let runtime =
             Runtime::create(backend, &name, &binaries, &images, log_dir.path(), timeout).await?;
         let (nats, client) = runtime
-            .start_nats(&binaries, log_dir.path(), timeout)
+            .start_nats(
+                &binaries,
+                log_dir.path(),
+                timeout,
+                self.js_domain.as_deref(),
+            )
             .await?;
         let (nats_host, nats_port) = runtime.nats_address(&nats);
         let journal = Journal::new(started);
@@ -157,6 +175,7 @@ impl LatticeBuilder {
                     nats_port,
                     lattice: &name,
                     heartbeat: self.heartbeat,
+                    js_domain: self.js_domain.as_deref(),
                     log_dir: log_dir.path(),
                     index,
                     journal: &journal,
@@ -168,9 +187,14 @@ impl LatticeBuilder {
         let start_wadm = async {
             match self.wadm {
                 true => {
-                    let mut w =
-                        WadmHandle::spawn(&runtime, &binaries.wadm, &wadm_nats, log_dir.path())
-                            .await?;
+                    let mut w = WadmHandle::spawn(
+                        &runtime,
+                        &binaries.wadm,
+                        &wadm_nats,
+                        self.js_domain.as_deref(),
+                        log_dir.path(),
+                    )
+                    .await?;
                     w.wait_api(&wadm_api, timeout).await?;
                     Ok::<_, HarnessError>(Some(w))
                 }
@@ -196,8 +220,14 @@ impl LatticeBuilder {
             Backend::Containers => {
                 let mut wadm = match self.wadm {
                     true => Some(
-                        WadmHandle::spawn(&runtime, &binaries.wadm, &wadm_nats, log_dir.path())
-                            .await?,
+                        WadmHandle::spawn(
+                            &runtime,
+                            &binaries.wadm,
+                            &wadm_nats,
+                            self.js_domain.as_deref(),
+                            log_dir.path(),
+                        )
+                        .await?,
                     ),
                     false => None,
                 };
@@ -233,6 +263,7 @@ impl LatticeBuilder {
             shared,
             startup: Duration::ZERO,
             heartbeat: self.heartbeat,
+            js_domain: self.js_domain.clone(),
             start_timeout: self.timeout,
         };
         lattice.wait_hosts_answer_ctl(timeout).await?;
@@ -270,6 +301,8 @@ pub struct Lattice {
     pub(crate) shared: PathBuf,
     pub(crate) startup: Duration,
     pub(crate) heartbeat: Duration,
+    /// The JetStream domain NATS, the hosts and wadm were given, if any.
+    pub(crate) js_domain: Option<String>,
     #[cfg_attr(not(feature = "containers"), allow(dead_code))]
     pub(crate) start_timeout: Duration,
 }
@@ -425,6 +458,11 @@ impl Lattice {
     /// The configured heartbeat interval.
     pub fn heartbeat(&self) -> Duration {
         self.heartbeat
+    }
+
+    /// The JetStream domain the lattice was started with ([`LatticeBuilder::jetstream_domain`]).
+    pub fn jetstream_domain(&self) -> Option<&str> {
+        self.js_domain.as_deref()
     }
 
     /// Process IDs of every service (NATS, wadm, hosts); each leads its own process group.
@@ -754,6 +792,20 @@ impl Drop for Lattice {
     }
 }
 
+/// A JetStream domain is one NATS subject token of letters, digits, `-` and `_`.
+fn check_domain(domain: &str) -> Result<(), HarnessError> {
+    if !domain.is_empty()
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Ok(());
+    }
+    Err(HarnessError::Config(format!(
+        "JetStream domain {domain:?} is not a token of letters, digits, `-` and `_`; fix: pass such a name to `LatticeBuilder::jetstream_domain`"
+    )))
+}
+
 /// Names hosts added after the start (`host-x<n>`), unique within the process.
 static ADDED_HOSTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -796,11 +848,29 @@ impl Lattice {
             nats_port,
             lattice,
             heartbeat: self.heartbeat,
+            js_domain: self.js_domain.as_deref(),
             log_dir: &log_dir,
             index: 1000 + index,
             journal,
             timeout: scaled(self.start_timeout),
         };
         launch.start(spec).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_jetstream_domain_is_one_token() {
+        for good in ["wcc", "edge-1", "A_b"] {
+            assert!(super::check_domain(good).is_ok(), "{good}");
+        }
+        for bad in ["", "a.b", "a b", "*", ">", "dömain"] {
+            let e = super::check_domain(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("fix: ") && e.contains("jetstream_domain"),
+                "{bad}: {e}"
+            );
+        }
     }
 }

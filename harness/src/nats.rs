@@ -27,9 +27,18 @@ impl NatsServer {
         bin: &Path,
         dir: &Path,
         timeout: Duration,
+        js_domain: Option<&str>,
     ) -> Result<(Self, async_nats::Client), HarnessError> {
         let store = dir.join("jetstream");
-        let args = [
+        let mut args = Vec::new();
+        if let Some(domain) = js_domain {
+            // The domain has no flag: a config file with it, the flags below on top.
+            let conf = dir.join("nats-domain.conf");
+            std::fs::write(&conf, format!("jetstream {{\n  domain: \"{domain}\"\n}}\n"))
+                .map_err(HarnessError::io("write nats-server's domain config"))?;
+            args.extend(["--config".to_string(), conf.display().to_string()]);
+        }
+        args.extend([
             "--jetstream".to_string(),
             "--addr".into(),
             "127.0.0.1".into(),
@@ -37,7 +46,7 @@ impl NatsServer {
             "-1".into(),
             "--store_dir".into(),
             store.display().to_string(),
-        ];
+        ]);
         let mut process = ManagedProcess::spawn("nats-server", bin, &args, &[], dir)?;
         let port = process
             .wait_for_log("nats-server to listen", &LISTENING, timeout, |c| {

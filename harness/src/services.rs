@@ -68,6 +68,8 @@ pub(crate) struct HostLaunch<'a> {
     pub(crate) nats_port: u16,
     pub(crate) lattice: &'a str,
     pub(crate) heartbeat: Duration,
+    /// `WASMCLOUD_JS_DOMAIN`, when the lattice has a JetStream domain.
+    pub(crate) js_domain: Option<&'a str>,
     pub(crate) log_dir: &'a Path,
     pub(crate) index: usize,
     pub(crate) journal: &'a Journal,
@@ -90,6 +92,9 @@ impl HostLaunch<'_> {
                 self.heartbeat.as_secs().max(1).to_string(),
             ),
         ];
+        if let Some(domain) = self.js_domain {
+            env.push(("WASMCLOUD_JS_DOMAIN".into(), domain.to_string()));
+        }
         if !spec.features.is_empty() {
             env.push((
                 "WASMCLOUD_EXPERIMENTAL_FEATURES".into(),
@@ -165,13 +170,17 @@ impl WadmHandle {
         runtime: &Runtime,
         bin: &Path,
         nats: &str,
+        js_domain: Option<&str>,
         log_dir: &Path,
     ) -> Result<Self, HarnessError> {
-        let env = vec![
+        let mut env = vec![
             ("WADM_NATS_SERVER".to_string(), nats.to_string()),
             // Reconcile quickly after a host disappears (default 70 s).
             ("WADM_CLEANUP_INTERVAL".into(), "10".into()),
         ];
+        if let Some(domain) = js_domain {
+            env.push(("WADM_JETSTREAM_DOMAIN".into(), domain.to_string()));
+        }
         Ok(Self {
             service: runtime
                 .spawn("wadm", Kind::Wadm, bin, &env, log_dir)

@@ -235,7 +235,17 @@ impl ContainerLattice {
 
     /// Starts NATS with JetStream on the lattice's volume, its client port published on a fixed
     /// loopback port (kept across restarts). Ready once it logs "Server is ready".
-    pub(crate) async fn start_nats(&self) -> Result<(ContainerService, u16), HarnessError> {
+    pub(crate) async fn start_nats(
+        &self,
+        js_domain: Option<&str>,
+    ) -> Result<(ContainerService, u16), HarnessError> {
+        let config = match js_domain {
+            Some(domain) => NATS_CONFIG.replace(
+                "  store_dir: \"/data\"\n",
+                &format!("  store_dir: \"/data\"\n  domain: \"{domain}\"\n"),
+            ),
+            None => NATS_CONFIG.to_string(),
+        };
         let mut last = None;
         for _ in 0..3 {
             let port = crate::net::free_port()?;
@@ -246,7 +256,7 @@ impl ContainerLattice {
             labels.insert("wcc.service".into(), "nats-server".into());
             let request = image
                 .with_cmd(["--config", "/nats.conf"])
-                .with_copy_to("/nats.conf", NATS_CONFIG.as_bytes().to_vec())
+                .with_copy_to("/nats.conf", config.as_bytes().to_vec())
                 .with_network(self.network.clone())
                 .with_container_name(self.container_name("nats"))
                 .with_labels(labels)

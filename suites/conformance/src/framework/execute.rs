@@ -239,6 +239,9 @@ fn builder_for(
         .binaries(options.binaries.clone())
         .backend(options.backend)
         .images(options.images.clone());
+    if let Some(domain) = test.setup.js_domain {
+        builder = builder.jetstream_domain(domain);
+    }
     for i in 0..test.setup.hosts {
         let mut spec = spec.clone();
         if let Some(extra) = test.setup.labels_per_host.get(i) {

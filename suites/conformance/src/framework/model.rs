@@ -145,6 +145,8 @@ pub struct Setup {
     /// What the body does that only a lattice the suite starts allows (adds, stops or kills
     /// hosts, reads host logs, ...): such a test is skipped on an existing lattice.
     pub suite_lattice: Option<&'static str>,
+    /// A JetStream domain for NATS, every host and wadm (catalogue Q-11).
+    pub js_domain: Option<&'static str>,
 }
 
 impl Setup {
@@ -161,7 +163,18 @@ impl Setup {
             otel_enabled_hosts: 0,
             env_per_host: &[],
             suite_lattice: None,
+            js_domain: None,
         }
+    }
+
+    /// NATS with JetStream domain `domain`, and every host and wadm told so. Only a lattice the
+    /// suite starts can be given one.
+    pub const fn jetstream_domain(mut self, domain: &'static str) -> Self {
+        self.js_domain = Some(domain);
+        if self.suite_lattice.is_none() {
+            self.suite_lattice = Some("gives NATS a JetStream domain");
+        }
+        self
     }
 
     /// Also run wadm.
