@@ -21,3 +21,20 @@ wit_bindgen_wrpc::generate!({
 });
 
 pub use test::fixtures::{about, counter, echo, runner};
+
+/// wRPC client bindings for the fixture provider `inspect` (`wcc:inspect@0.1.0`).
+pub mod inspect {
+    wit_bindgen_wrpc::generate!({
+        inline: "
+            package wcc:suite-inspect;
+            world client {
+                import wcc:inspect/inspect@0.1.0;
+            }
+        ",
+        path: "../../fixtures/providers/inspect/wit",
+        world: "wcc:suite-inspect/client",
+        generate_all,
+    });
+
+    pub use wcc::inspect::inspect::{environment, host_data};
+}

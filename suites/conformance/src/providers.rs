@@ -1,10 +1,12 @@
 //! Provider lifecycle through the control interface, with the builtin providers (catalogue HL-16,
-//! HL-17, VAC-08, VAC-10, SEC-03, Q-05).
+//! HL-17, VAC-08, VAC-10, SEC-03, Q-05), and what a provider process is given (Q-14, VAC-12).
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use anyhow::{ensure, Context as _};
 
 use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
-use anyhow::ensure;
 
 /// HL-16 / Q-05 / SEC-03: builtin providers are off unless their feature flag is set.
 pub static BUILTINS_GATED: ConformanceTest = ConformanceTest {
@@ -155,5 +157,77 @@ fn start_stop(cx: Cx) -> TestFuture {
 
 /// Every test of this module, in report order.
 pub(crate) fn all() -> Vec<&'static ConformanceTest> {
-    vec![&BUILTINS_GATED, &START_STOP]
+    vec![&BUILTINS_GATED, &START_STOP, &SCRUBBED_ENVIRONMENT]
+}
+
+/// The fixture provider that reports what the host gave it.
+const INSPECT: harness::fixtures::FixtureRef =
+    harness::fixtures::FixtureRef::new("inspect", harness::fixtures::Lang::Rust);
+
+/// What the host's own environment holds beyond PATH, HOME and the rest it inherits.
+const HOST_ENV: &[(&str, &str)] = &[
+    ("RUST_LOG", "info"),
+    ("OTEL_WCC_CANARY", "passes"),
+    ("WCC_CANARY", "must-not-pass"),
+];
+
+/// Q-14 / VAC-12: a provider process starts with a scrubbed environment and its host data.
+pub static SCRUBBED_ENVIRONMENT: ConformanceTest = ConformanceTest {
+    name: "providers::environment_scrubbed_host_data_given",
+    source: file!(),
+    description: "a provider started by a host whose environment holds PATH, HOME, RUST_LOG, an OTEL_ variable and another one runs with exactly RUST_LOG and the OTEL_ variable, and reads host data naming its id, its host and the lattice",
+    area: Area::Host,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad, Feature::Wrpc],
+    covers: &["Q-14", "VAC-12", "HL-16"],
+    fixtures: &[INSPECT],
+    setup: Setup::hosts(1)
+        .env_per_host(&[HOST_ENV])
+        .needs_suite_lattice("sets the host's environment"),
+    run: scrubbed_environment,
+};
+
+fn scrubbed_environment(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let par = cx.fixture(INSPECT)?;
+        crate::steps::start_provider(&cx, &host, &par.file_ref(), "inspector", vec![]).await?;
+        cx.lattice().provider_ready("inspector").await?;
+        let client = cx.lattice().wrpc_client("inspector").await?;
+        let env: BTreeMap<String, String> = harness::wrpc::call(T.call, || {
+            crate::bindings::inspect::environment(&client, None)
+        })
+        .await
+        .context("inspect.environment")?
+        .into_iter()
+        .collect();
+        let want: BTreeMap<String, String> = HOST_ENV
+            .iter()
+            .filter(|(k, _)| *k == "RUST_LOG" || k.starts_with("OTEL_"))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ensure!(
+            env == want,
+            "the provider's environment is {env:?}; the host, whose own holds PATH, HOME and {HOST_ENV:?}, must pass only RUST_LOG and OTEL_* ({want:?})"
+        );
+        let data: serde_json::Value = serde_json::from_str(
+            &harness::wrpc::call(T.call, || {
+                crate::bindings::inspect::host_data(&client, None)
+            })
+            .await
+            .context("inspect.host-data")?,
+        )
+        .context("host data is not JSON")?;
+        for (field, want) in [
+            ("provider_key", "inspector"),
+            ("host_id", host.as_str()),
+            ("lattice_rpc_prefix", cx.lattice().name()),
+        ] {
+            ensure!(
+                data[field] == want,
+                "host data `{field}` is {}, expected {want:?}",
+                data[field]
+            );
+        }
+        Ok(())
+    })
 }
