@@ -10,3 +10,5 @@ pub const RUNNER_RUST: FixtureRef = FixtureRef::new("runner", Lang::Rust);
 pub const PROBE_C: FixtureRef = FixtureRef::new("probe", Lang::C);
 /// The HTTP hello/echo component in Rust.
 pub const HTTP_RUST: FixtureRef = FixtureRef::new("http", Lang::Rust);
+/// The provider that reports what the host gave it (`steps::inspect_provider`).
+pub const INSPECT: FixtureRef = FixtureRef::new("inspect", Lang::Rust);

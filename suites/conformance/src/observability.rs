@@ -589,5 +589,61 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &SINGLE_SIGNAL,
         &FLAG_CONFLICT,
         &SERVICE_NAME_FIXED,
+        &PROVIDER_SETTINGS,
     ]
+}
+
+/// OBS-07: a provider is given the host's telemetry settings, so that it can export by itself.
+pub static PROVIDER_SETTINGS: ConformanceTest = ConformanceTest {
+    name: "observability::provider_given_otel_settings",
+    source: file!(),
+    description: "a provider started by a host with observability on, structured logging and log level debug gets otel_config (enabled, the host's OTLP endpoint), structured_logging and log_level in its host data and the host's OTEL_* variables in its environment",
+    area: Area::Observability,
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
+    covers: &["OBS-07", "VAC-12"],
+    fixtures: &[crate::fixtures::INSPECT],
+    setup: Setup::hosts(1).otel_enabled_on(1).env_per_host(&[&[
+        ("WASMCLOUD_STRUCTURED_LOGGING_ENABLED", "true"),
+        ("WASMCLOUD_LOG_LEVEL", "debug"),
+    ]]),
+    run: provider_settings,
+};
+
+fn provider_settings(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let rx = cx.otel()?;
+        let given = crate::steps::inspect_provider(&cx, &cx.host_id(), "otel-inspector").await?;
+        let data = &given.host_data;
+        let otel = &data["otel_config"];
+        ensure!(
+            otel["enable_observability"] == true,
+            "host data otel_config does not say observability is on: {otel}"
+        );
+        ensure!(
+            otel["observability_endpoint"] == rx.host_endpoint().as_str(),
+            "host data otel_config names endpoint {}, the host exports to {}",
+            otel["observability_endpoint"],
+            rx.host_endpoint()
+        );
+        ensure!(
+            data["structured_logging"] == true,
+            "host data structured_logging is {}, the host logs structured",
+            data["structured_logging"]
+        );
+        ensure!(
+            data["log_level"]
+                .as_str()
+                .is_some_and(|l| l.eq_ignore_ascii_case("debug")),
+            "host data log_level is {}, the host's is debug",
+            data["log_level"]
+        );
+        for (k, v) in rx.endpoint_env() {
+            ensure!(
+                given.environment.get(&k) == Some(&v),
+                "the provider's environment lacks the host's {k}={v}: {:?}",
+                given.environment
+            );
+        }
+        Ok(())
+    })
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::{ensure, Context as _};
+use anyhow::ensure;
 
 use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
@@ -160,10 +160,6 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
     vec![&BUILTINS_GATED, &START_STOP, &SCRUBBED_ENVIRONMENT]
 }
 
-/// The fixture provider that reports what the host gave it.
-const INSPECT: harness::fixtures::FixtureRef =
-    harness::fixtures::FixtureRef::new("inspect", harness::fixtures::Lang::Rust);
-
 /// What the host's own environment holds beyond PATH, HOME and the rest it inherits.
 const HOST_ENV: &[(&str, &str)] = &[
     ("RUST_LOG", "info"),
@@ -179,7 +175,7 @@ pub static SCRUBBED_ENVIRONMENT: ConformanceTest = ConformanceTest {
     area: Area::Host,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad, Feature::Wrpc],
     covers: &["Q-14", "VAC-12", "HL-16"],
-    fixtures: &[INSPECT],
+    fixtures: &[crate::fixtures::INSPECT],
     setup: Setup::hosts(1)
         .env_per_host(&[HOST_ENV])
         .needs_suite_lattice("sets the host's environment"),
@@ -189,17 +185,8 @@ pub static SCRUBBED_ENVIRONMENT: ConformanceTest = ConformanceTest {
 fn scrubbed_environment(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let par = cx.fixture(INSPECT)?;
-        crate::steps::start_provider(&cx, &host, &par.file_ref(), "inspector", vec![]).await?;
-        cx.lattice().provider_ready("inspector").await?;
-        let client = cx.lattice().wrpc_client("inspector").await?;
-        let env: BTreeMap<String, String> = harness::wrpc::call(T.call, || {
-            crate::bindings::inspect::environment(&client, None)
-        })
-        .await
-        .context("inspect.environment")?
-        .into_iter()
-        .collect();
+        let given = crate::steps::inspect_provider(&cx, &host, "inspector").await?;
+        let (env, data) = (given.environment, given.host_data);
         let want: BTreeMap<String, String> = HOST_ENV
             .iter()
             .filter(|(k, _)| *k == "RUST_LOG" || k.starts_with("OTEL_"))
@@ -209,14 +196,6 @@ fn scrubbed_environment(cx: Cx) -> TestFuture {
             env == want,
             "the provider's environment is {env:?}; the host, whose own holds PATH, HOME and {HOST_ENV:?}, must pass only RUST_LOG and OTEL_* ({want:?})"
         );
-        let data: serde_json::Value = serde_json::from_str(
-            &harness::wrpc::call(T.call, || {
-                crate::bindings::inspect::host_data(&client, None)
-            })
-            .await
-            .context("inspect.host-data")?,
-        )
-        .context("host data is not JSON")?;
         for (field, want) in [
             ("provider_key", "inspector"),
             ("host_id", host.as_str()),

@@ -347,3 +347,37 @@ pub async fn route_stops_answering(cx: &Cx, url: &str) -> anyhow::Result<String>
         })
         .await?)
 }
+
+/// What a provider process was given, as the `inspect` fixture provider reports it.
+pub struct Given {
+    /// Its environment variables at start.
+    pub environment: std::collections::BTreeMap<String, String>,
+    /// The host data it read on stdin.
+    pub host_data: serde_json::Value,
+}
+
+/// Starts the `inspect` fixture provider as `id` on `host_id`, waits until it answers, and returns
+/// what the host gave it.
+pub async fn inspect_provider(cx: &Cx, host_id: &str, id: &str) -> anyhow::Result<Given> {
+    let par = cx.fixture(crate::fixtures::INSPECT)?;
+    start_provider(cx, host_id, &par.file_ref(), id, vec![]).await?;
+    cx.lattice().provider_ready(id).await?;
+    let client = cx.lattice().wrpc_client(id).await?;
+    let environment = harness::wrpc::call(T.call, || {
+        crate::bindings::inspect::environment(&client, None)
+    })
+    .await
+    .context("inspect.environment")?
+    .into_iter()
+    .collect();
+    let text = harness::wrpc::call(T.call, || {
+        crate::bindings::inspect::host_data(&client, None)
+    })
+    .await
+    .context("inspect.host-data")?;
+    let host_data = serde_json::from_str(&text).context("the host data is not JSON")?;
+    Ok(Given {
+        environment,
+        host_data,
+    })
+}
