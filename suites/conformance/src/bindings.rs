@@ -38,3 +38,20 @@ pub mod inspect {
 
     pub use wcc::inspect::inspect::{environment, host_data};
 }
+
+/// wRPC client bindings for the fixture component `streams` (`wcc:streams@0.1.0`).
+pub mod streams {
+    wit_bindgen_wrpc::generate!({
+        inline: "
+            package wcc:suite-streams;
+            world client {
+                import wcc:streams/write@0.1.0;
+            }
+        ",
+        path: "../../fixtures/components/rust/streams/wit",
+        world: "wcc:suite-streams/client",
+        generate_all,
+    });
+
+    pub use wcc::streams::write;
+}

@@ -1,5 +1,7 @@
 //! Components scaled through the control interface and invoked over wRPC (catalogue HL-14, NET-08,
-//! VAC-01, CFG-05).
+//! VAC-01, CFG-05), and what becomes of their standard streams.
+
+use std::time::Duration;
 
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
@@ -162,5 +164,58 @@ fn file_load_denied(cx: Cx) -> TestFuture {
 
 /// Every test of this module, in report order.
 pub(crate) fn all() -> Vec<&'static ConformanceTest> {
-    vec![&SCALE_INVOKE_STOP, &FILE_LOAD_DENIED]
+    vec![&SCALE_INVOKE_STOP, &FILE_LOAD_DENIED, &STDOUT_DROPPED]
+}
+
+/// what a component writes to stdout is dropped; stderr reaches the host's log.
+pub static STDOUT_DROPPED: ConformanceTest = ConformanceTest {
+    name: "components::stdout_dropped_stderr_kept",
+    source: file!(),
+    description: "a component writes one line to stderr and one to stdout: the stderr line shows in the host's log, the stdout line (written first) does not, through a quiet window",
+    area: Area::Host,
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
+    covers: &["Q-18", "HL-14"],
+    fixtures: &[crate::fixtures::STREAMS_RUST],
+    setup: Setup::hosts(1).needs_suite_lattice("reads the host's log"),
+    run: stdout_dropped,
+};
+
+fn stdout_dropped(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let image = cx.fixture(crate::fixtures::STREAMS_RUST)?.file_ref();
+        scale(&cx, &cx.host_id(), &image, "streams", 1).await?;
+        let client = cx.lattice().wrpc_client("streams").await?;
+        let run = cx.lattice().name().to_string();
+        let (out, err) = (format!("wcc-stdout-{run}"), format!("wcc-stderr-{run}"));
+        use crate::bindings::streams::write;
+        harness::wrpc::call(T.call, || write::stdout(&client, None, &out))
+            .await
+            .context("write.stdout")?;
+        harness::wrpc::call(T.call, || write::stderr(&client, None, &err))
+            .await
+            .context("write.stderr")?;
+        // The positive control: stderr, written after stdout, reaches the log...
+        crate::steps::host_log_line(&cx, 0, &err).await?;
+        // ... and stdout does not, then or within a quiet window.
+        let shown = Wait::new(format!("the host log to show {out} (it must not)"), T.quiet)
+            .interval(Duration::from_millis(100))
+            .until(|_| {
+                let tail = cx.lattice().hosts()[0].log_tail(400);
+                let line = tail
+                    .lines()
+                    .find(|l| l.contains(out.as_str()))
+                    .map(str::to_string);
+                async move {
+                    match line {
+                        Some(line) => Probe::Ready(line),
+                        None => Probe::NotYet("not in the log".into()),
+                    }
+                }
+            })
+            .await;
+        if let Ok(line) = shown {
+            anyhow::bail!("the component's stdout reached the host's log: {line}");
+        }
+        Ok(())
+    })
 }

@@ -12,3 +12,5 @@ pub const PROBE_C: FixtureRef = FixtureRef::new("probe", Lang::C);
 pub const HTTP_RUST: FixtureRef = FixtureRef::new("http", Lang::Rust);
 /// The provider that reports what the host gave it (`steps::inspect_provider`).
 pub const INSPECT: FixtureRef = FixtureRef::new("inspect", Lang::Rust);
+/// The component that writes to its stdout or stderr (`wcc:streams`).
+pub const STREAMS_RUST: FixtureRef = FixtureRef::new("streams", Lang::Rust);

@@ -381,3 +381,27 @@ pub async fn inspect_provider(cx: &Cx, host_id: &str, id: &str) -> anyhow::Resul
         host_data,
     })
 }
+
+/// Waits until the log of host `index` (a host the suite started) shows a line containing
+/// `token`, and returns that line.
+pub async fn host_log_line(cx: &Cx, index: usize, token: &str) -> anyhow::Result<String> {
+    let host = cx
+        .lattice()
+        .hosts()
+        .get(index)
+        .with_context(|| format!("the lattice has no host {index}"))?;
+    Ok(
+        Wait::new(format!("the host log to show {token}"), T.converge)
+            .interval(Duration::from_millis(50))
+            .until(|_| async move {
+                let tail = host.log_tail(400);
+                match tail.lines().find(|l| l.contains(token)) {
+                    Some(line) => Probe::Ready(line.to_string()),
+                    None => {
+                        Probe::NotYet(format!("not among the last {} lines", tail.lines().count()))
+                    }
+                }
+            })
+            .await?,
+    )
+}

@@ -200,19 +200,8 @@ async fn logging_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     })
     .await
     .context("logger.log")?;
-    let host_handle = &cx.lattice().hosts()[0];
-    let token_ref = &token;
     let id_ref = &id;
-    let line = Wait::new(format!("the host log to show {token}"), T.converge)
-        .interval(Duration::from_millis(50))
-        .until(|_| async move {
-            let tail = host_handle.log_tail(400);
-            match tail.lines().find(|l| l.contains(token_ref.as_str())) {
-                Some(line) => Probe::Ready(line.to_string()),
-                None => Probe::NotYet(format!("not among the last {} lines", tail.lines().count())),
-            }
-        })
-        .await?;
+    let line = crate::steps::host_log_line(&cx, 0, &token).await?;
     ensure!(
         line.contains("WARN"),
         "logged at warn, the host line is: {line}"
