@@ -14,3 +14,5 @@ pub const HTTP_RUST: FixtureRef = FixtureRef::new("http", Lang::Rust);
 pub const INSPECT: FixtureRef = FixtureRef::new("inspect", Lang::Rust);
 /// The component that writes to its stdout or stderr (`wcc:streams`).
 pub const STREAMS_RUST: FixtureRef = FixtureRef::new("streams", Lang::Rust);
+/// The component that answers messages through wasmCloud messaging (`wasmcloud:messaging@0.2.0`).
+pub const MESSENGER_RUST: FixtureRef = FixtureRef::new("messenger", Lang::Rust);

@@ -7,6 +7,7 @@ use anyhow::ensure;
 
 use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
+use harness::wait::{Probe, Wait};
 
 /// HL-16 / Q-05 / SEC-03: builtin providers are off unless their feature flag is set.
 pub static BUILTINS_GATED: ConformanceTest = ConformanceTest {
@@ -157,7 +158,181 @@ fn start_stop(cx: Cx) -> TestFuture {
 
 /// Every test of this module, in report order.
 pub(crate) fn all() -> Vec<&'static ConformanceTest> {
-    vec![&BUILTINS_GATED, &START_STOP, &SCRUBBED_ENVIRONMENT]
+    vec![
+        &BUILTINS_GATED,
+        &START_STOP,
+        &SCRUBBED_ENVIRONMENT,
+        &BUILTIN_MESSAGING,
+        &HTTP_KEYS_ANY_CASE,
+    ]
+}
+
+/// the builtin HTTP server reads its config keys in any case.
+pub static HTTP_KEYS_ANY_CASE: ConformanceTest = ConformanceTest {
+    name: "providers::builtin_http_config_keys_any_case",
+    source: file!(),
+    description: "the builtin HTTP server linked with config key ADDRESS (capitals) listens there and serves the component",
+    area: Area::Host,
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::BuiltinHttpServer, Feature::Links],
+    covers: &["Q-16", "VAC-08"],
+    fixtures: &[crate::fixtures::HTTP_RUST],
+    setup: Setup::hosts(1).features(&["builtin-http-server"]),
+    run: http_keys_any_case,
+};
+
+fn http_keys_any_case(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let image = cx.fixture(crate::fixtures::HTTP_RUST)?.file_ref();
+        crate::steps::scale(&cx, &host, &image, "web-upper", 1).await?;
+        let (address, base) = crate::steps::listener(&cx, 0)?;
+        crate::steps::put_config(&cx, "listen-upper", &[("ADDRESS", &address)]).await?;
+        crate::steps::start_provider(
+            &cx,
+            &host,
+            "wasmcloud+builtin://http-server",
+            "http-upper",
+            vec![],
+        )
+        .await?;
+        let link = crate::steps::link(
+            "http-upper",
+            "web-upper",
+            "default",
+            ("wasi", "http"),
+            &["incoming-handler"],
+            &["listen-upper"],
+            &[],
+        )?;
+        crate::steps::put_link(&cx, link).await?;
+        crate::steps::wait_http_body(&cx, &format!("{base}/"), "hello from rust").await
+    })
+}
+
+/// VAC-09 / Q-16: the builtin NATS messaging provider, both ways, and its lowercase config keys.
+pub static BUILTIN_MESSAGING: ConformanceTest = ConformanceTest {
+    name: "providers::builtin_messaging_both_ways",
+    source: file!(),
+    description: "with builtin-messaging-nats, wasmcloud+builtin://messaging-nats linked to a component delivers the messages of its `subscriptions` to it, and the component's reply through its consumer link reaches the requester; a link whose config spells the key SUBSCRIPTIONS subscribes to nothing",
+    area: Area::Host,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad, Feature::Links],
+    covers: &["VAC-09", "Q-16", "NET-03"],
+    fixtures: &[crate::fixtures::MESSENGER_RUST],
+    setup: Setup::hosts(1).features(&["builtin-messaging-nats"]),
+    run: builtin_messaging,
+};
+
+fn builtin_messaging(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        use crate::steps::{link, put_config, put_link};
+        let host = cx.host_id();
+        let nats = cx.lattice().nats_url_for_hosts();
+        let subject = format!("wcc.{}.in", cx.lattice().name());
+        let upper = format!("wcc.{}.upper", cx.lattice().name());
+        put_config(
+            &cx,
+            "msg-sub",
+            &[("subscriptions", &subject), ("cluster_uris", &nats)],
+        )
+        .await?;
+        put_config(
+            &cx,
+            "msg-upper",
+            &[("SUBSCRIPTIONS", &upper), ("cluster_uris", &nats)],
+        )
+        .await?;
+        put_config(&cx, "msg-conn", &[("cluster_uris", &nats)]).await?;
+        let image = cx.fixture(crate::fixtures::MESSENGER_RUST)?.file_ref();
+        crate::steps::scale(&cx, &host, &image, "messenger", 1).await?;
+        // Links first: a provider reads the links present when it starts.
+        for (name, config) in [("default", "msg-sub"), ("upper", "msg-upper")] {
+            put_link(
+                &cx,
+                link(
+                    "messaging",
+                    "messenger",
+                    name,
+                    ("wasmcloud", "messaging"),
+                    &["handler"],
+                    &[config],
+                    &[],
+                )?,
+            )
+            .await?;
+        }
+        put_link(
+            &cx,
+            link(
+                "messenger",
+                "messaging",
+                "default",
+                ("wasmcloud", "messaging"),
+                &["consumer"],
+                &[],
+                &["msg-conn"],
+            )?,
+        )
+        .await?;
+        crate::steps::start_provider(
+            &cx,
+            &host,
+            "wasmcloud+builtin://messaging-nats",
+            "messaging",
+            vec![],
+        )
+        .await?;
+        let nc = cx.lattice().nats();
+        let reply = Wait::new(
+            format!("a request on {subject} to be answered by the component"),
+            T.converge,
+        )
+        .kind("messaging")
+        .interval(Duration::from_millis(200))
+        .until(|_| {
+            let subject = subject.clone();
+            async move {
+                match tokio::time::timeout(
+                    Duration::from_secs(2),
+                    nc.request(subject, "ping".into()),
+                )
+                .await
+                {
+                    Ok(Ok(m)) => Probe::Ready(m.payload.to_vec()),
+                    Ok(Err(e)) => Probe::NotYet(e.to_string()),
+                    Err(_) => Probe::NotYet("no reply within 2 s".into()),
+                }
+            }
+        })
+        .await?;
+        ensure!(
+            reply == b"handled:ping",
+            "the reply through the component is {:?}, expected \"handled:ping\"",
+            String::from_utf8_lossy(&reply)
+        );
+        // the same link with the key in capitals subscribes to nothing.
+        let answered = Wait::new(
+            format!("a request on {upper} to be answered (it must not)"),
+            T.quiet,
+        )
+        .interval(Duration::from_millis(500))
+        .until(|_| {
+            let upper = upper.clone();
+            async move {
+                match tokio::time::timeout(Duration::from_secs(1), nc.request(upper, "ping".into()))
+                    .await
+                {
+                    Ok(Ok(m)) => Probe::Ready(String::from_utf8_lossy(&m.payload).into_owned()),
+                    Ok(Err(e)) => Probe::NotYet(e.to_string()),
+                    Err(_) => Probe::NotYet("no reply".into()),
+                }
+            }
+        })
+        .await;
+        if let Ok(body) = answered {
+            anyhow::bail!("a link configured with SUBSCRIPTIONS (capitals) was subscribed: {upper} answered {body:?}");
+        }
+        Ok(())
+    })
 }
 
 /// What the host's own environment holds beyond PATH, HOME and the rest it inherits.
