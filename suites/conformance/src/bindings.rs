@@ -55,3 +55,20 @@ pub mod streams {
 
     pub use wcc::streams::write;
 }
+
+/// wRPC client bindings for the fixture component `sandbox` (`wcc:sandbox@0.1.0`).
+pub mod sandbox {
+    wit_bindgen_wrpc::generate!({
+        inline: "
+            package wcc:suite-sandbox;
+            world client {
+                import wcc:sandbox/probe@0.1.0;
+            }
+        ",
+        path: "../../fixtures/components/rust/sandbox/wit",
+        world: "wcc:suite-sandbox/client",
+        generate_all,
+    });
+
+    pub use wcc::sandbox::probe;
+}

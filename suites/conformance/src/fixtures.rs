@@ -16,3 +16,5 @@ pub const INSPECT: FixtureRef = FixtureRef::new("inspect", Lang::Rust);
 pub const STREAMS_RUST: FixtureRef = FixtureRef::new("streams", Lang::Rust);
 /// The component that answers messages through wasmCloud messaging (`wasmcloud:messaging@0.2.0`).
 pub const MESSENGER_RUST: FixtureRef = FixtureRef::new("messenger", Lang::Rust);
+/// The component that reports the WASI context it runs in (`wcc:sandbox`).
+pub const SANDBOX_RUST: FixtureRef = FixtureRef::new("sandbox", Lang::Rust);

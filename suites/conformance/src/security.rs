@@ -11,6 +11,7 @@ use crate::framework::T;
 use crate::steps::scale;
 
 mod claims;
+mod sandbox;
 
 const POLICY_TOPIC: &str = "wcc.policy";
 const POLICY_ENV: &[&[(&str, &str)]] = &[&[("WASMCLOUD_POLICY_TOPIC", POLICY_TOPIC)]];
@@ -198,6 +199,7 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &POLICY_FAILS_CLOSED,
         &POLICY_CHECKS_INVOCATIONS,
         &COMPONENT_SIZE_LIMIT,
+        &sandbox::SANDBOX,
     ];
     tests.extend(claims::all());
     tests
