@@ -108,7 +108,7 @@ fn pulls(cx: Cx) -> TestFuture {
 pub static CREDENTIALS: ConformanceTest = ConformanceTest {
     name: "host::registry_credentials_put",
     source: file!(),
-    description: "against a registry requiring a password, a pull without credentials fails as unauthorized, registry.put with a wrong password still fails, and registry.put with the right one (acknowledged by the host) makes the same pull run",
+    description: "against a registry requiring a password, a pull without credentials fails as unauthorized, registry.put with a wrong password still fails, and registry.put with the right one (acknowledged by the host) makes the same pull run; credentials given at start (WASMCLOUD_OCI_REGISTRY, _USER, _PASSWORD) are used the same way, and a user without a password stops the host at start",
     area: Area::Host,
     features: &[
         Feature::ControlInterface,
@@ -151,7 +151,43 @@ fn credentials(cx: Cx) -> TestFuture {
         );
         put_credentials(&cx, registry.address(), "s3cret-pw").await?;
         scale(&cx, &h.id, &oci(&pushed), "authorized", 1).await?;
-        answers(&cx, "authorized").await
+        answers(&cx, "authorized").await?;
+
+        // CFG-05: the same credentials given at start, all three together; hosts started after
+        // the registry.put above, so these pulls use only what the host was started with.
+        let env_host = |password: &'static str| {
+            [
+                ("WASMCLOUD_OCI_ALLOWED_INSECURE", registry.address()),
+                ("WASMCLOUD_OCI_REGISTRY", registry.address()),
+                ("WASMCLOUD_OCI_REGISTRY_USER", "conformance"),
+                ("WASMCLOUD_OCI_REGISTRY_PASSWORD", password),
+            ]
+        };
+        let right = host(&cx, &env_host("s3cret-pw")).await?;
+        scale(&cx, &right.id, &oci(&pushed), "env-authorized", 1).await?;
+        answers(&cx, "env-authorized").await?;
+        let wrong = host(&cx, &env_host("not-the-password")).await?;
+        let error = scale_refused(&cx, &wrong.id, &oci(&pushed), "env-wrong", vec![]).await?;
+        ensure!(
+            unauthorized(&error),
+            "a pull with a wrong password given at start failed for another reason: {error}"
+        );
+        // A user without a password is a configuration error at start, not a silent default.
+        let partial = [
+            ("WASMCLOUD_OCI_REGISTRY", registry.address()),
+            ("WASMCLOUD_OCI_REGISTRY_USER", "conformance"),
+        ];
+        match host(&cx, &partial).await {
+            Ok(h) => anyhow::bail!(
+                "a host given an OCI registry and user without a password started ({})",
+                h.id
+            ),
+            Err(e) => ensure!(
+                e.to_string().contains("exited") && e.to_string().contains("--oci-password"),
+                "a host given a registry and user without a password failed otherwise: {e:#}"
+            ),
+        }
+        Ok(())
     })
 }
 
