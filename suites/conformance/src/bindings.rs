@@ -72,3 +72,20 @@ pub mod sandbox {
 
     pub use wcc::sandbox::probe;
 }
+
+/// wRPC client bindings for the fixture component `limits` (`wcc:limits@0.1.0`).
+pub mod limits {
+    wit_bindgen_wrpc::generate!({
+        inline: "
+            package wcc:suite-limits;
+            world client {
+                import wcc:limits/work@0.1.0;
+            }
+        ",
+        path: "../../fixtures/components/rust/limits/wit",
+        world: "wcc:suite-limits/client",
+        generate_all,
+    });
+
+    pub use wcc::limits::work;
+}

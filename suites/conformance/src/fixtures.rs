@@ -18,3 +18,5 @@ pub const STREAMS_RUST: FixtureRef = FixtureRef::new("streams", Lang::Rust);
 pub const MESSENGER_RUST: FixtureRef = FixtureRef::new("messenger", Lang::Rust);
 /// The component that reports the WASI context it runs in (`wcc:sandbox`).
 pub const SANDBOX_RUST: FixtureRef = FixtureRef::new("sandbox", Lang::Rust);
+/// The component that spends the time or memory it is asked to (`wcc:limits`).
+pub const LIMITS_RUST: FixtureRef = FixtureRef::new("limits", Lang::Rust);

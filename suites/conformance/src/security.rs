@@ -11,6 +11,7 @@ use crate::framework::T;
 use crate::steps::scale;
 
 mod claims;
+mod limits;
 mod sandbox;
 
 const POLICY_TOPIC: &str = "wcc.policy";
@@ -199,6 +200,8 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &POLICY_FAILS_CLOSED,
         &POLICY_CHECKS_INVOCATIONS,
         &COMPONENT_SIZE_LIMIT,
+        &limits::EXECUTION_TIME,
+        &limits::LINEAR_MEMORY,
         &sandbox::SANDBOX,
     ];
     tests.extend(claims::all());

@@ -1,0 +1,105 @@
+//! The host's resource limits (catalogue SEC-11, CFG-07), each crossed on purpose by the `limits`
+//! fixture: the call that crosses it fails, and the component keeps serving calls inside it.
+use anyhow::ensure;
+
+use crate::bindings::limits::work;
+use crate::framework::T;
+use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
+
+const FEATURES: &[Feature] = &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc];
+
+/// SEC-11 / CFG-07: `WASMCLOUD_MAX_EXECUTION_TIME_MS` ends an invocation that runs longer.
+pub static EXECUTION_TIME: ConformanceTest = ConformanceTest {
+    name: "security::execution_time_limit",
+    source: file!(),
+    description: "with WASMCLOUD_MAX_EXECUTION_TIME_MS=1000, a call that keeps the CPU busy for 200 ms answers, one that would take 5 s fails instead of answering, and the component answers the next short call",
+    area: Area::Security,
+    features: FEATURES,
+    covers: &["SEC-11", "CFG-07"],
+    fixtures: &[crate::fixtures::LIMITS_RUST],
+    setup: Setup::hosts(1).env_per_host(&[&[("WASMCLOUD_MAX_EXECUTION_TIME_MS", "1000")]]),
+    run: execution_time,
+};
+
+fn execution_time(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let client = limited(&cx, "spinner").await?;
+        spin(&client, 200)
+            .await?
+            .map_err(|e| anyhow::anyhow!("200 ms, inside the limit: {e}"))?;
+        let over = spin(&client, 5_000).await?;
+        ensure!(
+            over.is_err(),
+            "a call busy for 5 s answered under a 1 s execution limit: {over:?}"
+        );
+        spin(&client, 200).await?.map_err(|e| {
+            anyhow::anyhow!("200 ms again, after the call that crossed the limit: {e}")
+        })?;
+        Ok(())
+    })
+}
+
+/// SEC-11 / CFG-07: `WASMCLOUD_MAX_LINEAR_MEMORY` bounds a component's linear memory.
+pub static LINEAR_MEMORY: ConformanceTest = ConformanceTest {
+    name: "security::linear_memory_limit",
+    source: file!(),
+    description: "with WASMCLOUD_MAX_LINEAR_MEMORY=16 MiB, a call that allocates 1 MiB answers, one that allocates 64 MiB fails, and the component answers the next 1 MiB call",
+    area: Area::Security,
+    features: FEATURES,
+    covers: &["SEC-11", "CFG-07"],
+    fixtures: &[crate::fixtures::LIMITS_RUST],
+    setup: Setup::hosts(1).env_per_host(&[&[("WASMCLOUD_MAX_LINEAR_MEMORY", "16777216")]]),
+    run: linear_memory,
+};
+
+fn linear_memory(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let client = limited(&cx, "grower").await?;
+        grow(&client, 1 << 20)
+            .await?
+            .map_err(|e| anyhow::anyhow!("1 MiB, inside the limit: {e}"))?;
+        let over = grow(&client, 64 << 20).await?;
+        ensure!(
+            over.is_err(),
+            "a call allocating 64 MiB answered under a 16 MiB memory limit: {over:?}"
+        );
+        grow(&client, 1 << 20).await?.map_err(|e| {
+            anyhow::anyhow!("1 MiB again, after the call that crossed the limit: {e}")
+        })?;
+        Ok(())
+    })
+}
+
+/// Scales the `limits` fixture as `id` on the test's host and returns a client for it.
+async fn limited(cx: &Cx, id: &str) -> anyhow::Result<wrpc_transport_nats::Client> {
+    let image = cx.fixture(crate::fixtures::LIMITS_RUST)?.file_ref();
+    crate::steps::scale(cx, &cx.host_id(), &image, id, 1).await?;
+    Ok(cx.lattice().wrpc_client(id).await?)
+}
+
+/// `spin(ms)`: `Ok(Ok(loops))`, `Ok(Err(why))` when the call failed at the host, `Err` when no
+/// answer came within the call budget.
+async fn spin(
+    client: &wrpc_transport_nats::Client,
+    ms: u32,
+) -> anyhow::Result<Result<u64, String>> {
+    answer(work::spin(client, None, ms)).await
+}
+
+/// `grow(bytes)`, as [`spin`].
+async fn grow(
+    client: &wrpc_transport_nats::Client,
+    bytes: u64,
+) -> anyhow::Result<Result<u64, String>> {
+    answer(work::grow(client, None, bytes)).await
+}
+
+async fn answer(
+    call: impl std::future::Future<Output = anyhow::Result<u64>>,
+) -> anyhow::Result<Result<u64, String>> {
+    match tokio::time::timeout(harness::wait::scaled(T.call), call).await {
+        Ok(Ok(v)) => Ok(Ok(v)),
+        Ok(Err(e)) => Ok(Err(format!("{e:#}"))),
+        Err(_) => anyhow::bail!("no answer within {:?}", T.call),
+    }
+}
