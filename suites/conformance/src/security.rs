@@ -202,6 +202,8 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &COMPONENT_SIZE_LIMIT,
         &limits::EXECUTION_TIME,
         &limits::LINEAR_MEMORY,
+        &limits::CORE_INSTANCES,
+        &limits::MAX_COMPONENTS,
         &sandbox::SANDBOX,
     ];
     tests.extend(claims::all());

@@ -47,18 +47,42 @@ pub async fn scale(
         "scale request for {component_id} was not acknowledged: {}",
         ack.message()
     );
-    let event = cx
-        .journal()
-        // Python and JavaScript components are 12-18 MB: compiling them takes seconds, and much
-        // longer on a loaded 2-core machine.
-        .wait_for(
-            mark,
-            "component_scaled",
-            &format!("{component_id} at {count} on {host_id}"),
-            T.large_component,
-            |e| e.field("component_id") == Some(component_id) && e.data()["max_instances"] == count,
+    // Python and JavaScript components are 12-18 MB: compiling them takes seconds, and much
+    // longer on a loaded 2-core machine. A component_scale_failed for this id ends the wait at
+    // once, with the host's reason.
+    let journal = cx.journal();
+    let outcome = Wait::new(
+        format!("event component_scaled ({component_id} at {count} on {host_id})"),
+        T.large_component,
+    )
+    .kind("scale")
+    .interval(Duration::from_millis(20))
+    .until(|_| {
+        let events = journal.since(mark);
+        let found = events.into_iter().find_map(|e| {
+            let ours = e.field("component_id") == Some(component_id);
+            match e.kind.as_str() {
+                "component_scaled" if ours && e.data()["max_instances"] == count => Some(Ok(e)),
+                "component_scale_failed" if ours => Some(Err(e)),
+                _ => None,
+            }
+        });
+        async move {
+            match found {
+                Some(found) => Probe::Ready(found),
+                None => {
+                    Probe::NotYet("neither component_scaled nor component_scale_failed yet".into())
+                }
+            }
+        }
+    })
+    .await?;
+    let event = outcome.map_err(|failed| {
+        anyhow::anyhow!(
+            "scaling {component_id} to {count} on {host_id} failed: {}",
+            failed.field("error").unwrap_or_default()
         )
-        .await?;
+    })?;
     Ok(event)
 }
 

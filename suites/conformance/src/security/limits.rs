@@ -103,3 +103,73 @@ async fn answer(
         Err(_) => anyhow::bail!("no answer within {:?}", T.call),
     }
 }
+
+/// SEC-11 / CFG-07: `WASMCLOUD_MAX_CORE_INSTANCES_PER_COMPONENT` bounds a component's core
+/// instances (the `limits` fixture has 3).
+pub static CORE_INSTANCES: ConformanceTest = ConformanceTest {
+    name: "security::core_instances_limit",
+    source: file!(),
+    description: "a component of 3 core module instances is refused (component_scale_failed naming 3 and the maximum) by a host whose WASMCLOUD_MAX_CORE_INSTANCES_PER_COMPONENT is 2, and runs and answers on a host whose limit is 3",
+    area: Area::Security,
+    features: FEATURES,
+    covers: &["SEC-11", "CFG-07"],
+    fixtures: &[crate::fixtures::LIMITS_RUST],
+    setup: Setup::hosts(2).env_per_host(&[
+        &[("WASMCLOUD_MAX_CORE_INSTANCES_PER_COMPONENT", "2")],
+        &[("WASMCLOUD_MAX_CORE_INSTANCES_PER_COMPONENT", "3")],
+    ]),
+    run: core_instances,
+};
+
+fn core_instances(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let ids = cx.lattice().host_ids();
+        let image = cx.fixture(crate::fixtures::LIMITS_RUST)?.file_ref();
+        let error = crate::steps::scale_refused(&cx, &ids[0], &image, "cores-over", vec![]).await?;
+        ensure!(
+            error.contains("3 core module instances") && error.contains("maximum of 2"),
+            "the refusal under a limit of 2 core instances does not say so: {error}"
+        );
+        crate::steps::scale(&cx, &ids[1], &image, "cores-at", 1).await?;
+        let client = cx.lattice().wrpc_client("cores-at").await?;
+        spin(&client, 10)
+            .await?
+            .map_err(|e| anyhow::anyhow!("a call under a limit of 3 core instances: {e}"))?;
+        Ok(())
+    })
+}
+
+/// SEC-11 / CFG-07: `WASMCLOUD_MAX_COMPONENTS` bounds what is instantiated at once (the pooling
+/// allocator's totals: with 3, one instance of the 3-core-instance `limits` fixture at a time).
+pub static MAX_COMPONENTS: ConformanceTest = ConformanceTest {
+    name: "security::max_components_limit",
+    source: file!(),
+    description: "with WASMCLOUD_MAX_COMPONENTS=3 and a component of 3 core instances scaled to 2, one call answers; of two concurrent 2 s calls exactly one answers and the other fails; a call afterwards answers",
+    area: Area::Security,
+    features: FEATURES,
+    covers: &["SEC-11", "CFG-07"],
+    fixtures: &[crate::fixtures::LIMITS_RUST],
+    setup: Setup::hosts(1).env_per_host(&[&[("WASMCLOUD_MAX_COMPONENTS", "3")]]),
+    run: max_components,
+};
+
+fn max_components(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let image = cx.fixture(crate::fixtures::LIMITS_RUST)?.file_ref();
+        crate::steps::scale(&cx, &cx.host_id(), &image, "pooled", 2).await?;
+        let client = cx.lattice().wrpc_client("pooled").await?;
+        spin(&client, 10)
+            .await?
+            .map_err(|e| anyhow::anyhow!("one call, inside the limit: {e}"))?;
+        let (a, b) = tokio::join!(spin(&client, 2000), spin(&client, 2000));
+        let (a, b) = (a?, b?);
+        ensure!(
+            a.is_ok() != b.is_ok(),
+            "two concurrent calls under a limit of one instance at a time: {a:?} and {b:?}; expected exactly one to answer"
+        );
+        spin(&client, 10)
+            .await?
+            .map_err(|e| anyhow::anyhow!("a call after the concurrent ones: {e}"))?;
+        Ok(())
+    })
+}
