@@ -170,7 +170,7 @@ fn policy_checks_invocations(cx: Cx) -> TestFuture {
 pub static COMPONENT_SIZE_LIMIT: ConformanceTest = ConformanceTest {
     name: "security::component_size_limit",
     source: file!(),
-    description: "with WASMCLOUD_MAX_COMPONENT_SIZE below what a component instance needs, scaling it fails (component_scale_failed) and nothing runs",
+    description: "with WASMCLOUD_MAX_COMPONENT_SIZE=64 (below what a component instance needs), scaling it fails with component_scale_failed naming the instance size and the 64-byte maximum, and nothing runs",
     area: Area::Security,
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
     covers: &["SEC-11", "CFG-07"],
@@ -186,8 +186,8 @@ fn component_size_limit(cx: Cx) -> TestFuture {
         let error =
             crate::steps::scale_refused(&cx, &host, &fixture.file_ref(), "too-big", vec![]).await?;
         ensure!(
-            !error.is_empty(),
-            "component_scale_failed without an error text"
+            error.contains("component instance size") && error.contains("maximum of 64 bytes"),
+            "the refusal under WASMCLOUD_MAX_COMPONENT_SIZE=64 does not name the instance size and the limit: {error}"
         );
         Ok(())
     })
