@@ -144,7 +144,7 @@ fn core_instances(cx: Cx) -> TestFuture {
 pub static MAX_COMPONENTS: ConformanceTest = ConformanceTest {
     name: "security::max_components_limit",
     source: file!(),
-    description: "with WASMCLOUD_MAX_COMPONENTS=3 and a component of 3 core instances scaled to 2, one call answers; of two concurrent 2 s calls exactly one answers and the other fails; a call afterwards answers",
+    description: "with WASMCLOUD_MAX_COMPONENTS=3 and a component of 3 core instances scaled to 2, one call answers; of two concurrent 2 s calls exactly one answers and the other fails; calls afterwards answer again",
     area: Area::Security,
     features: FEATURES,
     covers: &["SEC-11", "CFG-07"],
@@ -161,15 +161,45 @@ fn max_components(cx: Cx) -> TestFuture {
         spin(&client, 10)
             .await?
             .map_err(|e| anyhow::anyhow!("one call, inside the limit: {e}"))?;
-        let (a, b) = tokio::join!(spin(&client, 2000), spin(&client, 2000));
-        let (a, b) = (a?, b?);
-        ensure!(
-            a.is_ok() != b.is_ok(),
-            "two concurrent calls under a limit of one instance at a time: {a:?} and {b:?}; expected exactly one to answer"
-        );
-        spin(&client, 10)
-            .await?
-            .map_err(|e| anyhow::anyhow!("a call after the concurrent ones: {e}"))?;
+        // Two calls at once need two instances, which the limit does not allow: one of them must
+        // fail. Both answering is the deviation. Both failing happens while the slot of an
+        // earlier call is still being given back (seen in CI), so that pair is tried again.
+        let client = &client;
+        let pair = harness::wait::Wait::new(
+            "two concurrent calls of which exactly one answers",
+            T.converge,
+        )
+        .kind("limit")
+        .interval(std::time::Duration::from_millis(200))
+        .until(|_| async move {
+            let (a, b) = tokio::join!(spin(client, 2000), spin(client, 2000));
+            match (a, b) {
+                (Ok(a), Ok(b)) if a.is_ok() && b.is_ok() => {
+                    harness::wait::Probe::Ready(Err(format!("{a:?} and {b:?}")))
+                }
+                (Ok(a), Ok(b)) if a.is_ok() != b.is_ok() => harness::wait::Probe::Ready(Ok(())),
+                (a, b) => harness::wait::Probe::NotYet(format!("{a:?} and {b:?}")),
+            }
+        })
+        .await?;
+        if let Err(both) = pair {
+            anyhow::bail!(
+                "two concurrent calls under a limit of one instance at a time both answered: {both}"
+            );
+        }
+        // The instances of those calls go back to the pool once torn down, which can lag the
+        // answer: the component must answer again within the budget.
+        harness::wait::Wait::new("a call after the concurrent ones to answer", T.converge)
+            .kind("limit")
+            .interval(std::time::Duration::from_millis(100))
+            .until(|_| async move {
+                match spin(client, 10).await {
+                    Ok(Ok(_)) => harness::wait::Probe::Ready(()),
+                    Ok(Err(e)) => harness::wait::Probe::NotYet(e),
+                    Err(e) => harness::wait::Probe::NotYet(format!("{e:#}")),
+                }
+            })
+            .await?;
         Ok(())
     })
 }
