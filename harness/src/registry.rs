@@ -164,11 +164,13 @@ impl Registry {
         let parsed: Reference = reference
             .parse()
             .map_err(|e| HarnessError::Config(format!("OCI reference {reference}: {e}")))?;
-        let (manifest, _) = self
-            .client()
-            .pull_image_manifest(&parsed, &self.auth())
-            .await
-            .map_err(|e| HarnessError::request("registry manifest", format!("{reference}: {e}")))?;
+        let (manifest, _) = tokio::time::timeout(
+            scaled(Duration::from_secs(30)),
+            self.client().pull_image_manifest(&parsed, &self.auth()),
+        )
+        .await
+        .map_err(|_| HarnessError::request("registry manifest", format!("{reference}: no answer")))?
+        .map_err(|e| HarnessError::request("registry manifest", format!("{reference}: {e}")))?;
         let digest = manifest
             .layers
             .first()

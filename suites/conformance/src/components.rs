@@ -200,15 +200,12 @@ fn stdout_dropped(cx: Cx) -> TestFuture {
         let shown = Wait::new(format!("the host log to show {out} (it must not)"), T.quiet)
             .interval(Duration::from_millis(100))
             .until(|_| {
-                let tail = cx.lattice().hosts()[0].log_tail(400);
-                let line = tail
-                    .lines()
-                    .find(|l| l.contains(out.as_str()))
-                    .map(str::to_string);
+                let line = crate::steps::host_log_find(&cx, 0, &out);
                 async move {
                     match line {
-                        Some(line) => Probe::Ready(line),
-                        None => Probe::NotYet("not in the log".into()),
+                        Ok(Some(line)) => Probe::Ready(line),
+                        Ok(None) => Probe::NotYet("not in the log".into()),
+                        Err(e) => Probe::NotYet(format!("{e:#}")),
                     }
                 }
             })

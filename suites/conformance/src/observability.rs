@@ -18,14 +18,17 @@ const FEATURES: &[Feature] = &[Feature::ControlInterface, Feature::FileLoad, Fea
 
 /// Scales the Rust probe as `id` on the first host and calls echo `n` times over wRPC.
 async fn invoke_echo(cx: &Cx, id: &str, n: usize) -> anyhow::Result<wrpc_transport_nats::Client> {
-    scale(
-        cx,
-        &cx.host_id(),
-        &cx.fixture(PROBE_RUST)?.file_ref(),
-        id,
-        1,
-    )
-    .await?;
+    invoke_echo_on(cx, &cx.host_id(), id, n).await
+}
+
+/// [`invoke_echo`] on host `host`.
+async fn invoke_echo_on(
+    cx: &Cx,
+    host: &str,
+    id: &str,
+    n: usize,
+) -> anyhow::Result<wrpc_transport_nats::Client> {
+    scale(cx, host, &cx.fixture(PROBE_RUST)?.file_ref(), id, 1).await?;
     let client = cx.lattice().wrpc_client(id).await?;
     for i in 0..n {
         let msg = format!("traced #{i}");
@@ -375,20 +378,10 @@ fn off_by_default(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
         let (enabled, disabled) = (&ids[0], &ids[1]);
-        let image = cx.fixture(PROBE_RUST)?.file_ref();
         // The same work on both hosts: a component each, called three times. The disabled
         // host's calls come first, so its spans would be the older ones.
         for (host, id) in [(disabled, "unexported"), (enabled, "exported")] {
-            scale(&cx, host, &image, id, 1).await?;
-            let client = cx.lattice().wrpc_client(id).await?;
-            for i in 0..3 {
-                let msg = format!("{id} #{i}");
-                harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
-                    echo::echo(&client, None, &msg)
-                })
-                .await
-                .with_context(|| format!("wRPC echo to {id}"))?;
-            }
+            invoke_echo_on(&cx, host, id, 3).await?;
         }
         let rx = cx.otel()?;
         let spans_of = |rx: &OtlpReceiver, id: &str| {

@@ -167,6 +167,15 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
     ]
 }
 
+/// One NATS request of `ping` on `subject`: the reply's body, or what came instead.
+async fn ask(nc: &async_nats::Client, subject: &str, within: Duration) -> Probe<String> {
+    match tokio::time::timeout(within, nc.request(subject.to_string(), "ping".into())).await {
+        Ok(Ok(m)) => Probe::Ready(String::from_utf8_lossy(&m.payload).into_owned()),
+        Ok(Err(e)) => Probe::NotYet(e.to_string()),
+        Err(_) => Probe::NotYet(format!("no reply within {within:?}")),
+    }
+}
+
 /// the builtin HTTP server reads its config keys in any case.
 pub static HTTP_KEYS_ANY_CASE: ConformanceTest = ConformanceTest {
     name: "providers::builtin_http_config_keys_any_case",
@@ -288,26 +297,11 @@ fn builtin_messaging(cx: Cx) -> TestFuture {
         )
         .kind("messaging")
         .interval(Duration::from_millis(200))
-        .until(|_| {
-            let subject = subject.clone();
-            async move {
-                match tokio::time::timeout(
-                    Duration::from_secs(2),
-                    nc.request(subject, "ping".into()),
-                )
-                .await
-                {
-                    Ok(Ok(m)) => Probe::Ready(m.payload.to_vec()),
-                    Ok(Err(e)) => Probe::NotYet(e.to_string()),
-                    Err(_) => Probe::NotYet("no reply within 2 s".into()),
-                }
-            }
-        })
+        .until(|_| ask(nc, &subject, Duration::from_secs(2)))
         .await?;
         ensure!(
-            reply == b"handled:ping",
-            "the reply through the component is {:?}, expected \"handled:ping\"",
-            String::from_utf8_lossy(&reply)
+            reply == "handled:ping",
+            "the reply through the component is {reply:?}, expected \"handled:ping\""
         );
         // the same link with the key in capitals subscribes to nothing.
         let answered = Wait::new(
@@ -315,18 +309,7 @@ fn builtin_messaging(cx: Cx) -> TestFuture {
             T.quiet,
         )
         .interval(Duration::from_millis(500))
-        .until(|_| {
-            let upper = upper.clone();
-            async move {
-                match tokio::time::timeout(Duration::from_secs(1), nc.request(upper, "ping".into()))
-                    .await
-                {
-                    Ok(Ok(m)) => Probe::Ready(String::from_utf8_lossy(&m.payload).into_owned()),
-                    Ok(Err(e)) => Probe::NotYet(e.to_string()),
-                    Err(_) => Probe::NotYet("no reply".into()),
-                }
-            }
-        })
+        .until(|_| ask(nc, &upper, Duration::from_secs(1)))
         .await;
         if let Ok(body) = answered {
             anyhow::bail!("a link configured with SUBSCRIPTIONS (capitals) was subscribed: {upper} answered {body:?}");

@@ -406,24 +406,32 @@ pub async fn inspect_provider(cx: &Cx, host_id: &str, id: &str) -> anyhow::Resul
     })
 }
 
-/// Waits until the log of host `index` (a host the suite started) shows a line containing
-/// `token`, and returns that line.
-pub async fn host_log_line(cx: &Cx, index: usize, token: &str) -> anyhow::Result<String> {
+/// The first line among the last 400 of host `index`'s log (a host the suite started) that
+/// contains `token`, if any.
+pub fn host_log_find(cx: &Cx, index: usize, token: &str) -> anyhow::Result<Option<String>> {
     let host = cx
         .lattice()
         .hosts()
         .get(index)
         .with_context(|| format!("the lattice has no host {index}"))?;
+    Ok(host
+        .log_tail(400)
+        .lines()
+        .find(|l| l.contains(token))
+        .map(str::to_string))
+}
+
+/// Waits until the log of host `index` (a host the suite started) shows a line containing
+/// `token`, and returns that line.
+pub async fn host_log_line(cx: &Cx, index: usize, token: &str) -> anyhow::Result<String> {
     Ok(
         Wait::new(format!("the host log to show {token}"), T.converge)
             .interval(Duration::from_millis(50))
             .until(|_| async move {
-                let tail = host.log_tail(400);
-                match tail.lines().find(|l| l.contains(token)) {
-                    Some(line) => Probe::Ready(line.to_string()),
-                    None => {
-                        Probe::NotYet(format!("not among the last {} lines", tail.lines().count()))
-                    }
+                match host_log_find(cx, index, token) {
+                    Ok(Some(line)) => Probe::Ready(line),
+                    Ok(None) => Probe::NotYet("not among the last 400 lines".into()),
+                    Err(e) => Probe::NotYet(format!("{e:#}")),
                 }
             })
             .await?,

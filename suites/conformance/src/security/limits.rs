@@ -78,12 +78,12 @@ async fn limited(cx: &Cx, id: &str) -> anyhow::Result<wrpc_transport_nats::Clien
 }
 
 /// `spin(ms)`: `Ok(Ok(loops))`, `Ok(Err(why))` when the call failed at the host, `Err` when no
-/// answer came within the call budget.
+/// answer came within the call budget ([`harness::wrpc::call`]).
 async fn spin(
     client: &wrpc_transport_nats::Client,
     ms: u32,
 ) -> anyhow::Result<Result<u64, String>> {
-    answer(work::spin(client, None, ms)).await
+    answer(harness::wrpc::call(T.call, || work::spin(client, None, ms)).await)
 }
 
 /// `grow(bytes)`, as [`spin`].
@@ -91,16 +91,15 @@ async fn grow(
     client: &wrpc_transport_nats::Client,
     bytes: u64,
 ) -> anyhow::Result<Result<u64, String>> {
-    answer(work::grow(client, None, bytes)).await
+    answer(harness::wrpc::call(T.call, || work::grow(client, None, bytes)).await)
 }
 
-async fn answer(
-    call: impl std::future::Future<Output = anyhow::Result<u64>>,
-) -> anyhow::Result<Result<u64, String>> {
-    match tokio::time::timeout(harness::wait::scaled(T.call), call).await {
-        Ok(Ok(v)) => Ok(Ok(v)),
-        Ok(Err(e)) => Ok(Err(format!("{e:#}"))),
-        Err(_) => anyhow::bail!("no answer within {:?}", T.call),
+/// A call's result with the host's refusal kept apart from no answer at all.
+fn answer(result: anyhow::Result<u64>) -> anyhow::Result<Result<u64, String>> {
+    match result {
+        Ok(v) => Ok(Ok(v)),
+        Err(e) if e.downcast_ref::<harness::wrpc::NoAnswer>().is_some() => Err(e),
+        Err(e) => Ok(Err(format!("{e:#}"))),
     }
 }
 
