@@ -88,6 +88,7 @@ pub mod redact;
 #[cfg(feature = "registry")]
 pub mod registry;
 mod scratch;
+pub mod secrets;
 mod services;
 pub mod settings;
 pub mod versions;

@@ -4,7 +4,9 @@
 //! host IDs (numbered in start order), other nkeys, ULIDs, UUIDs, RFC 3339 timestamps, loopback
 //! ports, fixture paths, scratch folders, the host version, and by key the fields that vary by
 //! nature (uptime, friendly names, event ids and times). Object keys are sorted. Redacting twice
-//! changes nothing (a property test checks it).
+//! changes nothing (a property test checks it). Secret values a test hands out are known to it
+//! ([`Redactor::secret`]) and become `[secret]`, also in text that keeps its ids
+//! ([`Redactor::scrub_secrets`]: failure messages, diagnostics).
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -55,6 +57,9 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     ]
 });
 
+/// What every known secret value becomes.
+pub const SECRET: &str = "[secret]";
+
 /// Keys whose values vary by nature and are replaced whole.
 const VOLATILE_KEYS: &[(&str, &str)] = &[
     ("uptime_seconds", "[uptime]"),
@@ -100,6 +105,22 @@ impl Redactor {
                 .sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
         }
         self
+    }
+
+    /// Knows `value` as a secret: it becomes [`SECRET`] wherever it appears.
+    pub fn secret(self, value: &str) -> Self {
+        self.literal(value, SECRET)
+    }
+
+    /// Replaces the secrets it knows and nothing else: for text whose ids must stay readable.
+    pub fn scrub_secrets(&self, s: &str) -> String {
+        let mut out = s.to_string();
+        for (value, placeholder) in &self.literals {
+            if placeholder == SECRET {
+                out = out.replace(value, SECRET);
+            }
+        }
+        out
     }
 
     /// Redacts a string.
@@ -190,6 +211,25 @@ mod tests {
             r.redact_str(&text),
             "host [host-0] on [lattice] at [timestamp] id [ulid] uuid [uuid] listening 127.0.0.1:[port] image file://[path] other [nkey]"
         );
+    }
+
+    #[test]
+    fn secrets_become_placeholders_everywhere() {
+        let host = "NBMS3UGZYAV3AUQQNU5PIZXRLBAHJ7EFM6K7NLZPGWUO4CB4A5D3O4TM";
+        let r = Redactor::new()
+            .literal(host, "[host-0]")
+            .secret("s3cr3t-Value")
+            .secret("longer-s3cr3t-Value-2");
+        let text = format!("host {host} got s3cr3t-Value and longer-s3cr3t-Value-2");
+        assert_eq!(
+            r.scrub_secrets(&text),
+            format!("host {host} got [secret] and [secret]")
+        );
+        assert_eq!(r.redact_str(&text), "host [host-0] got [secret] and [secret]");
+        let v = serde_json::json!({"config": {"s3cr3t-Value": ["x s3cr3t-Value y"]}});
+        let shown = r.redact_json(&v).to_string();
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert_eq!(r.scrub_secrets(&r.scrub_secrets(&text)), r.scrub_secrets(&text));
     }
 
     #[test]

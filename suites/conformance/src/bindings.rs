@@ -73,6 +73,23 @@ pub mod sandbox {
     pub use wcc::sandbox::probe;
 }
 
+/// wRPC client bindings for the fixture component `secrets` (`wcc:secrets@0.1.0`).
+pub mod secrets {
+    wit_bindgen_wrpc::generate!({
+        inline: "
+            package wcc:suite-secrets;
+            world client {
+                import wcc:secrets/reader@0.1.0;
+            }
+        ",
+        path: "../../fixtures/components/rust/secrets/wit",
+        world: "wcc:suite-secrets/client",
+        generate_all,
+    });
+
+    pub use wcc::secrets::reader;
+}
+
 /// wRPC client bindings for the fixture component `limits` (`wcc:limits@0.1.0`).
 pub mod limits {
     wit_bindgen_wrpc::generate!({

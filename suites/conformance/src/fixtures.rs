@@ -18,5 +18,8 @@ pub const STREAMS_RUST: FixtureRef = FixtureRef::new("streams", Lang::Rust);
 pub const MESSENGER_RUST: FixtureRef = FixtureRef::new("messenger", Lang::Rust);
 /// The component that reports the WASI context it runs in (`wcc:sandbox`).
 pub const SANDBOX_RUST: FixtureRef = FixtureRef::new("sandbox", Lang::Rust);
+/// The component that gets a secret from the host and reveals it (`wcc:secrets`); unsigned as
+/// built, tests sign it ([`crate::steps::signed_copy`]).
+pub const SECRETS_RUST: FixtureRef = FixtureRef::new("secrets", Lang::Rust);
 /// The component that spends the time or memory it is asked to (`wcc:limits`).
 pub const LIMITS_RUST: FixtureRef = FixtureRef::new("limits", Lang::Rust);

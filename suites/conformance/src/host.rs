@@ -5,10 +5,12 @@ use anyhow::{ensure, Context as _};
 use harness::wait::{Probe, Wait};
 
 mod auction;
+mod claims;
 mod heartbeat;
 mod membership;
 mod registry;
 mod robustness;
+mod secrets;
 
 const LABELS: &[(&str, &str)] = &[("zone", "conformance-a"), ("Tier", "gold")];
 
@@ -158,7 +160,7 @@ fn inventory(cx: Cx) -> TestFuture {
             typed.components().is_empty() && typed.providers().is_empty(),
             "idle host runs something: {raw}"
         );
-        let mut redactor = cx.redactor().clone();
+        let mut redactor = cx.redactor();
         if let Some(v) = raw["response"]["version"].as_str() {
             redactor = redactor.literal(v, "[host-version]");
         }
@@ -629,6 +631,9 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &auction::PROVIDER,
         &registry::PULLS,
         &registry::CREDENTIALS,
+        &claims::SIGNED,
+        &secrets::COMPONENT,
+        &secrets::PROVIDER,
         &COUNT_FIELD,
         &UPDATE,
         &COMPONENT_LIMITS,

@@ -24,6 +24,7 @@ mod observability;
 mod orchestration;
 mod providers;
 mod security;
+mod signing;
 mod steps;
 mod vendorless;
 

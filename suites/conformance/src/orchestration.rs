@@ -197,7 +197,7 @@ fn validation_messages(cx: Cx) -> TestFuture {
             names == ["put-twice"],
             "wadm stored {names:?}; only put-twice is valid"
         );
-        harness::snapshot!(cx.redactor(), "wadm_validation_messages", CASES, answers);
+        harness::snapshot!(&cx.redactor(), "wadm_validation_messages", CASES, answers);
         Ok(())
     })
 }

@@ -13,6 +13,7 @@ use crate::steps::scale;
 mod claims;
 mod limits;
 mod sandbox;
+mod secrets;
 
 const POLICY_TOPIC: &str = "wcc.policy";
 const POLICY_ENV: &[&[(&str, &str)]] = &[&[("WASMCLOUD_POLICY_TOPIC", POLICY_TOPIC)]];
@@ -207,5 +208,6 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &sandbox::SANDBOX,
     ];
     tests.extend(claims::all());
+    tests.extend(secrets::all());
     tests
 }

@@ -37,10 +37,23 @@ pub async fn scale(
     component_id: &str,
     count: u32,
 ) -> anyhow::Result<LatticeEvent> {
+    scale_with(cx, host_id, image_ref, component_id, count, None, vec![]).await
+}
+
+/// [`scale`] with annotations and named configs (and secret references) for the component.
+pub async fn scale_with(
+    cx: &Cx,
+    host_id: &str,
+    image_ref: &str,
+    component_id: &str,
+    count: u32,
+    annotations: Option<std::collections::BTreeMap<String, String>>,
+    config: Vec<String>,
+) -> anyhow::Result<LatticeEvent> {
     let mark = cx.journal().mark();
     let ack = cx
         .ctl()
-        .scale_component(host_id, image_ref, component_id, count, None, vec![])
+        .scale_component(host_id, image_ref, component_id, count, annotations, config)
         .await?;
     ensure!(
         ack.succeeded(),
@@ -313,12 +326,36 @@ pub async fn start_provider(
         .start_provider(host_id, image_ref, id, config)
         .await?;
     ensure!(ack.succeeded(), "provider.start {id}: {}", ack.message());
-    Ok(cx
-        .journal()
-        .wait_for(mark, "provider_started", id, T.service, |e| {
-            e.field("provider_id") == Some(id)
+    // A provider_start_failed for this id ends the wait at once, with the host's reason.
+    let journal = cx.journal();
+    let outcome = Wait::new(format!("event provider_started ({id} on {host_id})"), T.service)
+        .kind("provider")
+        .interval(Duration::from_millis(20))
+        .until(|_| {
+            let found = journal.since(mark).into_iter().find_map(|e| {
+                let ours = e.field("provider_id") == Some(id);
+                match e.kind.as_str() {
+                    "provider_started" if ours => Some(Ok(e)),
+                    "provider_start_failed" if ours => Some(Err(e)),
+                    _ => None,
+                }
+            });
+            async move {
+                match found {
+                    Some(found) => Probe::Ready(found),
+                    None => Probe::NotYet(
+                        "neither provider_started nor provider_start_failed yet".into(),
+                    ),
+                }
+            }
         })
-        .await?)
+        .await?;
+    outcome.map_err(|failed| {
+        anyhow::anyhow!(
+            "starting provider {id} on {host_id} failed: {}",
+            failed.field("error").unwrap_or_default()
+        )
+    })
 }
 
 /// The host's builtin HTTP server serving `component_id` (on host `index`'s listener, through
@@ -383,8 +420,18 @@ pub struct Given {
 /// Starts the `inspect` fixture provider as `id` on `host_id`, waits until it answers, and returns
 /// what the host gave it.
 pub async fn inspect_provider(cx: &Cx, host_id: &str, id: &str) -> anyhow::Result<Given> {
+    inspect_provider_with(cx, host_id, id, vec![]).await
+}
+
+/// [`inspect_provider`] started with named configs (and secret references).
+pub async fn inspect_provider_with(
+    cx: &Cx,
+    host_id: &str,
+    id: &str,
+    config: Vec<String>,
+) -> anyhow::Result<Given> {
     let par = cx.fixture(crate::fixtures::INSPECT)?;
-    start_provider(cx, host_id, &par.file_ref(), id, vec![]).await?;
+    start_provider(cx, host_id, &par.file_ref(), id, config).await?;
     cx.lattice().provider_ready(id).await?;
     let client = cx.lattice().wrpc_client(id).await?;
     let environment = harness::wrpc::call(T.call, || {
@@ -437,3 +484,4 @@ pub async fn host_log_line(cx: &Cx, index: usize, token: &str) -> anyhow::Result
             .await?,
     )
 }
+pub mod secrets;

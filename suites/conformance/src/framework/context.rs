@@ -15,7 +15,8 @@ struct Inner {
     // Field order is drop order: the hosts go before the receiver they export to.
     lattice: Lattice,
     otel: Option<harness::otel::OtlpReceiver>,
-    redactor: Redactor,
+    /// Grows when a test hands out a secret ([`Cx::secret`]).
+    redactor: std::sync::Mutex<Redactor>,
     http: reqwest::Client,
     /// The cases a property test drew (recorded in its report line).
     draw: std::sync::Mutex<Option<conformance_report::PropertyDraw>>,
@@ -37,7 +38,7 @@ impl Cx {
             inner: Arc::new(Inner {
                 lattice,
                 otel,
-                redactor,
+                redactor: std::sync::Mutex::new(redactor),
                 http,
                 draw: std::sync::Mutex::new(None),
                 observations: std::sync::Mutex::new(Vec::new()),
@@ -89,9 +90,29 @@ impl Cx {
         Ok(harness::fixtures::fixture(reference)?)
     }
 
-    /// The redaction policy, primed with this lattice's identity.
-    pub fn redactor(&self) -> &Redactor {
-        &self.inner.redactor
+    /// The redaction policy, primed with this lattice's identity and the secrets handed out.
+    pub fn redactor(&self) -> Redactor {
+        self.inner
+            .redactor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Makes `value` a secret of this test: the redaction policy knows it from now on, and the
+    /// test's failure message, observations and diagnostics show `[secret]` in its place.
+    pub fn secret(&self, value: &str) {
+        let mut redactor = self.inner.redactor.lock().unwrap_or_else(|e| e.into_inner());
+        *redactor = std::mem::take(&mut *redactor).secret(value);
+    }
+
+    /// `text` with the test's secrets replaced (see [`Cx::secret`]); nothing else changes.
+    pub fn scrub(&self, text: &str) -> String {
+        self.inner
+            .redactor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .scrub_secrets(text)
     }
 
     /// The generated cases for a property test (`WCC_PROPTEST_CASES` from `WCC_PROPTEST_SEED`,
@@ -119,7 +140,7 @@ impl Cx {
     /// diverges, where, and the evidence. It goes into the test's report record (and its output);
     /// the same sentence twice is kept once.
     pub fn observe(&self, observation: impl Into<String>) {
-        let observation = observation.into();
+        let observation = self.scrub(&observation.into());
         let mut all = self
             .inner
             .observations

@@ -364,8 +364,8 @@ async fn run_body(test: &ConformanceTest, cx: &Cx, options: &RunOptions) -> Opti
     let body = AssertUnwindSafe(cx.recording((test.run)(cx.clone()))).catch_unwind();
     match tokio::time::timeout(timeout, body).await {
         Ok(Ok(Ok(()))) => None,
-        Ok(Ok(Err(e))) => Some(format!("{e:#}")),
-        Ok(Err(panic)) => Some(panic_message(&*panic)),
+        Ok(Ok(Err(e))) => Some(cx.scrub(&format!("{e:#}"))),
+        Ok(Err(panic)) => Some(cx.scrub(&panic_message(&*panic))),
         Err(_) => Some(format!("the test body did not finish within {timeout:?}")),
     }
 }
@@ -383,12 +383,13 @@ fn failure_report(
         .otel()
         .map(|rx| format!("--- OTLP receiver ---\n{}\n", rx.summary()))
         .unwrap_or_default();
-    let diagnostics = format!(
+    // The test's secrets never reach the report, whatever the logs and events carried.
+    let diagnostics = cx.scrub(&format!(
         "=== {} failed ===\n{failure}\n{}{otel_summary}{extra}--- reproduce with the lattice kept alive ---\n{}\n",
         test.name,
         lattice.diagnostics(),
         repro_command(test.name)
-    );
+    ));
     if let Some(dir) = &log_dir {
         let _ = std::fs::write(dir.join("diagnostics.txt"), &diagnostics);
     }
