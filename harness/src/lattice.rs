@@ -20,6 +20,7 @@ use crate::wait::{scaled, Probe, Wait};
 pub struct LatticeBuilder {
     hosts: Vec<HostSpec>,
     wadm: bool,
+    wadm_env: Vec<(String, String)>,
     heartbeat: Duration,
     binaries: Option<Binaries>,
     timeout: Duration,
@@ -33,6 +34,7 @@ impl Default for LatticeBuilder {
         Self {
             hosts: vec![HostSpec::default()],
             wadm: false,
+            wadm_env: Vec::new(),
             heartbeat: Duration::from_secs(2),
             binaries: None,
             timeout: DEFAULT_START_TIMEOUT,
@@ -83,6 +85,14 @@ impl LatticeBuilder {
     /// Runs wadm too.
     pub fn wadm(mut self, on: bool) -> Self {
         self.wadm = on;
+        self
+    }
+
+    /// Adds a variable to wadm's environment (through wadm's own contract, e.g.
+    /// `WADM_TRACING_ENDPOINT`), applied after the harness's own, so it wins; kept across
+    /// [`Lattice::restart_wadm`].
+    pub fn wadm_env(mut self, key: &str, value: &str) -> Self {
+        self.wadm_env.push((key.to_string(), value.to_string()));
         self
     }
 
@@ -192,6 +202,7 @@ impl LatticeBuilder {
                         &binaries.wadm,
                         &wadm_nats,
                         self.js_domain.as_deref(),
+                        &self.wadm_env,
                         log_dir.path(),
                     )
                     .await?;
@@ -225,6 +236,7 @@ impl LatticeBuilder {
                             &binaries.wadm,
                             &wadm_nats,
                             self.js_domain.as_deref(),
+                            &self.wadm_env,
                             log_dir.path(),
                         )
                         .await?,

@@ -165,12 +165,13 @@ pub struct WadmHandle {
 
 impl WadmHandle {
     /// Starts wadm against the lattice's NATS at `nats` (`host:port`, see
-    /// [`WadmHandle::wait_api`] for readiness).
+    /// [`WadmHandle::wait_api`] for readiness), with `extra` applied last to its environment.
     pub(crate) async fn spawn(
         runtime: &Runtime,
         bin: &Path,
         nats: &str,
         js_domain: Option<&str>,
+        extra: &[(String, String)],
         log_dir: &Path,
     ) -> Result<Self, HarnessError> {
         let mut env = vec![
@@ -181,6 +182,7 @@ impl WadmHandle {
         if let Some(domain) = js_domain {
             env.push(("WADM_JETSTREAM_DOMAIN".into(), domain.to_string()));
         }
+        env.extend(extra.iter().cloned());
         Ok(Self {
             service: runtime
                 .spawn("wadm", Kind::Wadm, bin, &env, log_dir)

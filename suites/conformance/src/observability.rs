@@ -1,9 +1,10 @@
-//! Completely OTEL observable (catalogue OBS): traces, metrics and logs exported over OTLP/HTTP to
-//! a receiver inside the harness (`harness::otel::OtlpReceiver`).
+//! Completely OTEL observable (catalogue OBS): the hosts' traces, metrics and logs and wadm's traces
+//! exported over OTLP/HTTP to a receiver inside the harness (`harness::otel::OtlpReceiver`).
 use std::time::Duration;
 
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
+use harness::manifest::AppBuilder;
 use harness::otel::OtlpReceiver;
 use harness::wait::{Probe, Wait};
 
@@ -583,6 +584,8 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &FLAG_CONFLICT,
         &SERVICE_NAME_FIXED,
         &PROVIDER_SETTINGS,
+        &WADM_TRACES,
+        &WADM_SILENT,
     ]
 }
 
@@ -635,6 +638,202 @@ fn provider_settings(cx: Cx) -> TestFuture {
                 given.environment.get(&k) == Some(&v),
                 "the provider's environment lacks the host's {k}={v}: {:?}",
                 given.environment
+            );
+        }
+        Ok(())
+    })
+}
+
+/// wadm's handler spans (`put_model`, `deploy_model`, ...) are at debug level; wadm's `RUST_LOG`
+/// filter decides which spans it exports as well as which it logs.
+const WADM_DEBUG: &[(&str, &str)] = &[("RUST_LOG", "info,wadm=debug")];
+
+/// A span attribute as recorded from a `&str` argument, with the quotes of a `Debug` rendering
+/// taken off.
+fn attribute<'a>(span: &'a harness::otel::SpanView, key: &str) -> Option<&'a str> {
+    span.attributes.get(key).map(|v| v.trim_matches('"'))
+}
+
+/// OBS-08: wadm given a tracing endpoint exports its spans, and only spans.
+pub static WADM_TRACES: ConformanceTest = ConformanceTest {
+    name: "observability::wadm_exports_traces",
+    source: file!(),
+    description: "wadm given WADM_TRACING_ENDPOINT alone (and RUST_LOG=info,wadm=debug) exports the spans of its handling of a deploy, put_model and deploy_model naming the lattice and the application, over OTLP/HTTP as service wadm, and no metrics or logs",
+    area: Area::Observability,
+    features: &[Feature::Wadm, Feature::FileLoad],
+    covers: &["OBS-08"],
+    fixtures: &[PROBE_RUST],
+    setup: Setup::hosts(1).wadm_traced().wadm_env(WADM_DEBUG),
+    run: wadm_traces,
+};
+
+fn wadm_traces(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let app = "wadm-traced";
+        let manifest = AppBuilder::new(app, "v1")
+            .component("worker", &cx.fixture(PROBE_RUST)?.file_ref(), 1)
+            .build();
+        cx.wadm().deploy_app(&manifest, T.deploy).await?;
+        let lattice = cx.lattice().name();
+        let rx = cx.otel()?;
+        let in_lattice = |s: &&harness::otel::SpanView| attribute(s, "lattice_id") == Some(lattice);
+        let of_deploy = |rx: &OtlpReceiver| {
+            let spans = rx.spans();
+            let put = spans
+                .iter()
+                .filter(in_lattice)
+                .find(|s| s.name == "put_model")?;
+            let deploy = spans
+                .iter()
+                .filter(in_lattice)
+                .find(|s| s.name == "deploy_model" && attribute(s, "name") == Some(app))?;
+            Some((put.clone(), deploy.clone()))
+        };
+        let (put, deploy) = Wait::new(
+            "wadm's put_model and deploy_model spans of the deploy",
+            T.telemetry,
+        )
+        .kind("telemetry")
+        .interval(Duration::from_millis(100))
+        .until(|_| async move {
+            match of_deploy(rx) {
+                Some(found) => Probe::Ready(found),
+                None => {
+                    let names: std::collections::BTreeSet<String> =
+                        rx.spans().into_iter().map(|s| s.name).collect();
+                    Probe::NotYet(format!("span names {names:?}; {}", rx.summary()))
+                }
+            }
+        })
+        .await?;
+        for span in [&put, &deploy] {
+            ensure!(
+                span.service == "wadm",
+                "wadm's {} span has service.name {:?} (OBS-08: wadm exports as service wadm); resource {:?}",
+                span.name,
+                span.service,
+                span.resource
+            );
+            ensure!(
+                span.trace_id.len() == 32 && span.span_id.len() == 16,
+                "wadm's {} span ids: trace {:?} span {:?}",
+                span.name,
+                span.trace_id,
+                span.span_id
+            );
+        }
+        // Traces only: nothing else has come by the time its spans are in. The hosts here are
+        // pointed at the receiver but not enabled (they export nothing, OBS-01), so whatever
+        // else arrived is wadm's.
+        let (metrics, logs) = (rx.metrics(), rx.logs());
+        ensure!(
+            metrics.is_empty() && logs.is_empty(),
+            "{} metric points and {} log records (services {:?}) reached the receiver besides wadm's spans (OBS-08: traces only): {}",
+            metrics.len(),
+            logs.len(),
+            metrics
+                .iter()
+                .map(|m| &m.service)
+                .chain(logs.iter().map(|l| &l.service))
+                .collect::<std::collections::BTreeSet<_>>(),
+            rx.summary()
+        );
+        Ok(())
+    })
+}
+
+/// OBS-08: without the tracing switch or endpoint, wadm exports nothing, even when the standard
+/// OTLP variables name a receiver.
+pub static WADM_SILENT: ConformanceTest = ConformanceTest {
+    name: "observability::wadm_silent_unless_enabled",
+    source: file!(),
+    description: "wadm without WADM_TRACING_ENABLED or WADM_TRACING_ENDPOINT, though given OTEL_EXPORTER_OTLP_ENDPOINT and RUST_LOG=info,wadm=debug, exports nothing while it deploys an application whose host exports its invocation spans to the same receiver",
+    area: Area::Observability,
+    features: &[Feature::Wadm, Feature::FileLoad, Feature::Wrpc],
+    covers: &["OBS-08"],
+    fixtures: &[PROBE_RUST],
+    setup: Setup::hosts(1).otel().with_wadm().wadm_env(WADM_DEBUG),
+    run: wadm_silent,
+};
+
+fn wadm_silent(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let manifest = AppBuilder::new("wadmquiet", "v1")
+            .component("worker", &cx.fixture(PROBE_RUST)?.file_ref(), 1)
+            .build();
+        cx.wadm().deploy_app(&manifest, T.deploy).await?;
+        // wadm names a component `<application>-<component>`.
+        let id = "wadmquiet-worker";
+        let client = cx.lattice().wrpc_client(id).await?;
+        for i in 0..3 {
+            let msg = format!("beside a silent wadm #{i}");
+            harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+                echo::echo(&client, None, &msg)
+            })
+            .await
+            .context("wRPC echo")?;
+        }
+        let rx = cx.otel()?;
+        // Anything not from the host is wadm's: spans, metric points or log records.
+        let from_others = |rx: &OtlpReceiver| {
+            let spans = rx
+                .spans()
+                .into_iter()
+                .map(|s| (s.service, format!("span {}", s.name)));
+            let metrics = rx
+                .metrics()
+                .into_iter()
+                .map(|m| (m.service, format!("metric {}", m.name)));
+            let logs = rx
+                .logs()
+                .into_iter()
+                .map(|l| (l.service, "log record".to_string()));
+            spans
+                .chain(metrics)
+                .chain(logs)
+                .filter(|(service, _)| service != "wasmcloud-host")
+                .map(|(service, what)| format!("{what} of service {service:?}"))
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        // Positive control: the host's spans of the calls reach the same receiver after wadm
+        // handled the deploy...
+        await_export(
+            rx,
+            "the host's invocation spans of the deployed component",
+            |rx| {
+                (rx.spans()
+                    .iter()
+                    .filter(|s| {
+                        s.name == "component_invocation"
+                            && s.attributes.get("id").map(String::as_str) == Some(id)
+                    })
+                    .count()
+                    >= 3)
+                    .then_some(())
+            },
+        )
+        .await?;
+        // ... and wadm, which had spans to export (its handling of the deploy, its status
+        // answers, the hosts' heartbeats), sends nothing, not by then and not in a window after.
+        let quiet = Wait::new(
+            "an export from wadm without its tracing switch or endpoint (there must be none)",
+            T.quiet,
+        )
+        .interval(Duration::from_millis(200))
+        .until(|_| async move {
+            let leaked = from_others(rx);
+            if leaked.is_empty() {
+                Probe::NotYet("nothing but the host's exports".into())
+            } else {
+                Probe::Ready(leaked)
+            }
+        })
+        .await;
+        if let Ok(leaked) = quiet {
+            anyhow::bail!(
+                "wadm exported with neither WADM_TRACING_ENABLED nor WADM_TRACING_ENDPOINT set: {}; {}",
+                leaked.into_iter().collect::<Vec<_>>().join(", "),
+                rx.summary()
             );
         }
         Ok(())

@@ -99,6 +99,10 @@ pub fn unmet_on_existing(setup: &Setup, facts: &LatticeFacts) -> Vec<String> {
             .collect();
         unmet.push(format!("per-host environment ({})", vars.join(", ")));
     }
+    if !setup.wadm_env.is_empty() {
+        let vars: Vec<&str> = setup.wadm_env.iter().map(|(k, _)| *k).collect();
+        unmet.push(format!("wadm environment ({})", vars.join(", ")));
+    }
     unmet
 }
 
@@ -136,7 +140,7 @@ mod tests {
         let one = facts(1, &[("zone", "a")]);
         assert!(unmet_on_existing(&Setup::hosts(1), &one).is_empty());
         assert!(unmet_on_existing(&Setup::hosts(1).labels(&[("zone", "a")]), &one).is_empty());
-        let cases: [(Setup, &str); 8] = [
+        let cases: [(Setup, &str); 10] = [
             (Setup::hosts(2), "2 hosts (the lattice has 1)"),
             (Setup::hosts(1).with_wadm(), "wadm"),
             (
@@ -146,6 +150,13 @@ mod tests {
             (Setup::hosts(1).labels(&[("zone", "b")]), "labels zone=b"),
             (Setup::hosts(1).deny_file_load(), "refuse file:// loads"),
             (Setup::hosts(1).otel(), "OTLP receiver"),
+            (Setup::hosts(1).wadm_traced(), "OTLP receiver"),
+            (
+                Setup::hosts(1)
+                    .with_wadm()
+                    .wadm_env(&[("RUST_LOG", "debug")]),
+                "wadm environment (RUST_LOG)",
+            ),
             (
                 Setup::hosts(1).env_per_host(&[&[("WASMCLOUD_MAX_COMPONENT_SIZE", "64")]]),
                 "WASMCLOUD_MAX_COMPONENT_SIZE",

@@ -242,6 +242,18 @@ fn builder_for(
     if let Some(domain) = test.setup.js_domain {
         builder = builder.jetstream_domain(domain);
     }
+    if let (Some(rx), true) = (otel, test.setup.wadm) {
+        for (k, v) in rx.endpoint_env() {
+            builder = builder.wadm_env(&k, &v);
+        }
+        if test.setup.wadm_traced {
+            let traces = format!("{}/v1/traces", rx.host_endpoint());
+            builder = builder.wadm_env("WADM_TRACING_ENDPOINT", &traces);
+        }
+    }
+    for (k, v) in test.setup.wadm_env {
+        builder = builder.wadm_env(k, v);
+    }
     for i in 0..test.setup.hosts {
         let mut spec = spec.clone();
         if let Some(extra) = test.setup.labels_per_host.get(i) {

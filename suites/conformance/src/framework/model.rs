@@ -142,6 +142,11 @@ pub struct Setup {
     pub otel_enabled_hosts: usize,
     /// Extra environment for individual hosts (entry `i` for host `i`), applied last.
     pub env_per_host: &'static [&'static [(&'static str, &'static str)]],
+    /// Switch wadm's trace export on towards the OTLP receiver (`WADM_TRACING_ENDPOINT`). Without
+    /// it, a wadm run beside the receiver gets only the standard `OTEL_*` endpoint variables.
+    pub wadm_traced: bool,
+    /// Extra environment for wadm, applied last.
+    pub wadm_env: &'static [(&'static str, &'static str)],
     /// What the body does that only a lattice the suite starts allows (adds, stops or kills
     /// hosts, reads host logs, ...): such a test is skipped on an existing lattice.
     pub suite_lattice: Option<&'static str>,
@@ -162,6 +167,8 @@ impl Setup {
             otel: false,
             otel_enabled_hosts: 0,
             env_per_host: &[],
+            wadm_traced: false,
+            wadm_env: &[],
             suite_lattice: None,
             js_domain: None,
         }
@@ -207,6 +214,22 @@ impl Setup {
     pub const fn otel_enabled_on(mut self, n: usize) -> Self {
         self.otel = true;
         self.otel_enabled_hosts = n;
+        self
+    }
+
+    /// Run wadm and the OTLP receiver, and switch wadm's trace export on towards the receiver
+    /// (`WADM_TRACING_ENDPOINT`, OBS-08). Hosts are pointed at the receiver but export nothing
+    /// unless [`Setup::otel`] or [`Setup::otel_enabled_on`] says so.
+    pub const fn wadm_traced(mut self) -> Self {
+        self.wadm = true;
+        self.otel = true;
+        self.wadm_traced = true;
+        self
+    }
+
+    /// Extra environment for wadm (e.g. `RUST_LOG`), applied last.
+    pub const fn wadm_env(mut self, env: &'static [(&'static str, &'static str)]) -> Self {
+        self.wadm_env = env;
         self
     }
 
