@@ -123,6 +123,8 @@ pub(crate) struct Existing {
     pub(crate) wadm: bool,
     /// The credentials file used to connect.
     pub(crate) creds: Option<std::path::PathBuf>,
+    /// The CA trusted for the server's TLS certificate, when given.
+    pub(crate) tls_ca: Option<std::path::PathBuf>,
 }
 
 /// The lattice-wide part of a backend (for containers: network, volume, images, teardown).
@@ -185,6 +187,7 @@ impl Runtime {
         log_dir: &Path,
         timeout: Duration,
         js_domain: Option<&str>,
+        auth: Option<&crate::nats_auth::NatsAuth>,
     ) -> Result<(Nats, async_nats::Client), HarnessError> {
         match self {
             Self::External(_) => Err(HarnessError::Config(
@@ -192,18 +195,35 @@ impl Runtime {
             )),
             Self::Processes => {
                 let (server, client) =
-                    NatsServer::start(&binaries.nats_server, log_dir, timeout, js_domain).await?;
+                    NatsServer::start(&binaries.nats_server, log_dir, timeout, js_domain, auth)
+                        .await?;
                 Ok((Nats::Process(server), client))
             }
             #[cfg(feature = "containers")]
             Self::Containers(c) => {
-                let (service, port) = c.start_nats(js_domain).await?;
+                let (service, port) = c.start_nats(js_domain, auth).await?;
                 let nats = Nats::Container { service, port };
-                let client = crate::nats::connect(&nats.url(), "wcc-harness").await?;
+                let client = crate::nats::connect_with(
+                    &nats.url(),
+                    "wcc-harness",
+                    crate::nats::ClientAuth::of(auth),
+                )
+                .await?;
                 crate::nats::wait_flush(&client, &nats.url(), timeout).await?;
                 Ok((nats, client))
             }
         }
+    }
+
+    /// The names a NATS server certificate must hold: what the harness and the hosts dial.
+    pub(crate) fn nats_names(&self) -> Vec<String> {
+        let names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+        #[cfg(feature = "containers")]
+        let names = match self {
+            Self::Containers(c) => [names, vec![c.nats_address().0]].concat(),
+            _ => names,
+        };
+        names
     }
 
     /// Where hosts and wadm reach NATS: (host, port).

@@ -32,6 +32,8 @@ pub struct ExistingLattice {
     pub nats_url: String,
     /// A NATS credentials file (`.creds`), when the server needs one.
     pub creds: Option<PathBuf>,
+    /// A CA (PEM) to trust for the server's certificate; given, TLS is required.
+    pub tls_ca: Option<PathBuf>,
     /// The lattice name (the hosts' `WASMCLOUD_LATTICE`).
     pub lattice: String,
     /// How long to ping for a first host (default 15 s, scaled by `WCC_TIMEOUT_SCALE`).
@@ -44,6 +46,7 @@ impl ExistingLattice {
         Self {
             nats_url: nats_url.into(),
             creds: None,
+            tls_ca: None,
             lattice: lattice.into(),
             discovery_timeout: Duration::from_secs(15),
         }
@@ -52,6 +55,12 @@ impl ExistingLattice {
     /// Connects with this credentials file.
     pub fn creds(mut self, path: impl Into<PathBuf>) -> Self {
         self.creds = Some(path.into());
+        self
+    }
+
+    /// Requires TLS, trusting this CA (PEM) for the server's certificate.
+    pub fn tls_ca(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls_ca = Some(path.into());
         self
     }
 
@@ -68,7 +77,15 @@ impl ExistingLattice {
     pub async fn connect(&self) -> Result<Lattice, HarnessError> {
         let started = Instant::now();
         let client =
-            crate::nats::connect_with(&self.nats_url, "wcc-harness", self.creds.as_deref()).await?;
+            crate::nats::connect_with(
+                &self.nats_url,
+                "wcc-harness",
+                crate::nats::ClientAuth {
+                    creds: self.creds.as_deref(),
+                    ca: self.tls_ca.as_deref(),
+                },
+            )
+            .await?;
         crate::nats::wait_flush(&client, &self.nats_url, Duration::from_secs(10)).await?;
         let journal = Journal::new(started);
         journal.follow(&client, &self.lattice).await?;
@@ -87,6 +104,7 @@ impl ExistingLattice {
                 hosts,
                 wadm,
                 creds: self.creds.clone(),
+                tls_ca: self.tls_ca.clone(),
             }),
             name: self.lattice.clone(),
             client,
@@ -102,6 +120,7 @@ impl ExistingLattice {
             heartbeat: Duration::from_secs(30),
             js_domain: None,
             start_timeout: self.discovery_timeout,
+            auth: None,
         })
     }
 }

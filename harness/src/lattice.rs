@@ -10,6 +10,8 @@ use crate::ctl::Ctl;
 use crate::error::HarnessError;
 use crate::error::DEFAULT_START_TIMEOUT;
 use crate::journal::Journal;
+pub use crate::nats_auth::AuthMode;
+use crate::nats_auth::{NatsAuth, Who};
 pub use crate::services::{HostHandle, HostSpec};
 use crate::services::{HostLaunch, WadmHandle};
 use crate::wadm::Wadm;
@@ -27,6 +29,7 @@ pub struct LatticeBuilder {
     backend: Option<Backend>,
     images: Option<Vec<(&'static str, String)>>,
     js_domain: Option<String>,
+    auth: Option<AuthMode>,
 }
 
 impl Default for LatticeBuilder {
@@ -41,6 +44,7 @@ impl Default for LatticeBuilder {
             backend: None,
             images: None,
             js_domain: None,
+            auth: None,
         }
     }
 }
@@ -79,6 +83,16 @@ impl LatticeBuilder {
     /// digits, `-` and `_`; another is a configuration error at [`LatticeBuilder::start`].
     pub fn jetstream_domain(mut self, domain: &str) -> Self {
         self.js_domain = Some(domain.to_string());
+        self
+    }
+
+    /// Runs NATS with accounts (catalogue SEC-04): an operator, the lattice's account and another,
+    /// a user each for the harness, the hosts' control and RPC connections and wadm (see
+    /// [`crate::nats_auth`]), and with `mode.tls` TLS with a certificate of the run's own CA.
+    /// Every client the harness starts is given its user (and the CA); [`Lattice::nats_auth`]
+    /// has the rest for tests.
+    pub fn nats_auth(mut self, mode: AuthMode) -> Self {
+        self.auth = Some(mode);
         self
     }
 
@@ -158,12 +172,22 @@ impl LatticeBuilder {
             .unwrap_or_else(crate::settings::image_overrides);
         let runtime =
             Runtime::create(backend, &name, &binaries, &images, log_dir.path(), timeout).await?;
+        // In the shared folder: hosts in containers read their credentials files and CA there.
+        let auth = match self.auth {
+            Some(mode) => Some(NatsAuth::generate(
+                &shared.join("nats-auth"),
+                mode,
+                &runtime.nats_names(),
+            )?),
+            None => None,
+        };
         let (nats, client) = runtime
             .start_nats(
                 &binaries,
                 log_dir.path(),
                 timeout,
                 self.js_domain.as_deref(),
+                auth.as_ref(),
             )
             .await?;
         let (nats_host, nats_port) = runtime.nats_address(&nats);
@@ -186,6 +210,7 @@ impl LatticeBuilder {
                     lattice: &name,
                     heartbeat: self.heartbeat,
                     js_domain: self.js_domain.as_deref(),
+                    auth: auth.as_ref(),
                     log_dir: log_dir.path(),
                     index,
                     journal: &journal,
@@ -194,6 +219,9 @@ impl LatticeBuilder {
                 (launch, spec)
             })
             .collect();
+        // wadm's user (and CA) first, so a test's own wadm variables still win.
+        let mut wadm_env = auth.as_ref().map(wadm_auth_env).unwrap_or_default();
+        wadm_env.extend(self.wadm_env.iter().cloned());
         let start_wadm = async {
             match self.wadm {
                 true => {
@@ -202,7 +230,7 @@ impl LatticeBuilder {
                         &binaries.wadm,
                         &wadm_nats,
                         self.js_domain.as_deref(),
-                        &self.wadm_env,
+                        &wadm_env,
                         log_dir.path(),
                     )
                     .await?;
@@ -236,7 +264,7 @@ impl LatticeBuilder {
                             &binaries.wadm,
                             &wadm_nats,
                             self.js_domain.as_deref(),
-                            &self.wadm_env,
+                            &wadm_env,
                             log_dir.path(),
                         )
                         .await?,
@@ -277,6 +305,7 @@ impl LatticeBuilder {
             heartbeat: self.heartbeat,
             js_domain: self.js_domain.clone(),
             start_timeout: self.timeout,
+            auth,
         };
         lattice.wait_hosts_answer_ctl(timeout).await?;
         // wadm's knowledge of the hosts is not part of lattice-up: it is watched from here in the
@@ -317,9 +346,17 @@ pub struct Lattice {
     pub(crate) js_domain: Option<String>,
     #[cfg_attr(not(feature = "containers"), allow(dead_code))]
     pub(crate) start_timeout: Duration,
+    /// The accounts, users and certificates of its NATS, when it runs with them.
+    pub(crate) auth: Option<NatsAuth>,
 }
 
 impl Lattice {
+    /// The accounts, users and certificates of the lattice's NATS, when it was started with
+    /// [`LatticeBuilder::nats_auth`].
+    pub fn nats_auth(&self) -> Option<&NatsAuth> {
+        self.auth.as_ref()
+    }
+
     /// A builder with one host and no wadm.
     pub fn builder() -> LatticeBuilder {
         LatticeBuilder::default()
@@ -532,8 +569,14 @@ impl Lattice {
         &self,
         component_id: &str,
     ) -> Result<wrpc_transport_nats::Client, HarnessError> {
-        let creds = self.runtime.existing().and_then(|e| e.creds.as_deref());
-        crate::wrpc::client_with(&self.nats_url(), creds, &self.name, component_id).await
+        let auth = match self.runtime.existing() {
+            Some(e) => crate::nats::ClientAuth {
+                creds: e.creds.as_deref(),
+                ca: e.tls_ca.as_deref(),
+            },
+            None => crate::nats::ClientAuth::of(self.auth.as_ref()),
+        };
+        crate::wrpc::client_with(&self.nats_url(), auth, &self.name, component_id).await
     }
 
     /// Waits until every host answers a control request addressed to it (`host.get.<id>`). A
@@ -861,6 +904,7 @@ impl Lattice {
             lattice,
             heartbeat: self.heartbeat,
             js_domain: self.js_domain.as_deref(),
+            auth: self.auth.as_ref(),
             log_dir: &log_dir,
             index: 1000 + index,
             journal,
@@ -868,6 +912,20 @@ impl Lattice {
         };
         launch.start(spec).await
     }
+}
+
+/// wadm's user, as the JWT and seed literals of its own contract, and the CA when NATS requires
+/// TLS.
+fn wadm_auth_env(auth: &NatsAuth) -> Vec<(String, String)> {
+    let creds = auth.creds(Who::Wadm);
+    let mut env = vec![
+        ("WADM_NATS_JWT".to_string(), creds.jwt.clone()),
+        ("WADM_NATS_NKEY".to_string(), creds.seed.clone()),
+    ];
+    if let Some(tls) = auth.tls() {
+        env.push(("WADM_NATS_TLS_CA_FILE".into(), tls.ca.display().to_string()));
+    }
+    env
 }
 
 #[cfg(test)]

@@ -77,6 +77,7 @@ pub mod journal;
 pub mod lattice;
 pub mod manifest;
 mod nats;
+pub mod nats_auth;
 pub mod net;
 #[cfg(feature = "otel")]
 pub mod otel;

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use crate::error::HarnessError;
+use crate::nats_auth::{NatsAuth, Who};
 use crate::process::ManagedProcess;
 use crate::wait::{Probe, Wait};
 
@@ -28,15 +29,25 @@ impl NatsServer {
         dir: &Path,
         timeout: Duration,
         js_domain: Option<&str>,
+        auth: Option<&NatsAuth>,
     ) -> Result<(Self, async_nats::Client), HarnessError> {
         let store = dir.join("jetstream");
         let mut args = Vec::new();
+        // The domain and the accounts have no flags: a config file with them, the flags below on
+        // top.
+        let mut conf = String::new();
         if let Some(domain) = js_domain {
-            // The domain has no flag: a config file with it, the flags below on top.
-            let conf = dir.join("nats-domain.conf");
-            std::fs::write(&conf, format!("jetstream {{\n  domain: \"{domain}\"\n}}\n"))
-                .map_err(HarnessError::io("write nats-server's domain config"))?;
-            args.extend(["--config".to_string(), conf.display().to_string()]);
+            conf.push_str(&format!("jetstream {{\n  domain: \"{domain}\"\n}}\n"));
+        }
+        if let Some(auth) = auth {
+            let certs = auth.tls().map(|t| t.cert.clone()).unwrap_or_default();
+            let cert_dir = certs.parent().map(|p| p.display().to_string()).unwrap_or_default();
+            conf.push_str(&auth.server_config(&cert_dir));
+        }
+        if !conf.is_empty() {
+            let path = dir.join("nats.conf");
+            std::fs::write(&path, conf).map_err(HarnessError::io("write nats-server's config"))?;
+            args.extend(["--config".to_string(), path.display().to_string()]);
         }
         args.extend([
             "--jetstream".to_string(),
@@ -60,7 +71,7 @@ impl NatsServer {
         let server = Self { process, port };
         // Ready by protocol: a client connects and round-trips a flush.
         let url = server.url();
-        let client = connect(&url, "wcc-harness").await?;
+        let client = connect_with(&url, "wcc-harness", ClientAuth::of(auth)).await?;
         wait_flush(&client, &url, timeout).await?;
         Ok((server, client))
     }
@@ -90,18 +101,35 @@ pub(crate) async fn wait_flush(
     Ok(())
 }
 
-/// Connects a client, bounded in time, with a clear error when NATS is unreachable.
-pub(crate) async fn connect(url: &str, name: &str) -> Result<async_nats::Client, HarnessError> {
-    connect_with(url, name, None).await
+/// How a client of the harness authenticates: a credentials file, and a CA to trust when the
+/// server requires TLS.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ClientAuth<'a> {
+    pub(crate) creds: Option<&'a Path>,
+    pub(crate) ca: Option<&'a Path>,
 }
 
-/// [`connect`] with a NATS credentials file (`.creds`) when the server needs one.
+impl<'a> ClientAuth<'a> {
+    /// The harness's own user of a lattice's [`NatsAuth`], if it has one.
+    pub(crate) fn of(auth: Option<&'a NatsAuth>) -> Self {
+        match auth {
+            Some(a) => Self {
+                creds: Some(a.creds_file(Who::Harness)),
+                ca: a.tls().map(|t| t.ca.as_path()),
+            },
+            None => Self::default(),
+        }
+    }
+}
+
+/// Connects a client, bounded in time, with a clear error when NATS is unreachable; with a NATS
+/// credentials file (`.creds`) and a CA when the server needs them.
 pub(crate) async fn connect_with(
     url: &str,
     name: &str,
-    creds: Option<&Path>,
+    auth: ClientAuth<'_>,
 ) -> Result<async_nats::Client, HarnessError> {
-    let options = match creds {
+    let options = match auth.creds {
         Some(path) => {
             check_creds(path)?;
             async_nats::ConnectOptions::with_credentials_file(path)
@@ -112,6 +140,10 @@ pub(crate) async fn connect_with(
                 })?
         }
         None => async_nats::ConnectOptions::new(),
+    };
+    let options = match auth.ca {
+        Some(ca) => options.add_root_certificates(ca.to_path_buf()).require_tls(true),
+        None => options,
     };
     let options = options
         .name(name)

@@ -4,7 +4,7 @@
 //!
 //! The wire types and constants are wasmCloud's own (`wasmcloud-secrets-types`); the sealing is
 //! nkeys' xkeys. Secret references (the `SECRET_*` configs that name a secret) are built with
-//! [`reference`].
+//! [`reference()`].
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 

@@ -70,6 +70,8 @@ pub(crate) struct HostLaunch<'a> {
     pub(crate) heartbeat: Duration,
     /// `WASMCLOUD_JS_DOMAIN`, when the lattice has a JetStream domain.
     pub(crate) js_domain: Option<&'a str>,
+    /// The users (and CA) of a NATS with accounts.
+    pub(crate) auth: Option<&'a crate::nats_auth::NatsAuth>,
     pub(crate) log_dir: &'a Path,
     pub(crate) index: usize,
     pub(crate) journal: &'a Journal,
@@ -94,6 +96,22 @@ impl HostLaunch<'_> {
         ];
         if let Some(domain) = self.js_domain {
             env.push(("WASMCLOUD_JS_DOMAIN".into(), domain.to_string()));
+        }
+        if let Some(auth) = self.auth {
+            // Each connection its own user, one as JWT and seed, the other as a creds file
+            // (catalogue SEC-04: both ways, each separately).
+            let ctl = auth.creds(crate::nats_auth::Who::Ctl);
+            env.push(("WASMCLOUD_CTL_JWT".into(), ctl.jwt.clone()));
+            env.push(("WASMCLOUD_CTL_SEED".into(), ctl.seed.clone()));
+            let rpc = auth.creds_file(crate::nats_auth::Who::Rpc);
+            env.push(("WASMCLOUD_RPC_CREDS".into(), rpc.display().to_string()));
+            if let Some(tls) = auth.tls() {
+                env.push(("WASMCLOUD_CTL_TLS".into(), "true".into()));
+                env.push(("WASMCLOUD_RPC_TLS".into(), "true".into()));
+                // The host's NATS connections trust the system's roots only (its
+                // WASMCLOUD_TLS_CA_PATH is for registries and OTLP): the run's CA goes there.
+                env.push(("SSL_CERT_FILE".into(), tls.ca.display().to_string()));
+            }
         }
         if !spec.features.is_empty() {
             env.push((

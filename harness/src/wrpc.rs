@@ -105,18 +105,19 @@ pub async fn client(
     lattice: &str,
     component_id: &str,
 ) -> Result<wrpc_transport_nats::Client, HarnessError> {
-    client_with(nats_url, None, lattice, component_id).await
+    client_with(nats_url, crate::nats::ClientAuth::default(), lattice, component_id).await
 }
 
-/// [`client`] with a NATS credentials file (an existing lattice's NATS may need one).
+/// [`client`] with a NATS credentials file and a CA (an existing lattice's NATS, or one with
+/// accounts, may need them).
 pub(crate) async fn client_with(
     nats_url: &str,
-    creds: Option<&std::path::Path>,
+    auth: crate::nats::ClientAuth<'_>,
     lattice: &str,
     component_id: &str,
 ) -> Result<wrpc_transport_nats::Client, HarnessError> {
     let url = nats_url.to_string();
-    let options = match creds {
+    let options = match auth.creds {
         Some(path) => async_nats_wrpc::ConnectOptions::with_credentials_file(path)
             .await
             .map_err(|e| HarnessError::Credentials {
@@ -124,6 +125,10 @@ pub(crate) async fn client_with(
                 problem: e.to_string(),
             })?,
         None => async_nats_wrpc::ConnectOptions::new(),
+    };
+    let options = match auth.ca {
+        Some(ca) => options.add_root_certificates(ca.to_path_buf()).require_tls(true),
+        None => options,
     };
     let options = options
         .name("wcc-wrpc")

@@ -238,14 +238,27 @@ impl ContainerLattice {
     pub(crate) async fn start_nats(
         &self,
         js_domain: Option<&str>,
+        auth: Option<&crate::nats_auth::NatsAuth>,
     ) -> Result<(ContainerService, u16), HarnessError> {
-        let config = match js_domain {
+        let mut config = match js_domain {
             Some(domain) => NATS_CONFIG.replace(
                 "  store_dir: \"/data\"\n",
                 &format!("  store_dir: \"/data\"\n  domain: \"{domain}\"\n"),
             ),
             None => NATS_CONFIG.to_string(),
         };
+        // Accounts, and TLS with the certificate and key copied in beside the config.
+        let mut copies: Vec<(&str, Vec<u8>)> = Vec::new();
+        if let Some(auth) = auth {
+            config.push_str(&auth.server_config("/certs"));
+            if let Some(tls) = auth.tls() {
+                for (to, from) in [("/certs/cert.pem", &tls.cert), ("/certs/key.pem", &tls.key)] {
+                    let bytes = std::fs::read(from)
+                        .map_err(HarnessError::io(format!("read {}", from.display())))?;
+                    copies.push((to, bytes));
+                }
+            }
+        }
         let mut last = None;
         for _ in 0..3 {
             let port = crate::net::free_port()?;
@@ -254,7 +267,7 @@ impl ContainerLattice {
                 .with_wait_for(WaitFor::message_on_stderr("Server is ready"));
             let mut labels = engine::labels(&self.run);
             labels.insert("wcc.service".into(), "nats-server".into());
-            let request = image
+            let mut request = image
                 .with_cmd(["--config", "/nats.conf"])
                 .with_copy_to("/nats.conf", config.as_bytes().to_vec())
                 .with_network(self.network.clone())
@@ -263,6 +276,9 @@ impl ContainerLattice {
                 .with_mapped_port(port, NATS_PORT.tcp())
                 .with_mount(Mount::volume_mount(self.volume.clone(), "/data"))
                 .with_startup_timeout(self.timeout);
+            for (to, bytes) in &copies {
+                request = request.with_copy_to(*to, bytes.clone());
+            }
             let logs = ContainerLogs::new("nats-server", &self.log_dir)?;
             match request.start().await {
                 Ok(container) => {

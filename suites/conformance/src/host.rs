@@ -8,6 +8,7 @@ mod auction;
 mod claims;
 mod heartbeat;
 mod membership;
+mod nats_auth;
 mod registry;
 mod robustness;
 mod secrets;
@@ -639,6 +640,7 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &COMPONENT_LIMITS,
     ];
     tests.extend(membership::all());
+    tests.extend(nats_auth::all());
     tests.extend(robustness::all());
     tests
 }

@@ -34,7 +34,7 @@ Vendor flow:
   wasmcloud-conformance run --implementation acme --host-image acme/wasmcloud:1.9 --wadm-image acme/wadm:0.21
   or, against a lattice you run (the suite only connects; one test at a time, each undone after):
   wasmcloud-conformance run --implementation acme --target existing --nats-url nats://nats.acme:4222 \\
-    [--nats-creds acme.creds] --lattice default
+    [--nats-creds acme.creds] [--nats-tls-ca ca.pem] --lattice default
   Each run writes results/<implementation>/<host version>/<run id>/ (report.json, report.html,
   summary.md, junit.xml, badge.svg, bundle.tar.gz); <host version>/latest links to the newest.
   wasmcloud-conformance verify results/acme/<host version>/latest/bundle.tar.gz
@@ -181,6 +181,10 @@ enum Command {
         /// NATS credentials file (.creds) for the existing lattice, when its server needs one.
         #[arg(long, env = "WCC_NATS_CREDS")]
         nats_creds: Option<PathBuf>,
+        /// CA certificate (PEM) to trust for the existing lattice's NATS server: TLS is then
+        /// required (--target existing).
+        #[arg(long, env = "WCC_NATS_TLS_CA")]
+        nats_tls_ca: Option<PathBuf>,
         /// Lattice name of the existing lattice (its hosts' WASMCLOUD_LATTICE).
         #[arg(long, env = "WCC_LATTICE", default_value = "default")]
         lattice: String,
@@ -280,13 +284,14 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             target,
             nats_url,
             nats_creds,
+            nats_tls_ca,
             lattice,
         } => {
             let selection = select.parse()?;
             let existing = match target {
                 cli::target::TargetKind::Started => None,
                 cli::target::TargetKind::Existing => {
-                    Some(cli::target::existing_target(nats_url, nats_creds, lattice)?)
+                    Some(cli::target::existing_target(nats_url, nats_creds, nats_tls_ca, lattice)?)
                 }
             };
             let images = [

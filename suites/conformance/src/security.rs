@@ -12,6 +12,7 @@ use crate::steps::scale;
 
 mod claims;
 mod limits;
+mod nats_auth;
 mod sandbox;
 mod secrets;
 
@@ -208,6 +209,7 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &sandbox::SANDBOX,
     ];
     tests.extend(claims::all());
+    tests.extend(nats_auth::all());
     tests.extend(secrets::all());
     tests
 }

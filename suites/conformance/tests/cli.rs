@@ -1390,6 +1390,53 @@ async fn existing_target_with_a_lattice_that_has_no_hosts() {
     expect(&out, NO_HOSTS, &["nobody-here", "no host answered"]);
 }
 
+/// An existing lattice whose NATS has accounts and requires TLS (catalogue SEC-04): the runner
+/// connects with `--nats-creds` and `--nats-tls-ca` and runs an eligible test; without the CA it
+/// cannot connect, and with a user of another account it finds no host.
+#[tokio::test(flavor = "multi_thread")]
+async fn existing_target_with_nats_accounts_and_tls() {
+    let lattice = harness::Lattice::builder()
+        .hosts(1)
+        .nats_auth(harness::lattice::AuthMode { tls: true })
+        .start()
+        .await
+        .unwrap();
+    let auth = lattice.nats_auth().unwrap();
+    let creds = auth.creds_file(harness::nats_auth::Who::Harness).display().to_string();
+    let other = auth.creds_file(harness::nats_auth::Who::Other).display().to_string();
+    let ca = auth.tls().unwrap().ca.display().to_string();
+    let (url, name) = (lattice.nats_url(), lattice.name().to_string());
+    let dir = tmp();
+    let results = dir.path().join("results");
+    let run = move |extra: Vec<String>| {
+        let mut args: Vec<String> = [
+            "run", "--target", "existing", "--nats-url", &url, "--lattice", &name,
+            "--implementation", "acme", "--results", results.to_str().unwrap(),
+            "--filter", "config::put_get_delete",
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        args.extend(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cmd(&args, &[])
+    };
+    let run = std::sync::Arc::new(run);
+    let with = |extra: &[&str]| {
+        let run = run.clone();
+        let extra: Vec<String> = extra.iter().map(ToString::to_string).collect();
+        tokio::task::spawn_blocking(move || run(extra))
+    };
+    let out = with(&["--nats-creds", &creds, "--nats-tls-ca", &ca]).await.unwrap();
+    expect(&out, OK, &["PASSED"]);
+    let out = with(&["--nats-creds", &creds]).await.unwrap();
+    expect(&out, NATS_UNREACHABLE, &["certificate"]);
+    let out = with(&["--nats-creds", &other, "--nats-tls-ca", &ca]).await.unwrap();
+    expect(&out, NO_HOSTS, &["no host answered"]);
+    let out = with(&["--nats-creds", &creds, "--nats-tls-ca", "/nonexistent/ca.pem"]).await.unwrap();
+    expect(&out, CREDENTIALS, &["/nonexistent/ca.pem", "--nats-tls-ca"]);
+}
+
 /// What runs on a lattice: components and providers per host, links, wadm applications.
 async fn state_of(lattice: &harness::Lattice) -> Vec<String> {
     let mut seen = Vec::new();

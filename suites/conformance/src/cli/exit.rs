@@ -42,7 +42,8 @@ pub(crate) enum Exit {
     NatsUnreachable,
     /// No host of the existing lattice answers a control-interface ping.
     NoHosts,
-    /// The NATS credentials file (`--nats-creds`) does not exist or cannot be used.
+    /// The NATS credentials file (`--nats-creds`) or TLS CA (`--nats-tls-ca`) does not exist or
+    /// cannot be used.
     Credentials,
     /// `verify`: the report names another catalogue (version or SHA-256) than the one it is
     /// checked against, or none.
@@ -128,7 +129,7 @@ impl Exit {
             Exit::TargetIncomplete => "--target existing without --nats-url (WCC_NATS_URL)",
             Exit::NatsUnreachable => "--target existing: the NATS server at --nats-url cannot be reached (answered within seconds)",
             Exit::NoHosts => "--target existing: no host of --lattice answers a control-interface ping (bounded wait)",
-            Exit::Credentials => "--target existing: the --nats-creds file does not exist or is not usable",
+            Exit::Credentials => "--target existing: the --nats-creds or --nats-tls-ca file does not exist or is not usable",
             Exit::CatalogueMismatch => "verify: the report names another catalogue (version, sha256) than verify's, or none",
             Exit::Internal => "internal error of the program itself",
         }

@@ -23,6 +23,7 @@ pub(crate) enum TargetKind {
 pub(crate) fn existing_target(
     nats_url: Option<String>,
     creds: Option<PathBuf>,
+    tls_ca: Option<PathBuf>,
     lattice: String,
 ) -> Result<ExistingLattice, CliError> {
     let Some(url) = nats_url.filter(|u| !u.trim().is_empty()) else {
@@ -43,6 +44,18 @@ pub(crate) fn existing_target(
             ));
         }
         target = target.creds(path);
+    }
+    if let Some(path) = tls_ca {
+        if !path.is_file() {
+            return Err(CliError::new(
+                Exit::Credentials,
+                format!(
+                    "the NATS TLS CA file {} does not exist or is not a file (--nats-tls-ca / WCC_NATS_TLS_CA)",
+                    path.display()
+                ),
+            ));
+        }
+        target = target.tls_ca(path);
     }
     Ok(target)
 }

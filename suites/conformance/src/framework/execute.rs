@@ -242,6 +242,9 @@ fn builder_for(
     if let Some(domain) = test.setup.js_domain {
         builder = builder.jetstream_domain(domain);
     }
+    if let Some(tls) = test.setup.nats_auth {
+        builder = builder.nats_auth(harness::lattice::AuthMode { tls });
+    }
     if let (Some(rx), true) = (otel, test.setup.wadm) {
         for (k, v) in rx.endpoint_env() {
             builder = builder.wadm_env(&k, &v);

@@ -152,6 +152,8 @@ pub struct Setup {
     pub suite_lattice: Option<&'static str>,
     /// A JetStream domain for NATS, every host and wadm (catalogue Q-11).
     pub js_domain: Option<&'static str>,
+    /// NATS with accounts and users (and TLS when set to `Some(true)`), catalogue SEC-04.
+    pub nats_auth: Option<bool>,
 }
 
 impl Setup {
@@ -171,7 +173,19 @@ impl Setup {
             wadm_env: &[],
             suite_lattice: None,
             js_domain: None,
+            nats_auth: None,
         }
+    }
+
+    /// NATS in operator mode with the lattice's account and another, each client with its own
+    /// user, and with `tls` requiring TLS with a certificate of the run's own CA
+    /// ([`harness::nats_auth`]). Only a lattice the suite starts can be given one.
+    pub const fn nats_auth(mut self, tls: bool) -> Self {
+        self.nats_auth = Some(tls);
+        if self.suite_lattice.is_none() {
+            self.suite_lattice = Some("runs NATS with accounts of its own");
+        }
+        self
     }
 
     /// NATS with JetStream domain `domain`, and every host and wadm told so. Only a lattice the
