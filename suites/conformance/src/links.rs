@@ -8,7 +8,6 @@ use harness::lattice::HostSpec;
 use harness::wait::{Probe, Wait};
 use wasmcloud_control_interface::Link;
 
-use crate::bindings::runner;
 use crate::fixtures::{PROBE_RUST, RUNNER_RUST};
 use crate::framework::properties::{short, text};
 use crate::framework::T;
@@ -196,14 +195,6 @@ pub static COMPONENT_CALLS_LINKED_TARGET: ConformanceTest = ConformanceTest {
     run: component_calls_linked_target,
 };
 
-async fn run_outcome(client: &wrpc_transport_nats::Client, msg: &str) -> Result<String, String> {
-    match tokio::time::timeout(T.attempt, runner::run(client, None, msg)).await {
-        Ok(Ok(answer)) => Ok(answer),
-        Ok(Err(e)) => Err(format!("{e:#}")),
-        Err(_) => Err("no answer within 15 s".into()),
-    }
-}
-
 fn component_calls_linked_target(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
@@ -217,7 +208,7 @@ fn component_calls_linked_target(cx: Cx) -> TestFuture {
         .await?;
         let client = cx.lattice().wrpc_client("runner").await?;
 
-        let unlinked = run_outcome(&client, "before").await;
+        let unlinked = crate::steps::run_outcome(&client, "before").await;
         ensure!(
             unlinked.is_err(),
             "an unlinked import answered {unlinked:?} (deny by default, NET-09)"
@@ -238,7 +229,7 @@ fn component_calls_linked_target(cx: Cx) -> TestFuture {
         .interval(Duration::from_millis(200))
         .until(|n| async move {
             let msg = format!("through the link #{n}");
-            match run_outcome(client_ref, &msg).await {
+            match crate::steps::run_outcome(client_ref, &msg).await {
                 Ok(answer) if answer == msg => Probe::Ready(()),
                 Ok(answer) => Probe::NotYet(format!("answered {answer:?} for {msg:?}")),
                 Err(e) => Probe::NotYet(e),
@@ -259,7 +250,7 @@ fn component_calls_linked_target(cx: Cx) -> TestFuture {
         .consecutive(2)
         .interval(Duration::from_millis(200))
         .until(|_| async move {
-            match run_outcome(client_ref, "after").await {
+            match crate::steps::run_outcome(client_ref, "after").await {
                 Ok(answer) => Probe::NotYet(format!("still answered {answer:?}")),
                 Err(_) => Probe::Ready(()),
             }
@@ -283,44 +274,10 @@ pub static CROSS_HOST_CALL: ConformanceTest = ConformanceTest {
     run: cross_host_call,
 };
 
-/// The cross-host setup: an echo (`far-echo`) on host 1 only, a runner (`near-runner`) on host 0
-/// linked to it, and the runner's client once three calls in a row have come back across.
-async fn runner_linked_across_hosts(cx: &Cx) -> anyhow::Result<wrpc_transport_nats::Client> {
-    let ids = cx.lattice().host_ids();
-    let probe = cx.fixture(PROBE_RUST)?.file_ref();
-    scale(cx, &ids[1], &probe, "far-echo", 1).await?;
-    let runner = cx.fixture(RUNNER_RUST)?.file_ref();
-    scale(cx, &ids[0], &runner, "near-runner", 1).await?;
-    crate::steps::put_link(
-        cx,
-        crate::steps::echo_link("near-runner", "far-echo", "default")?,
-    )
-    .await?;
-    let client = cx.lattice().wrpc_client("near-runner").await?;
-    let client_ref = &client;
-    Wait::new(
-        "near-runner (host 0) to reach far-echo (host 1)",
-        T.converge,
-    )
-    .kind("link")
-    .consecutive(3)
-    .interval(Duration::from_millis(200))
-    .until(|n| async move {
-        let msg = format!("across hosts #{n}");
-        match run_outcome(client_ref, &msg).await {
-            Ok(answer) if answer == msg => Probe::Ready(()),
-            Ok(answer) => Probe::NotYet(format!("answered {answer:?}")),
-            Err(e) => Probe::NotYet(e),
-        }
-    })
-    .await?;
-    Ok(client)
-}
-
 fn cross_host_call(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
-        runner_linked_across_hosts(&cx).await?;
+        crate::steps::runner_linked_across_hosts(&cx).await?;
         let inv0 = crate::steps::inventory(&cx, &ids[0]).await?;
         ensure!(
             inv0.components().iter().all(|c| c.id() != "far-echo"),
@@ -480,9 +437,9 @@ fn generated_strings_across_hosts(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let mut draw = cx.draw()?;
         let cases = draw.values(&text(64, 64 * 1024))?;
-        let client = runner_linked_across_hosts(&cx).await?;
+        let client = crate::steps::runner_linked_across_hosts(&cx).await?;
         for (i, msg) in cases.iter().enumerate() {
-            let answer = run_outcome(&client, msg).await.map_err(|e| {
+            let answer = crate::steps::run_outcome(&client, msg).await.map_err(|e| {
                 anyhow::anyhow!(
                     "case {} of {} ({}): run({}) failed: {e}",
                     i + 1,

@@ -168,6 +168,103 @@ fn traceparent(cx: Cx) -> TestFuture {
     })
 }
 
+/// OBS-04: one trace across a link on two hosts, the callee's span the child of the caller's.
+pub static ACROSS_A_LINK: ConformanceTest = ConformanceTest {
+    name: "observability::trace_across_a_link",
+    source: file!(),
+    description: "a call with a W3C traceparent to a runner on host 0, linked to an echo on host 1, is exported as one trace: the runner's component_invocation span (func run, its instance and id) is the child of the caller's span, and the echo's component_invocation span on the other host (func echo, its instance and id) is the child of the runner's span: the trace context travels with the call over NATS",
+    area: Area::Observability,
+    features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc, Feature::Links],
+    covers: &["OBS-04", "NET-08", "NET-05"],
+    fixtures: &[PROBE_RUST, crate::fixtures::RUNNER_RUST],
+    setup: Setup::hosts(2).otel(),
+    run: across_a_link,
+};
+
+fn across_a_link(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let client = crate::steps::runner_linked_across_hosts(&cx).await?;
+        let trace_id = "5cf92f3577b34da6a3ce929d0e0e4737";
+        let caller = "10f067aa0ba902b8";
+        let mut headers = harness::wrpc::HeaderMap::new();
+        headers.insert("traceparent", format!("00-{trace_id}-{caller}-01").as_str());
+        let answer = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+            crate::bindings::runner::run(&client, Some(headers.clone()), "traced across")
+        })
+        .await
+        .context("runner.run with a traceparent")?;
+        ensure!(answer == "traced across", "the runner answered {answer:?}");
+        let rx = cx.otel()?;
+        let invocation = |spans: &[harness::otel::SpanView], id: &str| {
+            spans
+                .iter()
+                .find(|s| {
+                    s.name == "component_invocation"
+                        && s.attributes.get("id").map(String::as_str) == Some(id)
+                })
+                .cloned()
+        };
+        let (spans, runner, echo) = await_export(rx, "both invocation spans of the trace", |rx| {
+            let spans: Vec<_> = rx.spans().into_iter().filter(|s| s.trace_id == trace_id).collect();
+            let runner = invocation(&spans, "near-runner")?;
+            let echo = invocation(&spans, "far-echo")?;
+            Some((spans, runner, echo))
+        })
+        .await?;
+        ensure!(
+            runner.parent_span_id == caller,
+            "the runner's invocation span has parent {:?}; the caller's span is {caller}",
+            runner.parent_span_id
+        );
+        for (span, func, instance, id) in [
+            (&runner, "run", "test:fixtures/runner@0.1.0", "near-runner"),
+            (&echo, "echo", "test:fixtures/echo@0.1.0", "far-echo"),
+        ] {
+            ensure!(
+                span.attributes.get("func").map(String::as_str) == Some(func)
+                    && span.attributes.get("instance").map(String::as_str) == Some(instance)
+                    && span.service == "wasmcloud-host",
+                "{id}'s invocation span: service {:?}, attributes {:?}; expected func {func}, instance {instance}",
+                span.service,
+                span.attributes
+            );
+        }
+        ensure!(
+            echo.parent_span_id == runner.span_id,
+            "the echo's invocation span has parent {:?}, not the runner's invocation span {} (chain: {:?}; spans of the trace: {:?})",
+            echo.parent_span_id,
+            runner.span_id,
+            chain(&spans, &echo, &runner.span_id),
+            spans.iter().map(|s| (&s.name, &s.span_id, &s.parent_span_id)).collect::<Vec<_>>()
+        );
+        Ok(())
+    })
+}
+
+/// The names of the spans from `from` up to (not including) the span `ancestor`, following
+/// parents within `spans`; an error says where the chain breaks.
+fn chain(
+    spans: &[harness::otel::SpanView],
+    from: &harness::otel::SpanView,
+    ancestor: &str,
+) -> Result<Vec<String>, String> {
+    let mut path = Vec::new();
+    let mut at = from;
+    while at.span_id != ancestor {
+        path.push(at.name.clone());
+        if path.len() > 32 {
+            return Err(format!("no end after {path:?}"));
+        }
+        at = spans.iter().find(|s| s.span_id == at.parent_span_id).ok_or_else(|| {
+            format!(
+                "the chain from {} breaks at {} (parent {:?} not exported in the trace): {path:?}",
+                from.name, at.name, at.parent_span_id
+            )
+        })?;
+    }
+    Ok(path)
+}
+
 /// OBS-05: the invocation metrics with their attributes.
 pub static INVOCATION_METRICS: ConformanceTest = ConformanceTest {
     name: "observability::invocation_metrics",
@@ -576,6 +673,7 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
     vec![
         &TRACES,
         &TRACEPARENT,
+        &ACROSS_A_LINK,
         &INVOCATION_METRICS,
         &HOST_METRICS,
         &COMPONENT_LOGS,

@@ -484,4 +484,47 @@ pub async fn host_log_line(cx: &Cx, index: usize, token: &str) -> anyhow::Result
             .await?,
     )
 }
+/// Calls `runner.run(msg)` through `client`, bounded: the answer, or why there was none.
+pub async fn run_outcome(client: &wrpc_transport_nats::Client, msg: &str) -> Result<String, String> {
+    match tokio::time::timeout(T.attempt, crate::bindings::runner::run(client, None, msg)).await {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(_) => Err(format!("no answer within {:?}", T.attempt)),
+    }
+}
+
+/// The cross-host setup: an echo (`far-echo`) on host 1 only, a runner (`near-runner`) on host 0
+/// linked to it, and the runner's client once three calls in a row have come back across.
+pub async fn runner_linked_across_hosts(cx: &Cx) -> anyhow::Result<wrpc_transport_nats::Client> {
+    let ids = cx.lattice().host_ids();
+    let probe = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+    scale(cx, &ids[1], &probe, "far-echo", 1).await?;
+    let runner = cx.fixture(crate::fixtures::RUNNER_RUST)?.file_ref();
+    scale(cx, &ids[0], &runner, "near-runner", 1).await?;
+    crate::steps::put_link(
+        cx,
+        crate::steps::echo_link("near-runner", "far-echo", "default")?,
+    )
+    .await?;
+    let client = cx.lattice().wrpc_client("near-runner").await?;
+    let client_ref = &client;
+    Wait::new(
+        "near-runner (host 0) to reach far-echo (host 1)",
+        T.converge,
+    )
+    .kind("link")
+    .consecutive(3)
+    .interval(Duration::from_millis(200))
+    .until(|n| async move {
+        let msg = format!("across hosts #{n}");
+        match run_outcome(client_ref, &msg).await {
+            Ok(answer) if answer == msg => Probe::Ready(()),
+            Ok(answer) => Probe::NotYet(format!("answered {answer:?}")),
+            Err(e) => Probe::NotYet(e),
+        }
+    })
+    .await?;
+    Ok(client)
+}
+
 pub mod secrets;
