@@ -884,6 +884,42 @@ impl Lattice {
         self.launch_extra_host(spec, lattice, &journal).await
     }
 
+    /// Starts another wadm on this lattice's NATS, with `extra` applied last to its environment
+    /// (e.g. `WADM_MULTITENANT`), and waits until its API answers `model.list` under
+    /// `api_prefix` (default `wadm.api`), or fails with its log tail if it exits first. Returns
+    /// it with a client of that API; dropping the handle stops it. For a lattice started without
+    /// wadm (two wadms would share one queue group).
+    pub async fn add_wadm(
+        &self,
+        extra: &[(String, String)],
+        api_prefix: Option<&str>,
+    ) -> Result<(WadmHandle, Wadm), HarnessError> {
+        let binaries = self.owned("starting wadm")?;
+        if self.wadm.is_some() {
+            return Err(HarnessError::Config(
+                "add_wadm is for a lattice started without wadm".into(),
+            ));
+        }
+        let log_dir = self
+            .log_dir()
+            .ok_or_else(|| HarnessError::Config("the lattice has no log directory".into()))?;
+        let (nats_host, nats_port) = self.runtime.nats_address(&self.nats);
+        let mut env = self.auth.as_ref().map(wadm_auth_env).unwrap_or_default();
+        env.extend(extra.iter().cloned());
+        let mut handle = WadmHandle::spawn(
+            &self.runtime,
+            &binaries.wadm,
+            &format!("{nats_host}:{nats_port}"),
+            self.js_domain.as_deref(),
+            &env,
+            &log_dir,
+        )
+        .await?;
+        let api = Wadm::with_prefix(self.client.clone(), &self.name, api_prefix, self.journal.clone());
+        handle.wait_api(&api, scaled(self.start_timeout)).await?;
+        Ok((handle, api))
+    }
+
     async fn launch_extra_host(
         &self,
         spec: HostSpec,

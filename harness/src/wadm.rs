@@ -69,8 +69,19 @@ impl Awareness {
 
 impl Wadm {
     pub(crate) fn new(nats: async_nats::Client, lattice: &str, journal: Journal) -> Self {
+        Self::with_prefix(nats, lattice, None, journal)
+    }
+
+    /// A client of wadm's API under `prefix` instead of `wadm.api` (a multitenant wadm answers
+    /// under `<account>.wadm.api`).
+    pub(crate) fn with_prefix(
+        nats: async_nats::Client,
+        lattice: &str,
+        prefix: Option<&str>,
+        journal: Journal,
+    ) -> Self {
         Self {
-            client: Client::from_nats_client(lattice, None, nats),
+            client: Client::from_nats_client(lattice, prefix, nats),
             journal,
             awareness: None,
         }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 mod events;
 mod manifests;
+mod multitenant;
 
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
@@ -828,5 +829,6 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &events::RESTART_REBUILDS,
         &manifests::STORED_UNCHANGED,
         &manifests::INVALID_REFUSED,
+        &multitenant::API_UNDER_ACCOUNT,
     ]
 }
