@@ -23,3 +23,10 @@ pub const SANDBOX_RUST: FixtureRef = FixtureRef::new("sandbox", Lang::Rust);
 pub const SECRETS_RUST: FixtureRef = FixtureRef::new("secrets", Lang::Rust);
 /// The component that spends the time or memory it is asked to (`wcc:limits`).
 pub const LIMITS_RUST: FixtureRef = FixtureRef::new("limits", Lang::Rust);
+/// The upstream HTTP server provider (crates.io `wasmcloud-provider-http-server` 0.27.1) as a
+/// provider archive.
+pub const HTTP_SERVER_PROVIDER: FixtureRef = FixtureRef::new("http-server-provider", Lang::Rust);
+/// The upstream NATS messaging provider (crates.io `wasmcloud-provider-messaging-nats` 0.27.0) as
+/// a provider archive.
+pub const MESSAGING_NATS_PROVIDER: FixtureRef =
+    FixtureRef::new("messaging-nats-provider", Lang::Rust);

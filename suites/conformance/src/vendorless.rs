@@ -16,6 +16,7 @@ use crate::bindings::{about, counter, echo, runner};
 use crate::framework::T;
 use crate::steps::{link, scale, wait_inventory};
 
+mod standalone;
 mod values;
 
 /// The language whose echo a runner in `lang` calls: the next one in report order, so that every
@@ -345,6 +346,7 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &DOTTED_ID,
     ])
     .chain(values::all())
+    .chain(standalone::all())
     .collect()
 }
 
