@@ -76,16 +76,15 @@ impl ExistingLattice {
     /// Dropping the returned [`Lattice`] closes the connection and stops nothing.
     pub async fn connect(&self) -> Result<Lattice, HarnessError> {
         let started = Instant::now();
-        let client =
-            crate::nats::connect_with(
-                &self.nats_url,
-                "wcc-harness",
-                crate::nats::ClientAuth {
-                    creds: self.creds.as_deref(),
-                    ca: self.tls_ca.as_deref(),
-                },
-            )
-            .await?;
+        let client = crate::nats::connect_with(
+            &self.nats_url,
+            "wcc-harness",
+            crate::nats::ClientAuth {
+                creds: self.creds.as_deref(),
+                ca: self.tls_ca.as_deref(),
+            },
+        )
+        .await?;
         crate::nats::wait_flush(&client, &self.nats_url, Duration::from_secs(10)).await?;
         let journal = Journal::new(started);
         journal.follow(&client, &self.lattice).await?;

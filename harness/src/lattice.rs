@@ -915,7 +915,12 @@ impl Lattice {
             &log_dir,
         )
         .await?;
-        let api = Wadm::with_prefix(self.client.clone(), &self.name, api_prefix, self.journal.clone());
+        let api = Wadm::with_prefix(
+            self.client.clone(),
+            &self.name,
+            api_prefix,
+            self.journal.clone(),
+        );
         handle.wait_api(&api, scaled(self.start_timeout)).await?;
         Ok((handle, api))
     }

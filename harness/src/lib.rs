@@ -63,6 +63,8 @@
 //! | `containers` | the Docker backend (`WCC_BACKEND=containers`, fault injection) via `testcontainers` |
 //! | `http` | `harness::wait::http_body`: wait until a route answers a body (reqwest) |
 //! | `otel` | `harness::otel`: an OTLP/HTTP receiver tests assert on (hyper, prost; implies `http`) |
+//! | `nats-auth` | `LatticeBuilder::nats_auth`: NATS with accounts, users and TLS made at run time (nats-io-jwt, rcgen) |
+//! | `secrets` | `harness::secrets`: a secrets backend for the host's secrets protocol (wasmcloud-secrets-types) |
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
@@ -89,6 +91,7 @@ pub mod redact;
 #[cfg(feature = "registry")]
 pub mod registry;
 mod scratch;
+#[cfg(feature = "secrets")]
 pub mod secrets;
 mod services;
 pub mod settings;

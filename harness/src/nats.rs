@@ -41,7 +41,10 @@ impl NatsServer {
         }
         if let Some(auth) = auth {
             let certs = auth.tls().map(|t| t.cert.clone()).unwrap_or_default();
-            let cert_dir = certs.parent().map(|p| p.display().to_string()).unwrap_or_default();
+            let cert_dir = certs
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
             conf.push_str(&auth.server_config(&cert_dir));
         }
         if !conf.is_empty() {
@@ -142,7 +145,9 @@ pub(crate) async fn connect_with(
         None => async_nats::ConnectOptions::new(),
     };
     let options = match auth.ca {
-        Some(ca) => options.add_root_certificates(ca.to_path_buf()).require_tls(true),
+        Some(ca) => options
+            .add_root_certificates(ca.to_path_buf())
+            .require_tls(true),
         None => options,
     };
     let options = options

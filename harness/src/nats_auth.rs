@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "nats-auth")]
 use nats_io_jwt::{Account, Operator, OperatorLimits, SystemAccount, Token, User};
+#[cfg(feature = "nats-auth")]
 use nkeys::KeyPair;
 
 use crate::error::HarnessError;
@@ -38,6 +40,7 @@ pub enum Who {
 }
 
 impl Who {
+    #[cfg_attr(not(feature = "nats-auth"), allow(dead_code))]
     const ALL: [Who; 6] = [
         Who::Harness,
         Who::Ctl,
@@ -47,6 +50,7 @@ impl Who {
         Who::Forged,
     ];
 
+    #[cfg_attr(not(feature = "nats-auth"), allow(dead_code))]
     fn name(self) -> &'static str {
         match self {
             Who::Harness => "harness",
@@ -70,7 +74,9 @@ pub struct Creds {
 
 impl std::fmt::Debug for Creds {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Creds").field("jwt", &self.jwt).finish_non_exhaustive()
+        f.debug_struct("Creds")
+            .field("jwt", &self.jwt)
+            .finish_non_exhaustive()
     }
 }
 
@@ -115,6 +121,7 @@ pub struct NatsAuth {
     tls: Option<TlsFiles>,
 }
 
+#[cfg(feature = "nats-auth")]
 fn user(account: &KeyPair, name: &str) -> Creds {
     let key = KeyPair::new_user();
     let claims = User {
@@ -130,6 +137,7 @@ fn user(account: &KeyPair, name: &str) -> Creds {
     }
 }
 
+#[cfg(feature = "nats-auth")]
 fn account(operator: &KeyPair, key: &KeyPair, name: &str, jetstream: bool) -> String {
     let limits = match jetstream {
         true => OperatorLimits::default(),
@@ -152,11 +160,25 @@ fn account(operator: &KeyPair, key: &KeyPair, name: &str, jetstream: bool) -> St
 }
 
 impl NatsAuth {
+    /// Needs the harness feature `nats-auth`; without it this is a configuration error.
+    #[cfg(not(feature = "nats-auth"))]
+    pub fn generate(_: &Path, _: AuthMode, _: &[String]) -> Result<Self, HarnessError> {
+        Err(HarnessError::Config(
+            "NATS with accounts needs the harness built with its feature `nats-auth`".into(),
+        ))
+    }
+
     /// Makes new keys, JWTs and (with `mode.tls`) a CA and a server certificate valid for
     /// `server_names` (DNS names or IP addresses), and writes the credentials files and PEM files
     /// into `dir`.
-    pub fn generate(dir: &Path, mode: AuthMode, server_names: &[String]) -> Result<Self, HarnessError> {
-        std::fs::create_dir_all(dir).map_err(HarnessError::io(format!("create {}", dir.display())))?;
+    #[cfg(feature = "nats-auth")]
+    pub fn generate(
+        dir: &Path,
+        mode: AuthMode,
+        server_names: &[String],
+    ) -> Result<Self, HarnessError> {
+        std::fs::create_dir_all(dir)
+            .map_err(HarnessError::io(format!("create {}", dir.display())))?;
         let operator = KeyPair::new_operator();
         let system = KeyPair::new_account();
         let lattice = KeyPair::new_account();
@@ -171,9 +193,18 @@ impl NatsAuth {
             .claims(operator_claims)
             .sign(&operator);
         let accounts = vec![
-            (system.public_key(), account(&operator, &system, "SYS", false)),
-            (lattice.public_key(), account(&operator, &lattice, "LATTICE", true)),
-            (other.public_key(), account(&operator, &other, "OTHER", true)),
+            (
+                system.public_key(),
+                account(&operator, &system, "SYS", false),
+            ),
+            (
+                lattice.public_key(),
+                account(&operator, &lattice, "LATTICE", true),
+            ),
+            (
+                other.public_key(),
+                account(&operator, &other, "OTHER", true),
+            ),
         ];
         let mut creds = BTreeMap::new();
         for who in Who::ALL {
@@ -251,35 +282,44 @@ impl NatsAuth {
     }
 }
 
+#[cfg(feature = "nats-auth")]
 fn write(path: &Path, text: &str) -> Result<(), HarnessError> {
     std::fs::write(path, text).map_err(HarnessError::io(format!("write {}", path.display())))
 }
 
+#[cfg(feature = "nats-auth")]
 fn tls_error(e: rcgen::Error) -> HarnessError {
     HarnessError::Config(format!("cannot make the run's TLS certificates: {e}"))
 }
 
 /// A CA, a server certificate it signs for `names`, and a second CA that signs nothing.
+#[cfg(feature = "nats-auth")]
 fn certificates(dir: &Path, names: &[String]) -> Result<TlsFiles, HarnessError> {
-    let ca = |cn: &str| -> Result<(rcgen::CertificateParams, rcgen::KeyPair, String), HarnessError> {
-        let key = rcgen::KeyPair::generate().map_err(tls_error)?;
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(tls_error)?;
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params.distinguished_name.push(rcgen::DnType::CommonName, cn);
-        params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::CrlSign,
-            rcgen::KeyUsagePurpose::DigitalSignature,
-        ];
-        let pem = params.self_signed(&key).map_err(tls_error)?.pem();
-        Ok((params, key, pem))
-    };
+    let ca =
+        |cn: &str| -> Result<(rcgen::CertificateParams, rcgen::KeyPair, String), HarnessError> {
+            let key = rcgen::KeyPair::generate().map_err(tls_error)?;
+            let mut params =
+                rcgen::CertificateParams::new(Vec::<String>::new()).map_err(tls_error)?;
+            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, cn);
+            params.key_usages = vec![
+                rcgen::KeyUsagePurpose::KeyCertSign,
+                rcgen::KeyUsagePurpose::CrlSign,
+                rcgen::KeyUsagePurpose::DigitalSignature,
+            ];
+            let pem = params.self_signed(&key).map_err(tls_error)?.pem();
+            Ok((params, key, pem))
+        };
     let (ca_params, ca_key, ca_pem) = ca("wasmcloud-conformance run CA")?;
     let (_, _, rogue_pem) = ca("wasmcloud-conformance rogue CA")?;
     let issuer = rcgen::Issuer::new(ca_params, ca_key);
     let server_key = rcgen::KeyPair::generate().map_err(tls_error)?;
     let mut params = rcgen::CertificateParams::new(names.to_vec()).map_err(tls_error)?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, "nats-server");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "nats-server");
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let cert = params.signed_by(&server_key, &issuer).map_err(tls_error)?;
     let files = TlsFiles {
@@ -295,26 +335,32 @@ fn certificates(dir: &Path, names: &[String]) -> Result<TlsFiles, HarnessError> 
     Ok(files)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "nats-auth"))]
 mod tests {
     use super::*;
 
     fn claims(jwt: &str) -> serde_json::Value {
         use base64::Engine as _;
         let body = jwt.split('.').nth(1).unwrap();
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .unwrap();
         serde_json::from_slice(&bytes).unwrap()
     }
 
     #[test]
     fn users_are_signed_by_their_accounts_and_accounts_by_the_operator() {
         let dir = tempfile::tempdir().unwrap();
-        let auth = NatsAuth::generate(dir.path(), AuthMode { tls: true }, &["127.0.0.1".into()]).unwrap();
+        let auth =
+            NatsAuth::generate(dir.path(), AuthMode { tls: true }, &["127.0.0.1".into()]).unwrap();
         let harness = claims(&auth.creds(Who::Harness).jwt);
         assert_eq!(harness["iss"], auth.account());
         assert_eq!(harness["nats"]["type"], "user");
         assert_eq!(harness["nats"]["bearer_token"], false);
-        assert_eq!(claims(&auth.creds(Who::Other).jwt)["iss"], auth.other_account());
+        assert_eq!(
+            claims(&auth.creds(Who::Other).jwt)["iss"],
+            auth.other_account()
+        );
         let forged = claims(&auth.creds(Who::Forged).jwt)["iss"].clone();
         assert!(forged != auth.account() && forged != auth.other_account());
         let conf = auth.server_config("/certs");
@@ -323,8 +369,14 @@ mod tests {
         let text = std::fs::read_to_string(auth.creds_file(Who::Rpc)).unwrap();
         assert!(text.contains(&auth.creds(Who::Rpc).jwt) && text.contains("BEGIN USER NKEY SEED"));
         let tls = auth.tls().unwrap();
-        assert!(std::fs::read_to_string(&tls.cert).unwrap().contains("BEGIN CERTIFICATE"));
-        let account = auth.accounts.iter().find(|(k, _)| k == auth.account()).unwrap();
+        assert!(std::fs::read_to_string(&tls.cert)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE"));
+        let account = auth
+            .accounts
+            .iter()
+            .find(|(k, _)| k == auth.account())
+            .unwrap();
         assert_eq!(claims(&account.1)["nats"]["limits"]["disk_storage"], -1);
     }
 }

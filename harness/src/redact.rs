@@ -225,11 +225,17 @@ mod tests {
             r.scrub_secrets(&text),
             format!("host {host} got [secret] and [secret]")
         );
-        assert_eq!(r.redact_str(&text), "host [host-0] got [secret] and [secret]");
+        assert_eq!(
+            r.redact_str(&text),
+            "host [host-0] got [secret] and [secret]"
+        );
         let v = serde_json::json!({"config": {"s3cr3t-Value": ["x s3cr3t-Value y"]}});
         let shown = r.redact_json(&v).to_string();
         assert!(!shown.contains("s3cr3t"), "{shown}");
-        assert_eq!(r.scrub_secrets(&r.scrub_secrets(&text)), r.scrub_secrets(&text));
+        assert_eq!(
+            r.scrub_secrets(&r.scrub_secrets(&text)),
+            r.scrub_secrets(&text)
+        );
     }
 
     #[test]

@@ -37,6 +37,69 @@ pub struct RegistryOptions {
     pub credentials: Option<(String, String)>,
 }
 
+/// A registry the harness pushes to but did not start (e.g. the one an existing lattice's hosts
+/// pull from).
+#[derive(Clone, Debug)]
+pub struct Remote {
+    /// `host[:port]`, what references start with.
+    pub address: String,
+    /// Plain HTTP instead of HTTPS.
+    pub insecure: bool,
+    /// `(user, password)` when it requires them.
+    pub credentials: Option<(String, String)>,
+}
+
+impl Remote {
+    /// Pushes `wasm` (a component) as `<repository>:<tag>`, in the Wasm OCI artifact layout
+    /// (`application/wasm` layer, `application/vnd.wasm.config.v0+json` config), bounded.
+    pub async fn push_component(
+        &self,
+        repository: &str,
+        tag: &str,
+        wasm: Vec<u8>,
+    ) -> Result<Pushed, HarnessError> {
+        let reference = format!("{}/{repository}:{tag}", self.address);
+        let parsed: Reference = reference
+            .parse()
+            .map_err(|e| HarnessError::Config(format!("OCI reference {reference}: {e}")))?;
+        let (config, layer) = WasmConfig::from_raw_component(wasm, None).map_err(|e| {
+            HarnessError::Fixture(format!("{repository}:{tag} is not a component: {e:#}"))
+        })?;
+        let client = WasmClient::new(self.client());
+        let response = tokio::time::timeout(
+            scaled(Duration::from_secs(60)),
+            client.push(&parsed, &self.auth(), layer, config, None),
+        )
+        .await
+        .map_err(|_| HarnessError::request("registry push", format!("{reference}: no answer")))?
+        .map_err(|e| HarnessError::request("registry push", format!("{reference}: {e:#}")))?;
+        let digest = response
+            .manifest_url
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        Ok(Pushed { reference, digest })
+    }
+
+    fn client(&self) -> oci_client::Client {
+        oci_client::Client::new(ClientConfig {
+            protocol: match self.insecure {
+                true => ClientProtocol::Http,
+                false => ClientProtocol::Https,
+            },
+            ..Default::default()
+        })
+    }
+
+    fn auth(&self) -> RegistryAuth {
+        match &self.credentials {
+            Some((user, password)) => RegistryAuth::Basic(user.clone(), password.clone()),
+            None => RegistryAuth::Anonymous,
+        }
+    }
+}
+
 /// What a push stored.
 #[derive(Clone, Debug)]
 pub struct Pushed {
@@ -124,36 +187,23 @@ impl Registry {
         self.process.log_tail(n)
     }
 
-    /// Pushes `wasm` (a component) as `<repository>:<tag>`, in the Wasm OCI artifact layout
-    /// (`application/wasm` layer, `application/vnd.wasm.config.v0+json` config).
+    /// Pushes `wasm` (a component) as `<repository>:<tag>` (see [`Remote::push_component`]).
     pub async fn push_component(
         &self,
         repository: &str,
         tag: &str,
         wasm: Vec<u8>,
     ) -> Result<Pushed, HarnessError> {
-        let reference = format!("{}/{repository}:{tag}", self.address);
-        let parsed: Reference = reference
-            .parse()
-            .map_err(|e| HarnessError::Config(format!("OCI reference {reference}: {e}")))?;
-        let (config, layer) = WasmConfig::from_raw_component(wasm, None).map_err(|e| {
-            HarnessError::Fixture(format!("{repository}:{tag} is not a component: {e:#}"))
-        })?;
-        let client = WasmClient::new(self.client());
-        let response = tokio::time::timeout(
-            scaled(Duration::from_secs(60)),
-            client.push(&parsed, &self.auth(), layer, config, None),
-        )
-        .await
-        .map_err(|_| HarnessError::request("registry push", format!("{reference}: no answer")))?
-        .map_err(|e| HarnessError::request("registry push", format!("{reference}: {e:#}")))?;
-        let digest = response
-            .manifest_url
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        Ok(Pushed { reference, digest })
+        self.remote().push_component(repository, tag, wasm).await
+    }
+
+    /// This registry as a [`Remote`]: plain HTTP, with its credentials.
+    pub fn remote(&self) -> Remote {
+        Remote {
+            address: self.address.clone(),
+            insecure: true,
+            credentials: self.credentials.clone(),
+        }
     }
 
     /// Alters one byte of the stored layer of `<repository>:<tag>` in the registry's storage,
@@ -197,17 +247,11 @@ impl Registry {
     }
 
     fn client(&self) -> oci_client::Client {
-        oci_client::Client::new(ClientConfig {
-            protocol: ClientProtocol::Http,
-            ..Default::default()
-        })
+        self.remote().client()
     }
 
     fn auth(&self) -> RegistryAuth {
-        match &self.credentials {
-            Some((user, password)) => RegistryAuth::Basic(user.clone(), password.clone()),
-            None => RegistryAuth::Anonymous,
-        }
+        self.remote().auth()
     }
 
     async fn wait_answers(&self) -> Result<(), HarnessError> {

@@ -166,7 +166,10 @@ impl SecretsBackend {
                         seen.lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .rejected
-                            .push(Rejected { subject, why: why.to_string() });
+                            .push(Rejected {
+                                subject,
+                                why: why.to_string(),
+                            });
                         let _ = nats.publish(reply, error_body(why)).await;
                         continue;
                     }
@@ -182,7 +185,10 @@ impl SecretsBackend {
                     host_xkey: host_key.public_key(),
                 };
                 let decision = answer(&request);
-                seen.lock().unwrap_or_else(|e| e.into_inner()).gets.push(request);
+                seen.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .gets
+                    .push(request);
                 let (value, recipient) = match decision {
                     Answer::Silent => continue,
                     Answer::Refuse(e) => {
@@ -202,12 +208,16 @@ impl SecretsBackend {
                 // A fresh key per response, named in the header, as the protocol does.
                 let sealer = XKey::new();
                 let Ok(sealed) = sealer.seal(&body, &recipient) else {
-                    let _ = nats.publish(reply, error_body(GetSecretError::EncryptionError)).await;
+                    let _ = nats
+                        .publish(reply, error_body(GetSecretError::EncryptionError))
+                        .await;
                     continue;
                 };
                 let mut headers = async_nats::HeaderMap::new();
                 headers.insert(RESPONSE_XKEY, sealer.public_key().as_str());
-                let _ = nats.publish_with_headers(reply, headers, sealed.into()).await;
+                let _ = nats
+                    .publish_with_headers(reply, headers, sealed.into())
+                    .await;
             }
         });
         Ok(Self { log, xkey, task })
@@ -220,17 +230,28 @@ impl SecretsBackend {
 
     /// Every `get` opened so far, in arrival order.
     pub fn requests(&self) -> Vec<Seen> {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).gets.clone()
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .gets
+            .clone()
     }
 
     /// How many times a host asked for the backend's xkey.
     pub fn xkey_requests(&self) -> usize {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).xkey_requests
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .xkey_requests
     }
 
     /// Messages on the `get` subject that were not well-formed sealed requests.
     pub fn rejected(&self) -> Vec<Rejected> {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).rejected.clone()
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .rejected
+            .clone()
     }
 }
 
@@ -287,7 +308,10 @@ mod tests {
         assert_eq!(r["type"], "secret.wasmcloud.dev/v1alpha1");
         let policy: serde_json::Value = serde_json::from_str(&r["policy"]).unwrap();
         assert_eq!(policy["properties"]["scope"], "tests");
-        assert_eq!(subject("wasmcloud.secrets", "wcc"), "wasmcloud.secrets.v1alpha1.wcc");
+        assert_eq!(
+            subject("wasmcloud.secrets", "wcc"),
+            "wasmcloud.secrets.v1alpha1.wcc"
+        );
     }
 
     #[test]

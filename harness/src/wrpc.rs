@@ -105,7 +105,13 @@ pub async fn client(
     lattice: &str,
     component_id: &str,
 ) -> Result<wrpc_transport_nats::Client, HarnessError> {
-    client_with(nats_url, crate::nats::ClientAuth::default(), lattice, component_id).await
+    client_with(
+        nats_url,
+        crate::nats::ClientAuth::default(),
+        lattice,
+        component_id,
+    )
+    .await
 }
 
 /// [`client`] with a NATS credentials file and a CA (an existing lattice's NATS, or one with
@@ -127,7 +133,9 @@ pub(crate) async fn client_with(
         None => async_nats_wrpc::ConnectOptions::new(),
     };
     let options = match auth.ca {
-        Some(ca) => options.add_root_certificates(ca.to_path_buf()).require_tls(true),
+        Some(ca) => options
+            .add_root_certificates(ca.to_path_buf())
+            .require_tls(true),
         None => options,
     };
     let options = options

@@ -28,12 +28,12 @@ pub static SCALE_INVOKE_STOP: ConformanceTest = ConformanceTest {
 fn scale_invoke_stop(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let fixture = cx.fixture(PROBE_RUST)?;
+        let image = cx.image(PROBE_RUST)?;
         let id = "probe-rust";
-        let event = scale(&cx, &host, &fixture.file_ref(), id, 2).await?;
+        let event = scale(&cx, &host, &image, id, 2).await?;
         let data = event.data();
         ensure!(
-            data["host_id"] == host.as_str() && data["image_ref"] == fixture.file_ref().as_str(),
+            data["host_id"] == host.as_str() && data["image_ref"] == image.as_str(),
             "component_scaled: {data}"
         );
         ensure!(
@@ -63,7 +63,7 @@ fn scale_invoke_stop(cx: Cx) -> TestFuture {
             .find(|c| c.id() == id)
             .context("listed component")?;
         ensure!(
-            listed.image_ref() == fixture.file_ref(),
+            listed.image_ref() == image,
             "inventory image_ref {}",
             listed.image_ref()
         );
@@ -91,7 +91,7 @@ fn scale_invoke_stop(cx: Cx) -> TestFuture {
         .context("wRPC about.language")?;
         ensure!(lang == "rust", "about.language answered {lang:?}");
 
-        scale(&cx, &host, &fixture.file_ref(), id, 0).await?;
+        scale(&cx, &host, &image, id, 0).await?;
         wait_inventory(&cx, &host, "probe-rust gone", 2, |inv| {
             inv.components().iter().all(|c| c.id() != id)
         })
@@ -182,7 +182,7 @@ pub static STDOUT_DROPPED: ConformanceTest = ConformanceTest {
 
 fn stdout_dropped(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let image = cx.fixture(crate::fixtures::STREAMS_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::STREAMS_RUST)?;
         scale(&cx, &cx.host_id(), &image, "streams", 1).await?;
         let client = cx.lattice().wrpc_client("streams").await?;
         let run = cx.lattice().name().to_string();

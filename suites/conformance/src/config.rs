@@ -118,7 +118,7 @@ pub static LIVE_UPDATE: ConformanceTest = ConformanceTest {
 fn live_update(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let image = cx.fixture(PROBE_RUST)?.file_ref();
+        let image = cx.image(PROBE_RUST)?;
         let put = cx
             .ctl()
             .put_config(
@@ -190,7 +190,7 @@ pub static MISSING_CONFIG: ConformanceTest = ConformanceTest {
 fn missing_config(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let image = cx.fixture(PROBE_RUST)?.file_ref();
+        let image = cx.image(PROBE_RUST)?;
         let error = crate::steps::scale_refused(
             &cx,
             &host,
@@ -302,7 +302,7 @@ pub static GENERATED_MAPS: ConformanceTest = ConformanceTest {
 fn generated_maps(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let image = cx.fixture(PROBE_RUST)?.file_ref();
+        let image = cx.image(PROBE_RUST)?;
         let mut draw = cx.draw()?;
         let cases = draw.values(&generated_config())?;
         // The component reads the config named `prop-reader`; every case puts its map there too.

@@ -399,7 +399,7 @@ pub static COUNT_FIELD: ConformanceTest = ConformanceTest {
 fn count_field(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::PROBE_RUST)?;
         let subject = format!(
             "wasmbus.ctl.v1.{}.component.scale.{host}",
             cx.lattice().name()
@@ -465,8 +465,8 @@ pub static UPDATE: ConformanceTest = ConformanceTest {
 fn update(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let rust = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
-        let c = cx.fixture(crate::fixtures::PROBE_C)?.file_ref();
+        let rust = cx.image(crate::fixtures::PROBE_RUST)?;
+        let c = cx.image(crate::fixtures::PROBE_C)?;
         let client = cx.ctl().client();
         let unknown = client
             .update_component(&host, "nobody", &c, None)
@@ -578,7 +578,7 @@ pub static COMPONENT_LIMITS: ConformanceTest = ConformanceTest {
 fn component_limits(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::PROBE_RUST)?;
         // Sent raw: the 3.x client's scale_component has no limits argument.
         let subject = format!(
             "wasmbus.ctl.v1.{}.component.scale.{host}",

@@ -198,10 +198,8 @@ pub static COMPONENT_CALLS_LINKED_TARGET: ConformanceTest = ConformanceTest {
 fn component_calls_linked_target(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let probe = cx.fixture(PROBE_RUST)?;
-        let runner_fixture = cx.fixture(RUNNER_RUST)?;
-        scale(&cx, &host, &probe.file_ref(), "echo-target", 1).await?;
-        scale(&cx, &host, &runner_fixture.file_ref(), "runner", 1).await?;
+        scale(&cx, &host, &cx.image(PROBE_RUST)?, "echo-target", 1).await?;
+        scale(&cx, &host, &cx.image(RUNNER_RUST)?, "runner", 1).await?;
         wait_inventory(&cx, &host, "both components listed", 1, |inv| {
             inv.components().len() == 2
         })
@@ -304,18 +302,11 @@ pub static LOAD_BALANCING: ConformanceTest = ConformanceTest {
 fn load_balancing(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
-        scale(
-            &cx,
-            &ids[0],
-            &cx.fixture(PROBE_RUST)?.file_ref(),
-            "balanced",
-            1,
-        )
-        .await?;
+        scale(&cx, &ids[0], &cx.image(PROBE_RUST)?, "balanced", 1).await?;
         scale(
             &cx,
             &ids[1],
-            &cx.fixture(crate::fixtures::PROBE_C)?.file_ref(),
+            &cx.image(crate::fixtures::PROBE_C)?,
             "balanced",
             1,
         )

@@ -34,7 +34,8 @@ Vendor flow:
   wasmcloud-conformance run --implementation acme --host-image acme/wasmcloud:1.9 --wadm-image acme/wadm:0.21
   or, against a lattice you run (the suite only connects; one test at a time, each undone after):
   wasmcloud-conformance run --implementation acme --target existing --nats-url nats://nats.acme:4222 \\
-    [--nats-creds acme.creds] [--nats-tls-ca ca.pem] --lattice default
+    [--nats-creds acme.creds] [--nats-tls-ca ca.pem] --lattice default \\
+    [--registry registry.acme:5000]
   Each run writes results/<implementation>/<host version>/<run id>/ (report.json, report.html,
   summary.md, junit.xml, badge.svg, bundle.tar.gz); <host version>/latest links to the newest.
   wasmcloud-conformance verify results/acme/<host version>/latest/bundle.tar.gz
@@ -188,6 +189,25 @@ enum Command {
         /// Lattice name of the existing lattice (its hosts' WASMCLOUD_LATTICE).
         #[arg(long, env = "WCC_LATTICE", default_value = "default")]
         lattice: String,
+        /// An OCI registry the existing lattice's hosts pull from (HOST[:PORT]): the fixture
+        /// components are pushed there and tests give the hosts those references instead of
+        /// file:// paths (--target existing).
+        #[arg(long, env = "WCC_REGISTRY", value_name = "HOST[:PORT]")]
+        registry: Option<String>,
+        /// Push to the registry over plain HTTP instead of HTTPS.
+        #[arg(long, env = "WCC_REGISTRY_INSECURE")]
+        registry_insecure: bool,
+        /// User for the registry (with WCC_REGISTRY_PASSWORD).
+        #[arg(long, env = "WCC_REGISTRY_USER", requires = "registry_password")]
+        registry_user: Option<String>,
+        /// Password for the registry (with --registry-user).
+        #[arg(
+            long,
+            env = "WCC_REGISTRY_PASSWORD",
+            requires = "registry_user",
+            hide_env_values = true
+        )]
+        registry_password: Option<String>,
     },
     /// List the selected tests with their area, profile membership and covered catalogue items.
     List {
@@ -286,14 +306,27 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             nats_creds,
             nats_tls_ca,
             lattice,
+            registry,
+            registry_insecure,
+            registry_user,
+            registry_password,
         } => {
             let selection = select.parse()?;
             let existing = match target {
                 cli::target::TargetKind::Started => None,
-                cli::target::TargetKind::Existing => {
-                    Some(cli::target::existing_target(nats_url, nats_creds, nats_tls_ca, lattice)?)
-                }
+                cli::target::TargetKind::Existing => Some(cli::target::existing_target(
+                    nats_url,
+                    nats_creds,
+                    nats_tls_ca,
+                    lattice,
+                )?),
             };
+            let registry = cli::target::fixture_registry(
+                existing.is_some(),
+                registry,
+                registry_insecure,
+                registry_user.zip(registry_password),
+            )?;
             let images = [
                 (harness::containers::HOST_IMAGE_ENV, host_image),
                 (harness::containers::WADM_IMAGE_ENV, wadm_image),
@@ -322,6 +355,7 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
                 timeout_scale,
                 images,
                 existing,
+                registry,
                 run_id,
                 outputs,
             })

@@ -139,7 +139,7 @@ fn jetstream_domain(cx: Cx) -> TestFuture {
             config.get("k").map(String::as_str) == Some("v"),
             "config.get in-domain: {config:?}"
         );
-        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::PROBE_RUST)?;
         let m = harness::manifest::AppBuilder::new("domain-app", "v1")
             .component("worker", &image, 1)
             .build();

@@ -29,7 +29,7 @@ async fn invoke_echo_on(
     id: &str,
     n: usize,
 ) -> anyhow::Result<wrpc_transport_nats::Client> {
-    scale(cx, host, &cx.fixture(PROBE_RUST)?.file_ref(), id, 1).await?;
+    scale(cx, host, &cx.image(PROBE_RUST)?, id, 1).await?;
     let client = cx.lattice().wrpc_client(id).await?;
     for i in 0..n {
         let msg = format!("traced #{i}");
@@ -205,7 +205,11 @@ fn across_a_link(cx: Cx) -> TestFuture {
                 .cloned()
         };
         let (spans, runner, echo) = await_export(rx, "both invocation spans of the trace", |rx| {
-            let spans: Vec<_> = rx.spans().into_iter().filter(|s| s.trace_id == trace_id).collect();
+            let spans: Vec<_> = rx
+                .spans()
+                .into_iter()
+                .filter(|s| s.trace_id == trace_id)
+                .collect();
             let runner = invocation(&spans, "near-runner")?;
             let echo = invocation(&spans, "far-echo")?;
             Some((spans, runner, echo))
@@ -255,12 +259,15 @@ fn chain(
         if path.len() > 32 {
             return Err(format!("no end after {path:?}"));
         }
-        at = spans.iter().find(|s| s.span_id == at.parent_span_id).ok_or_else(|| {
-            format!(
+        at = spans
+            .iter()
+            .find(|s| s.span_id == at.parent_span_id)
+            .ok_or_else(|| {
+                format!(
                 "the chain from {} breaks at {} (parent {:?} not exported in the trace): {path:?}",
                 from.name, at.name, at.parent_span_id
             )
-        })?;
+            })?;
     }
     Ok(path)
 }
@@ -769,7 +776,7 @@ fn wadm_traces(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let app = "wadm-traced";
         let manifest = AppBuilder::new(app, "v1")
-            .component("worker", &cx.fixture(PROBE_RUST)?.file_ref(), 1)
+            .component("worker", &cx.image(PROBE_RUST)?, 1)
             .build();
         cx.wadm().deploy_app(&manifest, T.deploy).await?;
         let lattice = cx.lattice().name();
@@ -857,7 +864,7 @@ pub static WADM_SILENT: ConformanceTest = ConformanceTest {
 fn wadm_silent(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let manifest = AppBuilder::new("wadmquiet", "v1")
-            .component("worker", &cx.fixture(PROBE_RUST)?.file_ref(), 1)
+            .component("worker", &cx.image(PROBE_RUST)?, 1)
             .build();
         cx.wadm().deploy_app(&manifest, T.deploy).await?;
         // wadm names a component `<application>-<component>`.

@@ -34,10 +34,10 @@ pub static HTTP_APP_LIFECYCLE: ConformanceTest = ConformanceTest {
 fn http_app_lifecycle(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let fixture = cx.fixture(HTTP_RUST)?;
+        let image = cx.image(HTTP_RUST)?;
         let (address, base) = crate::steps::listener(&cx, 0)?;
         let manifest = AppBuilder::new("hello-http", "v0.1.0")
-            .component("http-component", &fixture.file_ref(), 1)
+            .component("http-component", &image, 1)
             .capability("httpserver", "wasmcloud+builtin://http-server", 1)
             .link(
                 "httpserver",
@@ -306,7 +306,7 @@ pub static SPREAD_WEIGHTS: ConformanceTest = ConformanceTest {
 fn spread_weights(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
-        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::PROBE_RUST)?;
         let m = AppBuilder::new("spread-app", "v1")
             .component_spread(
                 "worker",
@@ -359,7 +359,7 @@ pub static NO_ELIGIBLE_HOST: ConformanceTest = ConformanceTest {
 
 fn no_eligible_host(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::PROBE_RUST)?;
         let m = AppBuilder::new("nowhere-app", "v1")
             .component_spread("worker", &image, 1, &[("mars", &[("planet", "mars")], 100)])
             .build();
@@ -406,7 +406,7 @@ pub static DAEMON: ConformanceTest = ConformanceTest {
 fn daemon(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
-        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::PROBE_RUST)?;
         let m = AppBuilder::new("daemon-app", "v1")
             .component_daemon("agent", &image, 2, &[("role", "edge")])
             .build();
@@ -542,7 +542,7 @@ pub static CONFIG_SCALER: ConformanceTest = ConformanceTest {
 
 fn config_scaler(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::PROBE_RUST)?;
         let m = AppBuilder::new("cfg-app", "v1")
             .component("reader", &image, 1)
             .component_config("reader", "settings", &[("color", "teal")])
@@ -618,7 +618,7 @@ fn upgrade(cx: Cx) -> TestFuture {
             ("v2", crate::fixtures::PROBE_C),
         ] {
             let m = AppBuilder::new("upgrade-app", version)
-                .component("worker", &cx.fixture(fixture)?.file_ref(), 1)
+                .component("worker", &cx.image(fixture)?, 1)
                 .build();
             wadm.put(&m)
                 .await
@@ -709,11 +709,7 @@ fn shared_app(cx: Cx) -> TestFuture {
         let wadm = cx.wadm();
         let shared = AppBuilder::new("echo-service", "v1")
             .shared()
-            .component(
-                "echo",
-                &cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref(),
-                1,
-            )
+            .component("echo", &cx.image(crate::fixtures::PROBE_RUST)?, 1)
             .build();
         wadm.put(&shared).await.context("put the shared app")?;
         wadm.deploy("echo-service", None)
@@ -722,11 +718,7 @@ fn shared_app(cx: Cx) -> TestFuture {
         wadm.wait_for_status("echo-service", StatusType::Deployed, T.deploy, 2)
             .await?;
         let consumer = AppBuilder::new("consumer", "v1")
-            .component(
-                "runner",
-                &cx.fixture(crate::fixtures::RUNNER_RUST)?.file_ref(),
-                1,
-            )
+            .component("runner", &cx.image(crate::fixtures::RUNNER_RUST)?, 1)
             .shared_component("shared-echo", "echo-service", "echo")
             .link(
                 "runner",
@@ -785,7 +777,7 @@ pub static DISCOVERY: ConformanceTest = ConformanceTest {
 
 fn discovery(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::PROBE_RUST)?;
         let m = harness::manifest::AppBuilder::new("late-app", "v1")
             .component_spread("worker", &image, 1, &[("late", &[("zone", "late")], 100)])
             .build();

@@ -192,7 +192,7 @@ pub static HTTP_KEYS_ANY_CASE: ConformanceTest = ConformanceTest {
 fn http_keys_any_case(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let image = cx.fixture(crate::fixtures::HTTP_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::HTTP_RUST)?;
         crate::steps::scale(&cx, &host, &image, "web-upper", 1).await?;
         let (address, base) = crate::steps::listener(&cx, 0)?;
         crate::steps::put_config(&cx, "listen-upper", &[("ADDRESS", &address)]).await?;
@@ -251,7 +251,7 @@ fn builtin_messaging(cx: Cx) -> TestFuture {
         )
         .await?;
         put_config(&cx, "msg-conn", &[("cluster_uris", &nats)]).await?;
-        let image = cx.fixture(crate::fixtures::MESSENGER_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::MESSENGER_RUST)?;
         crate::steps::scale(&cx, &host, &image, "messenger", 1).await?;
         // Links first: a provider reads the links present when it starts.
         for (name, config) in [("default", "msg-sub"), ("upper", "msg-upper")] {

@@ -35,7 +35,7 @@ pub static POLICY_DENIES_START: ConformanceTest = ConformanceTest {
 fn policy_denies_start(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let image = cx.fixture(PROBE_RUST)?.file_ref();
+        let image = cx.image(PROBE_RUST)?;
         let policy = PolicyService::start(cx.lattice().nats(), POLICY_TOPIC, |req| {
             match req["request"]["componentId"].as_str() {
                 Some("forbidden") => Decision::Deny("forbidden by the conformance policy".into()),
@@ -90,7 +90,7 @@ pub static POLICY_FAILS_CLOSED: ConformanceTest = ConformanceTest {
 fn policy_fails_closed(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let image = cx.fixture(PROBE_RUST)?.file_ref();
+        let image = cx.image(PROBE_RUST)?;
         // A service that hears the request but never answers (so the host cannot take silence for
         // "no responders" only).
         let policy =
@@ -128,14 +128,7 @@ fn policy_checks_invocations(cx: Cx) -> TestFuture {
             }
         })
         .await?;
-        scale(
-            &cx,
-            &host,
-            &cx.fixture(PROBE_RUST)?.file_ref(),
-            "guarded",
-            1,
-        )
-        .await?;
+        scale(&cx, &host, &cx.image(PROBE_RUST)?, "guarded", 1).await?;
         let client = cx.lattice().wrpc_client("guarded").await?;
         let lang = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
             about::language(&client, None)
@@ -184,9 +177,8 @@ pub static COMPONENT_SIZE_LIMIT: ConformanceTest = ConformanceTest {
 fn component_size_limit(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let fixture = cx.fixture(PROBE_RUST)?;
-        let error =
-            crate::steps::scale_refused(&cx, &host, &fixture.file_ref(), "too-big", vec![]).await?;
+        let image = cx.image(PROBE_RUST)?;
+        let error = crate::steps::scale_refused(&cx, &host, &image, "too-big", vec![]).await?;
         ensure!(
             error.contains("component instance size") && error.contains("maximum of 64 bytes"),
             "the refusal under WASMCLOUD_MAX_COMPONENT_SIZE=64 does not name the instance size and the limit: {error}"

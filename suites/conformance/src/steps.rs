@@ -328,28 +328,31 @@ pub async fn start_provider(
     ensure!(ack.succeeded(), "provider.start {id}: {}", ack.message());
     // A provider_start_failed for this id ends the wait at once, with the host's reason.
     let journal = cx.journal();
-    let outcome = Wait::new(format!("event provider_started ({id} on {host_id})"), T.service)
-        .kind("provider")
-        .interval(Duration::from_millis(20))
-        .until(|_| {
-            let found = journal.since(mark).into_iter().find_map(|e| {
-                let ours = e.field("provider_id") == Some(id);
-                match e.kind.as_str() {
-                    "provider_started" if ours => Some(Ok(e)),
-                    "provider_start_failed" if ours => Some(Err(e)),
-                    _ => None,
-                }
-            });
-            async move {
-                match found {
-                    Some(found) => Probe::Ready(found),
-                    None => Probe::NotYet(
-                        "neither provider_started nor provider_start_failed yet".into(),
-                    ),
+    let outcome = Wait::new(
+        format!("event provider_started ({id} on {host_id})"),
+        T.service,
+    )
+    .kind("provider")
+    .interval(Duration::from_millis(20))
+    .until(|_| {
+        let found = journal.since(mark).into_iter().find_map(|e| {
+            let ours = e.field("provider_id") == Some(id);
+            match e.kind.as_str() {
+                "provider_started" if ours => Some(Ok(e)),
+                "provider_start_failed" if ours => Some(Err(e)),
+                _ => None,
+            }
+        });
+        async move {
+            match found {
+                Some(found) => Probe::Ready(found),
+                None => {
+                    Probe::NotYet("neither provider_started nor provider_start_failed yet".into())
                 }
             }
-        })
-        .await?;
+        }
+    })
+    .await?;
     outcome.map_err(|failed| {
         anyhow::anyhow!(
             "starting provider {id} on {host_id} failed: {}",
@@ -485,7 +488,10 @@ pub async fn host_log_line(cx: &Cx, index: usize, token: &str) -> anyhow::Result
     )
 }
 /// Calls `runner.run(msg)` through `client`, bounded: the answer, or why there was none.
-pub async fn run_outcome(client: &wrpc_transport_nats::Client, msg: &str) -> Result<String, String> {
+pub async fn run_outcome(
+    client: &wrpc_transport_nats::Client,
+    msg: &str,
+) -> Result<String, String> {
     match tokio::time::timeout(T.attempt, crate::bindings::runner::run(client, None, msg)).await {
         Ok(Ok(answer)) => Ok(answer),
         Ok(Err(e)) => Err(format!("{e:#}")),
@@ -497,9 +503,9 @@ pub async fn run_outcome(client: &wrpc_transport_nats::Client, msg: &str) -> Res
 /// linked to it, and the runner's client once three calls in a row have come back across.
 pub async fn runner_linked_across_hosts(cx: &Cx) -> anyhow::Result<wrpc_transport_nats::Client> {
     let ids = cx.lattice().host_ids();
-    let probe = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+    let probe = cx.image(crate::fixtures::PROBE_RUST)?;
     scale(cx, &ids[1], &probe, "far-echo", 1).await?;
-    let runner = cx.fixture(crate::fixtures::RUNNER_RUST)?.file_ref();
+    let runner = cx.image(crate::fixtures::RUNNER_RUST)?;
     scale(cx, &ids[0], &runner, "near-runner", 1).await?;
     crate::steps::put_link(
         cx,

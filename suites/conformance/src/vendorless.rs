@@ -83,9 +83,9 @@ per_language!(
 
 async fn echo_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let host = cx.host_id();
-    let fixture = cx.fixture(FixtureRef::new("probe", lang))?;
+    let image = cx.image(FixtureRef::new("probe", lang))?;
     let id = format!("probe-{lang}");
-    scale(&cx, &host, &fixture.file_ref(), &id, 1).await?;
+    scale(&cx, &host, &image, &id, 1).await?;
     let client = cx.lattice().wrpc_client(&id).await?;
     let big = "é".repeat(50_000);
     for msg in ["hello", "", "ünïcødé ✓ 🚀", big.as_str()] {
@@ -125,7 +125,7 @@ per_language!(
 
 async fn config_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let host = cx.host_id();
-    let fixture = cx.fixture(FixtureRef::new("probe", lang))?;
+    let image = cx.image(FixtureRef::new("probe", lang))?;
     let base = BTreeMap::from([
         ("greeting".to_string(), format!("hello {lang}")),
         ("shared".to_string(), "base".to_string()),
@@ -141,7 +141,7 @@ async fn config_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
         .ctl()
         .scale_component(
             &host,
-            &fixture.file_ref(),
+            &image,
             &id,
             1,
             None,
@@ -191,9 +191,9 @@ per_language!(
 
 async fn logging_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let host = cx.host_id();
-    let fixture = cx.fixture(FixtureRef::new("probe", lang))?;
+    let image = cx.image(FixtureRef::new("probe", lang))?;
     let id = format!("logger-{lang}");
-    scale(&cx, &host, &fixture.file_ref(), &id, 1).await?;
+    scale(&cx, &host, &image, &id, 1).await?;
     let client = cx.lattice().wrpc_client(&id).await?;
     let token = format!("wcc-log-{}", ulid_like(&id));
     harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
@@ -235,9 +235,9 @@ per_language!(
 
 async fn http_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let host = cx.host_id();
-    let fixture = cx.fixture(FixtureRef::new("http", lang))?;
+    let image = cx.image(FixtureRef::new("http", lang))?;
     let id = format!("http-{lang}");
-    scale(&cx, &host, &fixture.file_ref(), &id, 4).await?;
+    scale(&cx, &host, &image, &id, 4).await?;
     let base = crate::steps::serve_http(&cx, 0, &host, &id).await?;
 
     let http = cx.http();
@@ -276,11 +276,11 @@ per_language!(
 async fn link_call_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     let host = cx.host_id();
     let callee = callee_of(lang);
-    let runner_fixture = cx.fixture(FixtureRef::new("runner", lang))?;
-    let echo_fixture = cx.fixture(FixtureRef::new("probe", callee))?;
+    let runner_image = cx.image(FixtureRef::new("runner", lang))?;
+    let echo_image = cx.image(FixtureRef::new("probe", callee))?;
     let (runner_id, echo_id) = (format!("runner-{lang}"), format!("echo-{callee}"));
-    scale(&cx, &host, &echo_fixture.file_ref(), &echo_id, 1).await?;
-    scale(&cx, &host, &runner_fixture.file_ref(), &runner_id, 1).await?;
+    scale(&cx, &host, &echo_image, &echo_id, 1).await?;
+    scale(&cx, &host, &runner_image, &runner_id, 1).await?;
     wait_inventory(&cx, &host, "runner and echo listed", 1, |inv| {
         inv.components().len() == 2
     })
@@ -365,7 +365,7 @@ pub static BUILTIN_SAME_HOST_ONLY: ConformanceTest = ConformanceTest {
 
 async fn builtin_same_host_only(cx: Cx) -> anyhow::Result<()> {
     let ids = cx.lattice().host_ids();
-    let image = cx.fixture(FixtureRef::new("http", Lang::Rust))?.file_ref();
+    let image = cx.image(FixtureRef::new("http", Lang::Rust))?;
     scale(&cx, &ids[1], &image, "remote-http", 1).await?;
     let base = crate::steps::serve_http(&cx, 0, &ids[0], "remote-http").await?;
     let http = cx.http();
@@ -500,7 +500,7 @@ async fn counter_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
     scale(
         &cx,
         &host,
-        &cx.fixture(FixtureRef::new("probe", lang))?.file_ref(),
+        &cx.image(FixtureRef::new("probe", lang))?,
         &id,
         1,
     )
@@ -548,7 +548,7 @@ async fn provider_swap(cx: Cx) -> anyhow::Result<()> {
     scale(
         &cx,
         &host,
-        &cx.fixture(FixtureRef::new("probe", Lang::Rust))?.file_ref(),
+        &cx.image(FixtureRef::new("probe", Lang::Rust))?,
         "counter",
         1,
     )
@@ -730,7 +730,7 @@ async fn dotted_id(cx: Cx) -> anyhow::Result<()> {
     // go wrong is a call landing on the component named by the first token, so one runs there.
     let host = cx.host_id();
     for (id, lang) in [("dotted.id", Lang::Rust), ("dotted", Lang::C)] {
-        let image = cx.fixture(FixtureRef::new("probe", lang))?.file_ref();
+        let image = cx.image(FixtureRef::new("probe", lang))?;
         scale(&cx, &host, &image, id, 1).await?;
     }
     let inv = crate::steps::inventory(&cx, &host).await?;

@@ -1402,17 +1402,33 @@ async fn existing_target_with_nats_accounts_and_tls() {
         .await
         .unwrap();
     let auth = lattice.nats_auth().unwrap();
-    let creds = auth.creds_file(harness::nats_auth::Who::Harness).display().to_string();
-    let other = auth.creds_file(harness::nats_auth::Who::Other).display().to_string();
+    let creds = auth
+        .creds_file(harness::nats_auth::Who::Harness)
+        .display()
+        .to_string();
+    let other = auth
+        .creds_file(harness::nats_auth::Who::Other)
+        .display()
+        .to_string();
     let ca = auth.tls().unwrap().ca.display().to_string();
     let (url, name) = (lattice.nats_url(), lattice.name().to_string());
     let dir = tmp();
     let results = dir.path().join("results");
     let run = move |extra: Vec<String>| {
         let mut args: Vec<String> = [
-            "run", "--target", "existing", "--nats-url", &url, "--lattice", &name,
-            "--implementation", "acme", "--results", results.to_str().unwrap(),
-            "--filter", "config::put_get_delete",
+            "run",
+            "--target",
+            "existing",
+            "--nats-url",
+            &url,
+            "--lattice",
+            &name,
+            "--implementation",
+            "acme",
+            "--results",
+            results.to_str().unwrap(),
+            "--filter",
+            "config::put_get_delete",
         ]
         .iter()
         .map(ToString::to_string)
@@ -1427,14 +1443,157 @@ async fn existing_target_with_nats_accounts_and_tls() {
         let extra: Vec<String> = extra.iter().map(ToString::to_string).collect();
         tokio::task::spawn_blocking(move || run(extra))
     };
-    let out = with(&["--nats-creds", &creds, "--nats-tls-ca", &ca]).await.unwrap();
+    let out = with(&["--nats-creds", &creds, "--nats-tls-ca", &ca])
+        .await
+        .unwrap();
     expect(&out, OK, &["PASSED"]);
     let out = with(&["--nats-creds", &creds]).await.unwrap();
     expect(&out, NATS_UNREACHABLE, &["certificate"]);
-    let out = with(&["--nats-creds", &other, "--nats-tls-ca", &ca]).await.unwrap();
+    let out = with(&["--nats-creds", &other, "--nats-tls-ca", &ca])
+        .await
+        .unwrap();
     expect(&out, NO_HOSTS, &["no host answered"]);
-    let out = with(&["--nats-creds", &creds, "--nats-tls-ca", "/nonexistent/ca.pem"]).await.unwrap();
+    let out = with(&[
+        "--nats-creds",
+        &creds,
+        "--nats-tls-ca",
+        "/nonexistent/ca.pem",
+    ])
+    .await
+    .unwrap();
     expect(&out, CREDENTIALS, &["/nonexistent/ca.pem", "--nats-tls-ca"]);
+}
+
+/// An existing lattice whose hosts refuse file:// loads and pull from an OCI registry: with
+/// `--registry` the runner pushes the fixture components there and the tests that need only them
+/// run (their file-load need met by the registry); tests that write files of their own stay
+/// skipped; without `--registry` the same tests are skipped for the declared missing file-load.
+#[tokio::test(flavor = "multi_thread")]
+async fn existing_target_pulls_fixtures_from_a_registry() {
+    let registry = harness::registry::Registry::start(
+        harness::Backend::Processes,
+        harness::registry::RegistryOptions::default(),
+    )
+    .await
+    .unwrap();
+    let lattice = harness::Lattice::builder()
+        .host(harness::lattice::HostSpec {
+            deny_file_load: true,
+            env: vec![(
+                "WASMCLOUD_OCI_ALLOWED_INSECURE".into(),
+                registry.address().to_string(),
+            )],
+            ..Default::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let (url, name) = (lattice.nats_url(), lattice.name().to_string());
+    let address = registry.address().to_string();
+    let dir = tmp();
+    let results = dir.path().join("results");
+    let run = std::sync::Arc::new(move |extra: Vec<String>, run_id: &str| {
+        let mut args: Vec<String> = [
+            "run",
+            "--target",
+            "existing",
+            "--nats-url",
+            &url,
+            "--lattice",
+            &name,
+            "--implementation",
+            "acme",
+            "--results",
+            results.to_str().unwrap(),
+            "--run-id",
+            run_id,
+            "--filter",
+            "components::scale_invoke_and_stop",
+            "--filter",
+            "vendorless::echo_rust",
+            "--filter",
+            "security::expired_or_early_claims_refused",
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        args.extend(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cmd(&args, &[("WCC_TARGET_UNSUPPORTED", "file-load")])
+    });
+    let with = |extra: Vec<String>, run_id: &'static str| {
+        let run = run.clone();
+        tokio::task::spawn_blocking(move || run(extra, run_id))
+    };
+    let out = with(
+        vec![
+            "--registry".into(),
+            address.clone(),
+            "--registry-insecure".into(),
+        ],
+        "pulled",
+    )
+    .await
+    .unwrap();
+    let stderr = expect(&out, OK, &["PASSED"]);
+    assert!(
+        stderr.contains(&format!("{address}/wcc-fixtures/probe-rust:")),
+        "{stderr}"
+    );
+    let statuses = |run_id: &str| -> Vec<(String, String, String)> {
+        let latest = the_report(&dir.path().join("results"), "acme");
+        let path = latest
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join(run_id)
+            .join("report.json");
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        report["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["name"].as_str().unwrap().to_string(),
+                    t["status"].as_str().unwrap().to_string(),
+                    t["message"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
+    let status = |all: &[(String, String, String)], name: &str| {
+        all.iter()
+            .find(|t| t.0 == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in the report"))
+    };
+    let pulled = statuses("pulled");
+    for name in ["components::scale_invoke_and_stop", "vendorless::echo_rust"] {
+        let (_, s, m) = status(&pulled, name);
+        assert_eq!(s, "passed", "{name}: {m}\n{stderr}");
+    }
+    let (_, s, m) = status(&pulled, "security::expired_or_early_claims_refused");
+    assert!(
+        s == "skipped" && m.contains("writes signed copies"),
+        "{s}: {m}"
+    );
+
+    let out = with(Vec::new(), "files").await.unwrap();
+    expect(&out, OK, &[]);
+    let files = statuses("files");
+    for name in ["components::scale_invoke_and_stop", "vendorless::echo_rust"] {
+        let (_, s, m) = status(&files, name);
+        assert!(
+            s == "skipped" && m.contains("file-load"),
+            "{name} without a registry: {s}: {m}"
+        );
+    }
+    let out = with(vec!["--registry".into(), "http://x:5000".into()], "bad")
+        .await
+        .unwrap();
+    expect(&out, USAGE, &["--registry", "without a scheme"]);
 }
 
 /// What runs on a lattice: components and providers per host, links, wadm applications.

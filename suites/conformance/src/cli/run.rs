@@ -7,8 +7,8 @@ use conformance_report::report::{now_rfc3339, Binary, Implementation, Report, Ru
 use conformance_suite::framework::eligibility::{existing_skip_reason, LatticeFacts};
 use conformance_suite::framework::features::{compare, detect};
 use conformance_suite::framework::{
-    execute, execute_on_existing, keep_from_env, record, skip_reason, ConformanceTest, Feature,
-    Outcome, RunOptions, Status,
+    execute, execute_on_existing, fixtures_delivered, keep_from_env, record, skip_reason,
+    ConformanceTest, Feature, Outcome, RunOptions, Status,
 };
 use futures::StreamExt as _;
 use harness::binaries::{sha256_of, version_of};
@@ -40,6 +40,8 @@ pub(crate) struct RunArgs {
     pub(crate) images: Vec<(&'static str, String)>,
     /// `--target existing`: the lattice to connect to.
     pub(crate) existing: Option<harness::ExistingLattice>,
+    /// `--registry` (with `--target existing`): where the fixtures are pushed for its hosts.
+    pub(crate) registry: Option<harness::registry::Remote>,
     /// `--run-id` (default: a new one): the run's folder in the version folder.
     pub(crate) run_id: Option<String>,
     /// `--outputs FILE`: where the run's files, counts and verdict are appended as `key=value`.
@@ -443,7 +445,18 @@ impl Plan {
                 }
             }
             Mode::Existing(target, options, facts) => {
-                match skip_reason(test, &options.unsupported, options.strict_fixtures)
+                // Fixtures the hosts pull from the registry need no file:// load.
+                let unsupported: Vec<Feature> =
+                    match fixtures_delivered(test, &options.fixture_images) {
+                        true => options
+                            .unsupported
+                            .iter()
+                            .filter(|f| **f != Feature::FileLoad)
+                            .copied()
+                            .collect(),
+                        false => options.unsupported.clone(),
+                    };
+                match skip_reason(test, &unsupported, options.strict_fixtures)
                     .or_else(|| existing_skip_reason(test, facts))
                 {
                     Some(reason) => skipped(reason),
@@ -569,6 +582,10 @@ async fn run_existing(
         target.lattice, target.nats_url
     );
     let lattice = super::target::connect(target).await?;
+    let mut options = options;
+    if let Some(registry) = &args.registry {
+        options.fixture_images = super::target::push_fixtures(registry, &tests).await?;
+    }
     let [host, wadm, nats_server] = super::target::describe_existing(&lattice, target);
     let implementation = Implementation {
         name: args.implementation.clone(),

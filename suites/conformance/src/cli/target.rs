@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use conformance_report::report::Binary;
 use conformance_suite::framework::features::{detect, Detected};
-use conformance_suite::framework::{Feature, RunOptions};
+use conformance_suite::framework::{ConformanceTest, Feature, RunOptions};
 use harness::{ExistingLattice, HarnessError, Lattice, LatticeBuilder};
 
 use super::exit::{CliError, Exit};
@@ -58,6 +58,95 @@ pub(crate) fn existing_target(
         target = target.tls_ca(path);
     }
     Ok(target)
+}
+
+/// `--registry` and its flags, checked: only with `--target existing` (a lattice the suite starts
+/// loads its fixtures from files).
+pub(crate) fn fixture_registry(
+    existing: bool,
+    address: Option<String>,
+    insecure: bool,
+    credentials: Option<(String, String)>,
+) -> Result<Option<harness::registry::Remote>, CliError> {
+    let Some(address) = address.filter(|a| !a.trim().is_empty()) else {
+        return Ok(None);
+    };
+    if !existing {
+        return Err(CliError::new(
+            Exit::Usage,
+            "--registry is for --target existing: a lattice the suite starts loads the fixtures from files",
+        ));
+    }
+    let address = address.trim().trim_end_matches('/').to_string();
+    if address.contains("://") || address.contains(' ') {
+        return Err(CliError::new(
+            Exit::Usage,
+            format!("--registry {address}: give HOST[:PORT] without a scheme (plain HTTP: --registry-insecure)"),
+        ));
+    }
+    Ok(Some(harness::registry::Remote {
+        address,
+        insecure,
+        credentials,
+    }))
+}
+
+/// Pushes the component fixtures the selected tests name to `registry`, each as
+/// `wcc-fixtures/<name>-<lang>:<first 12 hex of its SHA-256>`; returns the reference of each.
+/// Provider archives stay files: tests that start one still need file:// loads.
+pub(crate) async fn push_fixtures(
+    registry: &harness::registry::Remote,
+    tests: &[&'static ConformanceTest],
+) -> Result<std::collections::HashMap<harness::fixtures::FixtureRef, String>, CliError> {
+    use sha2::Digest as _;
+    let mut wanted: Vec<harness::fixtures::FixtureRef> = Vec::new();
+    for f in tests.iter().flat_map(|t| t.fixtures.iter()) {
+        if !wanted.contains(f) {
+            wanted.push(*f);
+        }
+    }
+    let mut images = std::collections::HashMap::new();
+    for f in wanted {
+        let Ok(fixture) = harness::fixtures::fixture(f) else {
+            continue; // Missing: the tests naming it are skipped (or fail in CI) with the reason.
+        };
+        if fixture.path.extension().and_then(|e| e.to_str()) != Some("wasm") {
+            continue;
+        }
+        let wasm = std::fs::read(&fixture.path).map_err(|e| {
+            CliError::new(
+                Exit::Usage,
+                format!("read fixture {}: {e}", fixture.path.display()),
+            )
+        })?;
+        let tag: String = hex::encode(sha2::Sha256::digest(&wasm))
+            .chars()
+            .take(12)
+            .collect();
+        let repository = format!("wcc-fixtures/{}-{}", f.name, f.lang.id());
+        let pushed = registry
+            .push_component(&repository, &tag, wasm)
+            .await
+            .map_err(|e| {
+                CliError::new(
+                    Exit::Usage,
+                    format!(
+                        "cannot push fixture {}-{} to {}: {e}",
+                        f.name,
+                        f.lang.id(),
+                        registry.address
+                    ),
+                )
+            })?;
+        eprintln!(
+            "wasmcloud-conformance: fixture {}-{} at {}",
+            f.name,
+            f.lang.id(),
+            pushed.reference
+        );
+        images.insert(f, pushed.reference);
+    }
+    Ok(images)
 }
 
 /// Connects to the existing lattice (NATS in bounded time, then at least one host).

@@ -24,10 +24,16 @@ struct Inner {
     observations: std::sync::Mutex<Vec<String>>,
     /// The convergences of the body's waits (recorded in its report line).
     recorder: harness::wait::Recorder,
+    /// Fixtures the hosts pull from a registry instead of loading a file ([`Cx::image`]).
+    images: std::collections::HashMap<FixtureRef, String>,
 }
 
 impl Cx {
-    pub(crate) fn new(lattice: Lattice, otel: Option<harness::otel::OtlpReceiver>) -> Self {
+    pub(crate) fn new(
+        lattice: Lattice,
+        otel: Option<harness::otel::OtlpReceiver>,
+        images: std::collections::HashMap<FixtureRef, String>,
+    ) -> Self {
         let redactor = Redactor::for_lattice(&lattice);
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
@@ -43,6 +49,7 @@ impl Cx {
                 draw: std::sync::Mutex::new(None),
                 observations: std::sync::Mutex::new(Vec::new()),
                 recorder: harness::wait::Recorder::default(),
+                images,
             }),
         }
     }
@@ -90,6 +97,15 @@ impl Cx {
         Ok(harness::fixtures::fixture(reference)?)
     }
 
+    /// The reference a host is given to run `reference`: the registry's when the run pushed the
+    /// fixtures to one (`run --registry`), else the fixture's `file://` path.
+    pub fn image(&self, reference: FixtureRef) -> anyhow::Result<String> {
+        match self.inner.images.get(&reference) {
+            Some(image) => Ok(image.clone()),
+            None => Ok(self.fixture(reference)?.file_ref()),
+        }
+    }
+
     /// The redaction policy, primed with this lattice's identity and the secrets handed out.
     pub fn redactor(&self) -> Redactor {
         self.inner
@@ -102,7 +118,11 @@ impl Cx {
     /// Makes `value` a secret of this test: the redaction policy knows it from now on, and the
     /// test's failure message, observations and diagnostics show `[secret]` in its place.
     pub fn secret(&self, value: &str) {
-        let mut redactor = self.inner.redactor.lock().unwrap_or_else(|e| e.into_inner());
+        let mut redactor = self
+            .inner
+            .redactor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         *redactor = std::mem::take(&mut *redactor).secret(value);
     }
 

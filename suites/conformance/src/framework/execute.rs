@@ -150,6 +150,9 @@ pub struct RunOptions {
     pub unsupported: Vec<Feature>,
     /// Keep a failed test's lattice running until Ctrl-C (`WCC_KEEP=1`).
     pub keep: bool,
+    /// Fixtures pushed to a registry the lattice's hosts pull from (`run --registry`): tests give
+    /// the hosts these references instead of `file://` paths ([`Cx::image`]).
+    pub fixture_images: std::collections::HashMap<harness::fixtures::FixtureRef, String>,
 }
 
 impl RunOptions {
@@ -164,6 +167,7 @@ impl RunOptions {
             images: Vec::new(),
             unsupported: Vec::new(),
             keep: false,
+            fixture_images: Default::default(),
         }
     }
 
@@ -298,6 +302,15 @@ pub fn repro_command(name: &str) -> String {
     format!("{KEEP_ENV}=1 cargo nextest run -p conformance-suite --test conformance --no-capture -E 'test(={name})'")
 }
 
+/// Whether every fixture `test` names is delivered through a registry (`images`), so that the
+/// test needs no `file://` load.
+pub fn fixtures_delivered(
+    test: &ConformanceTest,
+    images: &std::collections::HashMap<harness::fixtures::FixtureRef, String>,
+) -> bool {
+    !test.fixtures.is_empty() && test.fixtures.iter().all(|f| images.contains_key(f))
+}
+
 /// Executes `test`: checks fixtures, starts its lattice, runs the body under a deadline, and on
 /// failure gathers the diagnostics (and with `WCC_KEEP=1` keeps the lattice up until Ctrl-C).
 pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
@@ -334,7 +347,7 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
         }
     };
     clock.phases.lattice_up = clock.lap();
-    let cx = Cx::new(lattice, otel);
+    let cx = Cx::new(lattice, otel, Default::default());
     let failure = run_body(test, &cx, options).await;
     let report = failure.as_ref().map(|failure| {
         let (diagnostics, log_dir) = failure_report(test, &cx, failure, "");
@@ -460,7 +473,7 @@ pub async fn execute_on_existing(
         }
     };
     clock.phases.setup += clock.lap();
-    let cx = Cx::new(lattice, None);
+    let cx = Cx::new(lattice, None, options.fixture_images.clone());
     let failure = run_body(test, &cx, options).await;
     clock.phases.body = clock.lap();
     let property = cx.drawn();

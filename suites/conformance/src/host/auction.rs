@@ -48,7 +48,7 @@ pub static COMPONENT: ConformanceTest = ConformanceTest {
 fn component(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
-        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::PROBE_RUST)?;
         let ctl = cx.ctl();
         let image_ref = &image;
         let rounds = CASES.iter().map(|(constraints, _)| {

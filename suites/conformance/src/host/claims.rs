@@ -15,7 +15,8 @@ pub static SIGNED: ConformanceTest = ConformanceTest {
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad],
     covers: &["SEC-01", "SEC-02", "NET-07", "NET-05", "HL-06"],
     fixtures: &[PROBE_RUST],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1)
+        .needs_suite_lattice("writes signed copies of fixtures into the lattice's shared folder"),
     run: signed,
 };
 

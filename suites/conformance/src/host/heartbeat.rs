@@ -124,7 +124,7 @@ pub static LISTS_WHAT_RUNS: ConformanceTest = ConformanceTest {
 fn lists_what_runs(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::PROBE_RUST)?;
         crate::steps::scale(&cx, &host, &image, "beat-a", 2).await?;
         crate::steps::scale(&cx, &host, &image, "beat-b", 1).await?;
         let web = crate::steps::start_provider(

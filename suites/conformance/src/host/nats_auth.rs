@@ -18,7 +18,7 @@ const FEATURES: &[Feature] = &[
 
 /// Scales the probe as `id` and has it echo once over wRPC (the host's RPC connection works).
 async fn echo_once(cx: &Cx, host: &str, id: &str) -> anyhow::Result<()> {
-    let image = cx.fixture(PROBE_RUST)?.file_ref();
+    let image = cx.image(PROBE_RUST)?;
     crate::steps::scale(cx, host, &image, id, 1).await?;
     let client = cx.lattice().wrpc_client(id).await?;
     let got = harness::wrpc::call(T.call, || echo::echo(&client, None, "through accounts"))
@@ -43,13 +43,16 @@ pub static ACCOUNTS: ConformanceTest = ConformanceTest {
 
 fn accounts(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let auth = cx.lattice().nats_auth().context("the lattice runs NATS without accounts")?;
+        let auth = cx
+            .lattice()
+            .nats_auth()
+            .context("the lattice runs NATS without accounts")?;
         let hosts = cx.lattice().host_ids();
         for (i, host) in hosts.iter().enumerate() {
             echo_once(&cx, host, &format!("echo-{i}")).await?;
         }
         // wadm, with its own user: its API, its JetStream state and its commands to the hosts.
-        let image = cx.fixture(PROBE_RUST)?.file_ref();
+        let image = cx.image(PROBE_RUST)?;
         let manifest = harness::manifest::AppBuilder::new("through-accounts", "v0.1.0")
             .component("greeter", &image, 1)
             .build();
@@ -91,8 +94,13 @@ pub static TLS: ConformanceTest = ConformanceTest {
 
 fn tls(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let auth = cx.lattice().nats_auth().context("the lattice runs NATS without accounts")?;
-        let tls = auth.tls().context("the lattice's NATS does not require TLS")?;
+        let auth = cx
+            .lattice()
+            .nats_auth()
+            .context("the lattice runs NATS without accounts")?;
+        let tls = auth
+            .tls()
+            .context("the lattice's NATS does not require TLS")?;
         echo_once(&cx, &cx.host_id(), "echo-tls").await?;
         // WASMCLOUD_TLS_CA_PATH alone, with system roots that do not hold the CA.
         let spec = harness::lattice::HostSpec {

@@ -42,14 +42,28 @@ fn component(cx: Cx) -> TestFuture {
         .await?;
         secret::put_reference(&cx, "SECRET_db", "db-password", "app/db", Some("7")).await?;
         secret::put_reference(&cx, "SECRET_blob", "blob", "app/blob", None).await?;
-        let signed = signed_copy(&cx, SECRETS_RUST, "secrets-reader", None, Some(now() + 3600))?;
+        let signed = signed_copy(
+            &cx,
+            SECRETS_RUST,
+            "secrets-reader",
+            None,
+            Some(now() + 3600),
+        )?;
         let hosts = cx.lattice().host_ids();
         let annotations = BTreeMap::from([(APP_ANNOTATION.to_string(), "secret-app".to_string())]);
         for (i, host) in hosts.iter().enumerate() {
             let id = format!("reader-{i}");
             let config = vec!["SECRET_db".to_string(), "SECRET_blob".to_string()];
-            crate::steps::scale_with(&cx, host, &signed.file_ref(), &id, 1, Some(annotations.clone()), config)
-                .await?;
+            crate::steps::scale_with(
+                &cx,
+                host,
+                &signed.file_ref(),
+                &id,
+                1,
+                Some(annotations.clone()),
+                config,
+            )
+            .await?;
         }
         let fetched = backend.requests().len();
         for i in 0..hosts.len() {
@@ -64,7 +78,9 @@ fn component(cx: Cx) -> TestFuture {
                     got.len(),
                     bytes.len()
                 ),
-                other => anyhow::bail!("secret blob read by {id}: {other:?}, expected the backend's bytes"),
+                other => anyhow::bail!(
+                    "secret blob read by {id}: {other:?}, expected the backend's bytes"
+                ),
             }
             let absent = secret::read(&cx, &id, "SECRET_db").await?;
             ensure!(
@@ -80,7 +96,10 @@ fn component(cx: Cx) -> TestFuture {
             seen.len(),
             seen.iter().map(|s| &s.key).collect::<Vec<_>>()
         );
-        ensure!(backend.xkey_requests() >= 1, "no host asked for the backend's xkey");
+        ensure!(
+            backend.xkey_requests() >= 1,
+            "no host asked for the backend's xkey"
+        );
         for s in &seen {
             check_request(s, &signed.module, &signed.account)?;
         }
@@ -139,8 +158,8 @@ fn check_request(s: &Seen, module: &str, account: &str) -> anyhow::Result<()> {
         s.key,
         s.application
     );
-    let policy: serde_json::Value =
-        serde_json::from_str(&s.policy).with_context(|| format!("get {}: policy {:?}", s.key, s.policy))?;
+    let policy: serde_json::Value = serde_json::from_str(&s.policy)
+        .with_context(|| format!("get {}: policy {:?}", s.key, s.policy))?;
     ensure!(
         policy["type"] == "properties.secret.wasmcloud.dev/v1alpha1"
             && policy["properties"]["suite"] == "conformance",
@@ -239,23 +258,41 @@ fn provider(cx: Cx) -> TestFuture {
         let link = data["link_definitions"]
             .as_array()
             .and_then(|l| l.iter().find(|l| l["source_id"] == "linked-component"))
-            .with_context(|| format!("the host data has no link from linked-component: {}", data["link_definitions"]))?;
-        let sealed: Vec<u8> = serde_json::from_value(link["target_secrets"].clone())
-            .with_context(|| format!("the link's target_secrets are not sealed bytes: {}", link["target_secrets"]))?;
+            .with_context(|| {
+                format!(
+                    "the host data has no link from linked-component: {}",
+                    data["link_definitions"]
+                )
+            })?;
+        let sealed: Vec<u8> =
+            serde_json::from_value(link["target_secrets"].clone()).with_context(|| {
+                format!(
+                    "the link's target_secrets are not sealed bytes: {}",
+                    link["target_secrets"]
+                )
+            })?;
         ensure!(
-            !String::from_utf8_lossy(&sealed).contains(&linked) && !link.to_string().contains(&linked),
+            !String::from_utf8_lossy(&sealed).contains(&linked)
+                && !link.to_string().contains(&linked),
             "the link's secret reaches the provider in clear"
         );
-        let provider_key = XKey::from_seed(data["provider_xkey_private_key"].as_str().unwrap_or_default())
-            .context("the host data's provider_xkey_private_key is not an xkey seed")?;
-        let host_key = XKey::from_public_key(data["host_xkey_public_key"].as_str().unwrap_or_default())
-            .context("the host data's host_xkey_public_key is not an xkey")?;
+        let provider_key = XKey::from_seed(
+            data["provider_xkey_private_key"]
+                .as_str()
+                .unwrap_or_default(),
+        )
+        .context("the host data's provider_xkey_private_key is not an xkey seed")?;
+        let host_key =
+            XKey::from_public_key(data["host_xkey_public_key"].as_str().unwrap_or_default())
+                .context("the host data's host_xkey_public_key is not an xkey")?;
         let opened = provider_key
             .open(&sealed, &host_key)
             .context("the link's secrets do not open with the provider's xkey and the host's")?;
-        let opened: serde_json::Value = serde_json::from_slice(&opened).context("the opened link secrets are not JSON")?;
+        let opened: serde_json::Value =
+            serde_json::from_slice(&opened).context("the opened link secrets are not JSON")?;
         ensure!(
-            opened["link-token"]["kind"] == "String" && opened["link-token"]["value"] == linked.as_str(),
+            opened["link-token"]["kind"] == "String"
+                && opened["link-token"]["value"] == linked.as_str(),
             "the link's opened secrets: {}; expected link-token as the backend's text",
             cx.scrub(&opened.to_string())
         );

@@ -34,7 +34,7 @@ pub static LABELS_CHANGED_IGNORED: ConformanceTest = ConformanceTest {
 fn labels_changed_ignored(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::PROBE_RUST)?;
         let m = AppBuilder::new("relabel-app", "v1")
             .component_spread(
                 "worker",
@@ -117,7 +117,7 @@ pub static RESTART_REBUILDS: ConformanceTest = ConformanceTest {
 fn restart_rebuilds(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
-        let image = cx.fixture(crate::fixtures::PROBE_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::PROBE_RUST)?;
         let m = AppBuilder::new("rebuild-app", "v1")
             .component_spread(
                 "worker",

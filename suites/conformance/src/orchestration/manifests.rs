@@ -533,7 +533,7 @@ async fn deploy_small(
     // Its own prefix: no generated name of the put cases (`g<i>-…`) can take it.
     let app = format!("deploy-{}", small.app);
     let context = format!("deploy case ({}): {small:?}", draw.repeat());
-    let image = cx.fixture(PROBE_RUST)?.file_ref();
+    let image = cx.image(PROBE_RUST)?;
     let requirements: Vec<(&str, &str)> = small
         .requirements
         .iter()

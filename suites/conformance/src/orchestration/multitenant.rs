@@ -45,16 +45,19 @@ fn api_under_account(cx: Cx) -> TestFuture {
         let nats = cx.lattice().nats();
         let lattice = cx.lattice().name().to_string();
         let mut plain = nats.subscribe(format!("wadm.status.{lattice}.>")).await?;
-        let mut prefixed = nats.subscribe(format!("{TENANT}.wadm.status.{lattice}.>")).await?;
+        let mut prefixed = nats
+            .subscribe(format!("{TENANT}.wadm.status.{lattice}.>"))
+            .await?;
         nats.flush().await?;
 
-        let image = cx.fixture(PROBE_RUST)?.file_ref();
+        let image = cx.image(PROBE_RUST)?;
         let manifest = AppBuilder::new("tenant-app", "v0.1.0")
             .component("greeter", &image, 1)
             .build();
-        api.put(&manifest).await.context("model.put under the account")?;
-        api
-            .deploy("tenant-app", None)
+        api.put(&manifest)
+            .await
+            .context("model.put under the account")?;
+        api.deploy("tenant-app", None)
             .await
             .context("deploy under the account")?;
         let listed = api.list().await.context("model.list under the account")?;

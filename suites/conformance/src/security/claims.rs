@@ -37,7 +37,8 @@ pub static EXPIRED: ConformanceTest = ConformanceTest {
     features: FEATURES,
     covers: &["SEC-02", "HL-14"],
     fixtures: &[PROBE_RUST],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1)
+        .needs_suite_lattice("writes signed copies of fixtures into the lattice's shared folder"),
     run: expired,
 };
 
@@ -68,7 +69,8 @@ pub static TAMPERED: ConformanceTest = ConformanceTest {
     features: FEATURES,
     covers: &["SEC-02", "SEC-01"],
     fixtures: &[PROBE_RUST, PROBE_C],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1)
+        .needs_suite_lattice("writes signed copies of fixtures into the lattice's shared folder"),
     run: tampered,
 };
 

@@ -72,7 +72,7 @@ fn linear_memory(cx: Cx) -> TestFuture {
 
 /// Scales the `limits` fixture as `id` on the test's host and returns a client for it.
 async fn limited(cx: &Cx, id: &str) -> anyhow::Result<wrpc_transport_nats::Client> {
-    let image = cx.fixture(crate::fixtures::LIMITS_RUST)?.file_ref();
+    let image = cx.image(crate::fixtures::LIMITS_RUST)?;
     crate::steps::scale(cx, &cx.host_id(), &image, id, 1).await?;
     Ok(cx.lattice().wrpc_client(id).await?)
 }
@@ -123,7 +123,7 @@ pub static CORE_INSTANCES: ConformanceTest = ConformanceTest {
 fn core_instances(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
-        let image = cx.fixture(crate::fixtures::LIMITS_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::LIMITS_RUST)?;
         let error = crate::steps::scale_refused(&cx, &ids[0], &image, "cores-over", vec![]).await?;
         ensure!(
             error.contains("3 core module instances") && error.contains("maximum of 2"),
@@ -154,7 +154,7 @@ pub static MAX_COMPONENTS: ConformanceTest = ConformanceTest {
 
 fn max_components(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let image = cx.fixture(crate::fixtures::LIMITS_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::LIMITS_RUST)?;
         crate::steps::scale(&cx, &cx.host_id(), &image, "pooled", 2).await?;
         let client = cx.lattice().wrpc_client("pooled").await?;
         spin(&client, 10)

@@ -35,7 +35,10 @@ async fn refused_host(cx: &Cx, spec: HostSpec) -> anyhow::Result<String> {
         .filter(|e| e.kind == "host_started")
         .map(|e| e.source().to_string())
         .collect();
-    ensure!(started.is_empty(), "host_started arrived from {started:?} although the host was refused");
+    ensure!(
+        started.is_empty(),
+        "host_started arrived from {started:?} although the host was refused"
+    );
     Ok(err)
 }
 
@@ -53,7 +56,9 @@ async fn client_refused(cx: &Cx, options: async_nats::ConnectOptions) -> anyhow:
         Ok(Ok(client)) => {
             // Some refusals only show at the first round trip.
             match tokio::time::timeout(T.attempt, client.flush()).await {
-                Ok(Ok(())) => anyhow::bail!("a client connected to {url} and round-tripped a flush"),
+                Ok(Ok(())) => {
+                    anyhow::bail!("a client connected to {url} and round-tripped a flush")
+                }
                 Ok(Err(e)) => Ok(e.to_string()),
                 Err(_) => Ok("no round trip".into()),
             }
@@ -78,7 +83,10 @@ pub static WRONG_CREDS: ConformanceTest = ConformanceTest {
 
 fn wrong_creds(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let auth = cx.lattice().nats_auth().context("the lattice runs NATS without accounts")?;
+        let auth = cx
+            .lattice()
+            .nats_auth()
+            .context("the lattice runs NATS without accounts")?;
         let forged = auth.creds(Who::Forged);
         let err = refused_host(
             &cx,
@@ -124,8 +132,13 @@ pub static UNTRUSTED_CERT: ConformanceTest = ConformanceTest {
 
 fn untrusted_cert(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let auth = cx.lattice().nats_auth().context("the lattice runs NATS without accounts")?;
-        let tls = auth.tls().context("the lattice's NATS does not require TLS")?;
+        let auth = cx
+            .lattice()
+            .nats_auth()
+            .context("the lattice runs NATS without accounts")?;
+        let tls = auth
+            .tls()
+            .context("the lattice's NATS does not require TLS")?;
         let err = refused_host(
             &cx,
             env(&[("SSL_CERT_FILE", tls.rogue_ca.display().to_string())]),
@@ -149,7 +162,9 @@ fn untrusted_cert(cx: Cx) -> TestFuture {
         };
         let rogue = client_refused(&cx, with(tls.rogue_ca.clone()).await?).await?;
         ensure!(
-            rogue.to_lowercase().contains("certificate") || rogue.contains("UnknownIssuer") || rogue.contains("tls"),
+            rogue.to_lowercase().contains("certificate")
+                || rogue.contains("UnknownIssuer")
+                || rogue.contains("tls"),
             "the client trusting another CA was refused, but not for its certificate: {rogue}"
         );
         // The same client with the right CA connects: the refusal was the certificate.
@@ -179,7 +194,10 @@ pub static OTHER_ACCOUNT: ConformanceTest = ConformanceTest {
 
 fn other_account(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let auth = cx.lattice().nats_auth().context("the lattice runs NATS without accounts")?;
+        let auth = cx
+            .lattice()
+            .nats_auth()
+            .context("the lattice runs NATS without accounts")?;
         let other = async_nats::ConnectOptions::with_credentials_file(
             auth.creds_file(Who::Other).to_path_buf(),
         )
@@ -195,16 +213,27 @@ fn other_account(cx: Cx) -> TestFuture {
         crate::steps::put_config(&cx, "seen-by-nobody-else", &[("k", "v")]).await?;
         let host = cx.host_id();
         cx.journal()
-            .wait_for(mark, "host_heartbeat", "a heartbeat", T.event, |e| e.source() == host)
+            .wait_for(mark, "host_heartbeat", "a heartbeat", T.event, |e| {
+                e.source() == host
+            })
             .await?;
         let second = cx.journal().mark();
         cx.journal()
-            .wait_for(second, "host_heartbeat", "a second heartbeat", T.event, |e| e.source() == host)
+            .wait_for(
+                second,
+                "host_heartbeat",
+                "a second heartbeat",
+                T.event,
+                |e| e.source() == host,
+            )
             .await?;
         let subject = format!("wasmbus.ctl.v1.{}.host.ping", cx.lattice().name());
         let ping = tokio::time::timeout(T.attempt, other.request(subject.clone(), "".into())).await;
         let answered = matches!(ping, Ok(Ok(_)));
-        ensure!(!answered, "a client of another account got an answer on {subject}");
+        ensure!(
+            !answered,
+            "a client of another account got an answer on {subject}"
+        );
         // Everything the server queued for the other client before this barrier has arrived once
         // the barrier does (the server had queued the heartbeats before the harness saw them).
         let barrier = "wcc.barrier";

@@ -23,7 +23,7 @@ pub static SANDBOX: ConformanceTest = ConformanceTest {
 
 fn sandbox(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let image = cx.fixture(crate::fixtures::SANDBOX_RUST)?.file_ref();
+        let image = cx.image(crate::fixtures::SANDBOX_RUST)?;
         crate::steps::scale(&cx, &cx.host_id(), &image, "sandbox", 1).await?;
         let client = cx.lattice().wrpc_client("sandbox").await?;
         let call = |what: &'static str| move |e: anyhow::Error| e.context(what);

@@ -29,7 +29,14 @@ fn reader(cx: &Cx) -> anyhow::Result<Signed> {
 
 /// Scales the signed reader as `id` with `SECRET_db` expecting a refusal; the error.
 async fn refused(cx: &Cx, signed: &Signed, id: &str) -> anyhow::Result<String> {
-    scale_refused(cx, &cx.host_id(), &signed.file_ref(), id, vec!["SECRET_db".into()]).await
+    scale_refused(
+        cx,
+        &cx.host_id(),
+        &signed.file_ref(),
+        id,
+        vec!["SECRET_db".into()],
+    )
+    .await
 }
 
 /// SEC-07: a backend's refusal fails the start with the backend's reason.
@@ -117,9 +124,10 @@ pub static SEALED_FOR_ANOTHER: ConformanceTest = ConformanceTest {
 fn sealed_for_another(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let value = secret::fresh(&cx, "db");
-        let backend =
-            secret::answering(&cx, move |_| Answer::SealedForAnother(Value::Text(value.clone())))
-                .await?;
+        let backend = secret::answering(&cx, move |_| {
+            Answer::SealedForAnother(Value::Text(value.clone()))
+        })
+        .await?;
         secret::put_reference(&cx, "SECRET_db", "db-password", "app/db", None).await?;
         let error = refused(&cx, &reader(&cx)?, "misdirected").await?;
         ensure!(
@@ -161,7 +169,11 @@ fn missing_reference(cx: Cx) -> TestFuture {
             "the failure does not name the missing reference: {error:?}"
         );
         let seen = backend.requests();
-        ensure!(seen.is_empty(), "the backend was asked for {:?}", seen.iter().map(|s| &s.key).collect::<Vec<_>>());
+        ensure!(
+            seen.is_empty(),
+            "the backend was asked for {:?}",
+            seen.iter().map(|s| &s.key).collect::<Vec<_>>()
+        );
         Ok(())
     })
 }
@@ -182,7 +194,15 @@ pub static LINK_MISSING_REFERENCE: ConformanceTest = ConformanceTest {
 fn link_missing_reference(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let link = |config: &str| {
-            crate::steps::link("a-source", "a-target", "default", ("wcc", "secrets"), &["reader"], &[], &[config])
+            crate::steps::link(
+                "a-source",
+                "a-target",
+                "default",
+                ("wcc", "secrets"),
+                &["reader"],
+                &[],
+                &[config],
+            )
         };
         let put = cx.ctl().put_link(link("SECRET_absent")?).await?;
         ensure!(
@@ -220,22 +240,29 @@ pub static NO_TOPIC: ConformanceTest = ConformanceTest {
     features: FEATURES,
     covers: &["SEC-07", "CFG-06"],
     fixtures: &[SECRETS_RUST],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1)
+        .needs_suite_lattice("writes signed copies of fixtures into the lattice's shared folder"),
     run: no_topic,
 };
 
 fn no_topic(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let value = secret::fresh(&cx, "db");
-        let backend =
-            secret::backend(&cx, HashMap::from([("app/db".to_string(), Value::Text(value))])).await?;
+        let backend = secret::backend(
+            &cx,
+            HashMap::from([("app/db".to_string(), Value::Text(value))]),
+        )
+        .await?;
         secret::put_reference(&cx, "SECRET_db", "db-password", "app/db", None).await?;
         let error = refused(&cx, &reader(&cx)?, "topicless").await?;
         ensure!(
             error.contains("secret store not configured"),
             "the failure does not say that no secret store is configured: {error:?}"
         );
-        ensure!(backend.requests().is_empty() && backend.xkey_requests() == 0, "a host without a secrets topic asked the backend");
+        ensure!(
+            backend.requests().is_empty() && backend.xkey_requests() == 0,
+            "a host without a secrets topic asked the backend"
+        );
         Ok(())
     })
 }
@@ -256,17 +283,29 @@ pub static UNSIGNED: ConformanceTest = ConformanceTest {
 fn unsigned(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let value = secret::fresh(&cx, "db");
-        let backend =
-            secret::backend(&cx, HashMap::from([("app/db".to_string(), Value::Text(value))])).await?;
+        let backend = secret::backend(
+            &cx,
+            HashMap::from([("app/db".to_string(), Value::Text(value))]),
+        )
+        .await?;
         secret::put_reference(&cx, "SECRET_db", "db-password", "app/db", None).await?;
-        let image = cx.fixture(SECRETS_RUST)?.file_ref();
-        let error =
-            scale_refused(&cx, &cx.host_id(), &image, "unsigned", vec!["SECRET_db".into()]).await?;
+        let image = cx.image(SECRETS_RUST)?;
+        let error = scale_refused(
+            &cx,
+            &cx.host_id(),
+            &image,
+            "unsigned",
+            vec!["SECRET_db".into()],
+        )
+        .await?;
         ensure!(
             error.contains("JWT"),
             "the failure does not say the entity has no JWT: {error:?}"
         );
-        ensure!(backend.requests().is_empty(), "the backend was asked for a secret for an unsigned entity");
+        ensure!(
+            backend.requests().is_empty(),
+            "the backend was asked for a secret for an unsigned entity"
+        );
         Ok(())
     })
 }
@@ -289,30 +328,52 @@ pub static BUILTIN_PROVIDER: ConformanceTest = ConformanceTest {
 fn builtin_provider(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let value = secret::fresh(&cx, "db");
-        let backend =
-            secret::backend(&cx, HashMap::from([("app/db".to_string(), Value::Text(value))])).await?;
+        let backend = secret::backend(
+            &cx,
+            HashMap::from([("app/db".to_string(), Value::Text(value))]),
+        )
+        .await?;
         secret::put_reference(&cx, "SECRET_db", "db-password", "app/db", None).await?;
         let host = cx.host_id();
         let mark = cx.journal().mark();
         let ack = cx
             .ctl()
-            .start_provider(&host, "wasmcloud+builtin://http-server", "http-server", vec!["SECRET_db".into()])
+            .start_provider(
+                &host,
+                "wasmcloud+builtin://http-server",
+                "http-server",
+                vec!["SECRET_db".into()],
+            )
             .await?;
-        ensure!(ack.succeeded(), "provider.start is acked before any work (HL-14): {}", ack.message());
+        ensure!(
+            ack.succeeded(),
+            "provider.start is acked before any work (HL-14): {}",
+            ack.message()
+        );
         let failed = cx
             .journal()
-            .wait_for(mark, "provider_start_failed", "http-server", T.service, |e| {
-                e.field("provider_id") == Some("http-server")
-            })
+            .wait_for(
+                mark,
+                "provider_start_failed",
+                "http-server",
+                T.service,
+                |e| e.field("provider_id") == Some("http-server"),
+            )
             .await?;
         let error = failed.field("error").unwrap_or_default();
-        ensure!(error.contains("JWT"), "provider_start_failed does not say the provider has no JWT: {error:?}");
+        ensure!(
+            error.contains("JWT"),
+            "provider_start_failed does not say the provider has no JWT: {error:?}"
+        );
         let inv = crate::steps::inventory(&cx, &host).await?;
         ensure!(
             inv.providers().iter().all(|p| p.id() != "http-server"),
             "the builtin provider runs anyway"
         );
-        ensure!(backend.requests().is_empty(), "the backend was asked for a secret for a builtin provider");
+        ensure!(
+            backend.requests().is_empty(),
+            "the backend was asked for a secret for a builtin provider"
+        );
         Ok(())
     })
 }
@@ -335,14 +396,25 @@ pub static NEVER_SHOWN: ConformanceTest = ConformanceTest {
 fn never_shown(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let value = secret::fresh(&cx, "db");
-        let _backend =
-            secret::backend(&cx, HashMap::from([("app/db".to_string(), Value::Text(value.clone()))]))
-                .await?;
-        let reference = secret::put_reference(&cx, "SECRET_db", "db-password", "app/db", None).await?;
+        let _backend = secret::backend(
+            &cx,
+            HashMap::from([("app/db".to_string(), Value::Text(value.clone()))]),
+        )
+        .await?;
+        let reference =
+            secret::put_reference(&cx, "SECRET_db", "db-password", "app/db", None).await?;
         let signed = reader(&cx)?;
         let host = cx.host_id();
-        crate::steps::scale_with(&cx, &host, &signed.file_ref(), "holder", 1, None, vec!["SECRET_db".into()])
-            .await?;
+        crate::steps::scale_with(
+            &cx,
+            &host,
+            &signed.file_ref(),
+            "holder",
+            1,
+            None,
+            vec!["SECRET_db".into()],
+        )
+        .await?;
         secret::read_text(&cx, "holder", "db-password", &value).await?;
 
         let ctl = cx.ctl();
@@ -352,7 +424,11 @@ fn never_shown(cx: Cx) -> TestFuture {
             "config.get SECRET_db does not return the reference that was put ({reference:?}): {stored}"
         );
         let inventory = format!("{:?}", crate::steps::inventory(&cx, &host).await?);
-        let claims = ctl.client().get_claims().await.map_err(|e| anyhow::anyhow!("claims.get: {e}"))?;
+        let claims = ctl
+            .client()
+            .get_claims()
+            .await
+            .map_err(|e| anyhow::anyhow!("claims.get: {e}"))?;
         let links = format!("{:?}", ctl.get_links().await?.data());
 
         let mut places: Vec<(String, String)> = vec![
@@ -360,8 +436,14 @@ fn never_shown(cx: Cx) -> TestFuture {
             ("host.get".into(), inventory),
             ("claims.get".into(), format!("{:?}", claims.data())),
             ("link.get".into(), links),
-            ("the lattice's diagnostics".into(), cx.lattice().diagnostics()),
-            ("the host's log".into(), cx.lattice().hosts()[0].log_tail(1_000_000)),
+            (
+                "the lattice's diagnostics".into(),
+                cx.lattice().diagnostics(),
+            ),
+            (
+                "the host's log".into(),
+                cx.lattice().hosts()[0].log_tail(1_000_000),
+            ),
         ];
         places.extend(
             cx.journal()
@@ -369,12 +451,12 @@ fn never_shown(cx: Cx) -> TestFuture {
                 .into_iter()
                 .map(|e| (format!("lattice event {}", e.kind), e.data().to_string())),
         );
-        places.extend(
-            cx.journal()
-                .last_exchanges(10_000)
-                .into_iter()
-                .map(|x| (format!("recorded exchange {}", x.operation), format!("{x:?}"))),
-        );
+        places.extend(cx.journal().last_exchanges(10_000).into_iter().map(|x| {
+            (
+                format!("recorded exchange {}", x.operation),
+                format!("{x:?}"),
+            )
+        }));
         let shown: Vec<&str> = places
             .iter()
             .filter(|(_, text)| text.contains(&value))
@@ -382,13 +464,16 @@ fn never_shown(cx: Cx) -> TestFuture {
             .collect();
         ensure!(shown.is_empty(), "the secret's value shows in: {shown:?}");
         ensure!(
-            places.iter().any(|(w, _)| w.starts_with("lattice event component_scaled")),
+            places
+                .iter()
+                .any(|(w, _)| w.starts_with("lattice event component_scaled")),
             "no component_scaled event was looked at; the search saw nothing"
         );
         // The report's redaction policy knows the value: what a failure would carry is scrubbed.
         let leaked = format!("a failure quoting {value} and the log line `secret={value}`");
         ensure!(
-            !cx.scrub(&leaked).contains(&value) && !cx.redactor().redact_str(&leaked).contains(&value),
+            !cx.scrub(&leaked).contains(&value)
+                && !cx.redactor().redact_str(&leaked).contains(&value),
             "the redaction policy does not know the test's secret"
         );
         Ok(())
@@ -423,7 +508,9 @@ fn nats_kv(cx: Cx) -> TestFuture {
         const NAME: &str = "nats-kv";
         let nats = cx.lattice().nats().clone();
         let transit = nkeys::XKey::new();
-        let seed = transit.seed().map_err(|e| anyhow::anyhow!("transit xkey seed: {e}"))?;
+        let seed = transit
+            .seed()
+            .map_err(|e| anyhow::anyhow!("transit xkey seed: {e}"))?;
         let api = secrets_nats_kv::Api::new(
             nkeys::XKey::from_seed(&seed).map_err(|e| anyhow::anyhow!("{e}"))?,
             nkeys::XKey::new(),
@@ -469,7 +556,9 @@ fn nats_kv(cx: Cx) -> TestFuture {
                 }
             })
             .await?;
-        put("blob", Value::Bytes(binary.clone())).await.context("put the binary secret")?;
+        put("blob", Value::Bytes(binary.clone()))
+            .await
+            .context("put the binary secret")?;
 
         let mapped = reader(&cx)?;
         let unmapped = reader(&cx)?;
@@ -481,14 +570,27 @@ fn nats_kv(cx: Cx) -> TestFuture {
         )
         .await
         .context("secrets-nats-kv add_mapping")?;
-        for (config, name, key) in [("SECRET_db", "db-password", "db"), ("SECRET_blob", "blob", "blob")] {
+        for (config, name, key) in [
+            ("SECRET_db", "db-password", "db"),
+            ("SECRET_blob", "blob", "blob"),
+        ] {
             let policy = HashMap::new();
             let reference = harness::secrets::reference(name, NAME, key, None, None, policy)?;
-            let put = cx.ctl().put_config(config, reference.into_iter().collect()).await?;
+            let put = cx
+                .ctl()
+                .put_config(config, reference.into_iter().collect())
+                .await?;
             ensure!(put.succeeded(), "config.put {config}: {}", put.message());
         }
         let host = cx.host_id();
-        let error = scale_refused(&cx, &host, &unmapped.file_ref(), "unmapped", vec!["SECRET_db".into()]).await?;
+        let error = scale_refused(
+            &cx,
+            &host,
+            &unmapped.file_ref(),
+            "unmapped",
+            vec!["SECRET_db".into()],
+        )
+        .await?;
         ensure!(
             error.contains("unauthorized"),
             "the unmapped component's failure does not say unauthorized: {error:?}"

@@ -24,7 +24,10 @@ pub const APP_ANNOTATION: &str = "wasmcloud.dev/appspec";
 
 /// A value nobody else has, made a secret of the test (redacted from its report from now on).
 pub fn fresh(cx: &Cx, what: &str) -> String {
-    let value = format!("wcc-{what}-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let value = format!(
+        "wcc-{what}-{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
     cx.secret(&value);
     value
 }

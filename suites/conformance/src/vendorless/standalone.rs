@@ -50,7 +50,7 @@ pub static HTTP_ANY_HOST: ConformanceTest = ConformanceTest {
 fn http_any_host(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let ids = cx.lattice().host_ids();
-        let image = cx.fixture(HTTP_RUST)?.file_ref();
+        let image = cx.image(HTTP_RUST)?;
         scale(&cx, &ids[1], &image, "far-http", 1).await?;
         let (address, base) = listener(&cx, 0)?;
         put_config(
@@ -63,7 +63,7 @@ fn http_any_host(cx: Cx) -> TestFuture {
         // Links before the provider: it reads the links present when it starts (a link put right
         // after provider_started can miss it, see CONTRIBUTING "Known divergences").
         put_link(&cx, http_link("hello", "far-http", "hello-path")?).await?;
-        let par = cx.fixture(HTTP_SERVER_PROVIDER)?.file_ref();
+        let par = cx.image(HTTP_SERVER_PROVIDER)?;
         start_provider(&cx, &ids[0], &par, "http-srv", vec!["http-paths".into()]).await?;
 
         wait_http_body(&cx, &format!("{base}/hello"), HELLO).await?;
@@ -117,7 +117,7 @@ const TIMEOUT_MS: u64 = 2000;
 fn http_failures(cx: Cx) -> TestFuture {
     Box::pin(async move {
         let host = cx.host_id();
-        let image = cx.fixture(HTTP_RUST)?.file_ref();
+        let image = cx.image(HTTP_RUST)?;
         scale(&cx, &host, &image, "web", 1).await?;
         let (slow_addr, slow) = listener(&cx, 0)?;
         let (trap_addr, trap) = listener(&cx, 0)?;
@@ -134,7 +134,7 @@ fn http_failures(cx: Cx) -> TestFuture {
         put_link(&cx, http_link("slow", "web", "slow")?).await?;
         put_link(&cx, http_link("trap", "web", "trap")?).await?;
         put_link(&cx, http_link("ghost", "ghost", "ghost")?).await?;
-        let par = cx.fixture(HTTP_SERVER_PROVIDER)?.file_ref();
+        let par = cx.image(HTTP_SERVER_PROVIDER)?;
         // No provider config: routing_mode defaults to address.
         start_provider(&cx, &host, &par, "http-srv", vec![]).await?;
         wait_http_body(&cx, &format!("{slow}/"), HELLO).await?;
@@ -211,7 +211,7 @@ fn messaging_both_ways(cx: Cx) -> TestFuture {
         )
         .await?;
         put_config(&cx, "std-conn", &[("cluster_uris", &nats)]).await?;
-        let image = cx.fixture(MESSENGER_RUST)?.file_ref();
+        let image = cx.image(MESSENGER_RUST)?;
         // The provider keeps one subscription set per component, so the capitals get their own.
         for id in ["messenger", "messenger-upper"] {
             scale(&cx, &ids[1], &image, id, 1).await?;
@@ -242,7 +242,7 @@ fn messaging_both_ways(cx: Cx) -> TestFuture {
             )?;
             put_link(&cx, consumer).await?;
         }
-        let par = cx.fixture(MESSAGING_NATS_PROVIDER)?.file_ref();
+        let par = cx.image(MESSAGING_NATS_PROVIDER)?;
         start_provider(&cx, &ids[0], &par, "std-msg", vec![]).await?;
 
         let nc = cx.lattice().nats();

@@ -394,7 +394,7 @@ fn values_round_trip(cx: Cx) -> TestFuture {
         let mut clients = Vec::new();
         for lang in Lang::ALL {
             let id = format!("values-{}", lang.id());
-            let image = cx.fixture(FixtureRef::new("probe", lang))?.file_ref();
+            let image = cx.image(FixtureRef::new("probe", lang))?;
             scale(&cx, &host, &image, &id, 1).await?;
             clients.push((lang, cx.lattice().wrpc_client(&id).await?));
         }
