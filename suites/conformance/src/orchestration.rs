@@ -818,6 +818,7 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
         &SHARED_APP,
         &DISCOVERY,
         &events::LABELS_CHANGED_IGNORED,
+        &events::LINKDEF_SET_FAILED_IGNORED,
         &events::RESTART_REBUILDS,
         &manifests::STORED_UNCHANGED,
         &manifests::INVALID_REFUSED,

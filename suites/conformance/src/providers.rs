@@ -7,7 +7,7 @@ use anyhow::ensure;
 
 use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
-use harness::wait::{Probe, Wait};
+use harness::wait::Wait;
 
 /// HL-16 / Q-05 / SEC-03: builtin providers are off unless their feature flag is set.
 pub static BUILTINS_GATED: ConformanceTest = ConformanceTest {
@@ -167,15 +167,6 @@ pub(crate) fn all() -> Vec<&'static ConformanceTest> {
     ]
 }
 
-/// One NATS request of `ping` on `subject`: the reply's body, or what came instead.
-async fn ask(nc: &async_nats::Client, subject: &str, within: Duration) -> Probe<String> {
-    match tokio::time::timeout(within, nc.request(subject.to_string(), "ping".into())).await {
-        Ok(Ok(m)) => Probe::Ready(String::from_utf8_lossy(&m.payload).into_owned()),
-        Ok(Err(e)) => Probe::NotYet(e.to_string()),
-        Err(_) => Probe::NotYet(format!("no reply within {within:?}")),
-    }
-}
-
 /// the builtin HTTP server reads its config keys in any case.
 pub static HTTP_KEYS_ANY_CASE: ConformanceTest = ConformanceTest {
     name: "providers::builtin_http_config_keys_any_case",
@@ -297,7 +288,7 @@ fn builtin_messaging(cx: Cx) -> TestFuture {
         )
         .kind("messaging")
         .interval(Duration::from_millis(200))
-        .until(|_| ask(nc, &subject, Duration::from_secs(2)))
+        .until(|_| crate::steps::ask(nc, &subject, Duration::from_secs(2)))
         .await?;
         ensure!(
             reply == "handled:ping",
@@ -309,7 +300,7 @@ fn builtin_messaging(cx: Cx) -> TestFuture {
             T.quiet,
         )
         .interval(Duration::from_millis(500))
-        .until(|_| ask(nc, &upper, Duration::from_secs(1)))
+        .until(|_| crate::steps::ask(nc, &upper, Duration::from_secs(1)))
         .await;
         if let Ok(body) = answered {
             anyhow::bail!("a link configured with SUBSCRIPTIONS (capitals) was subscribed: {upper} answered {body:?}");

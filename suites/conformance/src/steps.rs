@@ -533,4 +533,33 @@ pub async fn runner_linked_across_hosts(cx: &Cx) -> anyhow::Result<wrpc_transpor
     Ok(client)
 }
 
+/// One NATS request of `ping` on `subject` through `nc`: the reply's body, or why there was none
+/// within `within` (a probe for a [`Wait`]).
+pub async fn ask(nc: &async_nats::Client, subject: &str, within: Duration) -> Probe<String> {
+    match tokio::time::timeout(within, nc.request(subject.to_string(), "ping".into())).await {
+        Ok(Ok(m)) => Probe::Ready(String::from_utf8_lossy(&m.payload).into_owned()),
+        Ok(Err(e)) => Probe::NotYet(e.to_string()),
+        Err(_) => Probe::NotYet(format!("no reply within {within:?}")),
+    }
+}
+
+/// A host spec with only these environment variables added (for `Lattice::add_host`).
+pub fn host_env(pairs: &[(&str, String)]) -> harness::lattice::HostSpec {
+    harness::lattice::HostSpec {
+        env: pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone()))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// The accounts, users and certificates of the lattice's NATS (a test whose setup asks for
+/// `Setup::nats_auth`).
+pub fn nats_auth(cx: &Cx) -> anyhow::Result<&harness::nats_auth::NatsAuth> {
+    cx.lattice()
+        .nats_auth()
+        .context("the lattice runs NATS without accounts")
+}
+
 pub mod secrets;

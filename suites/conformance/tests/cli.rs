@@ -1476,7 +1476,9 @@ async fn existing_target_pulls_fixtures_from_a_registry() {
     )
     .await
     .unwrap();
+    // One host, and only this one: it refuses file:// and pulls from the registry over HTTP.
     let lattice = harness::Lattice::builder()
+        .hosts(0)
         .host(harness::lattice::HostSpec {
             deny_file_load: true,
             env: vec![(

@@ -9,16 +9,6 @@ use futures::StreamExt as _;
 use harness::lattice::HostSpec;
 use harness::wait::{Probe, Wait};
 
-fn env(pairs: &[(&str, String)]) -> HostSpec {
-    HostSpec {
-        env: pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), v.clone()))
-            .collect(),
-        ..Default::default()
-    }
-}
-
 /// HL-01 / HL-03 / Q-01: once host_started is published, the host answers control requests.
 pub static READY_ON_STARTED: ConformanceTest = ConformanceTest {
     name: "host::answers_control_once_started",
@@ -72,7 +62,7 @@ fn http_admin(cx: Cx) -> TestFuture {
         let bind = cx.lattice().backend().bind_address(port);
         let host = cx
             .lattice()
-            .add_host(env(&[("WASMCLOUD_HTTP_ADMIN", bind)]))
+            .add_host(crate::steps::host_env(&[("WASMCLOUD_HTTP_ADMIN", bind)]))
             .await?;
         let base = format!("http://{}", host.address(port));
         // Each request gets the admin server's answer, whatever it is; only a transport failure
@@ -235,7 +225,10 @@ fn nats_unreachable(cx: Cx) -> TestFuture {
         let closed = harness::net::free_port()?;
         let attempt = cx
             .lattice()
-            .add_host(env(&[("WASMCLOUD_NATS_PORT", closed.to_string())]))
+            .add_host(crate::steps::host_env(&[(
+                "WASMCLOUD_NATS_PORT",
+                closed.to_string(),
+            )]))
             .await;
         let err = match attempt {
             Ok(h) => anyhow::bail!("a host with no NATS to reach started ({})", h.id),

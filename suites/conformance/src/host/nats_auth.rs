@@ -43,10 +43,7 @@ pub static ACCOUNTS: ConformanceTest = ConformanceTest {
 
 fn accounts(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let auth = cx
-            .lattice()
-            .nats_auth()
-            .context("the lattice runs NATS without accounts")?;
+        let auth = crate::steps::nats_auth(&cx)?;
         let hosts = cx.lattice().host_ids();
         for (i, host) in hosts.iter().enumerate() {
             echo_once(&cx, host, &format!("echo-{i}")).await?;
@@ -94,22 +91,16 @@ pub static TLS: ConformanceTest = ConformanceTest {
 
 fn tls(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let auth = cx
-            .lattice()
-            .nats_auth()
-            .context("the lattice runs NATS without accounts")?;
+        let auth = crate::steps::nats_auth(&cx)?;
         let tls = auth
             .tls()
             .context("the lattice's NATS does not require TLS")?;
         echo_once(&cx, &cx.host_id(), "echo-tls").await?;
         // WASMCLOUD_TLS_CA_PATH alone, with system roots that do not hold the CA.
-        let spec = harness::lattice::HostSpec {
-            env: vec![
-                ("SSL_CERT_FILE".into(), tls.rogue_ca.display().to_string()),
-                ("WASMCLOUD_TLS_CA_PATH".into(), tls.ca.display().to_string()),
-            ],
-            ..Default::default()
-        };
+        let spec = crate::steps::host_env(&[
+            ("SSL_CERT_FILE", tls.rogue_ca.display().to_string()),
+            ("WASMCLOUD_TLS_CA_PATH", tls.ca.display().to_string()),
+        ]);
         if let Err(e) = cx.lattice().add_host(spec).await {
             let e = e.to_string();
             ensure!(

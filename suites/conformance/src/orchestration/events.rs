@@ -1,10 +1,11 @@
 //! Which lattice events wadm acts on (catalogue ORC-19, ORC-03), seen through what it does next:
-//! labels learned from heartbeats, and its view of the hosts rebuilt from them after a restart.
+//! labels learned from heartbeats, a refused link put left alone, and its view of the hosts
+//! rebuilt from heartbeats after a restart.
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{ensure, Context as _};
-use harness::manifest::AppBuilder;
+use harness::manifest::{AppBuilder, LinkSpec};
 use harness::wait::{Probe, Wait};
 use wadm_types::api::StatusType;
 
@@ -93,6 +94,124 @@ fn labels_changed_ignored(cx: Cx) -> TestFuture {
             beat.at_ms - changed.at_ms
         );
         wadm.wait_for_status("relabel-app", StatusType::Deployed, T.deploy, 2)
+            .await?;
+        Ok(())
+    })
+}
+
+/// ORC-19: wadm ignores linkdef_set_failed, and does act on linkdef_deleted.
+pub static LINKDEF_SET_FAILED_IGNORED: ConformanceTest = ConformanceTest {
+    name: "orchestration::linkdef_set_failed_ignored",
+    source: file!(),
+    description: "an application whose runner is linked to its echo is deployed; a link put by someone else from the runner under the same name to another target is refused (linkdef_set_failed): through the two heartbeats after it wadm puts and deletes no link, the application stays Deployed and its link stays listed; deleting wadm's link instead makes wadm put it back (it does act on link events)",
+    area: Area::Orchestration,
+    features: &[
+        Feature::Wadm,
+        Feature::FileLoad,
+        Feature::LatticeEvents,
+        Feature::ControlInterface,
+        Feature::Links,
+    ],
+    covers: &["ORC-19", "NET-03"],
+    fixtures: &[crate::fixtures::PROBE_RUST, crate::fixtures::RUNNER_RUST],
+    setup: Setup::hosts(1).with_wadm(),
+    run: linkdef_set_failed_ignored,
+};
+
+fn linkdef_set_failed_ignored(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        const RUNNER: &str = "linkfail-runner";
+        const ECHO: &str = "linkfail-echo";
+        let m = AppBuilder::new("linkfail", "v1")
+            .component("runner", &cx.image(crate::fixtures::RUNNER_RUST)?, 1)
+            .component("echo", &cx.image(crate::fixtures::PROBE_RUST)?, 1)
+            .link(
+                "runner",
+                "echo",
+                LinkSpec {
+                    namespace: "test",
+                    package: "fixtures",
+                    interfaces: &["echo"],
+                    source_config: None,
+                },
+            )
+            .build();
+        let wadm = cx.wadm();
+        wadm.put(&m).await.context("put")?;
+        wadm.deploy("linkfail", None).await.context("deploy")?;
+        wadm.wait_for_status("linkfail", StatusType::Deployed, T.deploy, 2)
+            .await?;
+        let wadms_link = |links: &[wasmcloud_control_interface::Link]| {
+            links
+                .iter()
+                .any(|l| l.source_id() == RUNNER && l.target() == ECHO && l.name() == "default")
+        };
+        crate::steps::wait_links(&cx, "wadm's link runner -> echo", wadms_link).await?;
+
+        let journal = cx.journal();
+        let host = cx.host_id();
+        let mark = journal.mark();
+        let conflicting = crate::steps::echo_link(RUNNER, "not-the-echo", "default")?;
+        let put = cx.ctl().put_link(conflicting).await?;
+        ensure!(
+            !put.succeeded(),
+            "a link from {RUNNER} under wadm's link name to another target was accepted: {}",
+            put.message()
+        );
+        let failed = journal
+            .wait_for(mark, "linkdef_set_failed", RUNNER, T.event, |e| {
+                e.field("source_id") == Some(RUNNER)
+            })
+            .await?;
+        for n in ["first", "second"] {
+            journal
+                .wait_for(
+                    journal.mark(),
+                    "host_heartbeat",
+                    &format!("the {n} heartbeat after linkdef_set_failed"),
+                    T.event,
+                    |e| e.source() == host,
+                )
+                .await?;
+        }
+        let acted: Vec<String> = journal
+            .since(failed.seq)
+            .into_iter()
+            .filter(|e| e.kind == "linkdef_set" || e.kind == "linkdef_deleted")
+            .map(|e| format!("{} {}", e.kind, e.data()))
+            .collect();
+        ensure!(
+            acted.is_empty(),
+            "after linkdef_set_failed wadm changed links, which the contract says it does not act on: {acted:?}"
+        );
+        let status = wadm.status("linkfail").await.context("status")?;
+        ensure!(
+            status.info.status_type == StatusType::Deployed,
+            "after linkdef_set_failed the application is {:?}: {}",
+            status.info.status_type,
+            status.info.message
+        );
+        let links = cx.ctl().get_links().await?.into_data().unwrap_or_default();
+        ensure!(
+            wadms_link(&links),
+            "wadm's link is gone after linkdef_set_failed"
+        );
+
+        // The control: wadm does act on a link event that concerns it.
+        let mark = journal.mark();
+        let deleted = cx
+            .ctl()
+            .delete_link(RUNNER, "default", "test", "fixtures")
+            .await?;
+        ensure!(deleted.succeeded(), "link.del: {}", deleted.message());
+        journal
+            .wait_for(
+                mark,
+                "linkdef_set",
+                "wadm putting its deleted link back",
+                T.deploy,
+                |e| e.field("source_id") == Some(RUNNER) && e.field("target") == Some(ECHO),
+            )
             .await?;
         Ok(())
     })

@@ -11,16 +11,6 @@ use harness::nats_auth::Who;
 
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture, T};
 
-fn env(pairs: &[(&str, String)]) -> HostSpec {
-    HostSpec {
-        env: pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), v.clone()))
-            .collect(),
-        ..Default::default()
-    }
-}
-
 /// Starts a host with `spec` expecting it not to join: its error, and no host_started from it.
 async fn refused_host(cx: &Cx, spec: HostSpec) -> anyhow::Result<String> {
     let mark = cx.journal().mark();
@@ -83,14 +73,11 @@ pub static WRONG_CREDS: ConformanceTest = ConformanceTest {
 
 fn wrong_creds(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let auth = cx
-            .lattice()
-            .nats_auth()
-            .context("the lattice runs NATS without accounts")?;
+        let auth = crate::steps::nats_auth(&cx)?;
         let forged = auth.creds(Who::Forged);
         let err = refused_host(
             &cx,
-            env(&[
+            crate::steps::host_env(&[
                 ("WASMCLOUD_CTL_JWT", forged.jwt.clone()),
                 ("WASMCLOUD_CTL_SEED", forged.seed.clone()),
             ]),
@@ -132,16 +119,13 @@ pub static UNTRUSTED_CERT: ConformanceTest = ConformanceTest {
 
 fn untrusted_cert(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let auth = cx
-            .lattice()
-            .nats_auth()
-            .context("the lattice runs NATS without accounts")?;
+        let auth = crate::steps::nats_auth(&cx)?;
         let tls = auth
             .tls()
             .context("the lattice's NATS does not require TLS")?;
         let err = refused_host(
             &cx,
-            env(&[("SSL_CERT_FILE", tls.rogue_ca.display().to_string())]),
+            crate::steps::host_env(&[("SSL_CERT_FILE", tls.rogue_ca.display().to_string())]),
         )
         .await?;
         ensure!(
@@ -194,10 +178,7 @@ pub static OTHER_ACCOUNT: ConformanceTest = ConformanceTest {
 
 fn other_account(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let auth = cx
-            .lattice()
-            .nats_auth()
-            .context("the lattice runs NATS without accounts")?;
+        let auth = crate::steps::nats_auth(&cx)?;
         let other = async_nats::ConnectOptions::with_credentials_file(
             auth.creds_file(Who::Other).to_path_buf(),
         )

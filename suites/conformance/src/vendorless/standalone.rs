@@ -19,7 +19,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context as _};
-use harness::wait::{Probe, Wait};
+use harness::wait::Wait;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::fixtures::{HTTP_RUST, HTTP_SERVER_PROVIDER, MESSAGING_NATS_PROVIDER, MESSENGER_RUST};
@@ -253,7 +253,7 @@ fn messaging_both_ways(cx: Cx) -> TestFuture {
             )
             .kind("messaging")
             .interval(Duration::from_millis(200))
-            .until(|_| ask(nc, subject, Duration::from_secs(2)))
+            .until(|_| crate::steps::ask(nc, subject, Duration::from_secs(2)))
             .await?;
             ensure!(
                 reply == "handled:ping",
@@ -269,7 +269,7 @@ fn messaging_both_ways(cx: Cx) -> TestFuture {
             T.quiet,
         )
         .interval(Duration::from_millis(500))
-        .until(|_| ask(nc, &upper, Duration::from_secs(1)))
+        .until(|_| crate::steps::ask(nc, &upper, Duration::from_secs(1)))
         .await;
         if let Ok(body) = answered {
             anyhow::bail!(
@@ -369,13 +369,4 @@ async fn stalled_post(base: &str, path: &str) -> anyhow::Result<(u16, Duration)>
         .and_then(|s| s.parse().ok())
         .with_context(|| format!("the answer has no status line: {line:?}"))?;
     Ok((status, took))
-}
-
-/// One request on `subject`: the reply's body, or why there was none within `within`.
-async fn ask(nc: &async_nats::Client, subject: &str, within: Duration) -> Probe<String> {
-    match tokio::time::timeout(within, nc.request(subject.to_string(), "ping".into())).await {
-        Ok(Ok(m)) => Probe::Ready(String::from_utf8_lossy(&m.payload).into_owned()),
-        Ok(Err(e)) => Probe::NotYet(e.to_string()),
-        Err(_) => Probe::NotYet(format!("no reply within {within:?}")),
-    }
 }
