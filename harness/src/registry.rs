@@ -37,6 +37,11 @@ pub struct RegistryOptions {
     pub credentials: Option<(String, String)>,
 }
 
+/// The layer media type of a provider archive, as hosts fetch providers (wasmcloud-core `oci`).
+const PAR_LAYER_MEDIA_TYPE: &str = "application/vnd.wasmcloud.provider.archive.layer.v1+par";
+/// The config media type `wash push` gives a provider archive.
+const PAR_CONFIG_MEDIA_TYPE: &str = "application/vnd.wasmcloud.provider.archive.config";
+
 /// A registry the harness pushes to but did not start (e.g. the one an existing lattice's hosts
 /// pull from).
 #[derive(Clone, Debug)]
@@ -69,6 +74,38 @@ impl Remote {
         let response = tokio::time::timeout(
             scaled(Duration::from_secs(60)),
             client.push(&parsed, &self.auth(), layer, config, None),
+        )
+        .await
+        .map_err(|_| HarnessError::request("registry push", format!("{reference}: no answer")))?
+        .map_err(|e| HarnessError::request("registry push", format!("{reference}: {e:#}")))?;
+        let digest = response
+            .manifest_url
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        Ok(Pushed { reference, digest })
+    }
+
+    /// Pushes `par` (a provider archive, as `.par.gz` bytes) as `<repository>:<tag>`, with the
+    /// provider archive layer media type hosts fetch providers by, bounded.
+    pub async fn push_provider(
+        &self,
+        repository: &str,
+        tag: &str,
+        par: Vec<u8>,
+    ) -> Result<Pushed, HarnessError> {
+        let reference = format!("{}/{repository}:{tag}", self.address);
+        let parsed: Reference = reference
+            .parse()
+            .map_err(|e| HarnessError::Config(format!("OCI reference {reference}: {e}")))?;
+        let layer = oci_client::client::ImageLayer::new(par, PAR_LAYER_MEDIA_TYPE.into(), None);
+        let config =
+            oci_client::client::Config::new(b"{}".to_vec(), PAR_CONFIG_MEDIA_TYPE.into(), None);
+        let response = tokio::time::timeout(
+            scaled(Duration::from_secs(60)),
+            self.client()
+                .push(&parsed, &[layer], config, &self.auth(), None),
         )
         .await
         .map_err(|_| HarnessError::request("registry push", format!("{reference}: no answer")))?

@@ -433,8 +433,8 @@ pub async fn inspect_provider_with(
     id: &str,
     config: Vec<String>,
 ) -> anyhow::Result<Given> {
-    let par = cx.fixture(crate::fixtures::INSPECT)?;
-    start_provider(cx, host_id, &par.file_ref(), id, config).await?;
+    let par = cx.image(crate::fixtures::INSPECT)?;
+    start_provider(cx, host_id, &par, id, config).await?;
     cx.lattice().provider_ready(id).await?;
     let client = cx.lattice().wrpc_client(id).await?;
     let environment = harness::wrpc::call(T.call, || {

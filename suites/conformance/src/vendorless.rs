@@ -437,8 +437,8 @@ async fn start_provider(
     id: &str,
     config: Vec<String>,
 ) -> anyhow::Result<harness::journal::LatticeEvent> {
-    let par = cx.fixture(fixture)?;
-    let started = crate::steps::start_provider(cx, host, &par.file_ref(), id, config).await?;
+    let par = cx.image(fixture)?;
+    let started = crate::steps::start_provider(cx, host, &par, id, config).await?;
     cx.lattice().provider_ready(id).await?;
     Ok(started)
 }

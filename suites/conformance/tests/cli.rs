@@ -1465,8 +1465,8 @@ async fn existing_target_with_nats_accounts_and_tls() {
 }
 
 /// An existing lattice whose hosts refuse file:// loads and pull from an OCI registry: with
-/// `--registry` the runner pushes the fixture components there and the tests that need only them
-/// run (their file-load need met by the registry); tests that write files of their own stay
+/// `--registry` the runner pushes the fixture components and provider archives there and the
+/// tests that need only them run (their file-load need met by the registry); tests that write files of their own stay
 /// skipped; without `--registry` the same tests are skipped for the declared missing file-load.
 #[tokio::test(flavor = "multi_thread")]
 async fn existing_target_pulls_fixtures_from_a_registry() {
@@ -1514,6 +1514,8 @@ async fn existing_target_pulls_fixtures_from_a_registry() {
             "--filter",
             "vendorless::echo_rust",
             "--filter",
+            "vendorless::counter_rust",
+            "--filter",
             "security::expired_or_early_claims_refused",
         ]
         .iter()
@@ -1539,7 +1541,8 @@ async fn existing_target_pulls_fixtures_from_a_registry() {
     .unwrap();
     let stderr = expect(&out, OK, &["PASSED"]);
     assert!(
-        stderr.contains(&format!("{address}/wcc-fixtures/probe-rust:")),
+        stderr.contains(&format!("{address}/wcc-fixtures/probe-rust:"))
+            && stderr.contains(&format!("{address}/wcc-fixtures/kv-memory-rust:")),
         "{stderr}"
     );
     let statuses = |run_id: &str| -> Vec<(String, String, String)> {
@@ -1572,7 +1575,11 @@ async fn existing_target_pulls_fixtures_from_a_registry() {
             .unwrap_or_else(|| panic!("{name} in the report"))
     };
     let pulled = statuses("pulled");
-    for name in ["components::scale_invoke_and_stop", "vendorless::echo_rust"] {
+    for name in [
+        "components::scale_invoke_and_stop",
+        "vendorless::echo_rust",
+        "vendorless::counter_rust",
+    ] {
         let (_, s, m) = status(&pulled, name);
         assert_eq!(s, "passed", "{name}: {m}\n{stderr}");
     }

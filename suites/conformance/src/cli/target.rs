@@ -91,9 +91,9 @@ pub(crate) fn fixture_registry(
     }))
 }
 
-/// Pushes the component fixtures the selected tests name to `registry`, each as
+/// Pushes the fixtures the selected tests name to `registry` (components as Wasm artifacts,
+/// provider archives with the provider archive media type), each as
 /// `wcc-fixtures/<name>-<lang>:<first 12 hex of its SHA-256>`; returns the reference of each.
-/// Provider archives stay files: tests that start one still need file:// loads.
 pub(crate) async fn push_fixtures(
     registry: &harness::registry::Remote,
     tests: &[&'static ConformanceTest],
@@ -110,34 +110,33 @@ pub(crate) async fn push_fixtures(
         let Ok(fixture) = harness::fixtures::fixture(f) else {
             continue; // Missing: the tests naming it are skipped (or fail in CI) with the reason.
         };
-        if fixture.path.extension().and_then(|e| e.to_str()) != Some("wasm") {
-            continue;
-        }
-        let wasm = std::fs::read(&fixture.path).map_err(|e| {
+        let component = fixture.path.extension().and_then(|e| e.to_str()) == Some("wasm");
+        let bytes = std::fs::read(&fixture.path).map_err(|e| {
             CliError::new(
                 Exit::Usage,
                 format!("read fixture {}: {e}", fixture.path.display()),
             )
         })?;
-        let tag: String = hex::encode(sha2::Sha256::digest(&wasm))
+        let tag: String = hex::encode(sha2::Sha256::digest(&bytes))
             .chars()
             .take(12)
             .collect();
         let repository = format!("wcc-fixtures/{}-{}", f.name, f.lang.id());
-        let pushed = registry
-            .push_component(&repository, &tag, wasm)
-            .await
-            .map_err(|e| {
-                CliError::new(
-                    Exit::Usage,
-                    format!(
-                        "cannot push fixture {}-{} to {}: {e}",
-                        f.name,
-                        f.lang.id(),
-                        registry.address
-                    ),
-                )
-            })?;
+        let pushed = match component {
+            true => registry.push_component(&repository, &tag, bytes).await,
+            false => registry.push_provider(&repository, &tag, bytes).await,
+        }
+        .map_err(|e| {
+            CliError::new(
+                Exit::Usage,
+                format!(
+                    "cannot push fixture {}-{} to {}: {e}",
+                    f.name,
+                    f.lang.id(),
+                    registry.address
+                ),
+            )
+        })?;
         eprintln!(
             "wasmcloud-conformance: fixture {}-{} at {}",
             f.name,
