@@ -419,8 +419,9 @@ fn sigkill_of_the_test_process_leaves_nothing_once_the_reaper_ran() {
         3,
         "containers outlive a SIGKILLed owner"
     );
-    // ...the reaper removes them (it also runs at every lattice start and exit).
-    assert!(harness::containers::sweep() >= 3);
+    // ...the reaper removes them. It also runs at every lattice start and exit, so a test running
+    // beside this one may have removed some already: what counts is that none is left.
+    harness::containers::sweep();
     harness::reaper::sweep();
     assert_eq!(
         docker_lines(&["ps", "-a", "-q", "--filter", &run]),

@@ -367,7 +367,14 @@ impl ContainerLattice {
         &self,
         env: &[(String, String)],
     ) -> Result<ContainerService, HarnessError> {
-        let request = Self::with_env(self.request(&self.images.wadm, "wadm"), env);
+        // Lattice::shared_dir, read-only: what the harness gives wadm by path (its NATS CA).
+        let shared = crate::scratch::shared_of(&self.log_dir)
+            .display()
+            .to_string();
+        let request = Self::with_env(self.request(&self.images.wadm, "wadm"), env).with_mount(
+            Mount::bind_mount(shared.clone(), shared)
+                .with_access_mode(testcontainers::core::AccessMode::ReadOnly),
+        );
         self.start("wadm", request).await
     }
 

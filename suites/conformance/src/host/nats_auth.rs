@@ -28,6 +28,19 @@ async fn echo_once(cx: &Cx, host: &str, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// wadm, with its own user: its API, its JetStream state and its commands to the hosts, through
+/// an application deployed to Deployed.
+async fn deploy_through_wadm(cx: &Cx, app: &str) -> anyhow::Result<()> {
+    let manifest = harness::manifest::AppBuilder::new(app, "v0.1.0")
+        .component("greeter", &cx.image(PROBE_RUST)?, 1)
+        .build();
+    cx.wadm()
+        .deploy_app(&manifest, T.deploy)
+        .await
+        .with_context(|| format!("deploy {app} through wadm on NATS with accounts"))?;
+    Ok(())
+}
+
 /// SEC-04: hosts, wadm and providers on a NATS server that requires users.
 pub static ACCOUNTS: ConformanceTest = ConformanceTest {
     name: "host::joins_nats_with_accounts",
@@ -48,15 +61,7 @@ fn accounts(cx: Cx) -> TestFuture {
         for (i, host) in hosts.iter().enumerate() {
             echo_once(&cx, host, &format!("echo-{i}")).await?;
         }
-        // wadm, with its own user: its API, its JetStream state and its commands to the hosts.
-        let image = cx.image(PROBE_RUST)?;
-        let manifest = harness::manifest::AppBuilder::new("through-accounts", "v0.1.0")
-            .component("greeter", &image, 1)
-            .build();
-        cx.wadm()
-            .deploy_app(&manifest, T.deploy)
-            .await
-            .context("deploy through wadm on NATS with accounts")?;
+        deploy_through_wadm(&cx, "through-accounts").await?;
         let given = crate::steps::inspect_provider(&cx, &hosts[1], "inspector").await?;
         let rpc = auth.creds(Who::Rpc);
         let data = &given.host_data;
@@ -78,12 +83,13 @@ fn accounts(cx: Cx) -> TestFuture {
 pub static TLS: ConformanceTest = ConformanceTest {
     name: "host::joins_nats_over_tls",
     source: file!(),
-    description: "with NATS requiring TLS (a certificate of the run's own CA) and users, a host trusting the CA (in its system roots, SSL_CERT_FILE) with WASMCLOUD_CTL_TLS / WASMCLOUD_RPC_TLS publishes host_started, and a component scaled on it answers over wRPC; whether a host trusting the CA only through WASMCLOUD_TLS_CA_PATH joins is recorded as an observation",
+    description: "with NATS requiring TLS (a certificate of the run's own CA) and users, a host trusting the CA (in its system roots, SSL_CERT_FILE) with WASMCLOUD_CTL_TLS / WASMCLOUD_RPC_TLS publishes host_started, a component scaled on it answers over wRPC, and wadm given the CA (WADM_NATS_TLS_CA_FILE) deploys an application; whether a host trusting the CA only through WASMCLOUD_TLS_CA_PATH joins is recorded as an observation",
     area: Area::Host,
     features: FEATURES,
     covers: &["SEC-04", "CFG-01"],
     fixtures: &[PROBE_RUST],
     setup: Setup::hosts(1)
+        .with_wadm()
         .nats_auth(true)
         .needs_suite_lattice("adds a host of its own"),
     run: tls,
@@ -96,6 +102,7 @@ fn tls(cx: Cx) -> TestFuture {
             .tls()
             .context("the lattice's NATS does not require TLS")?;
         echo_once(&cx, &cx.host_id(), "echo-tls").await?;
+        deploy_through_wadm(&cx, "over-tls").await?;
         // WASMCLOUD_TLS_CA_PATH alone, with system roots that do not hold the CA.
         let spec = crate::steps::host_env(&[
             ("SSL_CERT_FILE", tls.rogue_ca.display().to_string()),
