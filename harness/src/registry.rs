@@ -63,28 +63,14 @@ impl Remote {
         tag: &str,
         wasm: Vec<u8>,
     ) -> Result<Pushed, HarnessError> {
-        let reference = format!("{}/{repository}:{tag}", self.address);
-        let parsed: Reference = reference
-            .parse()
-            .map_err(|e| HarnessError::Config(format!("OCI reference {reference}: {e}")))?;
+        let (reference, parsed) = self.reference(repository, tag)?;
         let (config, layer) = WasmConfig::from_raw_component(wasm, None).map_err(|e| {
             HarnessError::Fixture(format!("{repository}:{tag} is not a component: {e:#}"))
         })?;
         let client = WasmClient::new(self.client());
-        let response = tokio::time::timeout(
-            scaled(Duration::from_secs(60)),
-            client.push(&parsed, &self.auth(), layer, config, None),
-        )
-        .await
-        .map_err(|_| HarnessError::request("registry push", format!("{reference}: no answer")))?
-        .map_err(|e| HarnessError::request("registry push", format!("{reference}: {e:#}")))?;
-        let digest = response
-            .manifest_url
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        Ok(Pushed { reference, digest })
+        let auth = self.auth();
+        let push = client.push(&parsed, &auth, layer, config, None);
+        pushed(reference, push).await
     }
 
     /// Pushes `par` (a provider archive, as `.par.gz` bytes) as `<repository>:<tag>`, with the
@@ -95,28 +81,23 @@ impl Remote {
         tag: &str,
         par: Vec<u8>,
     ) -> Result<Pushed, HarnessError> {
-        let reference = format!("{}/{repository}:{tag}", self.address);
-        let parsed: Reference = reference
-            .parse()
-            .map_err(|e| HarnessError::Config(format!("OCI reference {reference}: {e}")))?;
+        let (reference, parsed) = self.reference(repository, tag)?;
         let layer = oci_client::client::ImageLayer::new(par, PAR_LAYER_MEDIA_TYPE.into(), None);
         let config =
             oci_client::client::Config::new(b"{}".to_vec(), PAR_CONFIG_MEDIA_TYPE.into(), None);
-        let response = tokio::time::timeout(
-            scaled(Duration::from_secs(60)),
-            self.client()
-                .push(&parsed, &[layer], config, &self.auth(), None),
-        )
-        .await
-        .map_err(|_| HarnessError::request("registry push", format!("{reference}: no answer")))?
-        .map_err(|e| HarnessError::request("registry push", format!("{reference}: {e:#}")))?;
-        let digest = response
-            .manifest_url
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        Ok(Pushed { reference, digest })
+        let client = self.client();
+        let (auth, layers) = (self.auth(), [layer]);
+        let push = client.push(&parsed, &layers, config, &auth, None);
+        pushed(reference, push).await
+    }
+
+    /// `<address>/<repository>:<tag>`, as text and parsed.
+    fn reference(&self, repository: &str, tag: &str) -> Result<(String, Reference), HarnessError> {
+        let reference = format!("{}/{repository}:{tag}", self.address);
+        let parsed = reference
+            .parse()
+            .map_err(|e| HarnessError::Config(format!("OCI reference {reference}: {e}")))?;
+        Ok((reference, parsed))
     }
 
     fn client(&self) -> oci_client::Client {
@@ -135,6 +116,24 @@ impl Remote {
             None => RegistryAuth::Anonymous,
         }
     }
+}
+
+/// Awaits `push` of `reference` (bounded) and reads the manifest digest from its answer.
+async fn pushed<E: std::fmt::Display>(
+    reference: String,
+    push: impl std::future::Future<Output = Result<oci_client::client::PushResponse, E>>,
+) -> Result<Pushed, HarnessError> {
+    let response = tokio::time::timeout(scaled(Duration::from_secs(60)), push)
+        .await
+        .map_err(|_| HarnessError::request("registry push", format!("{reference}: no answer")))?
+        .map_err(|e| HarnessError::request("registry push", format!("{reference}: {e:#}")))?;
+    let digest = response
+        .manifest_url
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    Ok(Pushed { reference, digest })
 }
 
 /// What a push stored.

@@ -7,7 +7,6 @@ use anyhow::ensure;
 
 use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
-use harness::wait::Wait;
 
 /// HL-16 / Q-05 / SEC-03: builtin providers are off unless their feature flag is set.
 pub static BUILTINS_GATED: ConformanceTest = ConformanceTest {
@@ -282,27 +281,14 @@ fn builtin_messaging(cx: Cx) -> TestFuture {
         )
         .await?;
         let nc = cx.lattice().nats();
-        let reply = Wait::new(
-            format!("a request on {subject} to be answered by the component"),
-            T.converge,
-        )
-        .kind("messaging")
-        .interval(Duration::from_millis(200))
-        .until(|_| crate::steps::ask(nc, &subject, Duration::from_secs(2)))
-        .await?;
+        let reply = crate::steps::answered(nc, &subject, "by the component").await?;
         ensure!(
             reply == "handled:ping",
             "the reply through the component is {reply:?}, expected \"handled:ping\""
         );
         // the same link with the key in capitals subscribes to nothing.
-        let answered = Wait::new(
-            format!("a request on {upper} to be answered (it must not)"),
-            T.quiet,
-        )
-        .interval(Duration::from_millis(500))
-        .until(|_| crate::steps::ask(nc, &upper, Duration::from_secs(1)))
-        .await;
-        if let Ok(body) = answered {
+        let answered = crate::steps::unanswered(nc, &upper).await;
+        if let Some(body) = answered {
             anyhow::bail!("a link configured with SUBSCRIPTIONS (capitals) was subscribed: {upper} answered {body:?}");
         }
         Ok(())

@@ -543,6 +543,35 @@ pub async fn ask(nc: &async_nats::Client, subject: &str, within: Duration) -> Pr
     }
 }
 
+/// Waits (bounded) until a request on `subject` through `nc` is answered; the reply's body.
+pub async fn answered(
+    nc: &async_nats::Client,
+    subject: &str,
+    what: &str,
+) -> anyhow::Result<String> {
+    Ok(Wait::new(
+        format!("a request on {subject} to be answered {what}"),
+        T.converge,
+    )
+    .kind("messaging")
+    .interval(Duration::from_millis(200))
+    .until(|_| ask(nc, subject, Duration::from_secs(2)))
+    .await?)
+}
+
+/// Asks on `subject` through `nc` throughout the quiet window (`T.quiet`): the reply's body if
+/// one came (it must not), `None` when none did.
+pub async fn unanswered(nc: &async_nats::Client, subject: &str) -> Option<String> {
+    Wait::new(
+        format!("a request on {subject} to be answered (it must not)"),
+        T.quiet,
+    )
+    .interval(Duration::from_millis(500))
+    .until(|_| ask(nc, subject, Duration::from_secs(1)))
+    .await
+    .ok()
+}
+
 /// A host spec with only these environment variables added (for `Lattice::add_host`).
 pub fn host_env(pairs: &[(&str, String)]) -> harness::lattice::HostSpec {
     harness::lattice::HostSpec {

@@ -19,7 +19,6 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context as _};
-use harness::wait::Wait;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::fixtures::{HTTP_RUST, HTTP_SERVER_PROVIDER, MESSAGING_NATS_PROVIDER, MESSENGER_RUST};
@@ -247,14 +246,7 @@ fn messaging_both_ways(cx: Cx) -> TestFuture {
 
         let nc = cx.lattice().nats();
         for subject in [&plain, &queued] {
-            let reply = Wait::new(
-                format!("a request on {subject} to be answered by the component on host 1"),
-                T.converge,
-            )
-            .kind("messaging")
-            .interval(Duration::from_millis(200))
-            .until(|_| crate::steps::ask(nc, subject, Duration::from_secs(2)))
-            .await?;
+            let reply = crate::steps::answered(nc, subject, "by the component on host 1").await?;
             ensure!(
                 reply == "handled:ping",
                 "the reply through the component to a request on {subject} is {reply:?}, expected \"handled:ping\""
@@ -264,14 +256,8 @@ fn messaging_both_ways(cx: Cx) -> TestFuture {
         // (wasmcloud-core's messaging config), so this link subscribes to nothing. Its
         // `cluster_uris` is lowercase, so that the link fails on the one key, not on connecting
         // to the default URL.
-        let answered = Wait::new(
-            format!("a request on {upper} to be answered (it must not)"),
-            T.quiet,
-        )
-        .interval(Duration::from_millis(500))
-        .until(|_| crate::steps::ask(nc, &upper, Duration::from_secs(1)))
-        .await;
-        if let Ok(body) = answered {
+        let answered = crate::steps::unanswered(nc, &upper).await;
+        if let Some(body) = answered {
             anyhow::bail!(
                 "a link configured with SUBSCRIPTIONS (capitals) was subscribed: {upper} answered {body:?}; the crate now reads the key as its README documents it, so this test's observation is stale"
             );
