@@ -95,7 +95,9 @@ impl ExistingLattice {
         let (scratch, shared) = crate::scratch::create(&format!("wcc-existing-{}", self.lattice))?;
         Ok(Lattice {
             hosts: Vec::new(),
+            nemeses: Vec::new(),
             wadm: None,
+            wadm_nemesis: None,
             nats: Nats::External {
                 url: self.nats_url.clone(),
             },

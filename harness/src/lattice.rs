@@ -12,6 +12,7 @@ use crate::error::DEFAULT_START_TIMEOUT;
 use crate::journal::Journal;
 pub use crate::nats_auth::AuthMode;
 use crate::nats_auth::{NatsAuth, Who};
+use crate::nemesis::Nemesis;
 pub use crate::services::{HostHandle, HostSpec};
 use crate::services::{HostLaunch, WadmHandle};
 use crate::wadm::Wadm;
@@ -30,6 +31,9 @@ pub struct LatticeBuilder {
     images: Option<Vec<(&'static str, String)>>,
     js_domain: Option<String>,
     auth: Option<AuthMode>,
+    /// Indices of the hosts that reach NATS through a nemesis of their own.
+    nemesis_hosts: Vec<usize>,
+    wadm_nemesis: bool,
 }
 
 impl Default for LatticeBuilder {
@@ -45,6 +49,8 @@ impl Default for LatticeBuilder {
             images: None,
             js_domain: None,
             auth: None,
+            nemesis_hosts: Vec::new(),
+            wadm_nemesis: false,
         }
     }
 }
@@ -59,6 +65,28 @@ impl LatticeBuilder {
     /// Adds one host with its own spec.
     pub fn host(mut self, spec: HostSpec) -> Self {
         self.hosts.push(spec);
+        self
+    }
+
+    /// Adds one host that reaches NATS through a [`Nemesis`] of its own, which
+    /// [`Lattice::nemesis`] returns (by the host's index) for a test to inject faults with.
+    /// Not with TLS: the nemesis reads the protocol.
+    pub fn host_through_nemesis(mut self, spec: HostSpec) -> Self {
+        self.hosts.push(spec);
+        self.nemesis_hosts.push(self.hosts.len() - 1);
+        self
+    }
+
+    /// Puts every host configured so far behind a nemesis of its own (see
+    /// [`LatticeBuilder::host_through_nemesis`]).
+    pub fn hosts_through_nemesis(mut self) -> Self {
+        self.nemesis_hosts = (0..self.hosts.len()).collect();
+        self
+    }
+
+    /// Lets wadm reach NATS through a nemesis ([`Lattice::wadm_nemesis`]).
+    pub fn wadm_through_nemesis(mut self) -> Self {
+        self.wadm_nemesis = true;
         self
     }
 
@@ -191,12 +219,43 @@ impl LatticeBuilder {
             )
             .await?;
         let (nats_host, nats_port) = runtime.nats_address(&nats);
+        let nemesis_wanted = self.wadm_nemesis || !self.nemesis_hosts.is_empty();
+        if nemesis_wanted && auth.as_ref().is_some_and(|a| a.tls().is_some()) {
+            return Err(HarnessError::Config(
+                "a nemesis cannot stand between a client and NATS over TLS (it reads the protocol); \
+                 fix: drop AuthMode::tls or the nemesis"
+                    .into(),
+            ));
+        }
+        // Each nemesis passes its client on to the address this machine reaches NATS at.
+        let upstream = nats.url().trim_start_matches("nats://").to_string();
+        let mut nemeses: Vec<Option<Nemesis>> = Vec::with_capacity(self.hosts.len());
+        for index in 0..self.hosts.len() {
+            nemeses.push(match self.nemesis_hosts.contains(&index) {
+                true => Some(Nemesis::start_for(backend, &upstream).await?),
+                false => None,
+            });
+        }
+        let host_nats: Vec<(String, u16)> = nemeses
+            .iter()
+            .map(|n| match n {
+                Some(n) => (n.address().ip().to_string(), n.address().port()),
+                None => (nats_host.clone(), nats_port),
+            })
+            .collect();
+        let wadm_nemesis = match self.wadm_nemesis {
+            true => Some(Nemesis::start_for(backend, &upstream).await?),
+            false => None,
+        };
         let journal = Journal::new(started);
         journal.follow(&client, &name).await?;
         let ctl = Ctl::new(client.clone(), &name, journal.clone());
         let wadm_api = Wadm::new(client.clone(), &name, journal.clone());
 
-        let wadm_nats = format!("{nats_host}:{nats_port}");
+        let wadm_nats = match &wadm_nemesis {
+            Some(n) => n.address().to_string(),
+            None => format!("{nats_host}:{nats_port}"),
+        };
         let launches: Vec<(HostLaunch<'_>, HostSpec)> = self
             .hosts
             .into_iter()
@@ -205,8 +264,8 @@ impl LatticeBuilder {
                 let launch = HostLaunch {
                     runtime: &runtime,
                     bin: &binaries.host,
-                    nats_host: &nats_host,
-                    nats_port,
+                    nats_host: &host_nats[index].0,
+                    nats_port: host_nats[index].1,
                     lattice: &name,
                     heartbeat: self.heartbeat,
                     js_domain: self.js_domain.as_deref(),
@@ -289,7 +348,9 @@ impl LatticeBuilder {
         };
         let mut lattice = Lattice {
             hosts,
+            nemeses,
             wadm: None,
+            wadm_nemesis,
             nats,
             runtime,
             name,
@@ -326,8 +387,11 @@ impl LatticeBuilder {
 pub struct Lattice {
     // Field order is drop order: hosts and wadm go before NATS, the backend's resources last.
     pub(crate) hosts: Vec<HostHandle>,
+    /// The nemesis of each host that has one, by the host's index.
+    pub(crate) nemeses: Vec<Option<Nemesis>>,
     /// Behind a lock so that wadm can be restarted through `&self` ([`Lattice::restart_wadm`]).
     pub(crate) wadm: Option<tokio::sync::Mutex<WadmHandle>>,
+    pub(crate) wadm_nemesis: Option<Nemesis>,
     pub(crate) nats: Nats,
     pub(crate) runtime: Runtime,
     pub(crate) name: String,
@@ -355,6 +419,17 @@ impl Lattice {
     /// [`LatticeBuilder::nats_auth`].
     pub fn nats_auth(&self) -> Option<&NatsAuth> {
         self.auth.as_ref()
+    }
+
+    /// The nemesis between host `index` (as in [`Lattice::hosts`]) and NATS, when the host was
+    /// started through one ([`LatticeBuilder::host_through_nemesis`]).
+    pub fn nemesis(&self, index: usize) -> Option<&Nemesis> {
+        self.nemeses.get(index).and_then(Option::as_ref)
+    }
+
+    /// The nemesis between wadm and NATS ([`LatticeBuilder::wadm_through_nemesis`]).
+    pub fn wadm_nemesis(&self) -> Option<&Nemesis> {
+        self.wadm_nemesis.as_ref()
     }
 
     /// A builder with one host and no wadm.

@@ -41,6 +41,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Faults at the protocol level, on both backends and without Docker: start a host behind a
+//! [`nemesis::Nemesis`] ([`LatticeBuilder::host_through_nemesis`]) and drop, delay, duplicate,
+//! reorder or damage its NATS messages, or cut its connection, with counts of what happened.
+//!
 //! Read an app's real `wadm.yaml` with [`manifest::read_yaml`], invoke exports with
 //! [`Lattice::wrpc_client`] and bindings from `wit-bindgen-wrpc`, wait for a condition with
 //! [`wait::Wait`] (bounded, never a fixed sleep), and snapshot through the redaction policy with
@@ -80,6 +84,7 @@ pub mod lattice;
 pub mod manifest;
 mod nats;
 pub mod nats_auth;
+pub mod nemesis;
 pub mod net;
 #[cfg(feature = "otel")]
 pub mod otel;
