@@ -1,6 +1,8 @@
 //! Seamless distributed networking at the level of the lattice (catalogue NET-01, Q-11): what one
 //! lattice on a NATS server sees of another, and a lattice inside a JetStream domain.
 
+mod resilience;
+
 use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use anyhow::{ensure, Context as _};
@@ -75,7 +77,9 @@ fn isolation(cx: Cx) -> TestFuture {
 
 /// Every test of this module, in report order.
 pub(crate) fn all() -> Vec<&'static ConformanceTest> {
-    vec![&ISOLATION, &JETSTREAM_DOMAIN]
+    let mut tests = vec![&ISOLATION, &JETSTREAM_DOMAIN];
+    tests.extend(resilience::all());
+    tests
 }
 
 const DOMAIN: &str = "wcc-edge";

@@ -592,3 +592,20 @@ pub fn nats_auth(cx: &Cx) -> anyhow::Result<&harness::nats_auth::NatsAuth> {
 }
 
 pub mod secrets;
+
+/// wadm's record of the lattice's hosts (KV `wadm_state`, key `host_<lattice>`, ORC-02): host
+/// id → what it knows of the host.
+pub async fn wadm_recorded_hosts(cx: &Cx) -> anyhow::Result<serde_json::Value> {
+    let js = async_nats::jetstream::new(cx.lattice().nats().clone());
+    let store = js
+        .get_key_value("wadm_state")
+        .await
+        .context("KV wadm_state")?;
+    let key = format!("host_{}", cx.lattice().name());
+    let bytes = store
+        .get(&key)
+        .await
+        .with_context(|| format!("reading {key}"))?
+        .with_context(|| format!("wadm_state has no {key}"))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{key} is not JSON"))
+}

@@ -284,7 +284,10 @@ fn builder_for(
                     .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
             );
         }
-        builder = builder.host(spec);
+        builder = match test.setup.nemesis.contains(&i) {
+            true => builder.host_through_nemesis(spec),
+            false => builder.host(spec),
+        };
     }
     builder
 }

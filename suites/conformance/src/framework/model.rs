@@ -154,6 +154,9 @@ pub struct Setup {
     pub js_domain: Option<&'static str>,
     /// NATS with accounts and users (and TLS when set to `Some(true)`), catalogue SEC-04.
     pub nats_auth: Option<bool>,
+    /// Indices of the hosts that reach NATS through a nemesis of their own
+    /// (`Cx::nemesis`), for faults at the protocol level.
+    pub nemesis: &'static [usize],
 }
 
 impl Setup {
@@ -174,7 +177,18 @@ impl Setup {
             suite_lattice: None,
             js_domain: None,
             nats_auth: None,
+            nemesis: &[],
         }
+    }
+
+    /// Puts a nemesis (a fault-injecting NATS proxy, `harness::nemesis`) between each of these
+    /// hosts and NATS. Only a lattice the suite starts has one.
+    pub const fn through_nemesis(mut self, hosts: &'static [usize]) -> Self {
+        self.nemesis = hosts;
+        if self.suite_lattice.is_none() {
+            self.suite_lattice = Some("puts a nemesis between hosts and NATS");
+        }
+        self
     }
 
     /// NATS in operator mode with the lattice's account and another, each client with its own

@@ -267,7 +267,7 @@ fn restart_rebuilds(cx: Cx) -> TestFuture {
         cx.lattice().restart_wadm().await?;
         // What wadm recorded of each host when it came back, then the same record once a
         // heartbeat has reached the restarted wadm for every host.
-        let before = recorded_hosts(&cx).await?;
+        let before = crate::steps::wadm_recorded_hosts(&cx).await?;
         let rebuilt = Wait::new(
             "the restarted wadm to record a heartbeat of every host",
             cx.lattice().heartbeat() * 5 + T.event,
@@ -277,7 +277,7 @@ fn restart_rebuilds(cx: Cx) -> TestFuture {
         .until(|_| {
             let (cx, ids, before) = (&cx, &ids, &before);
             async move {
-                match recorded_hosts(cx).await {
+                match crate::steps::wadm_recorded_hosts(cx).await {
                     Ok(now) => {
                         let stale: Vec<&String> = ids
                             .iter()
@@ -350,21 +350,4 @@ fn counts(inv: &wasmcloud_control_interface::HostInventory) -> BTreeMap<String, 
         .iter()
         .map(|c| (c.id().to_string(), u64::from(c.max_instances())))
         .collect()
-}
-
-/// wadm's record of the lattice's hosts (KV `wadm_state`, key `host_<lattice>`, ORC-02): host
-/// id → what it knows of the host.
-async fn recorded_hosts(cx: &Cx) -> anyhow::Result<serde_json::Value> {
-    let js = async_nats::jetstream::new(cx.lattice().nats().clone());
-    let store = js
-        .get_key_value("wadm_state")
-        .await
-        .context("KV wadm_state")?;
-    let key = format!("host_{}", cx.lattice().name());
-    let bytes = store
-        .get(&key)
-        .await
-        .with_context(|| format!("reading {key}"))?
-        .with_context(|| format!("wadm_state has no {key}"))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("{key} is not JSON"))
 }
