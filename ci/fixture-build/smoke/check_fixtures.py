@@ -289,6 +289,11 @@ def main():
         if f.get("kind", "component") != "component":
             print(f"  skip {label}: a {f['kind']}, not runnable under wasmtime (checked on a host)")
             continue
+        if f["name"] not in ("probe", "runner", "http"):
+            # The one-language fixtures with WIT of their own import host interfaces (messaging,
+            # blobstore, secrets, ...) that have no fake here.
+            print(f"  skip {label}: no check under wasmtime for this fixture (checked on a host)")
+            continue
         started = time.time()
         try:
             if f["name"] == "http":

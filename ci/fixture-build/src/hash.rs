@@ -56,6 +56,10 @@ pub fn input_hash(fixture: &Fixture, extra: &ExtraInputs<'_>) -> std::io::Result
         "wit",
         e.wit.as_deref().map(path_bytes).unwrap_or(b"<shared>"),
     );
+    // Likewise only when set, so fixtures built from sources keep their hashes.
+    if let Some(binary) = &e.binary {
+        feed.field("binary", binary.as_bytes());
+    }
     feed.field("toolchain", extra.toolchain.as_bytes());
     feed.field("recipe", extra.recipe.as_bytes());
     tree(&mut feed, "src", &fixture.sources)?;
@@ -144,6 +148,7 @@ mod tests {
             world: "probe".into(),
             sources: "components/c/probe".into(),
             wit: None,
+            binary: None,
             tags: vec!["a".into()],
         };
         Tree {
@@ -241,6 +246,7 @@ mod tests {
             |e: &mut FixtureEntry| e.world = "other".into(),
             |e: &mut FixtureEntry| e.wit = Some("wit".into()),
             |e: &mut FixtureEntry| e.kind = Kind::Provider,
+            |e: &mut FixtureEntry| e.binary = Some("prebuilt".into()),
         ] {
             let mut t2 = tree();
             edit(&mut t2.fixture.entry);

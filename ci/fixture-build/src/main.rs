@@ -119,12 +119,17 @@ fn main() -> ExitCode {
         Command::List => {
             for f in &fixtures {
                 println!(
-                    "{:<10} {:<11} {:<9} world={:<13} sources={} tags={}",
+                    "{:<10} {:<11} {:<9} world={:<13} sources={}{} tags={}",
                     f.name(),
                     f.language(),
                     f.kind().id(),
                     f.entry.world,
                     f.entry.sources.display(),
+                    f.entry
+                        .binary
+                        .as_deref()
+                        .map(|b| format!(" binary={b}"))
+                        .unwrap_or_default(),
                     f.entry.tags.join(",")
                 );
             }

@@ -97,6 +97,12 @@ pub struct FixtureEntry {
     /// WIT directory to build against instead of the shared `wit/`, relative to fixtures.toml.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wit: Option<PathBuf>,
+    /// A provider only: the file name of a binary built outside `fixtures/` that `ci/setup` links
+    /// into `<repo>/.wcc/bin` (the upstream blobstore-fs provider, built with the reference
+    /// launchers). It is packed as it is instead of a package of the provider workspace; `sources`
+    /// then names the packer's sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
 }
@@ -205,6 +211,16 @@ pub fn parse(text: &str, path: &Path, root: &Path) -> Result<Vec<Fixture>, SpecE
             }
             _ => {}
         }
+        if let Some(binary) = &entry.binary {
+            if entry.kind != Kind::Provider {
+                return Err(bad("only a provider can be a prebuilt binary".into()));
+            }
+            if !is_file_name(binary) {
+                return Err(bad(format!(
+                    "binary {binary:?} must be a file name (of a binary in .wcc/bin), not a path"
+                )));
+            }
+        }
         if !seen.insert((entry.name.clone(), entry.language)) {
             return Err(bad("listed twice".into()));
         }
@@ -246,6 +262,11 @@ fn is_name(s: &str) -> bool {
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A plain file name: not empty, no separator, not `.` or `..`.
+fn is_file_name(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0'])
 }
 
 /// Joins a relative path onto `root`, refusing absolute paths and `..` (fixtures stay inside
@@ -390,6 +411,31 @@ mod tests {
     }
 
     #[test]
+    fn a_prebuilt_binary_is_a_provider_named_by_a_file_name() {
+        let dir = tree();
+        let prebuilt = PROVIDER.replace("kind = ", "binary = \"upstream-provider\"\nkind = ");
+        let f = &parse_in(&dir, &prebuilt).unwrap()[0];
+        assert_eq!(f.entry.binary.as_deref(), Some("upstream-provider"));
+        assert_eq!(parse_in(&dir, PROVIDER).unwrap()[0].entry.binary, None);
+        let e = entry_error(&GOOD.replace("world = ", "binary = \"upstream-provider\"\nworld = "));
+        assert!(
+            e.contains("only a provider can be a prebuilt binary"),
+            "{e}"
+        );
+        for name in [
+            "",
+            ".",
+            "..",
+            "bin/upstream",
+            "../upstream",
+            "/usr/bin/true",
+        ] {
+            let e = entry_error(&prebuilt.replace("upstream-provider", name));
+            assert!(e.contains("must be a file name"), "{name:?}: {e}");
+        }
+    }
+
+    #[test]
     fn rejects_unknown_field() {
         let e = entry_error(&GOOD.replace("tags", "tag"));
         assert!(e.contains("unknown field `tag`"), "{e}");
@@ -458,5 +504,14 @@ mod tests {
                 "{name}"
             );
         }
+        // The upstream blobstore-fs provider: the binary ci/setup builds with the launchers.
+        let blobstore = fixtures
+            .iter()
+            .find(|f| f.name() == "blobstore-fs-provider")
+            .expect("blobstore-fs-provider is listed");
+        assert_eq!(
+            blobstore.entry.binary.as_deref(),
+            Some("wasmcloud-provider-blobstore-fs")
+        );
     }
 }

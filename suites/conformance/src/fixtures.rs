@@ -30,3 +30,8 @@ pub const HTTP_SERVER_PROVIDER: FixtureRef = FixtureRef::new("http-server-provid
 /// a provider archive.
 pub const MESSAGING_NATS_PROVIDER: FixtureRef =
     FixtureRef::new("messaging-nats-provider", Lang::Rust);
+/// The component that stores objects through `wasi:blobstore` (`wcc:blobstore`).
+pub const BLOBSTORE_RUST: FixtureRef = FixtureRef::new("blobstore", Lang::Rust);
+/// The upstream blobstore-fs provider (crates.io `wasmcloud-provider-blobstore-fs` 0.11.1, built
+/// with the reference launchers) as a provider archive.
+pub const BLOBSTORE_FS_PROVIDER: FixtureRef = FixtureRef::new("blobstore-fs-provider", Lang::Rust);

@@ -1,6 +1,8 @@
 //! Rust capability providers: members of the cargo workspace in `fixtures/providers`, built for
 //! the machine's own target and packed by the workspace's `par-pack` into a provider archive
-//! (`.par.gz`: `claims.jwt` signed with freshly generated nkeys, one `<arch>-<os>.bin`).
+//! (`.par.gz`: `claims.jwt` signed with freshly generated nkeys, one `<arch>-<os>.bin`). A
+//! provider with `binary` is not built here: `ci/setup` builds it elsewhere (with the reference
+//! launchers) and links it into `.wcc/bin`, and it is packed from there as it is.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -16,11 +18,15 @@ pub const PACKER: &str = "par-pack";
 /// A provider archive must stay well under this (OCI registries and `file://` loads choke well
 /// before; the fixtures are about 5 MB).
 pub const MAX_ARCHIVE_BYTES: u64 = 100 * 1024 * 1024;
+/// Where `ci/setup` links the binaries it builds, relative to the repository: a provider's
+/// `binary` is looked up here.
+pub const PREBUILT_DIR: &str = ".wcc/bin";
 
 pub struct RustProvider {
     cargo: PathBuf,
     identity: String,
     target_dir: PathBuf,
+    prebuilt_dir: PathBuf,
 }
 
 pub fn locate(env: &Env) -> Result<RustProvider, String> {
@@ -40,7 +46,30 @@ pub fn locate(env: &Env) -> Result<RustProvider, String> {
         cargo,
         identity: format!("{}{cargo_version}", version.replace('\n', "; ")),
         target_dir: env.scratch().join("provider-target"),
+        prebuilt_dir: env.repo.join(PREBUILT_DIR),
     })
+}
+
+impl RustProvider {
+    /// The prebuilt binary a fixture names with `binary`, if it names one.
+    fn prebuilt(&self, fixture: &Fixture) -> Option<PathBuf> {
+        fixture
+            .entry
+            .binary
+            .as_deref()
+            .map(|name| self.prebuilt_dir.join(name))
+    }
+}
+
+/// Why `binary` cannot be packed, if it cannot (a missing one is ci/setup's to build).
+fn check_prebuilt(binary: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        binary.is_file(),
+        "the prebuilt provider binary {} does not exist: ci/setup builds it with the reference \
+         launchers and links it there (run bash ci/setup)",
+        binary.display()
+    );
+    Ok(())
 }
 
 impl super::Toolchain for RustProvider {
@@ -49,6 +78,8 @@ impl super::Toolchain for RustProvider {
     }
 
     fn recipe(&self) -> String {
+        // A prebuilt binary is packed in place of <package binary>; the binary is an input of
+        // such a fixture (shared_inputs), so the recipe of the others stays as it was.
         format!(
             "cargo build --release --locked --workspace; \
              {PACKER} --name <name> --binary <package binary> --out <out>.par.gz"
@@ -57,15 +88,24 @@ impl super::Toolchain for RustProvider {
 
     fn shared_inputs(&self, fixture: &Fixture) -> Vec<PathBuf> {
         let ws = workspace_of(fixture);
-        shared_inputs(&ws, &fixture.sources).unwrap_or_else(|e| {
+        let mut inputs = shared_inputs(&ws, &fixture.sources).unwrap_or_else(|e| {
             // The build fails on the same problem with a better message; hash what is certain.
             eprintln!("fixture-build: {}: {e:#}", fixture.label());
             vec![ws.join("Cargo.toml"), ws.join("Cargo.lock")]
-        })
+        });
+        // Its content, through ci/setup's link. A missing one is left out (nothing cached can
+        // match a hash without it): the build then fails, saying how to get it.
+        if let Some(binary) = self.prebuilt(fixture).filter(|b| b.is_file()) {
+            inputs.push(binary);
+        }
+        inputs
     }
 
     fn build(&self, fixture: &Fixture, _work: &Path, out: &Path) -> anyhow::Result<()> {
-        let package = package_name(&fixture.sources)?;
+        let prebuilt = self.prebuilt(fixture);
+        if let Some(binary) = &prebuilt {
+            check_prebuilt(binary)?;
+        }
         let ws = workspace_of(fixture);
         // The whole workspace, always: cargo unifies features over what one build selects, so a
         // build of fewer packages would compile much of the shared tree again (ci/setup-load
@@ -77,7 +117,10 @@ impl super::Toolchain for RustProvider {
             .without_cargo_run_env();
         tool.run()?;
         let release = self.target_dir.join("release");
-        let binary = release.join(&package);
+        let binary = match prebuilt {
+            Some(binary) => binary,
+            None => release.join(package_name(&fixture.sources)?),
+        };
         Tool::new(release.join(PACKER))
             .arg("--name")
             .arg(fixture.name())
@@ -263,6 +306,68 @@ mod tests {
         assert!(format!("{err:#}").contains("read"), "{err:#}");
         let err = shared_inputs(dir.path(), &dir.path().join("nothing")).unwrap_err();
         assert!(format!("{err:#}").contains("nothing"), "{err:#}");
+    }
+
+    /// A provider named by `binary`: its sources are the packer's, its binary in `prebuilt_dir`.
+    fn prebuilt_fixture(ws: &Path, prebuilt_dir: &Path) -> (RustProvider, Fixture) {
+        let provider = RustProvider {
+            cargo: PathBuf::from("cargo"),
+            identity: String::new(),
+            target_dir: ws.join("target"),
+            prebuilt_dir: prebuilt_dir.to_path_buf(),
+        };
+        let fixture = Fixture {
+            entry: crate::spec::FixtureEntry {
+                name: "upstream".into(),
+                language: crate::spec::Language::Rust,
+                kind: crate::spec::Kind::Provider,
+                world: String::new(),
+                sources: "par-pack".into(),
+                wit: None,
+                binary: Some("upstream-provider".into()),
+                tags: vec![],
+            },
+            sources: ws.join(PACKER),
+            wit: ws.join("wit"),
+        };
+        (provider, fixture)
+    }
+
+    #[test]
+    fn a_prebuilt_binary_is_an_input_and_must_exist() {
+        use super::super::Toolchain as _;
+        let dir = workspace();
+        let ws = dir.path();
+        let bin = tempfile::tempdir().unwrap();
+        let (provider, fixture) = prebuilt_fixture(ws, bin.path());
+        let binary = bin.path().join("upstream-provider");
+        assert_eq!(provider.prebuilt(&fixture), Some(binary.clone()));
+
+        // Missing: not an input (nothing to hash), and the build says how to get it.
+        let inputs = provider.shared_inputs(&fixture);
+        assert_eq!(inputs, vec![ws.join("Cargo.toml"), ws.join("Cargo.lock")]);
+        let err = provider
+            .build(&fixture, bin.path(), &bin.path().join("out.par.gz"))
+            .unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("does not exist") && err.contains("ci/setup"),
+            "{err}"
+        );
+        assert!(err.contains(&binary.display().to_string()), "{err}");
+
+        // Present: the workspace's manifest and lock (the packer is the sources) and the binary.
+        std::fs::write(&binary, b"\x7fELF").unwrap();
+        assert_eq!(
+            provider.shared_inputs(&fixture),
+            vec![ws.join("Cargo.toml"), ws.join("Cargo.lock"), binary.clone()]
+        );
+        check_prebuilt(&binary).unwrap();
+
+        // A provider built from its package has no prebuilt binary.
+        let mut own = fixture.clone();
+        own.entry.binary = None;
+        assert_eq!(provider.prebuilt(&own), None);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The standalone provider crates as released on crates.io (catalogue VAC-14), packed as fixture
-//! providers: the upstream HTTP server provider (`wasmcloud-provider-http-server` 0.27.1) and NATS
-//! messaging provider (`wasmcloud-provider-messaging-nats` 0.27.0). Unlike the builtin ones (Q-17)
-//! they call components over wRPC, so a component may run on any host of the lattice.
+//! providers: the upstream HTTP server provider (`wasmcloud-provider-http-server` 0.27.1), NATS
+//! messaging provider (`wasmcloud-provider-messaging-nats` 0.27.0) and blobstore-fs provider
+//! (`wasmcloud-provider-blobstore-fs` 0.11.1, built with the reference launchers, whose SDK it
+//! shares). Unlike the builtin ones (Q-17) they call components, and are called, over wRPC, so a
+//! component may run on any host of the lattice.
 //!
 //! The contract, from the crates' README and sources: the HTTP server's provider config picks the
 //! routing: `routing_mode` `address` (the default: a listener per link, at the link's `address`,
@@ -11,24 +13,34 @@
 //! found"), a call that fails 500 (the wRPC error as body), one that takes longer than
 //! `timeout_ms` 408. The messaging provider subscribes to the comma-separated `subscriptions` of
 //! a link (`subject|queue` for a queue group) on `cluster_uris` and hands each message to the
-//! linked component, which publishes through its own link to the provider.
-//!
-//! `wasmcloud-provider-blobstore-fs`, the third crate of VAC-14, is not packaged (see
-//! `fixtures/providers/README.md`): its release is built on another SDK, and no fixture component
-//! imports `wasi:blobstore`.
+//! linked component, which publishes through its own link to the provider. The blobstore-fs
+//! provider serves a component's `wasi:blobstore` imports (link `wasi:blobstore`, interface
+//! `blobstore`) from the directory its link's target config names as `ROOT` (the key matched
+//! without regard to case; default `/tmp/<component id>`): a container is a directory under
+//! `ROOT`, an object a file in it, each linked component with its own root.
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context as _};
+use harness::wait::{Probe, Wait};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::fixtures::{HTTP_RUST, HTTP_SERVER_PROVIDER, MESSAGING_NATS_PROVIDER, MESSENGER_RUST};
+use crate::fixtures::{
+    BLOBSTORE_FS_PROVIDER, BLOBSTORE_RUST, HTTP_RUST, HTTP_SERVER_PROVIDER,
+    MESSAGING_NATS_PROVIDER, MESSENGER_RUST,
+};
 use crate::framework::T;
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 use crate::steps::{link, listener, put_config, put_link, scale, start_provider, wait_http_body};
 
 /// Every test of this file.
-pub(crate) fn all() -> [&'static ConformanceTest; 3] {
-    [&HTTP_ANY_HOST, &HTTP_FAILURES, &MESSAGING_BOTH_WAYS]
+pub(crate) fn all() -> [&'static ConformanceTest; 5] {
+    [
+        &HTTP_ANY_HOST,
+        &HTTP_FAILURES,
+        &MESSAGING_BOTH_WAYS,
+        &BLOBSTORE_FILES,
+        &BLOBSTORE_ROOTS_APART,
+    ]
 }
 
 const HELLO: &str = "hello from rust";
@@ -267,6 +279,552 @@ fn messaging_both_ways(cx: Cx) -> TestFuture {
         );
         Ok(())
     })
+}
+
+/// wRPC client bindings for the fixture component `blobstore` (`wcc:blobstore@0.1.0`).
+mod bindings {
+    wit_bindgen_wrpc::generate!({
+        inline: "
+            package wcc:suite-blobstore;
+            world client {
+                import wcc:blobstore/store@0.1.0;
+            }
+        ",
+        path: "../../fixtures/components/rust/blobstore/wit",
+        world: "wcc:suite-blobstore/client",
+        generate_all,
+    });
+
+    pub use wcc::blobstore::store;
+}
+
+/// The blobstore-fs provider's id in these tests.
+const BLOB_FS: &str = "blob-fs";
+
+/// VAC-14: the standalone blobstore-fs provider keeps a component's objects as files under ROOT.
+pub static BLOBSTORE_FILES: ConformanceTest = ConformanceTest {
+    name: "vendorless::standalone_blobstore_fs_objects_are_files_under_root",
+    source: file!(),
+    description: "the upstream blobstore-fs provider (crates.io 0.11.1) linked to a component with ROOT in the shared folder: through wasi:blobstore a created container exists and is the directory ROOT/<container>; objects written (text, every byte value (not UTF-8), empty, 200 000 bytes) read back byte-exact with their sizes, are listed exactly, and are files of those bytes at ROOT/<container>/<name>; a missing object is an error; a deleted object is gone (file too) and deleting it again is no error; a deleted container no longer exists; get-data's end offset is exclusive and an object name with a slash is a file in a subdirectory, listed by the subdirectory's name (observations)",
+    area: Area::Vendorless,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad, Feature::Links, Feature::Wrpc],
+    covers: &["VAC-14", "NET-03"],
+    fixtures: &[BLOBSTORE_FS_PROVIDER, BLOBSTORE_RUST],
+    setup: Setup::hosts(1).needs_suite_lattice(
+        "reads the files the provider writes under ROOT, in the lattice's shared folder",
+    ),
+    run: blobstore_files,
+};
+
+/// The objects [`BLOBSTORE_FILES`] writes: a text, every byte value (not UTF-8), nothing, and
+/// more than one 64 KiB chunk of the host's body streams.
+fn objects() -> Vec<(&'static str, Vec<u8>)> {
+    let mut bytes: Vec<u8> = (0..=255u8).rev().collect();
+    bytes.extend_from_slice(&[0xc3, 0x28, 0x00, 0xff]);
+    let large = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    vec![
+        ("greeting.txt", b"hello from the blobstore\n".to_vec()),
+        ("bytes.bin", bytes),
+        ("empty", Vec::new()),
+        ("large.bin", large),
+    ]
+}
+
+fn blobstore_files(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let root = cx.lattice().shared_dir().join("blobstore-root");
+        put_config(&cx, "blob-root", &[("ROOT", &root.display().to_string())]).await?;
+        scale(&cx, &host, &cx.image(BLOBSTORE_RUST)?, "blobs", 1).await?;
+        // The link before the provider: it reads the links present when it starts.
+        put_link(&cx, blobstore_link("blobs", "blob-root")?).await?;
+        start_provider(
+            &cx,
+            &host,
+            &cx.image(BLOBSTORE_FS_PROVIDER)?,
+            BLOB_FS,
+            vec![],
+        )
+        .await?;
+        let blobs = Blobs::linked(&cx, "blobs").await?;
+
+        let container = "box";
+        blobs
+            .create_container(container)
+            .await?
+            .map_err(failed("create-container box"))?;
+        let dir = root.join(container);
+        let exists = blobs.container_exists(container).await?;
+        ensure!(
+            exists == Ok(true) && dir.is_dir(),
+            "container {container} just created: container-exists answered {exists:?}, {} is a directory: {}",
+            dir.display(),
+            dir.is_dir()
+        );
+
+        let objects = objects();
+        ensure!(
+            std::str::from_utf8(&objects[1].1).is_err(),
+            "bytes.bin must not be UTF-8"
+        );
+        for (name, data) in &objects {
+            blobs
+                .write(container, name, data)
+                .await?
+                .map_err(failed(&format!("write {name}")))?;
+        }
+        for (name, data) in &objects {
+            let read = blobs
+                .read(container, name)
+                .await?
+                .map_err(failed(&format!("read {name}")))?;
+            ensure!(
+                &read == data,
+                "object {name} read back {} bytes {}, written {} bytes {}",
+                read.len(),
+                preview(&read),
+                data.len(),
+                preview(data)
+            );
+            let size = blobs
+                .size(container, name)
+                .await?
+                .map_err(failed(&format!("object-info {name}")))?;
+            ensure!(
+                size == data.len() as u64,
+                "object-info of {name} gives size {size}, written {} bytes",
+                data.len()
+            );
+            let file = dir.join(name);
+            let stored = std::fs::read(&file)
+                .with_context(|| format!("object {name} is not the file {}", file.display()))?;
+            ensure!(
+                &stored == data,
+                "the file {} holds {} bytes {}, the object written {} bytes {}",
+                file.display(),
+                stored.len(),
+                preview(&stored),
+                data.len(),
+                preview(data)
+            );
+        }
+        let mut written: Vec<String> = objects.iter().map(|(n, _)| (*n).to_string()).collect();
+        written.sort();
+        let listed = blobs
+            .list(container)
+            .await?
+            .map_err(failed("list-objects"))?;
+        ensure!(
+            sorted(&listed) == written,
+            "list-objects of {container} gives {listed:?}, written {written:?}"
+        );
+
+        let absent = blobs.read(container, "absent").await?;
+        ensure!(
+            absent.is_err(),
+            "reading object absent, never written, answered {} bytes (expected an error)",
+            absent.as_ref().map_or(0, Vec::len)
+        );
+        let has = blobs.has(container, "absent").await?;
+        ensure!(
+            has == Ok(false),
+            "has-object of absent, never written, answered {has:?}"
+        );
+
+        let gone = "greeting.txt";
+        blobs
+            .delete(container, gone)
+            .await?
+            .map_err(failed(&format!("delete-object {gone}")))?;
+        let after = blobs.read(container, gone).await?;
+        ensure!(
+            after.is_err(),
+            "object {gone} read {after:?} after its delete-object (expected an error)"
+        );
+        let listed = blobs
+            .list(container)
+            .await?
+            .map_err(failed("list-objects"))?;
+        let mut left: Vec<String> = written.iter().filter(|n| *n != gone).cloned().collect();
+        left.sort();
+        ensure!(
+            sorted(&listed) == left,
+            "after delete-object {gone}, list-objects gives {listed:?} (expected {left:?})"
+        );
+        ensure!(
+            !dir.join(gone).exists(),
+            "the file {} is still there after delete-object {gone}",
+            dir.join(gone).display()
+        );
+        blobs.delete(container, gone).await?.map_err(failed(&format!(
+            "delete-object {gone} a second time (wasi:blobstore: no error when the object does not exist)"
+        )))?;
+
+        // wasi:blobstore's container.wit: "Start and end offsets are inclusive"; the provider
+        // reads end - start bytes from start.
+        let range = blobs
+            .read_range(container, "bytes.bin", 1, 4)
+            .await?
+            .map_err(failed("get-data 1..4"))?;
+        let bytes = &objects[1].1;
+        if range == bytes[1..=4] {
+            anyhow::bail!(
+                "get-data(bytes.bin, 1, 4) gave bytes 1 to 4 inclusive, as wasi:blobstore documents: the provider no longer stops before the end offset, so this test's observation is stale"
+            );
+        }
+        ensure!(
+            range == bytes[1..4],
+            "get-data(bytes.bin, 1, 4) gave {range:?}; expected bytes 1 to 4 ({:?}, as wasi:blobstore documents) or 1 to 3 ({:?}, as the provider reads)",
+            &bytes[1..=4],
+            &bytes[1..4]
+        );
+        cx.observe(
+            "wasmcloud-provider-blobstore-fs 0.11.1: get-data(name, start, end) returns end - start bytes (get-data(1, 4) gave bytes 1..3), while wasi:blobstore@0.2.0-draft's container.wit says \"Start and end offsets are inclusive\"",
+        );
+
+        // A name with a slash: a file in a subdirectory, listed as the subdirectory.
+        let nested = "nested/deep.txt";
+        blobs
+            .write(container, nested, b"deep")
+            .await?
+            .map_err(failed(&format!("write {nested}")))?;
+        let read = blobs
+            .read(container, nested)
+            .await?
+            .map_err(failed(&format!("read {nested}")))?;
+        ensure!(
+            read == b"deep",
+            "object {nested} read back {}",
+            preview(&read)
+        );
+        let file = dir.join(nested);
+        ensure!(
+            std::fs::read(&file).ok().as_deref() == Some(&b"deep"[..]),
+            "object {nested} is not the file {}",
+            file.display()
+        );
+        let listed = sorted(
+            &blobs
+                .list(container)
+                .await?
+                .map_err(failed("list-objects"))?,
+        );
+        if listed.iter().any(|n| n == nested) {
+            anyhow::bail!(
+                "list-objects now names {nested} itself ({listed:?}): the provider lists objects in subdirectories, so this test's observation is stale"
+            );
+        }
+        ensure!(
+            listed.iter().any(|n| n == "nested"),
+            "after writing {nested}, list-objects gives {listed:?}: neither {nested} nor its directory nested"
+        );
+        cx.observe(
+            "wasmcloud-provider-blobstore-fs 0.11.1: an object whose name has a slash (nested/deep.txt) is stored as a file in a subdirectory of the container's directory, and list-objects names the subdirectory (nested), not the object",
+        );
+
+        blobs
+            .delete_container(container)
+            .await?
+            .map_err(failed("delete-container box"))?;
+        let exists = blobs.container_exists(container).await?;
+        ensure!(
+            exists == Ok(false) && !dir.exists(),
+            "after delete-container {container}: container-exists answered {exists:?}, {} exists: {}",
+            dir.display(),
+            dir.exists()
+        );
+        Ok(())
+    })
+}
+
+/// VAC-14: each link's ROOT is its component's own store.
+pub static BLOBSTORE_ROOTS_APART: ConformanceTest = ConformanceTest {
+    name: "vendorless::standalone_blobstore_fs_roots_keep_components_apart",
+    source: file!(),
+    description: "one upstream blobstore-fs provider linked to two components, one link with ROOT and one with root (lowercase, which the crate reads too) naming different folders: the same container and object name written by both read back each component's own bytes and land in each ROOT; an object only one of them wrote is missing for the other, and each lists only its own",
+    area: Area::Vendorless,
+    features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad, Feature::Links, Feature::Wrpc],
+    covers: &["VAC-14", "NET-03"],
+    fixtures: &[BLOBSTORE_FS_PROVIDER, BLOBSTORE_RUST],
+    setup: Setup::hosts(1).needs_suite_lattice(
+        "reads the files the provider writes under ROOT, in the lattice's shared folder",
+    ),
+    run: blobstore_roots_apart,
+};
+
+fn blobstore_roots_apart(cx: Cx) -> TestFuture {
+    Box::pin(async move {
+        let host = cx.host_id();
+        let shared = cx.lattice().shared_dir();
+        let image = cx.image(BLOBSTORE_RUST)?;
+        // (component, config, root key, root)
+        let sides = [
+            ("blobs-a", "root-a", "ROOT", shared.join("blobstore-a")),
+            ("blobs-b", "root-b", "root", shared.join("blobstore-b")),
+        ];
+        for (id, config, key, root) in &sides {
+            put_config(&cx, config, &[(key, &root.display().to_string())]).await?;
+            scale(&cx, &host, &image, id, 1).await?;
+            put_link(&cx, blobstore_link(id, config)?).await?;
+        }
+        start_provider(
+            &cx,
+            &host,
+            &cx.image(BLOBSTORE_FS_PROVIDER)?,
+            BLOB_FS,
+            vec![],
+        )
+        .await?;
+
+        let (container, same, only_a) = ("shared", "same.txt", "only-a.txt");
+        let mut clients = Vec::new();
+        for (id, _, _, root) in &sides {
+            let blobs = Blobs::linked(&cx, id).await?;
+            blobs
+                .create_container(container)
+                .await?
+                .map_err(failed(&format!("{id}: create-container")))?;
+            blobs
+                .write(container, same, id.as_bytes())
+                .await?
+                .map_err(failed(&format!("{id}: write {same}")))?;
+            clients.push((blobs, *id, root));
+        }
+        let (a, _, root_a) = &clients[0];
+        a.write(container, only_a, b"a alone")
+            .await?
+            .map_err(failed(&format!("blobs-a: write {only_a}")))?;
+
+        for (blobs, id, root) in &clients {
+            let read = blobs
+                .read(container, same)
+                .await?
+                .map_err(failed(&format!("{id}: read {same}")))?;
+            ensure!(
+                read == id.as_bytes(),
+                "{id} reads {same} as {}, its own write was {id:?}: the components share a store",
+                preview(&read)
+            );
+            let file = root.join(container).join(same);
+            let stored = std::fs::read(&file)
+                .with_context(|| format!("{id}'s {same} is not the file {}", file.display()))?;
+            ensure!(
+                stored == id.as_bytes(),
+                "{} (under {id}'s ROOT) holds {}, {id} wrote {id:?}",
+                file.display(),
+                preview(&stored)
+            );
+        }
+        let (b, _, root_b) = &clients[1];
+        let foreign = b.read(container, only_a).await?;
+        ensure!(
+            foreign.is_err(),
+            "blobs-b reads {only_a}, which only blobs-a wrote: {:?} (expected an error)",
+            foreign.map(|v| preview(&v))
+        );
+        ensure!(
+            root_a.join(container).join(only_a).is_file()
+                && !root_b.join(container).join(only_a).exists(),
+            "{only_a}, written by blobs-a only, should be a file under {} and not under {}",
+            root_a.display(),
+            root_b.display()
+        );
+        let listed_a = sorted(
+            &a.list(container)
+                .await?
+                .map_err(failed("blobs-a: list-objects"))?,
+        );
+        let listed_b = sorted(
+            &b.list(container)
+                .await?
+                .map_err(failed("blobs-b: list-objects"))?,
+        );
+        ensure!(
+            listed_a == [only_a, same] && listed_b == [same],
+            "list-objects gives {listed_a:?} to blobs-a (expected [{only_a:?}, {same:?}]) and {listed_b:?} to blobs-b (expected [{same:?}])"
+        );
+        Ok(())
+    })
+}
+
+/// A link from component `source` to the blobstore-fs provider on `wasi:blobstore` (interface
+/// `blobstore`, through which the host sends every wasi:blobstore call), with the named target
+/// config `root` holding its ROOT.
+fn blobstore_link(source: &str, root: &str) -> anyhow::Result<wasmcloud_control_interface::Link> {
+    link(
+        source,
+        BLOB_FS,
+        "default",
+        ("wasi", "blobstore"),
+        &["blobstore"],
+        &[],
+        &[root],
+    )
+}
+
+/// The `blobstore` fixture component, called over wRPC: each call's answer is the component's
+/// (`Err` with the host's or provider's text), the outer `Err` a call that got no answer.
+struct Blobs {
+    id: String,
+    client: wrpc_transport_nats::Client,
+    /// Calls are attempts of a wait (bounded by `T.attempt`).
+    waiting: bool,
+}
+
+/// What a call answers: the component's result, or why there was none.
+type Answer<T> = anyhow::Result<Result<T, String>>;
+
+impl Blobs {
+    /// The client of component `id`, once a call through its link reaches the provider (the host
+    /// learns links through a watch, the provider starts serving a moment after it starts).
+    async fn linked(cx: &Cx, id: &str) -> anyhow::Result<Blobs> {
+        let mut blobs = Blobs {
+            id: id.to_string(),
+            client: cx.lattice().wrpc_client(id).await?,
+            waiting: true,
+        };
+        let exists = Wait::new(
+            format!("{id} to reach the blobstore-fs provider through its link"),
+            T.converge,
+        )
+        .kind("link")
+        .interval(Duration::from_millis(200))
+        .until(|_| {
+            let blobs = &blobs;
+            async move {
+                match blobs.container_exists("never-created").await {
+                    Ok(Ok(exists)) => Probe::Ready(exists),
+                    Ok(Err(e)) => Probe::NotYet(e),
+                    Err(e) => Probe::NotYet(format!("{e:#}")),
+                }
+            }
+        })
+        .await?;
+        ensure!(
+            !exists,
+            "{id}: container-exists of a container never created answered true"
+        );
+        blobs.waiting = false;
+        Ok(blobs)
+    }
+
+    /// One call (bounded by `T.call`, or `T.attempt` inside a wait).
+    async fn call<T, F, Fut>(&self, what: &str, call: F) -> Answer<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<Result<T, String>>>,
+    {
+        let within = if self.waiting { T.attempt } else { T.call };
+        harness::wrpc::call(within, call)
+            .await
+            .with_context(|| format!("{}: {what}", self.id))
+    }
+
+    async fn create_container(&self, name: &str) -> Answer<()> {
+        let c = &self.client;
+        self.call("create-container", || {
+            bindings::store::create_container(c, None, name)
+        })
+        .await
+    }
+
+    async fn container_exists(&self, name: &str) -> Answer<bool> {
+        let c = &self.client;
+        self.call("container-exists", || {
+            bindings::store::container_exists(c, None, name)
+        })
+        .await
+    }
+
+    async fn delete_container(&self, name: &str) -> Answer<()> {
+        let c = &self.client;
+        self.call("delete-container", || {
+            bindings::store::delete_container(c, None, name)
+        })
+        .await
+    }
+
+    async fn write(&self, container: &str, name: &str, data: &[u8]) -> Answer<()> {
+        let (c, data) = (&self.client, bytes::Bytes::copy_from_slice(data));
+        self.call("write-object", || {
+            bindings::store::write_object(c, None, container, name, &data)
+        })
+        .await
+    }
+
+    async fn read(&self, container: &str, name: &str) -> Answer<Vec<u8>> {
+        let c = &self.client;
+        self.call("read-object", || {
+            bindings::store::read_object(c, None, container, name)
+        })
+        .await
+        .map(|r| r.map(|b| b.to_vec()))
+    }
+
+    async fn read_range(
+        &self,
+        container: &str,
+        name: &str,
+        start: u64,
+        end: u64,
+    ) -> Answer<Vec<u8>> {
+        let c = &self.client;
+        self.call("read-range", || {
+            bindings::store::read_range(c, None, container, name, start, end)
+        })
+        .await
+        .map(|r| r.map(|b| b.to_vec()))
+    }
+
+    async fn has(&self, container: &str, name: &str) -> Answer<bool> {
+        let c = &self.client;
+        self.call("has-object", || {
+            bindings::store::has_object(c, None, container, name)
+        })
+        .await
+    }
+
+    async fn size(&self, container: &str, name: &str) -> Answer<u64> {
+        let c = &self.client;
+        self.call("object-size", || {
+            bindings::store::object_size(c, None, container, name)
+        })
+        .await
+    }
+
+    async fn list(&self, container: &str) -> Answer<Vec<String>> {
+        let c = &self.client;
+        self.call("list-objects", || {
+            bindings::store::list_objects(c, None, container)
+        })
+        .await
+    }
+
+    async fn delete(&self, container: &str, name: &str) -> Answer<()> {
+        let c = &self.client;
+        self.call("delete-object", || {
+            bindings::store::delete_object(c, None, container, name)
+        })
+        .await
+    }
+}
+
+/// Turns the component's error for `what`, which had to succeed, into the test's failure.
+fn failed(what: &str) -> impl FnOnce(String) -> anyhow::Error + '_ {
+    move |e| anyhow::anyhow!("{what} failed: {e}")
+}
+
+/// `names`, sorted (listing order is the directory's).
+fn sorted(names: &[String]) -> Vec<String> {
+    let mut names = names.to_vec();
+    names.sort();
+    names
+}
+
+/// The first bytes of `data` for a message.
+fn preview(data: &[u8]) -> String {
+    let head = &data[..data.len().min(16)];
+    format!("{head:02x?}{}", if data.len() > 16 { "…" } else { "" })
 }
 
 /// A link from the HTTP server provider `http-srv` to `target` (`wasi:http/incoming-handler`)
