@@ -34,6 +34,9 @@ pub struct LatticeBuilder {
     /// Indices of the hosts that reach NATS through a nemesis of their own.
     nemesis_hosts: Vec<usize>,
     wadm_nemesis: bool,
+    /// Rules every host nemesis starts with, and wadm's.
+    host_rules: Vec<crate::nemesis::Rule>,
+    wadm_rules: Vec<crate::nemesis::Rule>,
 }
 
 impl Default for LatticeBuilder {
@@ -51,6 +54,8 @@ impl Default for LatticeBuilder {
             auth: None,
             nemesis_hosts: Vec::new(),
             wadm_nemesis: false,
+            host_rules: Vec::new(),
+            wadm_rules: Vec::new(),
         }
     }
 }
@@ -87,6 +92,19 @@ impl LatticeBuilder {
     /// Lets wadm reach NATS through a nemesis ([`Lattice::wadm_nemesis`]).
     pub fn wadm_through_nemesis(mut self) -> Self {
         self.wadm_nemesis = true;
+        self
+    }
+
+    /// Rules each host nemesis has from its first byte on (before the host connects), e.g. a
+    /// host that never publishes one kind of event. Hosts added later have none.
+    pub fn host_nemesis_rules(mut self, rules: Vec<crate::nemesis::Rule>) -> Self {
+        self.host_rules = rules;
+        self
+    }
+
+    /// Rules wadm's nemesis has from its first byte on.
+    pub fn wadm_nemesis_rules(mut self, rules: Vec<crate::nemesis::Rule>) -> Self {
+        self.wadm_rules = rules;
         self
     }
 
@@ -232,7 +250,13 @@ impl LatticeBuilder {
         let mut nemeses: Vec<Option<Nemesis>> = Vec::with_capacity(self.hosts.len());
         for index in 0..self.hosts.len() {
             nemeses.push(match self.nemesis_hosts.contains(&index) {
-                true => Some(Nemesis::start_for(backend, &upstream).await?),
+                true => {
+                    let n = Nemesis::start_for(backend, &upstream).await?;
+                    for rule in &self.host_rules {
+                        n.rule(rule.clone());
+                    }
+                    Some(n)
+                }
                 false => None,
             });
         }
@@ -244,7 +268,13 @@ impl LatticeBuilder {
             })
             .collect();
         let wadm_nemesis = match self.wadm_nemesis {
-            true => Some(Nemesis::start_for(backend, &upstream).await?),
+            true => {
+                let n = Nemesis::start_for(backend, &upstream).await?;
+                for rule in &self.wadm_rules {
+                    n.rule(rule.clone());
+                }
+                Some(n)
+            }
             false => None,
         };
         let journal = Journal::new(started);

@@ -81,9 +81,9 @@ pub enum Fault {
     Corrupt,
     /// Only the first `n` payload bytes are passed (a message cut short).
     Truncate(usize),
-    /// The JSON payload's value at `pointer` (RFC 6901) is replaced, or added to an object that
-    /// lacks it. A payload that is not JSON, or has no parent for `pointer`, passes unchanged
-    /// (matched, not applied).
+    /// The JSON payload's value at `pointer` (RFC 6901) is replaced. A payload that is not JSON,
+    /// or has nothing at `pointer`, passes unchanged (matched, not applied), so one rule can
+    /// target one kind of message among others on the same subjects.
     RewriteJson {
         /// Where, e.g. `/data/host_id`.
         pointer: String,
@@ -551,18 +551,10 @@ fn judge(shared: &Shared, direction: Direction, frame: Frame, holding: Option<Ru
     verdict
 }
 
-/// `payload` with the value at `pointer` replaced (or added to its parent object).
+/// `payload` with the value at `pointer` replaced, when there is one.
 fn rewrite_json(payload: &[u8], pointer: &str, value: &serde_json::Value) -> Option<Vec<u8>> {
     let mut doc: serde_json::Value = serde_json::from_slice(payload).ok()?;
-    if let Some(slot) = doc.pointer_mut(pointer) {
-        *slot = value.clone();
-    } else {
-        let (parent, key) = pointer.rsplit_once('/')?;
-        let key = key.replace("~1", "/").replace("~0", "~");
-        doc.pointer_mut(parent)?
-            .as_object_mut()?
-            .insert(key, value.clone());
-    }
+    *doc.pointer_mut(pointer)? = value.clone();
     serde_json::to_vec(&doc).ok()
 }
 
