@@ -22,6 +22,7 @@ mod links;
 mod networking;
 mod observability;
 mod orchestration;
+pub mod power;
 mod providers;
 mod security;
 mod signing;

@@ -11,6 +11,7 @@ mod cli {
     pub(crate) mod exit;
     pub(crate) mod expectations;
     pub(crate) mod order;
+    pub(crate) mod power;
     pub(crate) mod reap;
     pub(crate) mod run;
     pub(crate) mod runs;
@@ -208,6 +209,57 @@ enum Command {
             hide_env_values = true
         )]
         registry_password: Option<String>,
+        /// Stop after the first failure: no further test starts, the rest are reported skipped.
+        #[arg(long)]
+        fail_fast: bool,
+        /// Leave out the test with exactly this name (repeatable).
+        #[arg(long = "exclude", value_name = "NAME")]
+        exclude: Vec<String>,
+        /// Run against a mutant of `power` (its id, or `control`): every host and wadm behind a
+        /// nemesis with the mutant's rules. Used by `power`.
+        #[arg(long, hide = true)]
+        mutant: Option<String>,
+    },
+    /// Mutation analysis of the suite: a control run, then one run against each mutant host
+    /// (each stops at its first failure); writes power.json and summary.md under
+    /// <results>/<run id>/ with the score and, for each mutant, the tests that killed it
+    /// (survivors first). Exit 0 when every mutant was killed. Processes backend.
+    Power {
+        /// Where power runs go (each in <results>/<run id>/).
+        #[arg(long, default_value_os_t = harness::binaries::repo_root().join("results").join("power"))]
+        results: PathBuf,
+        /// The run's folder name (default: its UTC start time and 4 random hex digits).
+        #[arg(long, value_parser = cli::runs::parse_run_id)]
+        run_id: Option<String>,
+        /// Only these mutants (comma-separated ids; default: all).
+        #[arg(long, value_delimiter = ',')]
+        mutants: Vec<String>,
+        /// Run a sample of this many mutants, drawn with --seed.
+        #[arg(long)]
+        sample: Option<usize>,
+        /// Seed of the sample (default: random; printed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Mutant runs at once.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=8))]
+        jobs: u16,
+        /// Tests at once inside each run.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+        test_jobs: u16,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// The host binary to mutate (default: the reference build, .wcc/bin/wasmcloud).
+        #[arg(long, env = harness::binaries::HOST_ENV, value_name = "PATH")]
+        host_bin: Option<PathBuf>,
+        /// The wadm binary (default: .wcc/bin/wadm).
+        #[arg(long, env = harness::binaries::WADM_ENV, value_name = "PATH")]
+        wadm_bin: Option<PathBuf>,
+        /// The nats-server binary (default: .wcc/bin/nats-server).
+        #[arg(long, env = harness::binaries::NATS_SERVER_ENV, value_name = "PATH")]
+        nats_server_bin: Option<PathBuf>,
+        /// Multiplies every timeout of the harness.
+        #[arg(long, env = harness::wait::TIMEOUT_SCALE_ENV, value_name = "FACTOR", value_parser = timeout_scale)]
+        timeout_scale: Option<f64>,
     },
     /// List the selected tests with their area, profile membership and covered catalogue items.
     List {
@@ -310,8 +362,26 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             registry_insecure,
             registry_user,
             registry_password,
+            fail_fast,
+            exclude,
+            mutant,
         } => {
             let selection = select.parse()?;
+            let nemesis = match mutant.as_deref() {
+                None => None,
+                Some(conformance_suite::power::CONTROL) => {
+                    Some(conformance_suite::framework::NemesisPlan::default())
+                }
+                Some(id) => match conformance_suite::power::find(id) {
+                    Some(m) => Some(m.nemesis_plan().unwrap_or_default()),
+                    None => {
+                        return Err(CliError::new(
+                            Exit::Usage,
+                            format!("--mutant {id}: no such mutant (see `power --help`)"),
+                        ))
+                    }
+                },
+            };
             let existing = match target {
                 cli::target::TargetKind::Started => None,
                 cli::target::TargetKind::Existing => Some(cli::target::existing_target(
@@ -358,8 +428,58 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
                 registry,
                 run_id,
                 outputs,
+                fail_fast,
+                exclude,
+                nemesis,
             })
             .map(verdict)
+        }
+        Command::Power {
+            results,
+            run_id,
+            mutants,
+            sample,
+            seed,
+            jobs,
+            test_jobs,
+            select,
+            host_bin,
+            wadm_bin,
+            nats_server_bin,
+            timeout_scale,
+        } => {
+            let binaries = [
+                (harness::binaries::HOST_ENV, host_bin),
+                (harness::binaries::WADM_ENV, wadm_bin),
+                (harness::binaries::NATS_SERVER_ENV, nats_server_bin),
+            ]
+            .into_iter()
+            .filter_map(|(var, path)| path.map(|p| (var, p)))
+            .collect();
+            let args = cli::power::PowerArgs {
+                results,
+                run_id,
+                mutants,
+                sample,
+                seed,
+                jobs,
+                test_jobs,
+                profile: select.profile,
+                features: select.features,
+                filters: select.filters,
+                binaries,
+                timeout_scale,
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    CliError::new(
+                        Exit::Internal,
+                        format!("cannot start the async runtime: {e}"),
+                    )
+                })?;
+            runtime.block_on(cli::power::power(args)).map(verdict)
         }
         Command::Verify { report, catalogue } => {
             cli::verify::run(&report, catalogue.as_deref()).map(|()| Exit::Ok)

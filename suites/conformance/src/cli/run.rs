@@ -46,6 +46,13 @@ pub(crate) struct RunArgs {
     pub(crate) run_id: Option<String>,
     /// `--outputs FILE`: where the run's files, counts and verdict are appended as `key=value`.
     pub(crate) outputs: Option<PathBuf>,
+    /// `--fail-fast`: after the first failure no further test starts (the rest are reported as
+    /// skipped, with that reason).
+    pub(crate) fail_fast: bool,
+    /// `--exclude NAME`: tests left out of the run by exact name.
+    pub(crate) exclude: Vec<String>,
+    /// `--mutant ID` (from `power`): every host and wadm behind a nemesis with the mutant's rules.
+    pub(crate) nemesis: Option<conformance_suite::framework::NemesisPlan>,
 }
 
 /// The backend of the run (`--backend`, else `WCC_BACKEND`, else containers when an image is
@@ -219,6 +226,22 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
         runs::check_outputs(outputs)?;
     }
     let tests = args.selection.apply(conformance_suite::registry())?;
+    if let Some(unknown) = args.exclude.iter().find(|e| {
+        conformance_suite::registry()
+            .iter()
+            .all(|t| t.name != e.as_str())
+    }) {
+        return Err(CliError::new(
+            Exit::Usage,
+            format!(
+                "--exclude {unknown}: no test has that name (see `wasmcloud-conformance list`)"
+            ),
+        ));
+    }
+    let tests: Vec<&'static ConformanceTest> = tests
+        .into_iter()
+        .filter(|t| !args.exclude.iter().any(|e| e == t.name))
+        .collect();
     let names: Vec<&str> = conformance_suite::registry()
         .iter()
         .map(|t| t.name)
@@ -228,10 +251,10 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
 
     // 2. Where the lattices run, and the binaries (or images) under test; or the existing lattice.
     if let Some(target) = &args.existing {
-        if !args.images.is_empty() || args.backend.is_some() {
+        if !args.images.is_empty() || args.backend.is_some() || args.nemesis.is_some() {
             return Err(CliError::new(
                 Exit::Usage,
-                "--target existing starts nothing: drop --backend and the image flags",
+                "--target existing starts nothing: drop --backend, --mutant and the image flags",
             ));
         }
         let options = RunOptions {
@@ -255,6 +278,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
         images: args.images.clone(),
         unsupported: unsupported.clone(),
         keep: keep_from_env(),
+        nemesis: args.nemesis.clone(),
         ..RunOptions::new(binaries, backend)
     };
     let mut implementation = Implementation {
@@ -335,6 +359,21 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
         }
     }
     report_parts.write(implementation, args.outputs.as_deref())
+}
+
+/// What a test that `--fail-fast` kept from starting is reported as.
+fn not_run_after_failure() -> Outcome {
+    Outcome {
+        status: Status::Skipped,
+        duration: Default::default(),
+        phases: None,
+        property: None,
+        observations: Vec::new(),
+        convergences: Vec::new(),
+        message: Some("not run: an earlier test failed and --fail-fast stops the run".into()),
+        diagnostics: None,
+        log_dir: None,
+    }
 }
 
 /// How tests execute: on lattices the suite starts, or on an existing lattice.
@@ -498,10 +537,20 @@ impl Plan {
         let plan = &self;
         let tests_ref = tests;
         let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(total);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let stop = &stop;
+        let fail_fast = args.fail_fast;
         let mut stream = futures::stream::iter(execution_order(total, seed).into_iter().map(
             |i| async move {
                 let test: &ConformanceTest = tests_ref[i];
-                (i, plan.run_one(test).await)
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    return (i, not_run_after_failure());
+                }
+                let outcome = plan.run_one(test).await;
+                if fail_fast && matches!(outcome.status, Status::Failed | Status::Error) {
+                    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                (i, outcome)
             },
         ))
         .buffer_unordered(usize::from(jobs));

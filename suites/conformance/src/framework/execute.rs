@@ -153,6 +153,18 @@ pub struct RunOptions {
     /// Fixtures pushed to a registry the lattice's hosts pull from (`run --registry`): tests give
     /// the hosts these references instead of `file://` paths ([`Cx::image`]).
     pub fixture_images: std::collections::HashMap<harness::fixtures::FixtureRef, String>,
+    /// Every host and wadm behind a nemesis with these rules from the start (a mutant of
+    /// `wasmcloud-conformance power`, or its control run with no rules).
+    pub nemesis: Option<NemesisPlan>,
+}
+
+/// The nemesis rules every host and wadm of every lattice of a run starts with.
+#[derive(Clone, Debug, Default)]
+pub struct NemesisPlan {
+    /// Rules of each host's nemesis.
+    pub hosts: Vec<harness::nemesis::Rule>,
+    /// Rules of wadm's nemesis.
+    pub wadm: Vec<harness::nemesis::Rule>,
 }
 
 impl RunOptions {
@@ -168,6 +180,7 @@ impl RunOptions {
             unsupported: Vec::new(),
             keep: false,
             fixture_images: Default::default(),
+            nemesis: None,
         }
     }
 
@@ -288,6 +301,16 @@ fn builder_for(
             true => builder.host_through_nemesis(spec),
             false => builder.host(spec),
         };
+    }
+    if let Some(plan) = &options.nemesis {
+        builder = builder
+            .hosts_through_nemesis()
+            .host_nemesis_rules(plan.hosts.clone());
+        if test.setup.wadm {
+            builder = builder
+                .wadm_through_nemesis()
+                .wadm_nemesis_rules(plan.wadm.clone());
+        }
     }
     builder
 }
