@@ -487,6 +487,16 @@ impl Lattice {
         format!("nats://{host}:{port}")
     }
 
+    /// The NATS URL host `host_id` was given: its nemesis's address when it reaches NATS through
+    /// one ([`LatticeBuilder::host_through_nemesis`]), else [`Lattice::nats_url_for_hosts`].
+    pub fn nats_url_given_to(&self, host_id: &str) -> String {
+        let index = self.hosts.iter().position(|h| h.id == host_id);
+        match index.and_then(|i| self.nemesis(i)) {
+            Some(n) => format!("nats://{}", n.address()),
+            None => self.nats_url_for_hosts(),
+        }
+    }
+
     /// A NATS client connected to the lattice's server.
     pub fn nats(&self) -> &async_nats::Client {
         &self.client

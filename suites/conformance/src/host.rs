@@ -75,7 +75,7 @@ fn ping(cx: Cx) -> TestFuture {
                         && v.split('.').all(|p| p.parse::<u64>().is_ok())),
                 "version {version} is not semver (wadm parses it as semver, HL-04)"
             );
-            let url = lattice.nats_url_for_hosts();
+            let url = lattice.nats_url_given_to(h.id());
             ensure!(
                 h.ctl_host() == Some(url.as_str()) && h.rpc_host() == Some(url.as_str()),
                 "ctl_host {:?} / rpc_host {:?}, expected {url}",
@@ -111,7 +111,9 @@ fn ping(cx: Cx) -> TestFuture {
             .literal(lattice.name(), "[lattice]")
             .literal(&lattice.nats_url_for_hosts(), "nats://[nats]");
         for id in lattice.host_ids() {
-            redactor = redactor.literal(&id, "[host]");
+            redactor = redactor
+                .literal(&lattice.nats_url_given_to(&id), "nats://[nats]")
+                .literal(&id, "[host]");
         }
         if let Some(v) = raw["response"]["version"].as_str() {
             redactor = redactor.literal(v, "[host-version]");

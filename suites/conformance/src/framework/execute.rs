@@ -302,7 +302,10 @@ fn builder_for(
             false => builder.host(spec),
         };
     }
-    if let Some(plan) = &options.nemesis {
+    // A nemesis reads the protocol, so it cannot stand in a TLS connection: those lattices run
+    // without one (a nemesis mutant cannot show there).
+    let tls = test.setup.nats_auth == Some(true);
+    if let (Some(plan), false) = (&options.nemesis, tls) {
         builder = builder
             .hosts_through_nemesis()
             .host_nemesis_rules(plan.hosts.clone());
