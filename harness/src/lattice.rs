@@ -247,18 +247,23 @@ impl LatticeBuilder {
         }
         // Each nemesis passes its client on to the address this machine reaches NATS at.
         let upstream = nats.url().trim_start_matches("nats://").to_string();
+        let nemesis_with = |on: bool, rules: &[crate::nemesis::Rule]| {
+            let (upstream, rules) = (&upstream, rules.to_vec());
+            async move {
+                if !on {
+                    return Ok::<_, HarnessError>(None);
+                }
+                let n = Nemesis::start_for(backend, upstream).await?;
+                for rule in rules {
+                    n.rule(rule);
+                }
+                Ok(Some(n))
+            }
+        };
         let mut nemeses: Vec<Option<Nemesis>> = Vec::with_capacity(self.hosts.len());
         for index in 0..self.hosts.len() {
-            nemeses.push(match self.nemesis_hosts.contains(&index) {
-                true => {
-                    let n = Nemesis::start_for(backend, &upstream).await?;
-                    for rule in &self.host_rules {
-                        n.rule(rule.clone());
-                    }
-                    Some(n)
-                }
-                false => None,
-            });
+            let on = self.nemesis_hosts.contains(&index);
+            nemeses.push(nemesis_with(on, &self.host_rules).await?);
         }
         let host_nats: Vec<(String, u16)> = nemeses
             .iter()
@@ -267,16 +272,7 @@ impl LatticeBuilder {
                 None => (nats_host.clone(), nats_port),
             })
             .collect();
-        let wadm_nemesis = match self.wadm_nemesis {
-            true => {
-                let n = Nemesis::start_for(backend, &upstream).await?;
-                for rule in &self.wadm_rules {
-                    n.rule(rule.clone());
-                }
-                Some(n)
-            }
-            false => None,
-        };
+        let wadm_nemesis = nemesis_with(self.wadm_nemesis, &self.wadm_rules).await?;
         let journal = Journal::new(started);
         journal.follow(&client, &name).await?;
         let ctl = Ctl::new(client.clone(), &name, journal.clone());

@@ -94,6 +94,37 @@ struct Cli {
     command: Command,
 }
 
+/// The binaries under test (and the timeout factor of the machine that runs them).
+#[derive(Args)]
+struct BinaryArgs {
+    /// The wasmCloud host binary under test (default: the reference build, .wcc/bin/wasmcloud).
+    #[arg(long, env = harness::binaries::HOST_ENV, value_name = "PATH")]
+    host_bin: Option<PathBuf>,
+    /// The wadm binary (default: .wcc/bin/wadm).
+    #[arg(long, env = harness::binaries::WADM_ENV, value_name = "PATH")]
+    wadm_bin: Option<PathBuf>,
+    /// The nats-server binary (default: .wcc/bin/nats-server).
+    #[arg(long, env = harness::binaries::NATS_SERVER_ENV, value_name = "PATH")]
+    nats_server_bin: Option<PathBuf>,
+    /// Multiplies every timeout of the harness, for a slow or loaded machine (e.g. 3).
+    #[arg(long, env = harness::wait::TIMEOUT_SCALE_ENV, value_name = "FACTOR", value_parser = timeout_scale)]
+    timeout_scale: Option<f64>,
+}
+
+impl BinaryArgs {
+    /// The binaries given, as `(variable, path)`.
+    fn given(&self) -> Vec<(&'static str, PathBuf)> {
+        [
+            (harness::binaries::HOST_ENV, &self.host_bin),
+            (harness::binaries::WADM_ENV, &self.wadm_bin),
+            (harness::binaries::NATS_SERVER_ENV, &self.nats_server_bin),
+        ]
+        .into_iter()
+        .filter_map(|(var, path)| path.clone().map(|p| (var, p)))
+        .collect()
+    }
+}
+
 /// Which tests.
 #[derive(Args)]
 struct SelectArgs {
@@ -152,18 +183,8 @@ enum Command {
         /// containers when an image is given).
         #[arg(long, value_parser = parse_backend)]
         backend: Option<harness::Backend>,
-        /// The wasmCloud host binary under test (default: the reference build, .wcc/bin/wasmcloud).
-        #[arg(long, env = harness::binaries::HOST_ENV, value_name = "PATH")]
-        host_bin: Option<PathBuf>,
-        /// The wadm binary (default: .wcc/bin/wadm).
-        #[arg(long, env = harness::binaries::WADM_ENV, value_name = "PATH")]
-        wadm_bin: Option<PathBuf>,
-        /// The nats-server binary (default: .wcc/bin/nats-server).
-        #[arg(long, env = harness::binaries::NATS_SERVER_ENV, value_name = "PATH")]
-        nats_server_bin: Option<PathBuf>,
-        /// Multiplies every timeout of the harness, for a slow or loaded machine (e.g. 3).
-        #[arg(long, env = harness::wait::TIMEOUT_SCALE_ENV, value_name = "FACTOR", value_parser = timeout_scale)]
-        timeout_scale: Option<f64>,
+        #[command(flatten)]
+        bins: BinaryArgs,
         /// A vendor's host image on the local Docker engine (containers backend).
         #[arg(long, env = harness::containers::HOST_IMAGE_ENV, value_name = "IMAGE")]
         host_image: Option<String>,
@@ -248,18 +269,9 @@ enum Command {
         test_jobs: u16,
         #[command(flatten)]
         select: SelectArgs,
-        /// The host binary to mutate (default: the reference build, .wcc/bin/wasmcloud).
-        #[arg(long, env = harness::binaries::HOST_ENV, value_name = "PATH")]
-        host_bin: Option<PathBuf>,
-        /// The wadm binary (default: .wcc/bin/wadm).
-        #[arg(long, env = harness::binaries::WADM_ENV, value_name = "PATH")]
-        wadm_bin: Option<PathBuf>,
-        /// The nats-server binary (default: .wcc/bin/nats-server).
-        #[arg(long, env = harness::binaries::NATS_SERVER_ENV, value_name = "PATH")]
-        nats_server_bin: Option<PathBuf>,
-        /// Multiplies every timeout of the harness.
-        #[arg(long, env = harness::wait::TIMEOUT_SCALE_ENV, value_name = "FACTOR", value_parser = timeout_scale)]
-        timeout_scale: Option<f64>,
+        /// The binaries; the host binary is the one mutated.
+        #[command(flatten)]
+        bins: BinaryArgs,
     },
     /// List the selected tests with their area, profile membership and covered catalogue items.
     List {
@@ -346,10 +358,7 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             expectations,
             seed,
             backend,
-            host_bin,
-            wadm_bin,
-            nats_server_bin,
-            timeout_scale,
+            bins,
             host_image,
             wadm_image,
             nats_image,
@@ -405,14 +414,8 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             .into_iter()
             .filter_map(|(var, image)| image.filter(|i| !i.trim().is_empty()).map(|i| (var, i)))
             .collect();
-            let binaries = [
-                (harness::binaries::HOST_ENV, host_bin),
-                (harness::binaries::WADM_ENV, wadm_bin),
-                (harness::binaries::NATS_SERVER_ENV, nats_server_bin),
-            ]
-            .into_iter()
-            .filter_map(|(var, path)| path.map(|p| (var, p)))
-            .collect();
+            let binaries = bins.given();
+            let timeout_scale = bins.timeout_scale;
             run(cli::run::RunArgs {
                 results,
                 implementation,
@@ -443,19 +446,10 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             jobs,
             test_jobs,
             select,
-            host_bin,
-            wadm_bin,
-            nats_server_bin,
-            timeout_scale,
+            bins,
         } => {
-            let binaries = [
-                (harness::binaries::HOST_ENV, host_bin),
-                (harness::binaries::WADM_ENV, wadm_bin),
-                (harness::binaries::NATS_SERVER_ENV, nats_server_bin),
-            ]
-            .into_iter()
-            .filter_map(|(var, path)| path.map(|p| (var, p)))
-            .collect();
+            let binaries = bins.given();
+            let timeout_scale = bins.timeout_scale;
             let args = cli::power::PowerArgs {
                 results,
                 run_id,

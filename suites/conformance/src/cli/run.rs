@@ -361,8 +361,8 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
     report_parts.write(implementation, args.outputs.as_deref())
 }
 
-/// What a test that `--fail-fast` kept from starting is reported as.
-fn not_run_after_failure() -> Outcome {
+/// A test that did not run, with the reason.
+fn skipped(reason: String) -> Outcome {
     Outcome {
         status: Status::Skipped,
         duration: Default::default(),
@@ -370,10 +370,15 @@ fn not_run_after_failure() -> Outcome {
         property: None,
         observations: Vec::new(),
         convergences: Vec::new(),
-        message: Some("not run: an earlier test failed and --fail-fast stops the run".into()),
+        message: Some(reason),
         diagnostics: None,
         log_dir: None,
     }
+}
+
+/// What a test that `--fail-fast` kept from starting is reported as.
+fn not_run_after_failure() -> Outcome {
+    skipped("not run: an earlier test failed and --fail-fast stops the run".into())
 }
 
 /// How tests execute: on lattices the suite starts, or on an existing lattice.
@@ -465,17 +470,6 @@ impl Finished {
 
 impl Plan {
     async fn run_one(&self, test: &ConformanceTest) -> Outcome {
-        let skipped = |reason| Outcome {
-            status: Status::Skipped,
-            duration: Default::default(),
-            phases: None,
-            property: None,
-            observations: Vec::new(),
-            convergences: Vec::new(),
-            message: Some(reason),
-            diagnostics: None,
-            log_dir: None,
-        };
         match &self.mode {
             Mode::Started(options) => {
                 match skip_reason(test, &options.unsupported, options.strict_fixtures) {

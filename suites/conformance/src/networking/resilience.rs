@@ -364,14 +364,7 @@ fn corrupted_wrpc(cx: Cx) -> TestFuture {
         let client = cx.lattice().wrpc_client("damaged").await?;
         let messages = ["hello", "ünïcødé ✓", &"x".repeat(3000)];
         // Correct first, so that a failure below is the fault's.
-        for msg in messages {
-            let got = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
-                echo::echo(&client, None, msg)
-            })
-            .await
-            .context("echo before any fault")?;
-            ensure!(got == msg, "echo answered {got:?} for {msg:?}");
-        }
+        echo_each(&client, &messages, "before any fault").await?;
         let nemesis = nemesis(&cx, 0)?;
         for fault in [Fault::Corrupt, Fault::Truncate(1)] {
             let rule = nemesis.rule(Rule::to_server("_INBOX.>", fault.clone()));
@@ -397,17 +390,23 @@ fn corrupted_wrpc(cx: Cx) -> TestFuture {
                 counts.applied
             );
         }
-        for msg in messages {
-            let got = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
-                echo::echo(&client, None, msg)
-            })
-            .await
-            .context("echo after the faults were removed")?;
-            ensure!(
-                got == msg,
-                "echo answered {got:?} for {msg:?} after the faults"
-            );
-        }
-        Ok(())
+        echo_each(&client, &messages, "after the faults were removed").await
     })
+}
+
+/// Each message echoed back exactly (calls retried as `harness::wrpc::call` does).
+async fn echo_each(
+    client: &wrpc_transport_nats::Client,
+    messages: &[&str],
+    when: &str,
+) -> anyhow::Result<()> {
+    for msg in messages {
+        let got = harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {
+            echo::echo(client, None, msg)
+        })
+        .await
+        .with_context(|| format!("echo {when}"))?;
+        ensure!(got == *msg, "echo answered {got:?} for {msg:?} {when}");
+    }
+    Ok(())
 }
