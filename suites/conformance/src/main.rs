@@ -272,6 +272,10 @@ enum Command {
         /// The binaries; the host binary is the one mutated.
         #[command(flatten)]
         bins: BinaryArgs,
+        /// Reuse the control of an earlier power run (its runs/…/control/report.json) instead of
+        /// running it again; it must be of the same binaries and selection.
+        #[arg(long, value_name = "REPORT")]
+        control_report: Option<PathBuf>,
     },
     /// List the selected tests with their area, profile membership and covered catalogue items.
     List {
@@ -447,6 +451,7 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             test_jobs,
             select,
             bins,
+            control_report,
         } => {
             let binaries = bins.given();
             let timeout_scale = bins.timeout_scale;
@@ -463,6 +468,7 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
                 filters: select.filters,
                 binaries,
                 timeout_scale,
+                control_report,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

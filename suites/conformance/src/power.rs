@@ -532,6 +532,155 @@ static MUTANTS: &[Mutant] = &[
         },
         suspects: &["host::secrets_for_a_component"],
     },
+    // ---- Without suspects: the whole selection decides ----
+    Mutant {
+        id: "version-reported-wrong",
+        feature: Declared::Networking,
+        change: "host.ping and host.get report version 9.9.9 instead of the host's own",
+        how: How::Nemesis {
+            hosts: rules!(rewrite(
+                "_INBOX.>",
+                "/response/version",
+                serde_json::json!("9.9.9")
+            )),
+            wadm: none,
+        },
+        suspects: &[],
+    },
+    Mutant {
+        id: "uptime-frozen",
+        feature: Declared::Orchestration,
+        change: "every heartbeat reports an uptime of 0 s",
+        how: How::Nemesis {
+            hosts: rules!(rewrite(
+                "wasmbus.evt.*.host_heartbeat",
+                "/data/uptime_seconds",
+                serde_json::json!(0)
+            )),
+            wadm: none,
+        },
+        suspects: &[],
+    },
+    Mutant {
+        id: "health-checks-unpublished",
+        feature: Declared::Vendorless,
+        change: "the host never publishes health_check_passed",
+        how: How::Nemesis {
+            hosts: rules!(drop_event("health_check_passed")),
+            wadm: none,
+        },
+        suspects: &[],
+    },
+    Mutant {
+        id: "host-stopped-unpublished",
+        feature: Declared::Networking,
+        change: "the host never publishes host_stopped",
+        how: How::Nemesis {
+            hosts: rules!(drop_event("host_stopped")),
+            wadm: none,
+        },
+        suspects: &[],
+    },
+    Mutant {
+        id: "labels-changed-unpublished",
+        feature: Declared::Networking,
+        change: "the host never publishes labels_changed",
+        how: How::Nemesis {
+            hosts: rules!(drop_event("labels_changed")),
+            wadm: none,
+        },
+        suspects: &[],
+    },
+    Mutant {
+        id: "scale-failures-unpublished",
+        feature: Declared::Networking,
+        change: "the host never publishes component_scale_failed",
+        how: How::Nemesis {
+            hosts: rules!(drop_event("component_scale_failed")),
+            wadm: none,
+        },
+        suspects: &[],
+    },
+    Mutant {
+        id: "link-deletes-unpublished",
+        feature: Declared::Networking,
+        change: "the host never publishes linkdef_deleted",
+        how: How::Nemesis {
+            hosts: rules!(drop_event("linkdef_deleted")),
+            wadm: none,
+        },
+        suspects: &[],
+    },
+    Mutant {
+        id: "config-deletes-unpublished",
+        feature: Declared::Vendorless,
+        change: "the host never publishes config_deleted",
+        how: How::Nemesis {
+            hosts: rules!(drop_event("config_deleted")),
+            wadm: none,
+        },
+        suspects: &[],
+    },
+    Mutant {
+        id: "provider-stopped-unpublished",
+        feature: Declared::Vendorless,
+        change: "the host never publishes provider_stopped",
+        how: How::Nemesis {
+            hosts: rules!(drop_event("provider_stopped")),
+            wadm: none,
+        },
+        suspects: &[],
+    },
+    Mutant {
+        id: "max-components-ignored",
+        feature: Declared::Security,
+        change: "WASMCLOUD_MAX_COMPONENTS is ignored",
+        how: How::Env {
+            unset: &["WASMCLOUD_MAX_COMPONENTS"],
+            set: &[],
+        },
+        suspects: &[],
+    },
+    Mutant {
+        id: "core-instances-limit-ignored",
+        feature: Declared::Security,
+        change: "WASMCLOUD_MAX_CORE_INSTANCES_PER_COMPONENT is ignored",
+        how: How::Env {
+            unset: &["WASMCLOUD_MAX_CORE_INSTANCES_PER_COMPONENT"],
+            set: &[],
+        },
+        suspects: &[],
+    },
+    Mutant {
+        id: "http-admin-ignored",
+        feature: Declared::Observability,
+        change: "WASMCLOUD_HTTP_ADMIN is ignored (no admin endpoint)",
+        how: How::Env {
+            unset: &["WASMCLOUD_HTTP_ADMIN"],
+            set: &[],
+        },
+        suspects: &[],
+    },
+    Mutant {
+        id: "config-service-ignored",
+        feature: Declared::Orchestration,
+        change: "WASMCLOUD_CONFIG_SERVICE is ignored (the host asks no config service at start)",
+        how: How::Env {
+            unset: &["WASMCLOUD_CONFIG_SERVICE"],
+            set: &[],
+        },
+        suspects: &[],
+    },
+    Mutant {
+        id: "allow-latest-ignored",
+        feature: Declared::Security,
+        change: "WASMCLOUD_OCI_ALLOW_LATEST is ignored",
+        how: How::Env {
+            unset: &["WASMCLOUD_OCI_ALLOW_LATEST"],
+            set: &[],
+        },
+        suspects: &[],
+    },
 ];
 
 #[cfg(test)]

@@ -36,6 +36,9 @@ pub(crate) struct PowerArgs {
     /// `(variable, path)` of the binaries given.
     pub(crate) binaries: Vec<(&'static str, PathBuf)>,
     pub(crate) timeout_scale: Option<f64>,
+    /// The report of an earlier control run to reuse instead of running the control again (same
+    /// binaries and selection: the caller's word).
+    pub(crate) control_report: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -60,6 +63,8 @@ struct ControlRecord {
     failed: Vec<String>,
     duration_seconds: f64,
     report: String,
+    /// Whether the control is an earlier run's (`--control-report`).
+    reused: bool,
 }
 
 #[derive(Clone, Serialize)]
@@ -124,14 +129,25 @@ pub(crate) async fn power(args: PowerArgs) -> Result<bool, CliError> {
         binaries: &binaries,
     };
 
-    eprintln!(
-        "power: control run ({} tests, every host and wadm behind a nemesis without rules)",
-        selected.len()
-    );
     let control_clock = Instant::now();
-    let control = runner
-        .run(CONTROL, Some(CONTROL), None, &Phase::All { exclude: &[] })
-        .await?;
+    let control = match &args.control_report {
+        Some(report) => {
+            eprintln!("power: the control of {} (reused)", report.display());
+            RunResult {
+                failed: failed_tests(report)?,
+                report: report.display().to_string(),
+            }
+        }
+        None => {
+            eprintln!(
+                "power: control run ({} tests, every host and wadm behind a nemesis without rules)",
+                selected.len()
+            );
+            runner
+                .run(CONTROL, Some(CONTROL), None, &Phase::All { exclude: &[] })
+                .await?
+        }
+    };
     let control_failed: Vec<String> = control.failed.clone();
     if !control_failed.is_empty() {
         eprintln!(
@@ -144,6 +160,7 @@ pub(crate) async fn power(args: PowerArgs) -> Result<bool, CliError> {
         failed: control_failed.clone(),
         duration_seconds: control_clock.elapsed().as_secs_f64(),
         report: control.report,
+        reused: args.control_report.is_some(),
     };
 
     let records: Vec<MutantRecord> = futures::stream::iter(mutants.iter().map(|m| {
@@ -520,8 +537,11 @@ fn summary(r: &PowerReport) -> String {
         r.host
     ));
     s.push_str(&format!(
-        "Control (every host and wadm behind a nemesis without rules, {:.0} s): {}.\n\n",
-        r.control.duration_seconds,
+        "Control (every host and wadm behind a nemesis without rules, {}): {}.\n\n",
+        match r.control.reused {
+            true => format!("reused from {}", r.control.report),
+            false => format!("{:.0} s", r.control.duration_seconds),
+        },
         match r.control.failed.is_empty() {
             true => "every test passed".to_string(),
             false => format!(
@@ -594,6 +614,7 @@ mod tests {
                 failed: vec!["x::y".into()],
                 duration_seconds: 3.0,
                 report: "r".into(),
+                reused: false,
             },
             mutants: vec![
                 record("s", "survived", &[]),
