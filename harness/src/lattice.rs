@@ -95,8 +95,9 @@ impl LatticeBuilder {
         self
     }
 
-    /// Rules each host nemesis has from its first byte on (before the host connects), e.g. a
-    /// host that never publishes one kind of event. Hosts added later have none.
+    /// Background rules ([`Nemesis::background_rule`]) each host nemesis has from its first
+    /// byte on (before the host connects), e.g. a host that never publishes one kind of event;
+    /// a test's own rules take precedence. Hosts added later have none.
     pub fn host_nemesis_rules(mut self, rules: Vec<crate::nemesis::Rule>) -> Self {
         self.host_rules = rules;
         self
@@ -255,7 +256,7 @@ impl LatticeBuilder {
                 }
                 let n = Nemesis::start_for(backend, upstream).await?;
                 for rule in rules {
-                    n.rule(rule);
+                    n.background_rule(rule);
                 }
                 Ok(Some(n))
             }

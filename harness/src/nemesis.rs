@@ -167,6 +167,8 @@ struct RuleState {
     id: RuleId,
     rule: Rule,
     counts: Counts,
+    /// Evaluated after every other rule ([`Nemesis::background_rule`]).
+    background: bool,
 }
 
 #[derive(Default)]
@@ -264,11 +266,24 @@ impl Nemesis {
 
     /// Adds a rule after the ones in place, effective for the next message.
     pub fn rule(&self, rule: Rule) -> RuleId {
+        self.add(rule, false)
+    }
+
+    /// Adds a background rule: tried after every rule added with [`Nemesis::rule`], whenever
+    /// that was added. For a lattice's standing deviation (the rules of
+    /// [`crate::LatticeBuilder::host_nemesis_rules`], e.g. a mutant host of a power analysis):
+    /// a test's own faults then take precedence over it.
+    pub fn background_rule(&self, rule: Rule) -> RuleId {
+        self.add(rule, true)
+    }
+
+    fn add(&self, rule: Rule, background: bool) -> RuleId {
         let id = RuleId(self.shared.next_rule.fetch_add(1, Ordering::Relaxed));
         lock(&self.shared.rules).push(RuleState {
             id,
             rule,
             counts: Counts::default(),
+            background,
         });
         id
     }
@@ -504,51 +519,61 @@ fn report_protocol_error(direction: Direction, e: &proto::ProtocolError) {
     eprintln!("nemesis: {direction:?} stream ended: {e}");
 }
 
-/// Applies the first rule that matches `frame` (`holding`: the rule whose message this direction
-/// holds for a reorder).
+/// Applies the first rule that matches `frame` and can act on it (`holding`: the rule whose
+/// message this direction holds for a reorder). Rules a test added come first, in the order added;
+/// background rules ([`Nemesis::background_rule`]) after them. A rule that matches but cannot act
+/// (a JSON field that is not there, a reorder while another is held) counts the match and lets
+/// the next rule try.
 fn judge(shared: &Shared, direction: Direction, frame: Frame, holding: Option<RuleId>) -> Verdict {
     let mut rules = lock(&shared.rules);
-    let Some(state) = rules.iter_mut().find(|r| {
-        r.rule.direction == direction
-            && proto::subject_matches(&r.rule.subject, &frame.subject)
-            && r.rule.limit.is_none_or(|n| r.counts.applied < n)
-    }) else {
-        return Verdict::Pass(frame);
-    };
-    state.counts.matched += 1;
-    let id = state.id;
-    let verdict = match &state.rule.fault {
-        Fault::Drop => Verdict::Drop,
-        Fault::Delay(by) => Verdict::Delay(frame, *by),
-        Fault::Duplicate => Verdict::Duplicate(frame),
-        Fault::Reorder if holding == Some(id) => Verdict::ReleaseHeld(frame),
-        // Another rule's message is held: this one passes (one reorder at a time).
-        Fault::Reorder if holding.is_some() => return Verdict::Pass(frame),
-        Fault::Reorder => {
+    let order: Vec<usize> = (0..rules.len())
+        .filter(|&i| !rules[i].background)
+        .chain((0..rules.len()).filter(|&i| rules[i].background))
+        .collect();
+    for i in order {
+        let state = &mut rules[i];
+        let applies = state.rule.direction == direction
+            && proto::subject_matches(&state.rule.subject, &frame.subject)
+            && state.rule.limit.is_none_or(|n| state.counts.applied < n);
+        if !applies {
+            continue;
+        }
+        state.counts.matched += 1;
+        let id = state.id;
+        let verdict = match &state.rule.fault {
+            Fault::Drop => Verdict::Drop,
+            Fault::Delay(by) => Verdict::Delay(frame.clone(), *by),
+            Fault::Duplicate => Verdict::Duplicate(frame.clone()),
+            Fault::Reorder if holding == Some(id) => Verdict::ReleaseHeld(frame.clone()),
+            // Another rule's message is held: one reorder at a time.
+            Fault::Reorder if holding.is_some() => continue,
             // Counted as applied only once the second message overtakes it.
-            return Verdict::Hold(frame, id);
-        }
-        Fault::Corrupt => {
-            let garbage: Vec<u8> = frame.payload().iter().map(|b| !b).collect();
-            Verdict::Pass(frame.with_payload(&garbage))
-        }
-        Fault::Truncate(n) => {
-            let keep = (*n).min(frame.payload().len());
-            Verdict::Pass(frame.with_payload(&frame.payload()[..keep]))
-        }
-        Fault::RewriteJson { pointer, value } => {
-            match rewrite_json(frame.payload(), pointer, value) {
-                Some(payload) => Verdict::Pass(frame.with_payload(&payload)),
-                None => return Verdict::Pass(frame),
+            Fault::Reorder => return Verdict::Hold(frame, id),
+            Fault::Corrupt => {
+                let garbage: Vec<u8> = frame.payload().iter().map(|b| !b).collect();
+                Verdict::Pass(frame.with_payload(&garbage))
             }
-        }
-        Fault::Answer(payload) => match (direction, &frame.reply) {
-            (Direction::ToClient, Some(reply)) => Verdict::Answer(reply.clone(), payload.clone()),
-            _ => Verdict::Drop,
-        },
-    };
-    state.counts.applied += 1;
-    verdict
+            Fault::Truncate(n) => {
+                let keep = (*n).min(frame.payload().len());
+                Verdict::Pass(frame.with_payload(&frame.payload()[..keep]))
+            }
+            Fault::RewriteJson { pointer, value } => {
+                match rewrite_json(frame.payload(), pointer, value) {
+                    Some(payload) => Verdict::Pass(frame.with_payload(&payload)),
+                    None => continue,
+                }
+            }
+            Fault::Answer(payload) => match (direction, &frame.reply) {
+                (Direction::ToClient, Some(reply)) => {
+                    Verdict::Answer(reply.clone(), payload.clone())
+                }
+                _ => Verdict::Drop,
+            },
+        };
+        state.counts.applied += 1;
+        return verdict;
+    }
+    Verdict::Pass(frame)
 }
 
 /// `payload` with the value at `pointer` replaced, when there is one.

@@ -306,3 +306,40 @@ fn json_is_rewritten_only_where_the_pointer_is() {
     assert!(rewrite_json(doc, "/nothing/here", &v).is_none());
     assert!(rewrite_json(b"not json", "/a", &v).is_none());
 }
+
+#[tokio::test]
+async fn a_rule_that_cannot_act_lets_the_next_try_and_tests_go_before_the_background() {
+    let r = rig().await;
+    let mut sub = subscribe(&r.direct, "layered").await;
+    // Background: corrupt everything; a test's rule added later still comes first.
+    let standing = r
+        .nemesis
+        .background_rule(Rule::to_server("layered", Fault::Corrupt));
+    let rewrite = r.nemesis.rule(Rule::to_server(
+        "layered",
+        Fault::RewriteJson {
+            pointer: "/a".into(),
+            value: serde_json::json!(2),
+        },
+    ));
+    publish(&r.behind, "layered", r#"{"a":1}"#).await;
+    // No /a here: the rewrite matches, cannot act, and the background rule does.
+    publish(&r.behind, "layered", "xy").await;
+    let first: serde_json::Value = serde_json::from_slice(&next(&mut sub).await.payload).unwrap();
+    assert_eq!(first["a"], 2);
+    assert_eq!(&next(&mut sub).await.payload[..], &[!b'x', !b'y']);
+    assert_eq!(
+        r.nemesis.counts(rewrite),
+        Counts {
+            matched: 2,
+            applied: 1
+        }
+    );
+    assert_eq!(
+        r.nemesis.counts(standing),
+        Counts {
+            matched: 1,
+            applied: 1
+        }
+    );
+}
