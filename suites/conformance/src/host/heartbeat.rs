@@ -97,6 +97,37 @@ fn interval(cx: Cx) -> TestFuture {
             data["host_id"] == host.as_str(),
             "heartbeat for another host: {data}"
         );
+        // The data is the host's own: its uptime since host_started (whole seconds, the beat
+        // published a moment before the journal saw it), and the version and name it gives on
+        // the control interface and, for a binary, on `--version`.
+        let since_start = (last.at_ms - started.at_ms) as f64 / 1000.0;
+        let uptime = data["uptime_seconds"].as_f64().unwrap_or(-1.0);
+        ensure!(
+            uptime >= since_start - 2.0 && uptime <= since_start + 1.0,
+            "heartbeat uptime_seconds {uptime} for a beat {since_start:.1} s after host_started: {data}"
+        );
+        let inv = crate::steps::inventory(&cx, &host).await?;
+        ensure!(
+            data["version"] == inv.version() && data["friendly_name"] == inv.friendly_name(),
+            "heartbeat version {} / friendly_name {}, host.get says {} / {}",
+            data["version"],
+            data["friendly_name"],
+            inv.version(),
+            inv.friendly_name()
+        );
+        if let (harness::Backend::Processes, Some(bins)) =
+            (cx.lattice().backend(), cx.lattice().binaries())
+        {
+            let line = harness::binaries::version_of(&bins.host)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            let own = line.rsplit(' ').next().unwrap_or_default();
+            ensure!(
+                own.trim_start_matches('v') == inv.version(),
+                "host.get reports version {}, the binary's --version says {line:?}",
+                inv.version()
+            );
+        }
         Ok(())
     })
 }
