@@ -532,7 +532,8 @@ static MUTANTS: &[Mutant] = &[
         },
         suspects: &["host::secrets_for_a_component"],
     },
-    // ---- Without suspects: the whole selection decides ----
+    // ---- Found by the whole selection (first run without suspects; the suspects below are the
+    // tests that killed them then, so that later runs are quick) ----
     Mutant {
         id: "version-reported-wrong",
         feature: Declared::Networking,
@@ -545,7 +546,10 @@ static MUTANTS: &[Mutant] = &[
             )),
             wadm: none,
         },
-        suspects: &[],
+        suspects: &[
+            "observability::host_metrics_and_scope",
+            "host::heartbeat_interval_and_payload",
+        ],
     },
     Mutant {
         id: "uptime-frozen",
@@ -559,7 +563,7 @@ static MUTANTS: &[Mutant] = &[
             )),
             wadm: none,
         },
-        suspects: &[],
+        suspects: &["host::heartbeat_interval_and_payload"],
     },
     Mutant {
         id: "health-checks-unpublished",
@@ -569,7 +573,7 @@ static MUTANTS: &[Mutant] = &[
             hosts: rules!(drop_event("health_check_passed")),
             wadm: none,
         },
-        suspects: &[],
+        suspects: &["vendorless::provider_archive_start_and_health"],
     },
     Mutant {
         id: "host-stopped-unpublished",
@@ -579,7 +583,7 @@ static MUTANTS: &[Mutant] = &[
             hosts: rules!(drop_event("host_stopped")),
             wadm: none,
         },
-        suspects: &[],
+        suspects: &["host::stop_through_control_interface"],
     },
     Mutant {
         id: "labels-changed-unpublished",
@@ -589,7 +593,7 @@ static MUTANTS: &[Mutant] = &[
             hosts: rules!(drop_event("labels_changed")),
             wadm: none,
         },
-        suspects: &[],
+        suspects: &["host::labels_at_runtime"],
     },
     Mutant {
         id: "scale-failures-unpublished",
@@ -599,7 +603,7 @@ static MUTANTS: &[Mutant] = &[
             hosts: rules!(drop_event("component_scale_failed")),
             wadm: none,
         },
-        suspects: &[],
+        suspects: &["security::component_size_limit"],
     },
     Mutant {
         id: "link-deletes-unpublished",
@@ -609,7 +613,7 @@ static MUTANTS: &[Mutant] = &[
             hosts: rules!(drop_event("linkdef_deleted")),
             wadm: none,
         },
-        suspects: &[],
+        suspects: &["orchestration::linkdef_set_failed_ignored"],
     },
     Mutant {
         id: "config-deletes-unpublished",
@@ -619,7 +623,7 @@ static MUTANTS: &[Mutant] = &[
             hosts: rules!(drop_event("config_deleted")),
             wadm: none,
         },
-        suspects: &[],
+        suspects: &["config::put_get_delete"],
     },
     Mutant {
         id: "provider-stopped-unpublished",
@@ -629,7 +633,7 @@ static MUTANTS: &[Mutant] = &[
             hosts: rules!(drop_event("provider_stopped")),
             wadm: none,
         },
-        suspects: &[],
+        suspects: &["providers::start_stop_lifecycle"],
     },
     Mutant {
         id: "max-components-ignored",
@@ -639,7 +643,7 @@ static MUTANTS: &[Mutant] = &[
             unset: &["WASMCLOUD_MAX_COMPONENTS"],
             set: &[],
         },
-        suspects: &[],
+        suspects: &["security::max_components_limit"],
     },
     Mutant {
         id: "core-instances-limit-ignored",
@@ -649,7 +653,7 @@ static MUTANTS: &[Mutant] = &[
             unset: &["WASMCLOUD_MAX_CORE_INSTANCES_PER_COMPONENT"],
             set: &[],
         },
-        suspects: &[],
+        suspects: &["security::core_instances_limit"],
     },
     Mutant {
         id: "http-admin-ignored",
@@ -659,7 +663,7 @@ static MUTANTS: &[Mutant] = &[
             unset: &["WASMCLOUD_HTTP_ADMIN"],
             set: &[],
         },
-        suspects: &[],
+        suspects: &["host::http_admin_endpoints"],
     },
     Mutant {
         id: "config-service-ignored",
@@ -669,7 +673,7 @@ static MUTANTS: &[Mutant] = &[
             unset: &["WASMCLOUD_CONFIG_SERVICE"],
             set: &[],
         },
-        suspects: &[],
+        suspects: &["host::config_service_asked_at_start"],
     },
     Mutant {
         id: "allow-latest-ignored",
@@ -679,7 +683,7 @@ static MUTANTS: &[Mutant] = &[
             unset: &["WASMCLOUD_OCI_ALLOW_LATEST"],
             set: &[],
         },
-        suspects: &[],
+        suspects: &["host::oci_pulls_and_their_settings"],
     },
 ];
 
