@@ -604,11 +604,8 @@ impl DelayLine {
                             seq += 1;
                             heap.push(std::cmp::Reverse((at, seq, bytes)));
                         }
-                        None if heap.is_empty() => return,
-                        None => {
-                            // The reader is gone: the connection is ending.
-                            return;
-                        }
+                        // The reader is gone: the connection is ending.
+                        None => return,
                     },
                     _ = async { tokio::time::sleep_until(next.unwrap_or_else(Instant::now)).await }, if next.is_some() => {
                         while let Some(std::cmp::Reverse((at, _, _))) = heap.peek() {

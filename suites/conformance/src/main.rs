@@ -336,6 +336,11 @@ fn list(select: &SelectArgs) -> Result<(), CliError> {
 fn run(args: cli::run::RunArgs) -> Result<bool, CliError> {
     // Snapshots are compared, never rewritten, by a conformance run.
     std::env::set_var("INSTA_UPDATE", "no");
+    block_on(cli::run::run(args))
+}
+
+/// Runs a command's future on a multi-threaded runtime of its own.
+fn block_on<T>(f: impl std::future::Future<Output = Result<T, CliError>>) -> Result<T, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -345,7 +350,7 @@ fn run(args: cli::run::RunArgs) -> Result<bool, CliError> {
                 format!("cannot start the async runtime: {e}"),
             )
         })?;
-    runtime.block_on(cli::run::run(args))
+    runtime.block_on(f)
 }
 
 fn dispatch(command: Command) -> Result<Exit, CliError> {
@@ -470,16 +475,7 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
                 timeout_scale,
                 control_report,
             };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| {
-                    CliError::new(
-                        Exit::Internal,
-                        format!("cannot start the async runtime: {e}"),
-                    )
-                })?;
-            runtime.block_on(cli::power::power(args)).map(verdict)
+            block_on(cli::power::power(args)).map(verdict)
         }
         Command::Verify { report, catalogue } => {
             cli::verify::run(&report, catalogue.as_deref()).map(|()| Exit::Ok)

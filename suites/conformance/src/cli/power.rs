@@ -267,12 +267,7 @@ fn choose(args: &PowerArgs) -> Result<Vec<&'static Mutant>, CliError> {
             .collect::<Result<_, _>>()?,
     };
     if let Some(n) = args.sample {
-        let seed = args.seed.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0)
-        });
+        let seed = args.seed.unwrap_or_else(super::order::random_seed);
         eprintln!("power: a sample of {n} mutant(s), seed {seed}");
         let order = super::order::execution_order(chosen.len(), seed);
         chosen = order.into_iter().take(n).map(|i| chosen[i]).collect();

@@ -301,6 +301,11 @@ mod bindings {
 /// The blobstore-fs provider's id in these tests.
 const BLOB_FS: &str = "blob-fs";
 
+/// One host; the tests read the files the provider writes, so only on a lattice the suite starts.
+const BLOBSTORE_SETUP: Setup = Setup::hosts(1).needs_suite_lattice(
+    "reads the files the provider writes under ROOT, in the lattice's shared folder",
+);
+
 /// VAC-14: the standalone blobstore-fs provider keeps a component's objects as files under ROOT.
 pub static BLOBSTORE_FILES: ConformanceTest = ConformanceTest {
     name: "vendorless::standalone_blobstore_fs_objects_are_files_under_root",
@@ -310,9 +315,7 @@ pub static BLOBSTORE_FILES: ConformanceTest = ConformanceTest {
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad, Feature::Links, Feature::Wrpc],
     covers: &["VAC-14", "NET-03"],
     fixtures: &[BLOBSTORE_FS_PROVIDER, BLOBSTORE_RUST],
-    setup: Setup::hosts(1).needs_suite_lattice(
-        "reads the files the provider writes under ROOT, in the lattice's shared folder",
-    ),
+    setup: BLOBSTORE_SETUP,
     run: blobstore_files,
 };
 
@@ -546,9 +549,7 @@ pub static BLOBSTORE_ROOTS_APART: ConformanceTest = ConformanceTest {
     features: &[Feature::ControlInterface, Feature::LatticeEvents, Feature::FileLoad, Feature::Links, Feature::Wrpc],
     covers: &["VAC-14", "NET-03"],
     fixtures: &[BLOBSTORE_FS_PROVIDER, BLOBSTORE_RUST],
-    setup: Setup::hosts(1).needs_suite_lattice(
-        "reads the files the provider writes under ROOT, in the lattice's shared folder",
-    ),
+    setup: BLOBSTORE_SETUP,
     run: blobstore_roots_apart,
 };
 
