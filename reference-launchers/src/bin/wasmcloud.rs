@@ -1,8 +1,15 @@
 //! Reference wasmCloud host launcher.
 //!
 //! A thin binary around the published `wasmcloud-host` library that accepts the same flags and
-//! `WASMCLOUD_*` environment variables as the upstream `wasmcloud` 1.9.x binary (conformance
-//! catalogue CFG-01..CFG-09), so a vendor binary can replace it without any change to the suite.
+//! `WASMCLOUD_*` environment variables as the upstream `wasmcloud` binary of the release that ships
+//! that library (conformance catalogue CFG-01..CFG-09), so a vendor binary can replace it without
+//! any change to the suite.
+//!
+//! One source serves every host version the suite builds: the reference package (no feature:
+//! `wasmcloud-host` 0.27.1, wasmCloud 1.9.2) and the older releases of the version matrix
+//! (`reference-launchers/versions/`, each enabling one `host-0-NN` feature). The features change
+//! only what the library's API or the release's contract forces: the reported version, the limits
+//! a release lacks, and how the host is assembled (1.9.0 builds it from the NATS host builder).
 //!
 //! Differences from upstream are deliberate and listed in `reference-launchers/README.md`.
 
@@ -21,14 +28,45 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 use wasmcloud_core::logging::Level as WasmcloudLevel;
 use wasmcloud_core::{OtelConfig, OtelProtocol};
 use wasmcloud_host::oci::Config as OciConfig;
+#[cfg(feature = "host-0-26")]
+use url::Url;
+#[cfg(not(feature = "host-0-26"))]
 use wasmcloud_host::url::Url;
+#[cfg(not(feature = "host-0-26"))]
 use wasmcloud_host::wasmbus::host_config::PolicyService;
 use wasmcloud_host::wasmbus::{Features, Host};
 use wasmcloud_host::WasmbusHostConfig;
 
-/// Version reported to the lattice (ping, inventory, heartbeats, `host_started`). wadm parses it as
-/// semver; the build metadata names the library this launcher wraps.
-const HOST_VERSION: &str = "1.9.2+reference.wasmcloud-host.0.27.1";
+/// Defines what a build reports: `HOST_VERSION`, the version reported to the lattice (ping,
+/// inventory, heartbeats, `host_started`; wadm parses it as semver, the build metadata names the
+/// library wrapped), and `ABOUT`, the `--help` line.
+macro_rules! release {
+    ($wasmcloud:literal, $host:literal) => {
+        const HOST_VERSION: &str = concat!($wasmcloud, "+reference.wasmcloud-host.", $host);
+        const ABOUT: &str = concat!(
+            "Reference wasmCloud ",
+            $wasmcloud,
+            " host (wasmcloud-host ",
+            $host,
+            ") for the conformance suite"
+        );
+    };
+}
+#[cfg(feature = "host-0-24")]
+release!("1.6.0", "0.24.0");
+#[cfg(feature = "host-0-25")]
+release!("1.7.1", "0.25.1");
+#[cfg(feature = "host-0-26")]
+release!("1.9.0", "0.26.0");
+#[cfg(not(any(feature = "host-0-24", feature = "host-0-25", feature = "host-0-26")))]
+release!("1.9.2", "0.27.1");
+
+/// The libraries before 0.26 (wasmCloud 1.6 to 1.8) take the linear-memory limit as a `u64` and
+/// have no per-component core-instance limit.
+#[cfg(any(feature = "host-0-24", feature = "host-0-25"))]
+type LinearMemoryBytes = u64;
+#[cfg(not(any(feature = "host-0-24", feature = "host-0-25")))]
+type LinearMemoryBytes = u32;
 /// How long a signal-triggered shutdown may take before the launcher gives up (upstream: 10 s).
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -36,7 +74,7 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 #[command(
     name = "wasmcloud",
     version = HOST_VERSION,
-    about = "Reference wasmCloud 1.x host (wasmcloud-host 0.27.1) for the conformance suite"
+    about = ABOUT
 )]
 #[allow(clippy::struct_excessive_bools)]
 struct Args {
@@ -122,7 +160,12 @@ struct Args {
     #[arg(long, env = "WASMCLOUD_OCI_REGISTRY_PASSWORD", requires_all = ["oci_registry", "oci_user"])]
     oci_password: Option<String>,
     /// Extra certificate authorities (comma separated paths) for OCI and OTLP over HTTP.
+    #[cfg(not(feature = "host-0-24"))]
     #[arg(long = "tls-ca-path", env = "WASMCLOUD_TLS_CA_PATH", value_delimiter = ',')]
+    tls_ca_paths: Vec<PathBuf>,
+    /// Extra certificate authorities (repeatable) for OCI and OTLP over HTTP (1.6: no variable).
+    #[cfg(feature = "host-0-24")]
+    #[arg(long = "tls-ca-path")]
     tls_ca_paths: Vec<PathBuf>,
     /// Ask `wasmbus.cfg.<lattice>.req` for supplemental configuration at start.
     #[arg(long = "config-service-enabled", env = "WASMCLOUD_CONFIG_SERVICE")]
@@ -149,11 +192,12 @@ struct Args {
     #[arg(long = "max-execution-time-ms", env = "WASMCLOUD_MAX_EXECUTION_TIME_MS", default_value = "600000", value_parser = millis)]
     max_execution_time: Duration,
     #[arg(long = "max-linear-memory-bytes", env = "WASMCLOUD_MAX_LINEAR_MEMORY", default_value_t = 256 * 1024 * 1024)]
-    max_linear_memory: u32,
+    max_linear_memory: LinearMemoryBytes,
     #[arg(long = "max-component-size-bytes", env = "WASMCLOUD_MAX_COMPONENT_SIZE", default_value_t = 50 * 1024 * 1024)]
     max_component_size: u64,
     #[arg(long, env = "WASMCLOUD_MAX_COMPONENTS", default_value_t = 10_000)]
     max_components: u32,
+    #[cfg(not(any(feature = "host-0-24", feature = "host-0-25")))]
     #[arg(long, env = "WASMCLOUD_MAX_CORE_INSTANCES_PER_COMPONENT", default_value_t = 30)]
     max_core_instances_per_component: u32,
 
@@ -281,7 +325,25 @@ fn nats_url(host: Option<&String>, port: Option<u16>, args: &Args, what: &str) -
         .with_context(|| format!("failed to construct a valid {what} NATS URL from `{host}:{port}`"))
 }
 
-fn host_config(args: Args) -> anyhow::Result<WasmbusHostConfig> {
+/// What wasmCloud 1.9.0's library (0.26) takes apart from its host configuration: the control
+/// interface's connection and the policy and secrets services, which its NATS host builder
+/// assembles. From 0.27 on (and before 0.26) they are fields of the configuration.
+#[cfg(feature = "host-0-26")]
+struct Control {
+    nats_url: Url,
+    jwt: Option<String>,
+    key: Option<Arc<KeyPair>>,
+    tls: bool,
+    topic_prefix: String,
+    policy_topic: Option<String>,
+    policy_changes_topic: Option<String>,
+    policy_timeout: Option<Duration>,
+    secrets_topic: Option<String>,
+}
+#[cfg(not(feature = "host-0-26"))]
+type Control = ();
+
+fn host_config(args: Args) -> anyhow::Result<(WasmbusHostConfig, Control)> {
     if !args.tls_ca_paths.is_empty() {
         let certs = wasmcloud_core::tls::load_certs_from_paths(&args.tls_ca_paths)
             .context("failed to load certificates from the provided path")?;
@@ -328,11 +390,33 @@ fn host_config(args: Args) -> anyhow::Result<WasmbusHostConfig> {
         trace_level: WasmcloudLevel::from(args.trace_level),
         ..Default::default()
     };
-    Ok(WasmbusHostConfig {
+    #[cfg(feature = "host-0-26")]
+    let (control, host_key) = (
+        Control {
+            nats_url: ctl_nats_url,
+            jwt: ctl_jwt.or_else(|| nats_jwt.clone()),
+            key: ctl_key.or_else(|| nats_key.clone()),
+            tls: args.ctl_tls,
+            topic_prefix: args.ctl_topic_prefix,
+            policy_topic: args.policy_topic,
+            policy_changes_topic: args.policy_changes_topic,
+            policy_timeout: args.policy_timeout,
+            secrets_topic: args.secrets_topic,
+        },
+        host_key.unwrap_or_else(|| Arc::new(KeyPair::new_server())),
+    );
+    #[cfg(not(feature = "host-0-26"))]
+    let control = ();
+    let config = WasmbusHostConfig {
+        #[cfg(not(feature = "host-0-26"))]
         ctl_nats_url,
+        #[cfg(not(feature = "host-0-26"))]
         ctl_jwt: ctl_jwt.or_else(|| nats_jwt.clone()),
+        #[cfg(not(feature = "host-0-26"))]
         ctl_key: ctl_key.or_else(|| nats_key.clone()),
+        #[cfg(not(feature = "host-0-26"))]
         ctl_tls: args.ctl_tls,
+        #[cfg(not(feature = "host-0-26"))]
         ctl_topic_prefix: args.ctl_topic_prefix,
         rpc_nats_url,
         rpc_timeout: args.rpc_timeout,
@@ -357,31 +441,115 @@ fn host_config(args: Args) -> anyhow::Result<WasmbusHostConfig> {
         log_level: WasmcloudLevel::from(args.log_level),
         config_service_enabled: args.config_service,
         otel_config,
+        #[cfg(not(feature = "host-0-26"))]
         policy_service_config: PolicyService {
             policy_topic: args.policy_topic,
             policy_changes_topic: args.policy_changes_topic,
             policy_timeout_ms: args.policy_timeout,
         },
+        #[cfg(not(feature = "host-0-26"))]
         secrets_topic_prefix: args.secrets_topic,
         version: HOST_VERSION.to_string(),
         max_execution_time: args.max_execution_time,
-        max_linear_memory: args.max_linear_memory,
+        // 0.26's library takes a u64 where 1.9.0's command line reads a u32.
+        max_linear_memory: args.max_linear_memory.into(),
         max_component_size: args.max_component_size,
         max_components: args.max_components,
+        #[cfg(not(any(feature = "host-0-24", feature = "host-0-25")))]
         max_core_instances_per_component: args.max_core_instances_per_component,
         heartbeat_interval: args.heartbeat_interval,
         experimental_features,
         http_admin: args.http_admin,
         enable_component_auction: args.component_auction.unwrap_or(true),
         enable_provider_auction: args.provider_auction.unwrap_or(true),
-    })
+    };
+    Ok((config, control))
+}
+
+/// A started host and the future that completes its shutdown.
+struct Started<S> {
+    host: Arc<Host>,
+    shutdown: S,
+    /// 1.9.0: the control-interface server's tasks, which the launcher runs and ends.
+    #[cfg(feature = "host-0-26")]
+    control_tasks: tokio::task::JoinSet<anyhow::Result<()>>,
+}
+
+/// Starts the host the way the release's own binary does.
+#[cfg(not(feature = "host-0-26"))]
+async fn start(
+    config: WasmbusHostConfig,
+    _: Control,
+) -> anyhow::Result<Started<impl std::future::Future<Output = anyhow::Result<()>>>> {
+    let (host, shutdown) = Box::pin(Host::new(config)).await.context("failed to initialize host")?;
+    Ok(Started { host, shutdown })
+}
+
+/// Starts the host the way wasmCloud 1.9.0's binary does: the control connection first, then the
+/// NATS host builder with its event publisher, policy and secrets services, then the
+/// control-interface server.
+#[cfg(feature = "host-0-26")]
+async fn start(
+    config: WasmbusHostConfig,
+    control: Control,
+) -> anyhow::Result<Started<impl std::future::Future<Output = anyhow::Result<()>>>> {
+    use wasmcloud_host::nats::builder::NatsHostBuilder;
+    use wasmcloud_host::workload_identity::WorkloadIdentityConfig;
+    let identity = if config.experimental_features.workload_identity_auth_enabled() {
+        Some(WorkloadIdentityConfig::from_env()?)
+    } else {
+        None
+    };
+    let ctl_nats = wasmcloud_host::nats::connect_nats(
+        control.nats_url.as_str(),
+        control.jwt.as_ref(),
+        control.key.clone(),
+        control.tls,
+        None,
+        identity,
+    )
+    .await
+    .context("failed to establish NATS control connection")?;
+    let labels = config.labels.clone();
+    let mut builder = NatsHostBuilder::new(
+        ctl_nats,
+        Some(control.topic_prefix),
+        config.lattice.to_string(),
+        config.js_domain.clone(),
+        Some(config.oci_opts.clone()),
+        labels.clone().into_iter().collect(),
+        config.config_service_enabled,
+        config.enable_component_auction,
+        config.enable_provider_auction,
+    )
+    .await?
+    .with_event_publisher(config.host_key.public_key());
+    if control.policy_topic.is_some() {
+        builder = builder
+            .with_policy_manager(
+                Arc::clone(&config.host_key),
+                labels,
+                control.policy_topic,
+                control.policy_timeout,
+                control.policy_changes_topic,
+            )
+            .await?;
+    }
+    if let Some(topic) = control.secrets_topic {
+        builder = builder.with_secrets_manager(topic)?;
+    }
+    let (host_builder, ctl_server) = builder.build(config).await?;
+    let (host, shutdown) = Box::pin(host_builder.build()).await.context("failed to initialize host")?;
+    let control_tasks = ctl_server.start(Arc::clone(&host)).await?;
+    Ok(Started { host, shutdown, control_tasks })
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let flame_graph = args.flame_graph.clone();
     let structured = args.structured_logging;
     let log_level = WasmcloudLevel::from(args.log_level);
-    let config = host_config(args)?;
+    warn_unknown_variables();
+    let (config, control) = host_config(args)?;
     // Observability must be configured before the host starts so its first events are traced.
     let _flush_guard = match wasmcloud_tracing::configure_observability(
         "wasmcloud-host",
@@ -405,20 +573,47 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // already answers the lattice before `Host::new` returns) is kept, and the host then stops
     // gracefully, instead of the default action ending the process without `host_stopped`.
     let (mut terminate, mut interrupt) = signal_handlers()?;
-    let (host, shutdown) = Box::pin(Host::new(config)).await.context("failed to initialize host")?;
+    #[cfg_attr(not(feature = "host-0-26"), allow(unused_mut))]
+    let mut started = start(config, control).await?;
+    let host = started.host;
     // A stop request through the control interface carries its own deadline; a signal uses ours.
     let deadline = tokio::select! {
         _ = interrupt.recv() => None,
         _ = terminate.recv() => None,
         stopped = host.stopped() => stopped?,
     };
+    #[cfg(feature = "host-0-26")]
+    started.control_tasks.abort_all();
     drop(host);
-    let shutdown = async { shutdown.await.context("failed to shutdown host") };
+    let shutdown = async { started.shutdown.await.context("failed to shutdown host") };
     match deadline {
         Some(deadline) => tokio::time::timeout_at(deadline, shutdown).await,
         None => tokio::time::timeout(SHUTDOWN_TIMEOUT, shutdown).await,
     }
     .context("host shutdown timed out")?
+}
+
+/// Says which `WASMCLOUD_*` variables in the environment this release does not read (a newer
+/// release's, or a typo): upstream ignores them silently; the launcher ignores them too, but names
+/// them on stderr, so a run against an older release shows which settings did not apply.
+fn warn_unknown_variables() {
+    use clap::CommandFactory as _;
+    let command = Args::command();
+    let known: Vec<String> = command
+        .get_arguments()
+        .filter_map(|arg| arg.get_env().map(|env| env.to_string_lossy().into_owned()))
+        .collect();
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if unknown_variable(&name, &known) {
+            eprintln!("warning: {name} is not a setting of wasmCloud {HOST_VERSION}: ignored");
+        }
+    }
+}
+
+/// A `WASMCLOUD_*` variable that is neither a setting nor a label (`WASMCLOUD_LABEL_*`).
+fn unknown_variable(name: &str, known: &[String]) -> bool {
+    name.starts_with("WASMCLOUD_") && !name.starts_with("WASMCLOUD_LABEL_") && !known.iter().any(|k| k == name)
 }
 
 /// SIGTERM and SIGINT handlers, installed before anything starts.
