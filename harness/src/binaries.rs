@@ -14,6 +14,9 @@ pub const NATS_SERVER_ENV: &str = "WCC_NATS_SERVER_BIN";
 pub const HOST_ENV: &str = "WCC_HOST_BIN";
 /// Environment variable naming the wadm binary.
 pub const WADM_ENV: &str = "WCC_WADM_BIN";
+/// Environment variable naming a second wasmCloud host binary: when set, every host but the first
+/// (and every host added later) runs it, making a mixed-version lattice (processes backend only).
+pub const MIXED_HOST_ENV: &str = "WCC_MIXED_HOST_BIN";
 
 /// The three binaries of a lattice.
 #[derive(Clone, Debug)]
@@ -24,6 +27,9 @@ pub struct Binaries {
     pub host: PathBuf,
     /// wadm honouring the upstream `wadm` CLI/env contract.
     pub wadm: PathBuf,
+    /// Another host binary for every host after the first ([`MIXED_HOST_ENV`]): a lattice of two
+    /// host versions, as during a rolling upgrade. `None`: every host runs [`Binaries::host`].
+    pub mixed_host: Option<PathBuf>,
 }
 
 /// The directory `ci/setup` links the binaries into.
@@ -93,11 +99,32 @@ impl Binaries {
         check("nats-server", &nats_server, NATS_SERVER_ENV, &nats_origin)?;
         check("wasmCloud host", &host, HOST_ENV, &host_origin)?;
         check("wadm", &wadm, WADM_ENV, &wadm_origin)?;
+        let mixed_host = match given.iter().find(|(var, _)| *var == MIXED_HOST_ENV) {
+            Some((_, path)) => Some((
+                path.clone(),
+                format!("given to the runner, as a flag or {MIXED_HOST_ENV}"),
+            )),
+            None => crate::settings::binary(MIXED_HOST_ENV)
+                .map(|p| (p, format!("from {MIXED_HOST_ENV}"))),
+        };
+        if let Some((path, origin)) = &mixed_host {
+            check("wasmCloud host", path, MIXED_HOST_ENV, origin)?;
+        }
         Ok(Self {
             nats_server,
             host,
             wadm,
+            mixed_host: mixed_host.map(|(path, _)| path),
         })
+    }
+
+    /// The binary of the host at `index` in start order (hosts added later count as after the
+    /// first): [`Binaries::mixed_host`] for all but the first when it is set.
+    pub fn host_at(&self, index: usize) -> &Path {
+        match (&self.mixed_host, index) {
+            (Some(other), 1..) => other,
+            _ => &self.host,
+        }
     }
 }
 
@@ -175,35 +202,36 @@ fn check(what: &'static str, path: &Path, env: &str, origin: &str) -> Result<(),
     Ok(())
 }
 
-/// Runs `<bin> --version` (bounded) and returns its first line of output.
-pub async fn version_of(bin: &Path) -> Result<String, String> {
+/// Runs `<bin> <arg>` (bounded: 10 s) and returns whether it succeeded and its output: stdout, or
+/// stderr when stdout is empty.
+pub async fn output_of(bin: &Path, arg: &str) -> Result<(bool, String), String> {
     let out = tokio::time::timeout(
         Duration::from_secs(10),
         tokio::process::Command::new(bin)
-            .arg("--version")
+            .arg(arg)
             .kill_on_drop(true)
             .output(),
     )
     .await
-    .map_err(|_| format!("`{} --version` did not finish within 10 s", bin.display()))?
-    .map_err(|e| format!("`{} --version` could not run: {e}", bin.display()))?;
+    .map_err(|_| format!("`{} {arg}` did not finish within 10 s", bin.display()))?
+    .map_err(|e| format!("`{} {arg}` could not run: {e}", bin.display()))?;
     let text = if out.stdout.is_empty() {
         out.stderr
     } else {
         out.stdout
     };
-    let line = String::from_utf8_lossy(&text)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    if !out.status.success() || line.is_empty() {
-        return Err(format!(
-            "`{} --version` failed ({}): {line}",
-            bin.display(),
-            out.status
-        ));
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&text).into_owned(),
+    ))
+}
+
+/// Runs `<bin> --version` (bounded) and returns its first line of output.
+pub async fn version_of(bin: &Path) -> Result<String, String> {
+    let (ok, text) = output_of(bin, "--version").await?;
+    let line = text.lines().next().unwrap_or_default().trim().to_string();
+    if !ok || line.is_empty() {
+        return Err(format!("`{} --version` failed: {line}", bin.display()));
     }
     Ok(line)
 }
@@ -219,6 +247,22 @@ pub fn sha256_of(path: &Path) -> Result<String, HarnessError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mixed_host_runs_every_host_but_the_first() {
+        let mut b = Binaries {
+            nats_server: "nats".into(),
+            host: "new".into(),
+            wadm: "wadm".into(),
+            mixed_host: None,
+        };
+        assert_eq!(b.host_at(0), Path::new("new"));
+        assert_eq!(b.host_at(1), Path::new("new"));
+        b.mixed_host = Some("old".into());
+        assert_eq!(b.host_at(0), Path::new("new"));
+        assert_eq!(b.host_at(1), Path::new("old"));
+        assert_eq!(b.host_at(1003), Path::new("old"));
+    }
 
     #[test]
     fn the_repository_root_is_the_checkout_whose_tests_run() {

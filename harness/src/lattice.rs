@@ -290,7 +290,7 @@ impl LatticeBuilder {
             .map(|(index, spec)| {
                 let launch = HostLaunch {
                     runtime: &runtime,
-                    bin: &binaries.host,
+                    bin: binaries.host_at(index),
                     nats_host: &host_nats[index].0,
                     nats_port: host_nats[index].1,
                     lattice: &name,
@@ -1051,7 +1051,7 @@ impl Lattice {
         let index = ADDED_HOSTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let launch = HostLaunch {
             runtime: &self.runtime,
-            bin: &binaries.host,
+            bin: binaries.host_at(1000 + index),
             nats_host: &nats_host,
             nats_port,
             lattice,

@@ -60,6 +60,13 @@ fn lookup(manifest: &Manifest, binary: &Path) -> Result<String, String> {
 }
 
 fn read(binaries: &Binaries) -> Result<Images, String> {
+    if let Some(other) = &binaries.mixed_host {
+        return Err(format!(
+            "a mixed-version lattice ({} = {}) runs on the processes backend only: the lattice images hold one host binary",
+            crate::binaries::MIXED_HOST_ENV,
+            other.display()
+        ));
+    }
     let path = manifest_path();
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("{} cannot be read ({e})", path.display()))?;

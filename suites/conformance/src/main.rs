@@ -7,9 +7,11 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 mod cli {
+    pub(crate) mod child;
     pub(crate) mod diff;
     pub(crate) mod exit;
     pub(crate) mod expectations;
+    pub(crate) mod matrix;
     pub(crate) mod order;
     pub(crate) mod power;
     pub(crate) mod reap;
@@ -44,7 +46,8 @@ Vendor flow:
 
 Profiles (--profile): extended (every test, the default); core (tests relying on neither wadm nor
 the host's builtin HTTP server); or an area: host, orchestration, networking, vendorless,
-observability, security. --feature and --filter narrow the profile further.
+observability, security; or multi-host (tests starting two hosts or more, for --mixed-host-bin).
+--feature and --filter narrow the profile further.
 
 Expectation files (known failures): suites/conformance/expectations/<implementation>.toml, or
 --expectations FILE:
@@ -106,6 +109,10 @@ struct BinaryArgs {
     /// The nats-server binary (default: .wcc/bin/nats-server).
     #[arg(long, env = harness::binaries::NATS_SERVER_ENV, value_name = "PATH")]
     nats_server_bin: Option<PathBuf>,
+    /// A second host binary that every host but the first runs: a mixed-version lattice, as in a
+    /// rolling upgrade (processes backend only; pair it with --min-hosts 2).
+    #[arg(long, env = harness::binaries::MIXED_HOST_ENV, value_name = "PATH")]
+    mixed_host_bin: Option<PathBuf>,
     /// Multiplies every timeout of the harness, for a slow or loaded machine (e.g. 3).
     #[arg(long, env = harness::wait::TIMEOUT_SCALE_ENV, value_name = "FACTOR", value_parser = timeout_scale)]
     timeout_scale: Option<f64>,
@@ -118,6 +125,7 @@ impl BinaryArgs {
             (harness::binaries::HOST_ENV, &self.host_bin),
             (harness::binaries::WADM_ENV, &self.wadm_bin),
             (harness::binaries::NATS_SERVER_ENV, &self.nats_server_bin),
+            (harness::binaries::MIXED_HOST_ENV, &self.mixed_host_bin),
         ]
         .into_iter()
         .filter_map(|(var, path)| path.clone().map(|p| (var, p)))
@@ -128,7 +136,7 @@ impl BinaryArgs {
 /// Which tests.
 #[derive(Args)]
 struct SelectArgs {
-    /// core, extended, or an area (host, orchestration, networking, vendorless, observability, security).
+    /// core, extended, an area (host, orchestration, networking, vendorless, observability, security), or multi-host (tests starting two hosts or more).
     #[arg(long, default_value = "extended")]
     profile: String,
     /// Only tests relying on this feature (repeatable: any of them), e.g. `wadm`, `links`.
@@ -277,6 +285,12 @@ enum Command {
         #[arg(long, value_name = "REPORT")]
         control_report: Option<PathBuf>,
     },
+    /// The version matrix: one run per cell of the design (host, wadm and NATS versions, and a
+    /// mixed-version lattice; ci/launcher builds each binary), then the matrix report
+    /// (matrix.md, matrix.html, matrix.json: cell × test, cell × catalogue item, and the tests whose
+    /// result changes between neighbouring versions). Exit 0 when every cell passed (with its
+    /// versions' expectation files) and its report verifies, 1 otherwise.
+    Matrix(cli::matrix::MatrixArgs),
     /// List the selected tests with their area, profile membership and covered catalogue items.
     List {
         #[command(flatten)]
@@ -477,6 +491,7 @@ fn dispatch(command: Command) -> Result<Exit, CliError> {
             };
             block_on(cli::power::power(args)).map(verdict)
         }
+        Command::Matrix(args) => block_on(cli::matrix::matrix(args)).map(verdict),
         Command::Verify { report, catalogue } => {
             cli::verify::run(&report, catalogue.as_deref()).map(|()| Exit::Ok)
         }

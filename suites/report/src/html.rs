@@ -208,6 +208,9 @@ pub fn render(report: &Report) -> String {
         "<h2>Implementation</h2>\n<table>\n<tr><th></th><th>version</th><th>path</th><th>sha256</th></tr>"
     );
     binary_row(&mut out, "host", &i.host);
+    if let Some(m) = &i.mixed_host {
+        binary_row(&mut out, "hosts after the first", m);
+    }
     binary_row(&mut out, "wadm", &i.wadm);
     binary_row(&mut out, "nats-server", &i.nats_server);
     let _ = writeln!(out, "</table>\n<table>");

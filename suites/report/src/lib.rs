@@ -7,6 +7,8 @@
 //! - [`verify`] (seal, schema, summary, coverage and catalogue checks) and [`diff`] (two reports);
 //! - renderers, each depending on the report and never the reverse: [`junit`], [`markdown`],
 //!   [`html`] (with the language × behaviour [`matrix`]) and [`badge`]; [`files`] writes them all;
+//! - [`versions`]: the version matrix, several runs' reports (one per host, wadm and NATS version
+//!   combination) side by side, with the tests whose result changes between neighbouring cells;
 //! - [`bundle`]: `bundle.tar.gz`, a run's whole evidence in one file, read back by `verify`.
 #![warn(missing_docs)]
 
@@ -26,6 +28,7 @@ mod properties;
 pub mod report;
 pub mod schema;
 pub mod verify;
+pub mod versions;
 
 pub use error::ReportError;
 pub use report::{

@@ -20,6 +20,15 @@ impl Report {
             self.content_sha256,
             self.summary.line(),
         );
+        if let Some(m) = &i.mixed_host {
+            md.insert_str(
+                md.find("| wadm |").unwrap_or(md.len()),
+                &format!(
+                    "| hosts after the first | {} |\n",
+                    m.version.as_deref().unwrap_or("?")
+                ),
+            );
+        }
         if let Some(c) = &self.catalogue {
             md.insert_str(
                 md.find("| content_sha256 |").unwrap_or(md.len()),

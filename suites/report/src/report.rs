@@ -42,6 +42,9 @@ pub struct Implementation {
     pub wadm: Binary,
     /// nats-server.
     pub nats_server: Binary,
+    /// The host binary every host but the first ran, on a mixed-version lattice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mixed_host: Option<Binary>,
 }
 
 /// Counts per status.

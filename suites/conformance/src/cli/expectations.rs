@@ -44,6 +44,48 @@ pub(crate) fn default_path(implementation: &str) -> PathBuf {
 }
 
 impl Expectations {
+    /// The union of several expectation files (a matrix cell's, one per version it runs): a test
+    /// listed in more than one keeps every reason, joined in order.
+    pub(crate) fn merge(parts: impl IntoIterator<Item = Expectations>) -> Self {
+        let mut known_failures: BTreeMap<String, String> = BTreeMap::new();
+        for part in parts {
+            for (test, reason) in part.known_failures {
+                known_failures
+                    .entry(test)
+                    .and_modify(|r| {
+                        r.push_str("; ");
+                        r.push_str(&reason);
+                    })
+                    .or_insert(reason);
+            }
+        }
+        Self { known_failures }
+    }
+
+    /// As an expectation file, headed by `comment` (each line prefixed with `# `).
+    pub(crate) fn to_toml(&self, comment: &str) -> String {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            #[serde(rename = "known-failure")]
+            known_failures: Vec<OutEntry<'a>>,
+        }
+        #[derive(serde::Serialize)]
+        struct OutEntry<'a> {
+            test: &'a str,
+            reason: &'a str,
+        }
+        let out = Out {
+            known_failures: self
+                .known_failures
+                .iter()
+                .map(|(test, reason)| OutEntry { test, reason })
+                .collect(),
+        };
+        let mut text: String = comment.lines().map(|l| format!("# {l}\n")).collect();
+        text.push_str(&toml::to_string(&out).unwrap_or_default());
+        text
+    }
+
     /// Parses `text` (from `origin`, for messages); every test named must be in `known_tests`.
     pub(crate) fn parse(text: &str, origin: &str, known_tests: &[&str]) -> Result<Self, CliError> {
         let bad = |problem: String| {
@@ -127,6 +169,24 @@ mod tests {
             Expectations::parse("", "empty.toml", TESTS).unwrap(),
             Expectations::default()
         );
+    }
+
+    #[test]
+    fn merged_files_keep_every_reason_and_read_back() {
+        let parse = |text: &str| Expectations::parse(text, "t.toml", TESTS).unwrap();
+        let a =
+            parse("[[known-failure]]\ntest = \"host::ping\"\nreason = \"old host: \\\"x\\\"\"\n");
+        let b = parse("[[known-failure]]\ntest = \"host::ping\"\nreason = \"old wadm\"\n[[known-failure]]\ntest = \"links::conflict\"\nreason = \"L\"\n");
+        let merged = Expectations::merge([a, b]);
+        assert_eq!(
+            merged.known_failures.get("host::ping").map(String::as_str),
+            Some("old host: \"x\"; old wadm")
+        );
+        let text = merged.to_toml("cell c\ntwo lines");
+        assert!(text.starts_with("# cell c\n# two lines\n"), "{text}");
+        assert_eq!(parse(&text), merged);
+        let none = Expectations::merge([]).to_toml("empty");
+        assert_eq!(parse(&none), Expectations::default());
     }
 
     #[test]

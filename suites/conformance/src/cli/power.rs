@@ -10,6 +10,7 @@ use conformance_suite::power::{self, How, Mutant, CONTROL};
 use futures::StreamExt as _;
 use serde::Serialize;
 
+use super::child::{failed_tests, ChildRun};
 use super::exit::{CliError, Exit};
 use super::select::Selection;
 
@@ -102,28 +103,12 @@ pub(crate) async fn power(args: PowerArgs) -> Result<bool, CliError> {
     let mutants = choose(&args)?;
     let binaries = harness::binaries::Binaries::resolve(&args.binaries)
         .map_err(|e| CliError::new(Exit::Binary, e.to_string()))?;
-    let run_id = args.run_id.clone().unwrap_or_else(super::runs::new_run_id);
-    let dir = args.results.join(&run_id);
-    if dir.exists() {
-        return Err(CliError::new(
-            Exit::Results,
-            format!(
-                "{} exists: a power run never overwrites another",
-                dir.display()
-            ),
-        ));
-    }
-    for sub in ["runs", "logs", "wrappers"] {
-        std::fs::create_dir_all(dir.join(sub)).map_err(|e| {
-            CliError::new(
-                Exit::Results,
-                format!("cannot create {}: {e}", dir.display()),
-            )
-        })?;
-    }
+    let (_, dir) = super::runs::new_parent_run(
+        &args.results,
+        args.run_id.as_deref(),
+        &["runs", "logs", "wrappers"],
+    )?;
     let runner = Runner {
-        exe: std::env::current_exe()
-            .map_err(|e| CliError::new(Exit::Internal, format!("cannot find this binary: {e}")))?,
         dir: dir.clone(),
         args: &args,
         binaries: &binaries,
@@ -283,7 +268,6 @@ enum Phase<'a> {
 }
 
 struct Runner<'a> {
-    exe: PathBuf,
     dir: PathBuf,
     args: &'a PowerArgs,
     binaries: &'a harness::binaries::Binaries,
@@ -298,112 +282,57 @@ impl Runner<'_> {
         host_bin: Option<&Path>,
         phase: &Phase<'_>,
     ) -> Result<RunResult, CliError> {
-        let outputs = self.dir.join("logs").join(format!("{run_id}.outputs"));
-        let log = self.dir.join("logs").join(format!("{run_id}.log"));
-        let mut cmd = tokio::process::Command::new(&self.exe);
-        cmd.arg("run")
-            .args(["--implementation", IMPLEMENTATION, "--run-id", run_id])
-            .arg("--results")
-            .arg(self.dir.join("runs"))
-            .arg("--outputs")
-            .arg(&outputs)
-            .args(["--jobs", &self.args.test_jobs.to_string()])
-            .args(["--backend", "processes"])
-            .arg("--host-bin")
-            .arg(host_bin.unwrap_or(&self.binaries.host))
-            .arg("--wadm-bin")
-            .arg(&self.binaries.wadm)
-            .arg("--nats-server-bin")
-            .arg(&self.binaries.nats_server);
+        let logs = self.dir.join("logs");
+        let mut child = ChildRun::new(
+            logs.join(format!("{run_id}.log")),
+            logs.join(format!("{run_id}.outputs")),
+        );
+        child
+            .flag("--implementation", IMPLEMENTATION)
+            .flag("--run-id", run_id)
+            .flag("--results", self.dir.join("runs"))
+            .flag("--jobs", self.args.test_jobs.to_string())
+            .flag("--backend", "processes")
+            .flag("--host-bin", host_bin.unwrap_or(&self.binaries.host))
+            .flag("--wadm-bin", &self.binaries.wadm)
+            .flag("--nats-server-bin", &self.binaries.nats_server);
         if let Some(scale) = self.args.timeout_scale {
-            cmd.args(["--timeout-scale", &scale.to_string()]);
+            child.flag("--timeout-scale", scale.to_string());
         }
         if let Some(m) = mutant {
-            cmd.args(["--mutant", m]);
+            child.flag("--mutant", m);
         }
         match phase {
             Phase::Only(names) => {
-                cmd.args(["--profile", "extended"]);
+                child.flag("--profile", "extended");
                 for n in *names {
-                    cmd.args(["--filter", n]);
+                    child.flag("--filter", n);
                 }
-                cmd.arg("--fail-fast");
+                child.switch("--fail-fast");
             }
             Phase::All { exclude } => {
-                cmd.args(["--profile", &self.args.profile]);
+                child.flag("--profile", &self.args.profile);
                 for f in &self.args.features {
-                    cmd.args(["--feature", f]);
+                    child.flag("--feature", f);
                 }
                 for f in &self.args.filters {
-                    cmd.args(["--filter", f]);
+                    child.flag("--filter", f);
                 }
                 for e in *exclude {
-                    cmd.args(["--exclude", e]);
+                    child.flag("--exclude", e);
                 }
                 if mutant != Some(CONTROL) {
-                    cmd.arg("--fail-fast");
+                    child.switch("--fail-fast");
                 }
             }
         }
-        let file = std::fs::File::create(&log).map_err(|e| {
-            CliError::new(
-                Exit::Results,
-                format!("cannot create {}: {e}", log.display()),
-            )
-        })?;
-        let err = file.try_clone().map_err(|e| {
-            CliError::new(
-                Exit::Results,
-                format!("cannot share {}: {e}", log.display()),
-            )
-        })?;
-        cmd.stdout(file).stderr(err).kill_on_drop(true);
-        let status = cmd.status().await.map_err(|e| {
-            CliError::new(
-                Exit::Internal,
-                format!("cannot start {}: {e}", self.exe.display()),
-            )
-        })?;
-        // 0 passed, 1 failed: a report either way. Anything else is not a judgement.
-        if !matches!(status.code(), Some(0) | Some(1)) {
-            return Err(CliError::new(
-                Exit::Internal,
-                format!(
-                    "run {run_id} ended with {status} without a verdict; see {}",
-                    log.display()
-                ),
-            ));
-        }
-        let report = std::fs::read_to_string(&outputs)
-            .ok()
-            .and_then(|o| {
-                o.lines()
-                    .find_map(|l| l.strip_prefix("report=").map(str::to_string))
-            })
-            .ok_or_else(|| {
-                CliError::new(
-                    Exit::Internal,
-                    format!("run {run_id} named no report; see {}", log.display()),
-                )
-            })?;
-        let failed = failed_tests(Path::new(&report))?;
-        Ok(RunResult { failed, report })
+        let report = child.report(run_id).await?;
+        let failed = failed_tests(&report)?;
+        Ok(RunResult {
+            failed,
+            report: report.display().to_string(),
+        })
     }
-}
-
-/// The tests a report says failed or errored.
-fn failed_tests(report: &Path) -> Result<Vec<String>, CliError> {
-    let text = std::fs::read_to_string(report)
-        .map_err(|e| CliError::new(Exit::Unreadable, format!("{}: {e}", report.display())))?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| CliError::new(Exit::NotJson, format!("{}: {e}", report.display())))?;
-    Ok(json["tests"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|t| matches!(t["status"].as_str(), Some("failed" | "error")))
-        .filter_map(|t| t["name"].as_str().map(str::to_string))
-        .collect())
 }
 
 /// Runs one mutant: its suspects first, then (if none killed it) the rest of the selection.

@@ -286,6 +286,10 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
         host: describe(&options.binaries.host).await,
         wadm: describe(&options.binaries.wadm).await,
         nats_server: describe(&options.binaries.nats_server).await,
+        mixed_host: match &options.binaries.mixed_host {
+            Some(path) => Some(describe(path).await),
+            None => None,
+        },
     };
     for (var, image) in options.images.clone() {
         let slot = match var {
@@ -635,6 +639,7 @@ async fn run_existing(
         host,
         wadm,
         nats_server,
+        mixed_host: None,
     };
     let dir = report_dir(args, &implementation)?;
     eprintln!(

@@ -57,6 +57,26 @@ pub(crate) fn run_dir(version_dir: &Path, id: &str) -> Result<PathBuf, CliError>
     Ok(dir)
 }
 
+/// A new folder `results/<id>` for a run of several runs (`power`, `matrix`), with the
+/// subfolders `subs`; `id` is `given` or a new one. An id already used is refused.
+pub(crate) fn new_parent_run(
+    results: &Path,
+    given: Option<&str>,
+    subs: &[&str],
+) -> Result<(String, PathBuf), CliError> {
+    let id = given.map(str::to_string).unwrap_or_else(new_run_id);
+    let dir = run_dir(results, &id)?;
+    for sub in subs {
+        std::fs::create_dir_all(dir.join(sub)).map_err(|e| {
+            CliError::new(
+                Exit::Results,
+                format!("cannot create {}: {e}", dir.join(sub).display()),
+            )
+        })?;
+    }
+    Ok((id, dir))
+}
+
 /// Points `version_dir/latest` at the run `id` (a relative link, replaced atomically).
 pub(crate) fn point_latest(version_dir: &Path, id: &str) -> std::io::Result<()> {
     let tmp = version_dir.join(format!(".{LATEST}.{}", std::process::id()));

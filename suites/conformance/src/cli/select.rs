@@ -3,7 +3,8 @@
 //! Profiles: `extended` (every test, the default), `core` (tests relying on neither wadm nor the
 //! host's builtin HTTP server: what any host honouring the control interface must pass, a first
 //! cut), or an area id (`host`, `orchestration`, `networking`, `vendorless`, `observability`,
-//! `security`): the tests of that area.
+//! `security`): the tests of that area, or `multi-host` (the tests whose lattice starts with two
+//! hosts or more: the ones a mixed-version lattice, `--mixed-host-bin`, puts to work).
 use conformance_suite::framework::{Area, ConformanceTest, Feature};
 
 use super::exit::{CliError, Exit};
@@ -43,6 +44,8 @@ pub(crate) enum Profile {
     Extended,
     /// The tests of one area.
     Area(Area),
+    /// The tests whose lattice starts with two hosts or more.
+    MultiHost,
 }
 
 impl Profile {
@@ -50,6 +53,7 @@ impl Profile {
     pub(crate) fn names() -> Vec<&'static str> {
         let mut v = vec!["core", "extended"];
         v.extend(AREAS.iter().map(|a| a.id()));
+        v.push("multi-host");
         v
     }
 
@@ -57,6 +61,7 @@ impl Profile {
         match name {
             "core" => Ok(Profile::Core),
             "extended" => Ok(Profile::Extended),
+            "multi-host" => Ok(Profile::MultiHost),
             other => AREAS
                 .iter()
                 .find(|a| a.id() == other)
@@ -78,6 +83,7 @@ impl Profile {
             Profile::Core => "core",
             Profile::Extended => "extended",
             Profile::Area(a) => a.id(),
+            Profile::MultiHost => "multi-host",
         }
     }
 
@@ -86,6 +92,7 @@ impl Profile {
             Profile::Core => !test.features.iter().any(|f| NOT_CORE.contains(f)),
             Profile::Extended => true,
             Profile::Area(a) => test.area == a,
+            Profile::MultiHost => test.setup.hosts >= 2,
         }
     }
 }

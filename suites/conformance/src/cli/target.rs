@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use conformance_report::report::Binary;
-use conformance_suite::framework::features::{detect, Detected};
+use conformance_suite::framework::features::{self, detect, Detected};
 use conformance_suite::framework::{ConformanceTest, Feature, RunOptions};
 use harness::{ExistingLattice, HarnessError, Lattice, LatticeBuilder};
 
@@ -197,6 +197,7 @@ pub(crate) fn existing_options() -> RunOptions {
         nats_server: PathBuf::new(),
         host: PathBuf::new(),
         wadm: PathBuf::new(),
+        mixed_host: None,
     };
     RunOptions::new(none, harness::Backend::Processes)
 }
@@ -224,6 +225,12 @@ pub(crate) async fn detect_on_started(options: &RunOptions, wadm_usable: bool) -
                 }
             }
             lattice.shutdown().await;
+            if options.images.is_empty() {
+                let b = &options.binaries;
+                let mut hosts = vec![b.host.as_path()];
+                hosts.extend(b.mixed_host.as_deref());
+                found.push(features::probe_core_instance_limit(&hosts).await);
+            }
             found
         }
         Err(e) => Feature::ALL

@@ -169,6 +169,50 @@ pub async fn detect(lattice: &Lattice) -> Vec<Detected> {
     out
 }
 
+/// The flag that sets the core-instance limit ([`Feature::CoreInstanceLimit`]).
+const CORE_INSTANCE_FLAG: &str = "--max-core-instances-per-component";
+
+/// Whether each host binary offers the core-instance limit, read from its `--help` (bounded): the
+/// command line is the contract that sets it (CFG-07), and a release without it has no such flag.
+/// Supported only if every binary offers it (a mixed-version lattice runs two).
+pub async fn probe_core_instance_limit(hosts: &[&std::path::Path]) -> Detected {
+    let mut evidence = Vec::new();
+    let mut supported = Some(true);
+    for bin in hosts {
+        let verdict = match harness::binaries::output_of(bin, "--help").await {
+            Ok((_, help)) => Some(help_offers(&help, CORE_INSTANCE_FLAG)),
+            Err(e) => {
+                evidence.push(e);
+                None
+            }
+        };
+        if let Some(offers) = verdict {
+            evidence.push(format!(
+                "{} --help {} {CORE_INSTANCE_FLAG}",
+                bin.display(),
+                if offers { "lists" } else { "does not list" }
+            ));
+        }
+        supported = match (supported, verdict) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        };
+    }
+    detected(Feature::CoreInstanceLimit, supported, evidence.join("; "))
+}
+
+/// Whether `help` (a `--help` text) lists `flag` as an option of its own (not as part of a longer
+/// flag's name).
+fn help_offers(help: &str, flag: &str) -> bool {
+    help.match_indices(flag).any(|(at, _)| {
+        help[at + flag.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-'))
+    })
+}
+
 /// Scales the Rust probe fixture from `file://` on `host`: the event that reports the outcome
 /// shows lattice events arrive; its kind shows whether file loads are accepted.
 async fn probe_file_load(lattice: &Lattice, host: &str) -> Vec<Detected> {
@@ -396,5 +440,20 @@ mod tests {
         let wrpc = by_id("wrpc");
         assert_eq!(wrpc.evidence, "not probed");
         assert!(!wrpc.mismatch);
+    }
+
+    #[test]
+    fn a_flag_is_offered_only_as_itself() {
+        let help = "Options:\n      --max-core-instances-per-component <N>  [env: X]\n      --max-components <N>\n";
+        assert!(super::help_offers(
+            help,
+            "--max-core-instances-per-component"
+        ));
+        assert!(super::help_offers(help, "--max-components"));
+        assert!(!super::help_offers(help, "--max-component"));
+        assert!(!super::help_offers(
+            "Options:\n  --max-components-x\n",
+            "--max-components"
+        ));
     }
 }

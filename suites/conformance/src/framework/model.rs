@@ -78,11 +78,14 @@ pub enum Feature {
     Wadm,
     /// The host's builtin HTTP server provider (experimental feature flag).
     BuiltinHttpServer,
+    /// The host's limit on core module instances per component
+    /// (`--max-core-instances-per-component`, CFG-07; from wasmcloud-host 0.26, wasmCloud 1.9).
+    CoreInstanceLimit,
 }
 
 impl Feature {
     /// Every feature.
-    pub const ALL: [Feature; 7] = [
+    pub const ALL: [Feature; 8] = [
         Feature::ControlInterface,
         Feature::LatticeEvents,
         Feature::FileLoad,
@@ -90,6 +93,7 @@ impl Feature {
         Feature::Links,
         Feature::Wadm,
         Feature::BuiltinHttpServer,
+        Feature::CoreInstanceLimit,
     ];
 
     /// The feature with id `name`; an unknown one is an error naming it, where it was read
@@ -117,6 +121,7 @@ impl Feature {
             Feature::Links => "links",
             Feature::Wadm => "wadm",
             Feature::BuiltinHttpServer => "builtin-http-server",
+            Feature::CoreInstanceLimit => "core-instance-limit",
         }
     }
 }

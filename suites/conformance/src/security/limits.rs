@@ -9,15 +9,20 @@ use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
 const FEATURES: &[Feature] = &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc];
 
 /// SEC-11 / CFG-07: `WASMCLOUD_MAX_EXECUTION_TIME_MS` ends an invocation that runs longer.
+///
+/// The limit is 2 s, not 1 s: every 1.x host enforces it with wasmtime epochs ticking once a
+/// second and a deadline of `limit.as_secs()` ticks (upstream e928020fd), so a call may run
+/// between `limit - 1 s` and `limit`. Under a 1 s limit a 200 ms call that starts just before a
+/// tick is cut (seen on a loaded machine, on 0.25.1 and 0.27.1 alike); 2 s leaves it at least 1 s.
 pub static EXECUTION_TIME: ConformanceTest = ConformanceTest {
     name: "security::execution_time_limit",
     source: file!(),
-    description: "with WASMCLOUD_MAX_EXECUTION_TIME_MS=1000, a call that keeps the CPU busy for 200 ms answers, one that would take 5 s fails instead of answering, and the component answers the next short call",
+    description: "with WASMCLOUD_MAX_EXECUTION_TIME_MS=2000, a call that keeps the CPU busy for 200 ms answers, one that would take 5 s fails instead of answering, and the component answers the next short call",
     area: Area::Security,
     features: FEATURES,
     covers: &["SEC-11", "CFG-07"],
     fixtures: &[crate::fixtures::LIMITS_RUST],
-    setup: Setup::hosts(1).env_per_host(&[&[("WASMCLOUD_MAX_EXECUTION_TIME_MS", "1000")]]),
+    setup: Setup::hosts(1).env_per_host(&[&[("WASMCLOUD_MAX_EXECUTION_TIME_MS", "2000")]]),
     run: execution_time,
 };
 
@@ -30,7 +35,7 @@ fn execution_time(cx: Cx) -> TestFuture {
         let over = spin(&client, 5_000).await?;
         ensure!(
             over.is_err(),
-            "a call busy for 5 s answered under a 1 s execution limit: {over:?}"
+            "a call busy for 5 s answered under a 2 s execution limit: {over:?}"
         );
         spin(&client, 200).await?.map_err(|e| {
             anyhow::anyhow!("200 ms again, after the call that crossed the limit: {e}")
@@ -110,7 +115,12 @@ pub static CORE_INSTANCES: ConformanceTest = ConformanceTest {
     source: file!(),
     description: "a component of 3 core module instances is refused (component_scale_failed naming 3 and the maximum) by a host whose WASMCLOUD_MAX_CORE_INSTANCES_PER_COMPONENT is 2, and runs and answers on a host whose limit is 3",
     area: Area::Security,
-    features: FEATURES,
+    features: &[
+        Feature::ControlInterface,
+        Feature::FileLoad,
+        Feature::Wrpc,
+        Feature::CoreInstanceLimit,
+    ],
     covers: &["SEC-11", "CFG-07"],
     fixtures: &[crate::fixtures::LIMITS_RUST],
     setup: Setup::hosts(2).env_per_host(&[
