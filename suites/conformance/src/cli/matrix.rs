@@ -249,10 +249,15 @@ pub(crate) struct MatrixArgs {
     /// cell's summary), e.g. results/matrix.
     #[arg(long, value_name = "DIR")]
     pub(crate) publish: Option<PathBuf>,
+    /// With --cells: take every other cell of the design from this earlier matrix run (its
+    /// matrix.json and reports, as they ran there, verified again), so that one table holds them
+    /// all. The table and matrix.json say which cells were reused, and from where.
+    #[arg(long, value_name = "RUN_DIR", requires = "cells")]
+    pub(crate) reuse: Option<PathBuf>,
 }
 
 /// What `matrix.json` records of one cell.
-#[derive(Serialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct CellRecord {
     id: String,
     label: String,
@@ -274,6 +279,9 @@ struct CellRecord {
     verified: Option<bool>,
     duration_seconds: f64,
     statuses: BTreeMap<String, String>,
+    /// The earlier matrix run this cell was taken from (`--reuse`), relative to this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reused_from: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -367,23 +375,32 @@ pub(crate) async fn matrix(args: MatrixArgs) -> Result<bool, CliError> {
     })?;
     let design = parse_design(&text, &args.design.display().to_string(), &pins)?;
     super::select::Profile::parse(&args.profile)?;
-    let cells: Vec<Resolved> = if args.cells.is_empty() {
-        design
-    } else {
-        for id in &args.cells {
-            if !design.iter().any(|c| &c.def.id == id) {
-                let known: Vec<&str> = design.iter().map(|c| c.def.id.as_str()).collect();
-                return Err(usage(format!(
-                    "--cells {id}: no such cell; cells: {}",
-                    known.join(", ")
-                )));
-            }
+    for id in &args.cells {
+        if !design.iter().any(|c| &c.def.id == id) {
+            let known: Vec<&str> = design.iter().map(|c| c.def.id.as_str()).collect();
+            return Err(usage(format!(
+                "--cells {id}: no such cell; cells: {}",
+                known.join(", ")
+            )));
         }
-        design
+    }
+    // The cells of an earlier run to reuse: every cell not asked for, when --reuse is given.
+    let reused: BTreeMap<String, CellRecord> = match &args.reuse {
+        Some(earlier) => read_earlier(earlier)?
             .into_iter()
-            .filter(|c| args.cells.contains(&c.def.id))
-            .collect()
+            .filter(|r| !args.cells.contains(&r.id))
+            .map(|r| (r.id.clone(), r))
+            .collect(),
+        None => BTreeMap::new(),
     };
+    let cells: Vec<Resolved> = design
+        .into_iter()
+        .filter(|c| {
+            args.cells.is_empty()
+                || args.cells.contains(&c.def.id)
+                || reused.contains_key(&c.def.id)
+        })
+        .collect();
     let seed = args.seed.unwrap_or_else(super::order::random_seed);
     let (_, dir) = super::runs::new_parent_run(&args.results, args.run_id.as_deref(), &["logs"])?;
     let expectations_dir =
@@ -394,7 +411,11 @@ pub(crate) async fn matrix(args: MatrixArgs) -> Result<bool, CliError> {
         .collect();
 
     // 1. Every binary the chosen cells need, once each.
-    let needs: BTreeSet<Need> = cells.iter().flat_map(Resolved::needs).collect();
+    let needs: BTreeSet<Need> = cells
+        .iter()
+        .filter(|c| !reused.contains_key(&c.def.id))
+        .flat_map(Resolved::needs)
+        .collect();
     let mut built: BTreeMap<Need, Result<PathBuf, String>> = BTreeMap::new();
     for need in needs {
         let log = dir.join("logs").join(format!("launcher-{}.log", need.id()));
@@ -453,7 +474,22 @@ pub(crate) async fn matrix(args: MatrixArgs) -> Result<bool, CliError> {
             verified: None,
             duration_seconds: 0.0,
             statuses: BTreeMap::new(),
+            reused_from: None,
         };
+        if let Some(earlier) = reused.get(&cell.def.id) {
+            let expected = merged_expectations(&files, &known).map_err(usage)?;
+            let (record, cell) = reuse_cell(
+                earlier,
+                cell,
+                &profile,
+                &expected,
+                &dir,
+                args.reuse.as_deref(),
+            )?;
+            shown.push(cell);
+            records.push(record);
+            continue;
+        }
         let outcome = run_cell(&args, cell, &profile, &files, &known, &built, &dir, seed).await;
         record.duration_seconds = clock.elapsed().as_secs_f64();
         let (outcome, link) = match outcome {
@@ -569,14 +605,7 @@ async fn run_cell(
     let cell_dir = dir.join("cells").join(&cell.def.id);
     std::fs::create_dir_all(&cell_dir)
         .map_err(|e| format!("cannot create {}: {e}", cell_dir.display()))?;
-    let mut parts = Vec::new();
-    for f in files.iter().filter(|f| f.is_file()) {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        parts.push(
-            Expectations::parse(&text, &f.display().to_string(), known).map_err(|e| e.message)?,
-        );
-    }
-    let merged = Expectations::merge(parts);
+    let merged = merged_expectations(files, known)?;
     let expectations = cell_dir.join("expectations.toml");
     let names: Vec<String> = files
         .iter()
@@ -636,6 +665,134 @@ async fn run_cell(
     let report: Report =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", report_path.display()))?;
     Ok((report_path, report))
+}
+
+/// The union of a cell's expectation files (those of `files` that exist).
+fn merged_expectations(files: &[PathBuf], known: &[&str]) -> Result<Expectations, String> {
+    let mut parts = Vec::new();
+    for f in files.iter().filter(|f| f.is_file()) {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        parts.push(
+            Expectations::parse(&text, &f.display().to_string(), known).map_err(|e| e.message)?,
+        );
+    }
+    Ok(Expectations::merge(parts))
+}
+
+/// The cells of an earlier matrix run (its `matrix.json`).
+fn read_earlier(dir: &Path) -> Result<Vec<CellRecord>, CliError> {
+    #[derive(Deserialize)]
+    struct Earlier {
+        cells: Vec<CellRecord>,
+    }
+    let path = dir.join("matrix.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| usage(format!("--reuse: cannot read {}: {e}", path.display())))?;
+    let earlier: Earlier = serde_json::from_str(&text).map_err(|e| {
+        usage(format!(
+            "--reuse: {} is not a matrix.json: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(earlier.cells)
+}
+
+/// A cell taken from an earlier run (`earlier`, found in the run folder `from`): its report read
+/// and verified again; it must be of the same versions.
+fn reuse_cell(
+    earlier: &CellRecord,
+    cell: &Resolved,
+    profile: &str,
+    expected: &Expectations,
+    dir: &Path,
+    from: Option<&Path>,
+) -> Result<(CellRecord, Cell), CliError> {
+    let from = from.unwrap_or(dir);
+    // The known failures it ran with must be today's, or its statuses would not be.
+    let file = from
+        .join("cells")
+        .join(&cell.def.id)
+        .join("expectations.toml");
+    let known: Vec<&str> = conformance_suite::registry()
+        .iter()
+        .map(|t| t.name)
+        .collect();
+    let then = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|text| Expectations::parse(&text, "", &known).ok());
+    if then.as_ref() != Some(expected) {
+        return Err(usage(format!(
+            "--reuse: cell {} of {} ran with other known failures than its expectation files list now ({}); run it again (--cells {})",
+            cell.def.id,
+            from.display(),
+            file.display(),
+            cell.def.id
+        )));
+    }
+    let same = earlier.host == cell.host
+        && earlier.wadm == cell.wadm
+        && earlier.nats == cell.nats
+        && earlier.mixed_host == cell.def.mixed_host
+        && earlier.profile == profile;
+    if !same {
+        return Err(usage(format!(
+            "--reuse: cell {} of {} ran other versions or another profile than the design says now; run it again (--cells {})",
+            cell.def.id,
+            from.display(),
+            cell.def.id
+        )));
+    }
+    let mut record = earlier.clone();
+    // Paths as seen from this run's folder.
+    let from_here = match (from.parent(), dir.parent(), from.file_name()) {
+        (Some(a), Some(b), Some(name)) if a == b => PathBuf::from("..").join(name),
+        _ => from.to_path_buf(),
+    };
+    record.reused_from = Some(from_here.display().to_string());
+    let mut outcome = CellOutcome::NotRun(
+        earlier
+            .reason
+            .clone()
+            .unwrap_or_else(|| "not run in the reused run".into()),
+    );
+    let mut link = None;
+    if let Some(report) = &earlier.report {
+        let path = from.join(report);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| usage(format!("--reuse: {}: {e}", path.display())))?;
+        let parsed: Report = serde_json::from_str(&text)
+            .map_err(|e| usage(format!("--reuse: {}: {e}", path.display())))?;
+        record.verified = Some(verify_report(&path).is_ok());
+        record.report = Some(from_here.join(report).display().to_string());
+        link = Some(
+            from_here
+                .join(report)
+                .with_file_name("report.html")
+                .display()
+                .to_string(),
+        );
+        outcome = CellOutcome::Ran(Box::new(parsed));
+    }
+    eprintln!(
+        "matrix: {} reused from {} ({})",
+        cell.def.id,
+        from.display(),
+        earlier.summary.as_deref().unwrap_or("not run")
+    );
+    let shown = Cell {
+        id: cell.def.id.clone(),
+        label: cell.def.label.clone(),
+        axis: cell.def.axis.clone(),
+        host: cell.host.clone(),
+        wadm: cell.wadm.clone(),
+        nats: cell.nats.clone(),
+        mixed_host: cell.def.mixed_host.clone(),
+        profile: profile.to_string(),
+        newer: cell.def.newer.clone(),
+        report_link: link,
+        outcome,
+    };
+    Ok((record, shown))
 }
 
 /// What `verify` says of a report: its schema, counts, coverage, catalogue and seal.
