@@ -257,7 +257,7 @@ pub(crate) struct MatrixArgs {
 }
 
 /// What `matrix.json` records of one cell.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct CellRecord {
     id: String,
     label: String,
@@ -889,5 +889,57 @@ mod tests {
             let e = parse_design(text, "t", &pins()).unwrap_err();
             assert!(e.message.contains(expected), "{text}: {}", e.message);
         }
+    }
+
+    #[test]
+    fn a_cell_is_reused_only_as_it_ran() {
+        let text = "[[cell]]\nid = \"a\"\nlabel = \"A\"\naxis = \"host\"\nhost = \"0.25.1\"\n";
+        let cell = &parse_design(text, "t", &pins()).unwrap()[0];
+        let dir = tempfile::tempdir().unwrap();
+        let earlier = dir.path().join("m1");
+        std::fs::create_dir_all(earlier.join("cells/a")).unwrap();
+        std::fs::write(earlier.join("cells/a/expectations.toml"), "").unwrap();
+        let record = CellRecord {
+            id: "a".into(),
+            label: "A".into(),
+            axis: "host".into(),
+            host: "0.24.0".into(),
+            wadm: "0.21.1".into(),
+            nats: "2.12.1".into(),
+            mixed_host: None,
+            profile: "extended".into(),
+            newer: None,
+            unsupported: vec![],
+            expectations: vec![],
+            outcome: "not-run".into(),
+            reason: Some("why".into()),
+            report: None,
+            summary: None,
+            passed: None,
+            verified: None,
+            duration_seconds: 0.0,
+            statuses: BTreeMap::new(),
+            reused_from: None,
+        };
+        let here = dir.path().join("m2");
+        let none = Expectations::default();
+        let e = reuse_cell(&record, cell, "extended", &none, &here, Some(&earlier)).unwrap_err();
+        assert!(e.message.contains("other versions"), "{}", e.message);
+        let same = CellRecord {
+            host: "0.25.1".into(),
+            ..record.clone()
+        };
+        let e = reuse_cell(&same, cell, "core", &none, &here, Some(&earlier)).unwrap_err();
+        assert!(e.message.contains("another profile"), "{}", e.message);
+        let mut listed = Expectations::default();
+        listed
+            .known_failures
+            .insert("host::ping_reports_identity".into(), "r".into());
+        let e = reuse_cell(&same, cell, "extended", &listed, &here, Some(&earlier)).unwrap_err();
+        assert!(e.message.contains("other known failures"), "{}", e.message);
+        let (rec, shown) =
+            reuse_cell(&same, cell, "extended", &none, &here, Some(&earlier)).unwrap();
+        assert_eq!(rec.reused_from.as_deref(), Some("../m1"));
+        assert!(matches!(shown.outcome, CellOutcome::NotRun(ref why) if why == "why"));
     }
 }
