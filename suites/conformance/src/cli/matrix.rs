@@ -114,6 +114,23 @@ impl Resolved {
         needs
     }
 
+    /// The cell as the matrix report shows it.
+    fn shown(&self, profile: &str, report_link: Option<String>, outcome: CellOutcome) -> Cell {
+        Cell {
+            id: self.def.id.clone(),
+            label: self.def.label.clone(),
+            axis: self.def.axis.clone(),
+            host: self.host.clone(),
+            wadm: self.wadm.clone(),
+            nats: self.nats.clone(),
+            mixed_host: self.def.mixed_host.clone(),
+            profile: profile.to_string(),
+            newer: self.def.newer.clone(),
+            report_link,
+            outcome,
+        }
+    }
+
     /// The expectation files of the versions this cell runs that are not the pins.
     fn expectation_files(&self, pins: &Pins, dir: &Path) -> Vec<PathBuf> {
         let mut names = Vec::new();
@@ -527,19 +544,7 @@ pub(crate) async fn matrix(args: MatrixArgs) -> Result<bool, CliError> {
                 (CellOutcome::NotRun(reason), None)
             }
         };
-        shown.push(Cell {
-            id: cell.def.id.clone(),
-            label: cell.def.label.clone(),
-            axis: cell.def.axis.clone(),
-            host: cell.host.clone(),
-            wadm: cell.wadm.clone(),
-            nats: cell.nats.clone(),
-            mixed_host: cell.def.mixed_host.clone(),
-            profile,
-            newer: cell.def.newer.clone(),
-            report_link: link,
-            outcome,
-        });
+        shown.push(cell.shown(&profile, link, outcome));
         records.push(record);
     }
 
@@ -779,20 +784,7 @@ fn reuse_cell(
         from.display(),
         earlier.summary.as_deref().unwrap_or("not run")
     );
-    let shown = Cell {
-        id: cell.def.id.clone(),
-        label: cell.def.label.clone(),
-        axis: cell.def.axis.clone(),
-        host: cell.host.clone(),
-        wadm: cell.wadm.clone(),
-        nats: cell.nats.clone(),
-        mixed_host: cell.def.mixed_host.clone(),
-        profile: profile.to_string(),
-        newer: cell.def.newer.clone(),
-        report_link: link,
-        outcome,
-    };
-    Ok((record, shown))
+    Ok((record, cell.shown(profile, link, outcome)))
 }
 
 /// What `verify` says of a report: its schema, counts, coverage, catalogue and seal.
