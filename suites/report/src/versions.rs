@@ -76,9 +76,10 @@ pub struct Change {
     pub older_status: Option<RecordStatus>,
     /// The test's status in the newer cell.
     pub newer_status: Option<RecordStatus>,
-    /// The older cell's `expected_failure_reason` for the test, or else its message (first line,
-    /// at most 200 characters).
-    pub older_reason: Option<String>,
+    /// Why the results differ: the older cell's `expected_failure_reason` for the test, or else
+    /// its message; when the older cell passed, the newer cell's (first line, at most 200
+    /// characters).
+    pub reason: Option<String>,
 }
 
 /// A catalogue item's status in one cell, from the tests covering it.
@@ -201,7 +202,7 @@ impl Change {
             status_word(self.newer_status),
             self.newer
         );
-        if let Some(reason) = &self.older_reason {
+        if let Some(reason) = &self.reason {
             let _ = write!(line, ": {reason}");
         }
         line
@@ -295,7 +296,7 @@ impl VersionMatrix {
                         newer: newer.id.clone(),
                         older_status: Some(old.status),
                         newer_status: Some(new.status),
-                        older_reason: reason_of(old),
+                        reason: reason_of(old).or_else(|| reason_of(new)),
                     });
                 }
             }
@@ -402,7 +403,7 @@ impl VersionMatrix {
                 ch.test,
                 status_word(ch.older_status),
                 status_word(ch.newer_status),
-                ch.older_reason
+                ch.reason
                     .as_deref()
                     .map(|r| format!(": {r}"))
                     .unwrap_or_default()
@@ -558,7 +559,7 @@ impl VersionMatrix {
                     escape(&ch.test),
                     status(ch.older_status),
                     status(ch.newer_status),
-                    ch.older_reason
+                    ch.reason
                         .as_deref()
                         .map(|r| format!(": {}", escape(r)))
                         .unwrap_or_default()
@@ -780,7 +781,7 @@ mod tests {
             newer: "reference".into(),
             older_status: Some(Status::Failed),
             newer_status: Some(Status::Passed),
-            older_reason: Some(SCRIPT.into()),
+            reason: Some(SCRIPT.into()),
         };
         assert_eq!(m.changes(), std::slice::from_ref(&fixed));
 
@@ -801,7 +802,7 @@ mod tests {
             ("a::same", "host-0.23.0")
         );
         assert_eq!(changes[1].older_status, Some(Status::ExpectedFailure));
-        let reason = changes[1].older_reason.as_deref().unwrap();
+        let reason = changes[1].reason.as_deref().unwrap();
         assert_eq!(reason.chars().count(), 200, "{reason}");
         assert!(reason.starts_with("xxx"));
     }

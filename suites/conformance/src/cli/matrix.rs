@@ -712,9 +712,19 @@ fn reuse_cell(
     dir: &Path,
     from: Option<&Path>,
 ) -> Result<(CellRecord, Cell), CliError> {
-    let from = from.unwrap_or(dir);
-    // The known failures it ran with must be today's, or its statuses would not be.
-    let file = from
+    // Both absolute, so that the earlier run's paths can be given relative to this one.
+    let from =
+        std::fs::canonicalize(from.unwrap_or(dir)).map_err(|e| usage(format!("--reuse: {e}")))?;
+    let from = from.as_path();
+    let dir = std::fs::canonicalize(dir).map_err(|e| usage(format!("{}: {e}", dir.display())))?;
+    let dir = dir.as_path();
+    // The known failures it ran with must be today's, or its statuses would not be. (A cell the
+    // earlier run reused itself ran in the run it names.)
+    let ran_in = match &earlier.reused_from {
+        Some(origin) => from.join(origin),
+        None => from.to_path_buf(),
+    };
+    let file = ran_in
         .join("cells")
         .join(&cell.def.id)
         .join("expectations.toml");
@@ -748,12 +758,9 @@ fn reuse_cell(
         )));
     }
     let mut record = earlier.clone();
-    // Paths as seen from this run's folder.
-    let from_here = match (from.parent(), dir.parent(), from.file_name()) {
-        (Some(a), Some(b), Some(name)) if a == b => PathBuf::from("..").join(name),
-        _ => from.to_path_buf(),
-    };
-    record.reused_from = Some(from_here.display().to_string());
+    // The run it ran in, so that a later run reusing this one finds it too.
+    let origin = std::fs::canonicalize(&ran_in).unwrap_or(ran_in);
+    record.reused_from = Some(seen_from(dir, &origin).display().to_string());
     let mut outcome = CellOutcome::NotRun(
         earlier
             .reason
@@ -762,20 +769,16 @@ fn reuse_cell(
     );
     let mut link = None;
     if let Some(report) = &earlier.report {
-        let path = from.join(report);
+        let path = std::fs::canonicalize(from.join(report))
+            .map_err(|e| usage(format!("--reuse: {}: {e}", from.join(report).display())))?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| usage(format!("--reuse: {}: {e}", path.display())))?;
         let parsed: Report = serde_json::from_str(&text)
             .map_err(|e| usage(format!("--reuse: {}: {e}", path.display())))?;
         record.verified = Some(verify_report(&path).is_ok());
-        record.report = Some(from_here.join(report).display().to_string());
-        link = Some(
-            from_here
-                .join(report)
-                .with_file_name("report.html")
-                .display()
-                .to_string(),
-        );
+        let seen = seen_from(dir, &path);
+        link = Some(seen.with_file_name("report.html").display().to_string());
+        record.report = Some(seen.display().to_string());
         outcome = CellOutcome::Ran(Box::new(parsed));
     }
     eprintln!(
@@ -785,6 +788,15 @@ fn reuse_cell(
         earlier.summary.as_deref().unwrap_or("not run")
     );
     Ok((record, cell.shown(profile, link, outcome)))
+}
+
+/// `target` (absolute) as seen from the run folder `dir` (absolute): `../<rest>` when both are in
+/// the same results folder, else `target` itself.
+fn seen_from(dir: &Path, target: &Path) -> PathBuf {
+    match dir.parent().and_then(|p| target.strip_prefix(p).ok()) {
+        Some(rest) => Path::new("..").join(rest),
+        None => target.to_path_buf(),
+    }
 }
 
 /// What `verify` says of a report: its schema, counts, coverage, catalogue and seal.
@@ -914,6 +926,7 @@ mod tests {
             reused_from: None,
         };
         let here = dir.path().join("m2");
+        std::fs::create_dir_all(&here).unwrap();
         let none = Expectations::default();
         let e = reuse_cell(&record, cell, "extended", &none, &here, Some(&earlier)).unwrap_err();
         assert!(e.message.contains("other versions"), "{}", e.message);
