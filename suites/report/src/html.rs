@@ -6,10 +6,8 @@ use super::report::{Binary, RecordStatus, Report};
 
 pub use super::markup::escape;
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
-table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}\
-th{background:#f3f3f3}code,pre{font-family:ui-monospace,monospace;font-size:90%}pre{white-space:pre-wrap;margin:0;max-width:70em}\
-.passed{color:#176f2c}.failed,.error,.unexpected-pass{color:#b00020;font-weight:bold}.skipped{color:#666}.expected-failure{color:#a05a00}\
+/// This page's style, after the crate's [`super::markup::PAGE_STYLE`].
+const STYLE: &str = ".passed{color:#176f2c}.failed,.error,.unexpected-pass{color:#b00020;font-weight:bold}.skipped{color:#666}.expected-failure{color:#a05a00}\
 .verdict{font-size:120%;padding:.5em;border-radius:4px;display:inline-block}.ok{background:#e6f4ea}.notok{background:#fce8e6}\
 .bar{display:flex;width:24em;height:1em}.bar span{display:block;height:100%}\
 .p-setup{background:#9aa0a6}.p-lattice-up{background:#4285f4}.p-body{background:#34a853}.p-teardown{background:#fbbc04}";
@@ -118,13 +116,7 @@ fn binary_row(out: &mut String, what: &str, b: &Binary) {
 pub fn render(report: &Report) -> String {
     let r = report;
     let i = &r.implementation;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>wasmCloud conformance: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>wasmCloud conformance: {}</h1>",
-        escape(&i.name),
-        escape(&i.name)
-    );
+    let mut out = super::markup::page_start(&format!("wasmCloud conformance: {}", i.name), STYLE);
     let (class, word) = if r.ok() {
         ("ok", "conformant for the selected tests")
     } else {

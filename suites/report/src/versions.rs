@@ -472,13 +472,8 @@ impl VersionMatrix {
                     .push(ch.line());
             }
         }
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{0}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{0}</h1>\n<p>{1}</p>",
-            escape(&self.title),
-            escape(&self.date)
-        );
+        let mut out = super::markup::page_start(&self.title, STYLE);
+        let _ = writeln!(out, "<p>{}</p>", escape(&self.date));
 
         let _ = writeln!(out, "<h2>Cells</h2>");
         if self.cells.is_empty() {
@@ -671,10 +666,8 @@ impl VersionMatrix {
     }
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
-table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}\
-th{background:#f3f3f3}code,pre{font-family:ui-monospace,monospace;font-size:90%}pre{white-space:pre-wrap;margin:0;max-width:70em}\
-td.s{text-align:center}\
+/// The matrix page's style, after the crate's [`super::markup::PAGE_STYLE`].
+const STYLE: &str = "td.s{text-align:center}\
 .passed{background:#e6f4ea;color:#176f2c}.failed,.error,.unexpected-pass{background:#fce8e6;color:#b00020;font-weight:bold}\
 .expected-failure{background:#fff4e0;color:#a05a00}.skipped{background:#eee;color:#666}\
 .changed{background:#fff59d}td.change{outline:2px solid #f9a825;outline-offset:-2px}";
