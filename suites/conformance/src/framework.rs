@@ -15,8 +15,8 @@ mod timeouts;
 
 pub use context::Cx;
 pub use execute::{
-    execute, execute_on_existing, fixtures_delivered, keep_from_env, record, skip_reason,
-    NemesisPlan, Outcome, RunOptions, Status,
+    execute, execute_on_existing, execute_shared, fixtures_delivered, keep_from_env, record,
+    skip_reason, NemesisPlan, Outcome, RunOptions, Status,
 };
 pub use model::{Area, ConformanceTest, Feature, Setup, TestFuture};
 pub use timeouts::{Timeouts, T};

@@ -176,8 +176,9 @@ enum Command {
         /// expectation file.
         #[arg(long, default_value = "reference", value_parser = implementation_name)]
         implementation: String,
-        /// Tests run at once (each on its own lattice).
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+        /// Lattices at once, each running one test or one share group (default: two per CPU core;
+        /// the run is bound by the hosts compiling components, so more only adds load).
+        #[arg(long, default_value_t = cli::order::default_jobs(), value_parser = clap::value_parser!(u16).range(1..=16))]
         jobs: u16,
         #[command(flatten)]
         select: SelectArgs,
@@ -272,8 +273,8 @@ enum Command {
         /// Mutant runs at once.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=8))]
         jobs: u16,
-        /// Tests at once inside each run.
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+        /// Lattices at once inside each run (default: two per CPU core, as `run --jobs`).
+        #[arg(long, default_value_t = cli::order::default_jobs(), value_parser = clap::value_parser!(u16).range(1..=16))]
         test_jobs: u16,
         #[command(flatten)]
         select: SelectArgs,

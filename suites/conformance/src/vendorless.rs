@@ -14,7 +14,7 @@ use wasmcloud_control_interface::Link;
 use crate::bindings::test::fixtures::{config_reader, logger};
 use crate::bindings::{about, counter, echo, runner};
 use crate::framework::T;
-use crate::steps::{link, scale, wait_inventory};
+use crate::steps::{link, put_config, scale, scale_with, wait_inventory};
 
 mod standalone;
 mod values;
@@ -71,21 +71,45 @@ macro_rules! per_language {
     };
 }
 
+/// The share group of the tests that only read from the probe fixtures: echo, config and logging
+/// in every language, and the values round trip (see [`shared_probe`]). Inside the runner they
+/// run on one lattice, where each language's probe is compiled once.
+const PROBE_READERS: &str = "probe-readers";
+
+/// The probe of `lang` on the first host, scaled once per lattice with two named configs of its
+/// language (`fixture-base-<lang>` and `fixture-override-<lang>`, put first; named configs are
+/// the lattice's, so each language has its own): the step every test of [`PROBE_READERS`]
+/// starts with, done once for all of them when they share a lattice. Checks that each config
+/// put, the scale request and the `component_scaled` event succeed; returns the component's id.
+async fn shared_probe(cx: &Cx, lang: Lang) -> anyhow::Result<String> {
+    cx.once(&format!("probe {lang} scaled with config"), || async {
+        let (base, over) = (
+            format!("fixture-base-{lang}"),
+            format!("fixture-override-{lang}"),
+        );
+        let greeting = format!("hello {lang}");
+        put_config(cx, &base, &[("greeting", &greeting), ("shared", "base")]).await?;
+        put_config(cx, &over, &[("shared", "override")]).await?;
+        let image = cx.image(FixtureRef::new("probe", lang))?;
+        let id = format!("probe-{lang}");
+        scale_with(cx, &cx.host_id(), &image, &id, 1, None, vec![base, over]).await?;
+        Ok(id)
+    })
+    .await
+}
+
 per_language!(
     echo_export, echo_body,
     behavior: "echo",
     description: "a component's custom export answers over wRPC with its argument unchanged (empty, unicode, 100 kB) and names its language",
     features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
     covers: &["VAC-02", "NET-08", "HL-14"],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1).shared(PROBE_READERS),
     fixtures: |L| &[FixtureRef::new("probe", L)],
 );
 
 async fn echo_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
-    let host = cx.host_id();
-    let image = cx.image(FixtureRef::new("probe", lang))?;
-    let id = format!("probe-{lang}");
-    scale(&cx, &host, &image, &id, 1).await?;
+    let id = shared_probe(&cx, lang).await?;
     let client = cx.lattice().wrpc_client(&id).await?;
     let big = "é".repeat(50_000);
     for msg in ["hello", "", "ünïcødé ✓ 🚀", big.as_str()] {
@@ -119,41 +143,12 @@ per_language!(
     description: "wasi:config/store returns the named configuration the component was scaled with (later names override earlier ones) and nothing for unset keys",
     features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
     covers: &["VAC-05", "NET-06", "VAC-03"],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1).shared(PROBE_READERS),
     fixtures: |L| &[FixtureRef::new("probe", L)],
 );
 
 async fn config_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
-    let host = cx.host_id();
-    let image = cx.image(FixtureRef::new("probe", lang))?;
-    let base = BTreeMap::from([
-        ("greeting".to_string(), format!("hello {lang}")),
-        ("shared".to_string(), "base".to_string()),
-    ]);
-    let over = BTreeMap::from([("shared".to_string(), "override".to_string())]);
-    for (name, values) in [("fixture-base", base), ("fixture-override", over)] {
-        let put = cx.ctl().put_config(name, values).await?;
-        ensure!(put.succeeded(), "config.put {name}: {}", put.message());
-    }
-    let id = format!("config-{lang}");
-    let mark = cx.journal().mark();
-    let ack = cx
-        .ctl()
-        .scale_component(
-            &host,
-            &image,
-            &id,
-            1,
-            None,
-            vec!["fixture-base".into(), "fixture-override".into()],
-        )
-        .await?;
-    ensure!(ack.succeeded(), "scale with config: {}", ack.message());
-    cx.journal()
-        .wait_for(mark, "component_scaled", &id, T.large_component, |e| {
-            e.field("component_id") == Some(id.as_str())
-        })
-        .await?;
+    let id = shared_probe(&cx, lang).await?;
     let client = cx.lattice().wrpc_client(&id).await?;
     let get = |key: &'static str| {
         let client = client.clone();
@@ -185,15 +180,12 @@ per_language!(
     description: "a wasi:logging call from the component appears in the host's log at its level with the component's id",
     features: &[Feature::ControlInterface, Feature::FileLoad, Feature::Wrpc],
     covers: &["VAC-06", "VAC-03", "OBS-06"],
-    setup: Setup::hosts(1).needs_suite_lattice("reads the host log"),
+    setup: Setup::hosts(1).needs_suite_lattice("reads the host log").shared(PROBE_READERS),
     fixtures: |L| &[FixtureRef::new("probe", L)],
 );
 
 async fn logging_body(cx: Cx, lang: Lang) -> anyhow::Result<()> {
-    let host = cx.host_id();
-    let image = cx.image(FixtureRef::new("probe", lang))?;
-    let id = format!("logger-{lang}");
-    scale(&cx, &host, &image, &id, 1).await?;
+    let id = shared_probe(&cx, lang).await?;
     let client = cx.lattice().wrpc_client(&id).await?;
     let token = format!("wcc-log-{}", ulid_like(&id));
     harness::wrpc::call(harness::wrpc::CALL_TIMEOUT, || {

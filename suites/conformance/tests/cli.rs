@@ -146,6 +146,7 @@ fn record(name: &str, status: Status, covers: &[&str]) -> TestRecord {
         property: None,
         observations: vec![],
         convergences: vec![],
+        shared_lattice: None,
     }
 }
 

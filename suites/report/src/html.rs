@@ -261,6 +261,13 @@ pub fn render(report: &Report) -> String {
         if let Some(p) = &t.property {
             let _ = write!(message, "<p>property: {}</p>", escape(&p.line()));
         }
+        if let Some(group) = &t.shared_lattice {
+            let _ = write!(
+                message,
+                "<p>shared a lattice: ran one after another with the other tests of share group <code>{}</code></p>",
+                escape(group)
+            );
+        }
         for o in &t.observations {
             let _ = write!(message, "<p>observed: {}</p>", escape(o));
         }
@@ -438,6 +445,27 @@ mod tests {
         assert!(junit.contains("wcc.observation"), "{junit}");
         let back: crate::Report = serde_json::from_value(r.to_value()).unwrap();
         assert_eq!(back.tests[0].observations, [seen]);
+    }
+
+    #[test]
+    fn a_shared_lattice_shows_and_round_trips() {
+        let mut r = sample();
+        r.tests[0].shared_lattice = Some("probe-readers".into());
+        r.seal();
+        assert!(render(&r).contains("share group <code>probe-readers</code>"));
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../schema/report-v1.schema.json")).unwrap();
+        let violations = crate::schema::validate(&schema, &r.to_value());
+        assert!(
+            violations.is_empty(),
+            "the schema knows shared_lattice: {violations:?}"
+        );
+        let back: crate::Report = serde_json::from_value(r.to_value()).unwrap();
+        assert_eq!(
+            back.tests[0].shared_lattice.as_deref(),
+            Some("probe-readers")
+        );
+        assert_eq!(back.tests[1].shared_lattice, None);
     }
 
     #[test]

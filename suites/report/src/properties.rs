@@ -71,6 +71,7 @@ fn record() -> impl Strategy<Value = TestRecord> {
                 0..3,
             ),
             prop::collection::vec(convergence(), 0..4),
+            prop::option::of("[a-z][a-z0-9-]{0,15}"),
         ),
     )
         .prop_map(
@@ -84,7 +85,7 @@ fn record() -> impl Strategy<Value = TestRecord> {
                 duration,
                 message,
                 reason,
-                (phases, property, observations, convergences),
+                (phases, property, observations, convergences, shared_lattice),
             )| {
                 TestRecord {
                     name: format!("{topic}::{behavior}"),
@@ -104,6 +105,7 @@ fn record() -> impl Strategy<Value = TestRecord> {
                     }),
                     observations,
                     convergences,
+                    shared_lattice,
                 }
             },
         )

@@ -231,6 +231,10 @@ pub struct TestRecord {
     /// Where its time went (absent where the runner did not measure it).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub phases: Option<Phases>,
+    /// The share group whose lattice it ran on, one after another with the group's other tests
+    /// (absent for a test that had a lattice of its own).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shared_lattice: Option<String>,
     /// For a property test: the generated cases it ran and their seed.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub property: Option<PropertyDraw>,
@@ -602,6 +606,7 @@ pub(crate) mod testing {
             property: None,
             observations: vec![],
             convergences: vec![],
+            shared_lattice: None,
         }
     }
 

@@ -250,7 +250,7 @@ pub(crate) struct MatrixArgs {
     #[arg(long, default_value = "extended")]
     pub(crate) profile: String,
     /// Tests at once inside each cell's run.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+    #[arg(long, default_value_t = super::order::default_jobs(), value_parser = clap::value_parser!(u16).range(1..=16))]
     pub(crate) jobs: u16,
     /// Seed of every cell's execution order (default: random; recorded), the same for all
     /// cells so their runs are alike.

@@ -7,7 +7,7 @@ use conformance_report::report::{now_rfc3339, Binary, Implementation, Report, Ru
 use conformance_suite::framework::eligibility::{existing_skip_reason, LatticeFacts};
 use conformance_suite::framework::features::{compare, detect};
 use conformance_suite::framework::{
-    execute, execute_on_existing, fixtures_delivered, keep_from_env, record, skip_reason,
+    execute_on_existing, execute_shared, fixtures_delivered, keep_from_env, record, skip_reason,
     ConformanceTest, Feature, Outcome, RunOptions, Status,
 };
 use futures::StreamExt as _;
@@ -17,7 +17,7 @@ use conformance_report::bundle;
 
 use super::exit::{CliError, Exit};
 use super::expectations::Expectations;
-use super::order::{execution_order, random_seed, SEED_MASK};
+use super::order::{execution_units, random_seed, SEED_MASK};
 use super::runs;
 use super::select::{unsupported_features, Selection};
 
@@ -377,6 +377,7 @@ fn skipped(reason: String) -> Outcome {
         message: Some(reason),
         diagnostics: None,
         log_dir: None,
+        shared_lattice: None,
     }
 }
 
@@ -473,33 +474,66 @@ impl Finished {
 }
 
 impl Plan {
-    async fn run_one(&self, test: &ConformanceTest) -> Outcome {
+    /// Runs one unit (one test, or the tests of a share group on one lattice): an outcome per
+    /// test, in the unit's order.
+    async fn run_unit(&self, unit: &[&ConformanceTest]) -> Vec<Outcome> {
         match &self.mode {
             Mode::Started(options) => {
-                match skip_reason(test, &options.unsupported, options.strict_fixtures) {
-                    Some(reason) => skipped(reason),
-                    None => execute(test, options).await,
-                }
+                let skips: Vec<Option<String>> = unit
+                    .iter()
+                    .map(|t| skip_reason(t, &options.unsupported, options.strict_fixtures))
+                    .collect();
+                let runs: Vec<&ConformanceTest> = unit
+                    .iter()
+                    .zip(&skips)
+                    .filter(|(_, skip)| skip.is_none())
+                    .map(|(t, _)| *t)
+                    .collect();
+                let mut ran = execute_shared(&runs, options).await.into_iter();
+                skips
+                    .into_iter()
+                    .map(|skip| match skip {
+                        Some(reason) => skipped(reason),
+                        None => ran.next().unwrap_or_else(|| Outcome {
+                            status: Status::Error,
+                            message: Some("the harness returned no outcome for this test".into()),
+                            ..skipped(String::new())
+                        }),
+                    })
+                    .collect()
             }
             Mode::Existing(target, options, facts) => {
-                // Fixtures the hosts pull from the registry need no file:// load.
-                let unsupported: Vec<Feature> =
-                    match fixtures_delivered(test, &options.fixture_images) {
-                        true => options
-                            .unsupported
-                            .iter()
-                            .filter(|f| **f != Feature::FileLoad)
-                            .copied()
-                            .collect(),
-                        false => options.unsupported.clone(),
-                    };
-                match skip_reason(test, &unsupported, options.strict_fixtures)
-                    .or_else(|| existing_skip_reason(test, facts))
-                {
-                    Some(reason) => skipped(reason),
-                    None => execute_on_existing(test, options, target).await,
+                let mut outcomes = Vec::with_capacity(unit.len());
+                for test in unit {
+                    outcomes.push(self.run_on_existing(test, target, options, facts).await);
                 }
+                outcomes
             }
+        }
+    }
+
+    async fn run_on_existing(
+        &self,
+        test: &ConformanceTest,
+        target: &harness::ExistingLattice,
+        options: &RunOptions,
+        facts: &LatticeFacts,
+    ) -> Outcome {
+        // Fixtures the hosts pull from the registry need no file:// load.
+        let unsupported: Vec<Feature> = match fixtures_delivered(test, &options.fixture_images) {
+            true => options
+                .unsupported
+                .iter()
+                .filter(|f| **f != Feature::FileLoad)
+                .copied()
+                .collect(),
+            false => options.unsupported.clone(),
+        };
+        match skip_reason(test, &unsupported, options.strict_fixtures)
+            .or_else(|| existing_skip_reason(test, facts))
+        {
+            Some(reason) => skipped(reason),
+            None => execute_on_existing(test, options, target).await,
         }
     }
 
@@ -538,46 +572,61 @@ impl Plan {
         let stop = std::sync::atomic::AtomicBool::new(false);
         let stop = &stop;
         let fail_fast = args.fail_fast;
-        let mut stream = futures::stream::iter(execution_order(total, seed).into_iter().map(
-            |i| async move {
-                let test: &ConformanceTest = tests_ref[i];
-                if stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    return (i, not_run_after_failure());
+        // Tests on an existing lattice run alone; on started lattices a share group is one unit.
+        let share = matches!(self.mode, Mode::Started(_));
+        let mut stream =
+            futures::stream::iter(execution_units(tests, seed, share).into_iter().map(
+                |unit| async move {
+                    let members: Vec<&ConformanceTest> =
+                        unit.iter().map(|&i| tests_ref[i]).collect();
+                    if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        return unit
+                            .into_iter()
+                            .map(|i| (i, not_run_after_failure()))
+                            .collect();
+                    }
+                    let outcomes = plan.run_unit(&members).await;
+                    if fail_fast
+                        && outcomes
+                            .iter()
+                            .any(|o| matches!(o.status, Status::Failed | Status::Error))
+                    {
+                        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    unit.into_iter()
+                        .zip(outcomes)
+                        .collect::<Vec<(usize, Outcome)>>()
+                },
+            ))
+            .buffer_unordered(usize::from(jobs));
+        while let Some(unit) = stream.next().await {
+            for (i, outcome) in unit {
+                let done = outcomes.len() + 1;
+                let known = expectations.known_failures.get(tests[i].name);
+                let note = outcome
+                    .message
+                    .as_deref()
+                    .and_then(|m| m.lines().next())
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default();
+                let expectation = match (known, outcome.status) {
+                    (Some(_), Status::Failed) => " (expected failure)",
+                    (Some(_), Status::Passed) => " (UNEXPECTED PASS: listed as a known failure)",
+                    _ => "",
+                };
+                eprintln!(
+                    "[{done:>3}/{total}, {} left] {:<5} {}{expectation} ({:.1} s, {:.0} s elapsed){note}",
+                    total - done,
+                    status_word(outcome.status),
+                    tests[i].name,
+                    outcome.duration.as_secs_f64(),
+                    clock.elapsed().as_secs_f64()
+                );
+                if let Some(d) = &outcome.diagnostics {
+                    eprintln!("{d}");
                 }
-                let outcome = plan.run_one(test).await;
-                if fail_fast && matches!(outcome.status, Status::Failed | Status::Error) {
-                    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-                }
-                (i, outcome)
-            },
-        ))
-        .buffer_unordered(usize::from(jobs));
-        while let Some((i, outcome)) = stream.next().await {
-            let done = outcomes.len() + 1;
-            let known = expectations.known_failures.get(tests[i].name);
-            let note = outcome
-                .message
-                .as_deref()
-                .and_then(|m| m.lines().next())
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
-            let expectation = match (known, outcome.status) {
-                (Some(_), Status::Failed) => " (expected failure)",
-                (Some(_), Status::Passed) => " (UNEXPECTED PASS: listed as a known failure)",
-                _ => "",
-            };
-            eprintln!(
-                "[{done:>3}/{total}, {} left] {:<5} {}{expectation} ({:.1} s, {:.0} s elapsed){note}",
-                total - done,
-                status_word(outcome.status),
-                tests[i].name,
-                outcome.duration.as_secs_f64(),
-                clock.elapsed().as_secs_f64()
-            );
-            if let Some(d) = &outcome.diagnostics {
-                eprintln!("{d}");
+                outcomes.push((i, outcome));
             }
-            outcomes.push((i, outcome));
         }
         outcomes.sort_by_key(|(i, _)| *i);
         let records = outcomes

@@ -1,67 +1,132 @@
 //! What a test body gets: its lattice, fixtures, the redaction policy and an HTTP client.
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use harness::fixtures::{Fixture, FixtureRef};
 use harness::redact::Redactor;
 use harness::Lattice;
 
-/// The test context. Cheap to clone; the lattice lives as long as the test.
+/// The test context. Cheap to clone; the lattice lives as long as the last test on it (one test,
+/// or the tests of a share group inside the runner, see [`Cx::sibling`]).
 #[derive(Clone)]
 pub struct Cx {
+    on: Arc<OnLattice>,
     inner: Arc<Inner>,
 }
 
-struct Inner {
+/// What the tests on one lattice have in common.
+struct OnLattice {
     // Field order is drop order: the hosts go before the receiver they export to.
     lattice: Lattice,
     otel: Option<harness::otel::OtlpReceiver>,
+    http: reqwest::Client,
+    /// Fixtures the hosts pull from a registry instead of loading a file ([`Cx::image`]).
+    images: HashMap<FixtureRef, String>,
+    /// The outcome of each step done once per lattice ([`Cx::once`]), by key.
+    once: std::sync::Mutex<HashMap<String, Arc<OnceOutcome>>>,
+}
+
+/// The outcome of a step done once per lattice: its value, or its error as text.
+type OnceOutcome = tokio::sync::OnceCell<Result<String, String>>;
+
+/// What belongs to one test.
+struct Inner {
     /// Grows when a test hands out a secret ([`Cx::secret`]).
     redactor: std::sync::Mutex<Redactor>,
-    http: reqwest::Client,
     /// The cases a property test drew (recorded in its report line).
     draw: std::sync::Mutex<Option<conformance_report::PropertyDraw>>,
     /// Known divergences observed (recorded in its report line).
     observations: std::sync::Mutex<Vec<String>>,
     /// The convergences of the body's waits (recorded in its report line).
     recorder: harness::wait::Recorder,
-    /// Fixtures the hosts pull from a registry instead of loading a file ([`Cx::image`]).
-    images: std::collections::HashMap<FixtureRef, String>,
+}
+
+impl Inner {
+    fn for_lattice(lattice: &Lattice) -> Self {
+        Self {
+            redactor: std::sync::Mutex::new(Redactor::for_lattice(lattice)),
+            draw: std::sync::Mutex::new(None),
+            observations: std::sync::Mutex::new(Vec::new()),
+            recorder: harness::wait::Recorder::default(),
+        }
+    }
 }
 
 impl Cx {
     pub(crate) fn new(
         lattice: Lattice,
         otel: Option<harness::otel::OtlpReceiver>,
-        images: std::collections::HashMap<FixtureRef, String>,
+        images: HashMap<FixtureRef, String>,
     ) -> Self {
-        let redactor = Redactor::for_lattice(&lattice);
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .no_proxy()
             .build()
             .expect("a default reqwest client builds");
         Self {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Inner::for_lattice(&lattice)),
+            on: Arc::new(OnLattice {
                 lattice,
                 otel,
-                redactor: std::sync::Mutex::new(redactor),
                 http,
-                draw: std::sync::Mutex::new(None),
-                observations: std::sync::Mutex::new(Vec::new()),
-                recorder: harness::wait::Recorder::default(),
                 images,
+                once: Default::default(),
             }),
+        }
+    }
+
+    /// The context of another test on the same lattice: the lattice, its receiver and the steps
+    /// done once ([`Cx::once`]) are shared; secrets, draws, observations and convergences are the
+    /// new test's own. The runner gives each test of a share group one (see `Setup::shared`).
+    pub(crate) fn sibling(&self) -> Self {
+        Self {
+            on: self.on.clone(),
+            inner: Arc::new(Inner::for_lattice(&self.on.lattice)),
+        }
+    }
+
+    /// Does `step` once per lattice under `key`, and hands every test that asks for `key` on
+    /// this lattice the same outcome: a value (e.g. the id of a component it scaled) or the
+    /// error. A test alone on its lattice does the step itself, as if there were no sharing;
+    /// tests sharing a lattice ([`Cx::sibling`]) wait for the first one's step and all fail
+    /// if it failed, so sharing cannot turn a failed step into a pass.
+    pub async fn once<F, Fut>(&self, key: &str, step: F) -> anyhow::Result<String>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<String>>,
+    {
+        let cell = self
+            .on
+            .once
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        let mut ran_here = false;
+        let outcome = cell
+            .get_or_init(|| async {
+                ran_here = true;
+                step().await.map_err(|e| format!("{e:#}"))
+            })
+            .await;
+        match (outcome, ran_here) {
+            (Ok(value), _) => Ok(value.clone()),
+            (Err(e), true) => Err(anyhow::anyhow!("{e}")),
+            (Err(e), false) => Err(anyhow::anyhow!(
+                "the shared step `{key}` failed in an earlier test on this lattice: {e}"
+            )),
         }
     }
 
     /// The lattice under test.
     pub fn lattice(&self) -> &Lattice {
-        &self.inner.lattice
+        &self.on.lattice
     }
 
     /// The OTLP receiver the hosts export to (tests whose setup asks for `otel()`).
     pub fn otel(&self) -> anyhow::Result<&harness::otel::OtlpReceiver> {
-        self.inner
+        self.on
             .otel
             .as_ref()
             .ok_or_else(|| anyhow::anyhow!("this test's setup runs no OTLP receiver (Setup::otel)"))
@@ -69,22 +134,22 @@ impl Cx {
 
     /// Shortcut for `lattice().ctl()`.
     pub fn ctl(&self) -> &harness::ctl::Ctl {
-        self.inner.lattice.ctl()
+        self.on.lattice.ctl()
     }
 
     /// Shortcut for `lattice().wadm()`.
     pub fn wadm(&self) -> &harness::wadm::Wadm {
-        self.inner.lattice.wadm()
+        self.on.lattice.wadm()
     }
 
     /// Shortcut for `lattice().journal()`.
     pub fn journal(&self) -> &harness::journal::Journal {
-        self.inner.lattice.journal()
+        self.on.lattice.journal()
     }
 
     /// The first host's ID.
     pub fn host_id(&self) -> String {
-        self.inner
+        self.on
             .lattice
             .host_ids()
             .into_iter()
@@ -100,7 +165,7 @@ impl Cx {
     /// The reference a host is given to run `reference`: the registry's when the run pushed the
     /// fixtures to one (`run --registry`), else the fixture's `file://` path.
     pub fn image(&self, reference: FixtureRef) -> anyhow::Result<String> {
-        match self.inner.images.get(&reference) {
+        match self.on.images.get(&reference) {
             Some(image) => Ok(image.clone()),
             None => Ok(self.fixture(reference)?.file_ref()),
         }
@@ -203,6 +268,6 @@ impl Cx {
 
     /// An HTTP client (10 s timeout, no proxy).
     pub fn http(&self) -> &reqwest::Client {
-        &self.inner.http
+        &self.on.http
     }
 }

@@ -51,6 +51,9 @@ pub struct Outcome {
     pub diagnostics: Option<String>,
     /// Where the full logs were kept, for failures and errors.
     pub log_dir: Option<std::path::PathBuf>,
+    /// The share group whose lattice the test ran on with others ([`execute_shared`] of more
+    /// than one test).
+    pub shared_lattice: Option<&'static str>,
 }
 
 impl From<Status> for RecordStatus {
@@ -82,6 +85,7 @@ pub fn record(test: &ConformanceTest, outcome: &Outcome) -> TestRecord {
         property: outcome.property.clone(),
         observations: outcome.observations.clone(),
         convergences: outcome.convergences.clone(),
+        shared_lattice: outcome.shared_lattice.map(str::to_string),
     }
 }
 
@@ -127,6 +131,7 @@ impl Clock {
             message,
             diagnostics,
             log_dir,
+            shared_lattice: None,
         }
     }
 }
@@ -343,76 +348,171 @@ pub fn fixtures_delivered(
 /// Executes `test`: checks fixtures, starts its lattice, runs the body under a deadline, and on
 /// failure gathers the diagnostics (and with `WCC_KEEP=1` keeps the lattice up until Ctrl-C).
 pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
-    let mut clock = Clock::start();
-    let early = |clock: &mut Clock, message: String| {
-        clock.phases.setup += clock.lap();
-        clock.outcome(Status::Error, Some(message), None, None)
+    let mut outcomes = execute_shared(&[test], options).await;
+    outcomes.pop().unwrap_or_else(|| {
+        Clock::start().outcome(
+            Status::Error,
+            Some("the test was not executed".into()),
+            None,
+            None,
+        )
+    })
+}
+
+/// Executes `tests` one after another on one lattice, as [`execute`] does one test: the tests of
+/// a share group ([`super::Setup::shared`]), which have the same lattice setup (the first test's
+/// is used). The lattice is started once, counted in the first test's setup and lattice-up; its
+/// teardown is counted in the last test's. A test whose fixture is missing errs without running
+/// (and when every test's is, no lattice starts). Each body gets
+/// a context of its own ([`Cx::sibling`]), its own deadline, status and diagnostics. A failed
+/// test does not stop the others: they run on, and fail too if it broke the lattice. One outcome
+/// per test, in order.
+pub async fn execute_shared(tests: &[&ConformanceTest], options: &RunOptions) -> Vec<Outcome> {
+    let Some(first) = tests.first() else {
+        return Vec::new();
     };
-    for f in test.fixtures {
-        if let Err(e) = harness::fixtures::fixture(*f) {
-            return early(&mut clock, e.to_string());
-        }
+    let mut clock = Clock::start();
+    // Before any lattice: every test gets the same error, its time in the first test's.
+    let all_error = |clock: &Clock, message: String| -> Vec<Outcome> {
+        let mut outcomes = vec![clock.outcome(Status::Error, Some(message.clone()), None, None)];
+        outcomes.extend(
+            tests[1..]
+                .iter()
+                .map(|_| Clock::start().outcome(Status::Error, Some(message.clone()), None, None)),
+        );
+        outcomes
+    };
+    // A test whose fixture is missing errs without running; no lattice starts for none.
+    let missing: Vec<Option<String>> = tests
+        .iter()
+        .map(|t| {
+            t.fixtures
+                .iter()
+                .find_map(|f| harness::fixtures::fixture(*f).err())
+                .map(|e| e.to_string())
+        })
+        .collect();
+    if let (true, Some(Some(message))) = (missing.iter().all(Option::is_some), missing.first()) {
+        clock.phases.setup += clock.lap();
+        return all_error(&clock, message.clone());
     }
-    let otel = match test.setup.otel {
+    let otel = match first.setup.otel {
         true => match OtlpReceiver::start_for(options.backend).await {
             Ok(rx) => Some(rx),
-            Err(e) => return early(&mut clock, format!("the OTLP receiver did not start: {e}")),
+            Err(e) => {
+                clock.phases.setup += clock.lap();
+                return all_error(&clock, format!("the OTLP receiver did not start: {e}"));
+            }
         },
         false => None,
     };
     clock.phases.setup = clock.lap();
-    let lattice = match builder_for(test, options, otel.as_ref()).start().await {
+    let lattice = match builder_for(first, options, otel.as_ref()).start().await {
         Ok(l) => l,
         Err(e) => {
             clock.phases.lattice_up = clock.lap();
             drop(otel);
             clock.phases.teardown = clock.lap();
-            return clock.outcome(
-                Status::Error,
-                Some(format!("the lattice did not come up: {e}")),
-                None,
-                None,
-            );
+            return all_error(&clock, format!("the lattice did not come up: {e}"));
         }
     };
     clock.phases.lattice_up = clock.lap();
-    let cx = Cx::new(lattice, otel, Default::default());
-    let failure = run_body(test, &cx, options).await;
-    let report = failure.as_ref().map(|failure| {
-        let (diagnostics, log_dir) = failure_report(test, &cx, failure, "");
-        if options.keep {
-            let lattice = cx.lattice();
-            eprintln!(
-                "{diagnostics}\n{KEEP_ENV}=1: lattice {} kept alive (NATS {}); press Ctrl-C to tear it down",
-                lattice.name(),
-                lattice.nats_url()
-            );
+    let base = Cx::new(lattice, otel, Default::default());
+    let mut clocks = vec![clock];
+    let mut ran = Vec::with_capacity(tests.len());
+    let mut keep = false;
+    for (n, test) in tests.iter().enumerate() {
+        if n > 0 {
+            clocks.push(Clock::start());
         }
-        (diagnostics, log_dir)
-    });
-    clock.phases.body = clock.lap();
-    let property = cx.drawn();
-    let observations = cx.observed();
-    let convergences = cx.converged();
-    if report.is_some() && options.keep {
+        let cx = match n {
+            0 => base.clone(),
+            _ => base.sibling(),
+        };
+        if let Some(message) = &missing[n] {
+            let clock = clocks.last_mut().expect("a clock per test");
+            clock.phases.setup += clock.lap();
+            ran.push(Ran::NotRun(message.clone()));
+            continue;
+        }
+        let failure = run_body(test, &cx, options).await;
+        let report = failure.as_ref().map(|failure| {
+            let (diagnostics, log_dir) = failure_report(test, &cx, failure, "");
+            if options.keep {
+                let lattice = cx.lattice();
+                eprintln!(
+                    "{diagnostics}\n{KEEP_ENV}=1: lattice {} kept alive (NATS {}); press Ctrl-C to tear it down",
+                    lattice.name(),
+                    lattice.nats_url()
+                );
+            }
+            (diagnostics, log_dir)
+        });
+        keep |= report.is_some() && options.keep;
+        let clock = clocks.last_mut().expect("a clock per test");
+        clock.phases.body = clock.lap();
+        ran.push(Ran::Body {
+            failure,
+            report,
+            property: cx.drawn(),
+            observations: cx.observed(),
+            convergences: cx.converged(),
+        });
+    }
+    let last = clocks.last_mut().expect("a clock per test");
+    if keep {
         let _ = tokio::signal::ctrl_c().await;
-        clock.lap();
+        last.lap();
     }
     // Hosts, wadm and NATS go (processes killed, containers removed), then the receiver.
-    drop(cx);
-    clock.phases.teardown = clock.lap();
-    let outcome = match (failure, report) {
-        (Some(failure), Some((diagnostics, log_dir))) => {
-            clock.outcome(Status::Failed, Some(failure), Some(diagnostics), log_dir)
-        }
-        _ => clock.outcome(Status::Passed, None, None, None),
-    };
-    Outcome {
-        property,
-        observations,
-        convergences,
-        ..outcome
-    }
+    drop(base);
+    last.phases.teardown = last.lap();
+    let shared = (tests.len() > 1).then_some(first.setup.share).flatten();
+    clocks
+        .iter()
+        .zip(ran)
+        .map(|(clock, ran)| match ran {
+            Ran::NotRun(message) => Outcome {
+                shared_lattice: shared,
+                ..clock.outcome(Status::Error, Some(message), None, None)
+            },
+            Ran::Body {
+                failure,
+                report,
+                property,
+                observations,
+                convergences,
+            } => {
+                let outcome = match (failure, report) {
+                    (Some(failure), Some((diagnostics, log_dir))) => {
+                        clock.outcome(Status::Failed, Some(failure), Some(diagnostics), log_dir)
+                    }
+                    _ => clock.outcome(Status::Passed, None, None, None),
+                };
+                Outcome {
+                    property,
+                    observations,
+                    convergences,
+                    shared_lattice: shared,
+                    ..outcome
+                }
+            }
+        })
+        .collect()
+}
+
+/// What became of one test of [`execute_shared`] before its outcome is put together.
+enum Ran {
+    /// A fixture it needs is missing (the message says which).
+    NotRun(String),
+    /// Its body ran: the failure and its report if it failed, and what the body recorded.
+    Body {
+        failure: Option<String>,
+        report: Option<(String, Option<std::path::PathBuf>)>,
+        property: Option<PropertyDraw>,
+        observations: Vec<String>,
+        convergences: Vec<conformance_report::Convergence>,
+    },
 }
 
 /// Runs the body under the test deadline; the failure message, if it failed or panicked.
@@ -447,8 +547,14 @@ fn failure_report(
         lattice.diagnostics(),
         repro_command(test.name)
     ));
+    // Appended: the tests of a share group keep one folder, each failure's block in turn.
     if let Some(dir) = &log_dir {
-        let _ = std::fs::write(dir.join("diagnostics.txt"), &diagnostics);
+        use std::io::Write as _;
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("diagnostics.txt"))
+            .and_then(|mut f| f.write_all(diagnostics.as_bytes()));
     }
     (diagnostics, log_dir)
 }

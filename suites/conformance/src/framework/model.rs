@@ -126,8 +126,9 @@ impl Feature {
     }
 }
 
-/// The lattice a test needs; every test gets a fresh one.
-#[derive(Clone, Copy, Debug)]
+/// The lattice a test needs; every test gets a fresh one, except that the runner runs the tests
+/// of one share group ([`Setup::shared`]) on one lattice.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Setup {
     /// Number of hosts.
     pub hosts: usize,
@@ -162,6 +163,8 @@ pub struct Setup {
     /// Indices of the hosts that reach NATS through a nemesis of their own
     /// (`Cx::nemesis`), for faults at the protocol level.
     pub nemesis: &'static [usize],
+    /// The share group ([`Setup::shared`]).
+    pub share: Option<&'static str>,
 }
 
 impl Setup {
@@ -183,6 +186,30 @@ impl Setup {
             js_domain: None,
             nats_auth: None,
             nemesis: &[],
+            share: None,
+        }
+    }
+
+    /// Puts the test in share group `group`: inside the runner (`wasmcloud-conformance run`), the
+    /// tests of one group with the same fixtures run one after another on one lattice, so that a
+    /// large component is compiled once for all of them. Only tests that change nothing another
+    /// test reads may share; what they need set up they get from a step done once per lattice
+    /// ([`super::Cx::once`]). Under nextest, and on an existing lattice, each test still gets a
+    /// lattice of its own and does that step itself. Every test of a group has the same lattice
+    /// setup (a unit test checks it).
+    pub const fn shared(mut self, group: &'static str) -> Self {
+        self.share = Some(group);
+        self
+    }
+
+    /// What starts the lattice, without what only selects or groups tests (the share group and
+    /// the reason a test needs a lattice of the suite's own): tests of one share group must
+    /// agree on it.
+    pub fn lattice_part(&self) -> Self {
+        Self {
+            share: None,
+            suite_lattice: None,
+            ..*self
         }
     }
 

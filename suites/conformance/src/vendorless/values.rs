@@ -6,7 +6,6 @@ use proptest::prelude::*;
 use crate::bindings::test::fixtures::values::{self, Entry, Sample, Shape};
 use crate::framework::properties::{shrink, text};
 use crate::framework::{Area, ConformanceTest, Cx, Feature, Setup, TestFuture};
-use crate::steps::scale;
 use harness::fixtures::{FixtureRef, Lang};
 
 /// VAC-02 as a property: the same generated values, echoed by the probe in every language.
@@ -24,7 +23,7 @@ pub static VALUES_ROUND_TRIP: ConformanceTest = ConformanceTest {
         FixtureRef::new("probe", Lang::C),
         FixtureRef::new("probe", Lang::Go),
     ],
-    setup: Setup::hosts(1),
+    setup: Setup::hosts(1).shared(super::PROBE_READERS),
     run: values_round_trip,
 };
 
@@ -387,15 +386,12 @@ async fn mismatch(
 
 fn values_round_trip(cx: Cx) -> TestFuture {
     Box::pin(async move {
-        let host = cx.host_id();
         let mut draw = cx.draw()?;
         let case_strategy = case();
         let cases = draw.values(&case_strategy)?;
         let mut clients = Vec::new();
         for lang in Lang::ALL {
-            let id = format!("values-{}", lang.id());
-            let image = cx.image(FixtureRef::new("probe", lang))?;
-            scale(&cx, &host, &image, &id, 1).await?;
+            let id = super::shared_probe(&cx, lang).await?;
             clients.push((lang, cx.lattice().wrpc_client(&id).await?));
         }
         // Every language gets every case; all mismatches are reported, language by language.
