@@ -176,10 +176,11 @@ enum Command {
         /// expectation file.
         #[arg(long, default_value = "reference", value_parser = implementation_name)]
         implementation: String,
-        /// Lattices at once, each running one test or one share group (default: two per CPU core;
-        /// the run is bound by the hosts compiling components, so more only adds load).
-        #[arg(long, default_value_t = cli::order::default_jobs(), value_parser = clap::value_parser!(u16).range(1..=16))]
-        jobs: u16,
+        /// Lattices at once, each running one test or one share group (default: two per CPU core
+        /// on the processes backend, where the run is bound by the hosts compiling components;
+        /// 2 on the containers backend).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=16))]
+        jobs: Option<u16>,
         #[command(flatten)]
         select: SelectArgs,
         /// Expectation file (default: `suites/conformance/expectations/<implementation>.toml` if present).

@@ -48,6 +48,16 @@ pub(crate) fn default_jobs() -> u16 {
     u16::try_from(cores * 2).unwrap_or(16).clamp(1, 16)
 }
 
+/// `run`'s default `--jobs` on `backend`: [`default_jobs`] for processes; 2 for containers, as
+/// before, since Docker 20.10 deadlocked once under concurrent container starts and network
+/// changes (see `ci/test`).
+pub(crate) fn default_jobs_for(backend: harness::Backend) -> u16 {
+    match backend {
+        harness::Backend::Processes => default_jobs(),
+        harness::Backend::Containers => 2,
+    }
+}
+
 /// What the run executes: each unit one lattice, either one test or the tests of one share group
 /// ([`conformance_suite::framework::Setup::shared`]). The tests run in `seed`'s order inside
 /// their units; the share groups go first (largest first: each is several tests in a row, the
@@ -118,6 +128,14 @@ mod tests {
         let alone = execution_units(&all, 11, false);
         assert_eq!(alone.len(), all.len(), "no sharing: one unit per test");
         assert!(alone.iter().all(|u| u.len() == 1));
+    }
+
+    #[test]
+    fn jobs_default_to_two_per_core_on_processes_and_two_on_containers() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let jobs = usize::from(default_jobs_for(harness::Backend::Processes));
+        assert_eq!(jobs, (cores * 2).clamp(1, 16));
+        assert_eq!(default_jobs_for(harness::Backend::Containers), 2);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use conformance_report::bundle;
 
 use super::exit::{CliError, Exit};
 use super::expectations::Expectations;
-use super::order::{execution_units, random_seed, SEED_MASK};
+use super::order::{default_jobs_for, execution_units, random_seed, SEED_MASK};
 use super::runs;
 use super::select::{unsupported_features, Selection};
 
@@ -25,7 +25,8 @@ use super::select::{unsupported_features, Selection};
 pub(crate) struct RunArgs {
     pub(crate) results: PathBuf,
     pub(crate) implementation: String,
-    pub(crate) jobs: u16,
+    /// `--jobs`; `None`: the backend's default ([`super::order::default_jobs_for`]).
+    pub(crate) jobs: Option<u16>,
     pub(crate) selection: Selection,
     pub(crate) expectations: Option<PathBuf>,
     pub(crate) seed: Option<u64>,
@@ -345,7 +346,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
         implementation,
         dir,
         backend: backend.id().to_string(),
-        jobs: args.jobs,
+        jobs: args.jobs.unwrap_or_else(|| default_jobs_for(backend)),
         target,
         features: compare(&unsupported, &detected),
         mode: Mode::Started(options),
