@@ -131,6 +131,37 @@ impl Resolved {
         }
     }
 
+    /// What `matrix.json` records of the cell before it runs: not run yet, with the expectation
+    /// files of `files` that exist (relative to the repository).
+    fn record(&self, profile: &str, files: &[PathBuf]) -> CellRecord {
+        CellRecord {
+            id: self.def.id.clone(),
+            label: self.def.label.clone(),
+            axis: self.def.axis.clone(),
+            host: self.host.clone(),
+            wadm: self.wadm.clone(),
+            nats: self.nats.clone(),
+            mixed_host: self.def.mixed_host.clone(),
+            profile: profile.to_string(),
+            newer: self.def.newer.clone(),
+            unsupported: self.def.unsupported.clone(),
+            expectations: files
+                .iter()
+                .filter(|f| f.is_file())
+                .map(|f| relative(f, &harness::binaries::repo_root()))
+                .collect(),
+            outcome: "not-run".into(),
+            reason: None,
+            report: None,
+            summary: None,
+            passed: None,
+            verified: None,
+            duration_seconds: 0.0,
+            statuses: BTreeMap::new(),
+            reused_from: None,
+        }
+    }
+
     /// The expectation files of the versions this cell runs that are not the pins.
     fn expectation_files(&self, pins: &Pins, dir: &Path) -> Vec<PathBuf> {
         let mut names = Vec::new();
@@ -467,32 +498,7 @@ pub(crate) async fn matrix(args: MatrixArgs) -> Result<bool, CliError> {
             .clone()
             .unwrap_or_else(|| args.profile.clone());
         let files = cell.expectation_files(&pins, &expectations_dir);
-        let mut record = CellRecord {
-            id: cell.def.id.clone(),
-            label: cell.def.label.clone(),
-            axis: cell.def.axis.clone(),
-            host: cell.host.clone(),
-            wadm: cell.wadm.clone(),
-            nats: cell.nats.clone(),
-            mixed_host: cell.def.mixed_host.clone(),
-            profile: profile.clone(),
-            newer: cell.def.newer.clone(),
-            unsupported: cell.def.unsupported.clone(),
-            expectations: files
-                .iter()
-                .filter(|f| f.is_file())
-                .map(|f| relative(f, &harness::binaries::repo_root()))
-                .collect(),
-            outcome: "not-run".into(),
-            reason: None,
-            report: None,
-            summary: None,
-            passed: None,
-            verified: None,
-            duration_seconds: 0.0,
-            statuses: BTreeMap::new(),
-            reused_from: None,
-        };
+        let mut record = cell.record(&profile, &files);
         if let Some(earlier) = reused.get(&cell.def.id) {
             let expected = merged_expectations(&files, &known).map_err(usage)?;
             let (record, cell) = reuse_cell(
@@ -500,6 +506,7 @@ pub(crate) async fn matrix(args: MatrixArgs) -> Result<bool, CliError> {
                 cell,
                 &profile,
                 &expected,
+                &known,
                 &dir,
                 args.reuse.as_deref(),
             )?;
@@ -703,12 +710,14 @@ fn read_earlier(dir: &Path) -> Result<Vec<CellRecord>, CliError> {
 }
 
 /// A cell taken from an earlier run (`earlier`, found in the run folder `from`): its report read
-/// and verified again; it must be of the same versions.
+/// and verified again; it must be of the same versions, and have run with the known failures
+/// `expected` (read with the suite's test names `known`).
 fn reuse_cell(
     earlier: &CellRecord,
     cell: &Resolved,
     profile: &str,
     expected: &Expectations,
+    known: &[&str],
     dir: &Path,
     from: Option<&Path>,
 ) -> Result<(CellRecord, Cell), CliError> {
@@ -728,13 +737,9 @@ fn reuse_cell(
         .join("cells")
         .join(&cell.def.id)
         .join("expectations.toml");
-    let known: Vec<&str> = conformance_suite::registry()
-        .iter()
-        .map(|t| t.name)
-        .collect();
     let then = std::fs::read_to_string(&file)
         .ok()
-        .and_then(|text| Expectations::parse(&text, "", &known).ok());
+        .and_then(|text| Expectations::parse(&text, "", known).ok());
     if then.as_ref() != Some(expected) {
         return Err(usage(format!(
             "--reuse: cell {} of {} ran with other known failures than its expectation files list now ({}); run it again (--cells {})",
@@ -904,46 +909,59 @@ mod tests {
         std::fs::create_dir_all(earlier.join("cells/a")).unwrap();
         std::fs::write(earlier.join("cells/a/expectations.toml"), "").unwrap();
         let record = CellRecord {
-            id: "a".into(),
-            label: "A".into(),
-            axis: "host".into(),
             host: "0.24.0".into(),
-            wadm: "0.21.1".into(),
-            nats: "2.12.1".into(),
-            mixed_host: None,
-            profile: "extended".into(),
-            newer: None,
-            unsupported: vec![],
-            expectations: vec![],
-            outcome: "not-run".into(),
             reason: Some("why".into()),
-            report: None,
-            summary: None,
-            passed: None,
-            verified: None,
-            duration_seconds: 0.0,
-            statuses: BTreeMap::new(),
-            reused_from: None,
+            ..cell.record("extended", &[])
         };
         let here = dir.path().join("m2");
         std::fs::create_dir_all(&here).unwrap();
         let none = Expectations::default();
-        let e = reuse_cell(&record, cell, "extended", &none, &here, Some(&earlier)).unwrap_err();
+        let known: Vec<&str> = conformance_suite::registry()
+            .iter()
+            .map(|t| t.name)
+            .collect();
+        let e = reuse_cell(
+            &record,
+            cell,
+            "extended",
+            &none,
+            &known,
+            &here,
+            Some(&earlier),
+        )
+        .unwrap_err();
         assert!(e.message.contains("other versions"), "{}", e.message);
         let same = CellRecord {
             host: "0.25.1".into(),
             ..record.clone()
         };
-        let e = reuse_cell(&same, cell, "core", &none, &here, Some(&earlier)).unwrap_err();
+        let e = reuse_cell(&same, cell, "core", &none, &known, &here, Some(&earlier)).unwrap_err();
         assert!(e.message.contains("another profile"), "{}", e.message);
         let mut listed = Expectations::default();
         listed
             .known_failures
             .insert("host::ping_reports_identity".into(), "r".into());
-        let e = reuse_cell(&same, cell, "extended", &listed, &here, Some(&earlier)).unwrap_err();
+        let e = reuse_cell(
+            &same,
+            cell,
+            "extended",
+            &listed,
+            &known,
+            &here,
+            Some(&earlier),
+        )
+        .unwrap_err();
         assert!(e.message.contains("other known failures"), "{}", e.message);
-        let (rec, shown) =
-            reuse_cell(&same, cell, "extended", &none, &here, Some(&earlier)).unwrap();
+        let (rec, shown) = reuse_cell(
+            &same,
+            cell,
+            "extended",
+            &none,
+            &known,
+            &here,
+            Some(&earlier),
+        )
+        .unwrap();
         assert_eq!(rec.reused_from.as_deref(), Some("../m1"));
         assert!(matches!(shown.outcome, CellOutcome::NotRun(ref why) if why == "why"));
     }

@@ -366,27 +366,6 @@ pub(crate) async fn run(args: RunArgs) -> Result<bool, CliError> {
     report_parts.write(implementation, args.outputs.as_deref())
 }
 
-/// A test that did not run, with the reason.
-fn skipped(reason: String) -> Outcome {
-    Outcome {
-        status: Status::Skipped,
-        duration: Default::default(),
-        phases: None,
-        property: None,
-        observations: Vec::new(),
-        convergences: Vec::new(),
-        message: Some(reason),
-        diagnostics: None,
-        log_dir: None,
-        shared_lattice: None,
-    }
-}
-
-/// What a test that `--fail-fast` kept from starting is reported as.
-fn not_run_after_failure() -> Outcome {
-    skipped("not run: an earlier test failed and --fail-fast stops the run".into())
-}
-
 /// How tests execute: on lattices the suite starts, or on an existing lattice.
 enum Mode {
     Started(RunOptions),
@@ -476,8 +455,13 @@ impl Finished {
 
 impl Plan {
     /// Runs one unit (one test, or the tests of a share group on one lattice): an outcome per
-    /// test, in the unit's order.
-    async fn run_unit(&self, unit: &[&ConformanceTest]) -> Vec<Outcome> {
+    /// test, in the unit's order. With `stop` (`--fail-fast`), a failure inside the unit keeps the
+    /// unit's later tests from starting too.
+    async fn run_unit(
+        &self,
+        unit: &[&ConformanceTest],
+        stop: Option<&std::sync::atomic::AtomicBool>,
+    ) -> Vec<Outcome> {
         match &self.mode {
             Mode::Started(options) => {
                 let skips: Vec<Option<String>> = unit
@@ -490,15 +474,15 @@ impl Plan {
                     .filter(|(_, skip)| skip.is_none())
                     .map(|(t, _)| *t)
                     .collect();
-                let mut ran = execute_shared(&runs, options).await.into_iter();
+                let mut ran = execute_shared(&runs, options, stop).await.into_iter();
                 skips
                     .into_iter()
                     .map(|skip| match skip {
-                        Some(reason) => skipped(reason),
+                        Some(reason) => Outcome::skipped(reason),
                         None => ran.next().unwrap_or_else(|| Outcome {
                             status: Status::Error,
                             message: Some("the harness returned no outcome for this test".into()),
-                            ..skipped(String::new())
+                            ..Outcome::skipped(String::new())
                         }),
                     })
                     .collect()
@@ -533,7 +517,7 @@ impl Plan {
         match skip_reason(test, &unsupported, options.strict_fixtures)
             .or_else(|| existing_skip_reason(test, facts))
         {
-            Some(reason) => skipped(reason),
+            Some(reason) => Outcome::skipped(reason),
             None => execute_on_existing(test, options, target).await,
         }
     }
@@ -583,10 +567,10 @@ impl Plan {
                     if stop.load(std::sync::atomic::Ordering::SeqCst) {
                         return unit
                             .into_iter()
-                            .map(|i| (i, not_run_after_failure()))
+                            .map(|i| (i, Outcome::not_run_after_failure()))
                             .collect();
                     }
-                    let outcomes = plan.run_unit(&members).await;
+                    let outcomes = plan.run_unit(&members, fail_fast.then_some(stop)).await;
                     if fail_fast
                         && outcomes
                             .iter()

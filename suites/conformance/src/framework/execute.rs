@@ -56,6 +56,29 @@ pub struct Outcome {
     pub shared_lattice: Option<&'static str>,
 }
 
+impl Outcome {
+    /// A test that did not run, with the reason.
+    pub fn skipped(reason: String) -> Self {
+        Self {
+            status: Status::Skipped,
+            duration: Duration::ZERO,
+            phases: None,
+            property: None,
+            observations: Vec::new(),
+            convergences: Vec::new(),
+            message: Some(reason),
+            diagnostics: None,
+            log_dir: None,
+            shared_lattice: None,
+        }
+    }
+
+    /// A test that a run stopping at its first failure (`--fail-fast`) kept from starting.
+    pub fn not_run_after_failure() -> Self {
+        Self::skipped("not run: an earlier test failed and --fail-fast stops the run".into())
+    }
+}
+
 impl From<Status> for RecordStatus {
     fn from(s: Status) -> Self {
         match s {
@@ -348,7 +371,7 @@ pub fn fixtures_delivered(
 /// Executes `test`: checks fixtures, starts its lattice, runs the body under a deadline, and on
 /// failure gathers the diagnostics (and with `WCC_KEEP=1` keeps the lattice up until Ctrl-C).
 pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
-    let mut outcomes = execute_shared(&[test], options).await;
+    let mut outcomes = execute_shared(&[test], options, None).await;
     outcomes.pop().unwrap_or_else(|| {
         Clock::start().outcome(
             Status::Error,
@@ -365,9 +388,15 @@ pub async fn execute(test: &ConformanceTest, options: &RunOptions) -> Outcome {
 /// teardown is counted in the last test's. A test whose fixture is missing errs without running
 /// (and when every test's is, no lattice starts). Each body gets
 /// a context of its own ([`Cx::sibling`]), its own deadline, status and diagnostics. A failed
-/// test does not stop the others: they run on, and fail too if it broke the lattice. One outcome
-/// per test, in order.
-pub async fn execute_shared(tests: &[&ConformanceTest], options: &RunOptions) -> Vec<Outcome> {
+/// test does not stop the others: they run on, and fail too if it broke the lattice. With `stop`
+/// (a run under `--fail-fast`), a test that fails or errs sets it, and no further test starts
+/// once it is set ([`Outcome::not_run_after_failure`]). One outcome per test, in order.
+pub async fn execute_shared(
+    tests: &[&ConformanceTest],
+    options: &RunOptions,
+    stop: Option<&std::sync::atomic::AtomicBool>,
+) -> Vec<Outcome> {
+    use std::sync::atomic::Ordering::SeqCst;
     let Some(first) = tests.first() else {
         return Vec::new();
     };
@@ -429,13 +458,21 @@ pub async fn execute_shared(tests: &[&ConformanceTest], options: &RunOptions) ->
             0 => base.clone(),
             _ => base.sibling(),
         };
+        if stop.is_some_and(|s| s.load(SeqCst)) {
+            ran.push(Ran::Stopped);
+            continue;
+        }
         if let Some(message) = &missing[n] {
             let clock = clocks.last_mut().expect("a clock per test");
             clock.phases.setup += clock.lap();
             ran.push(Ran::NotRun(message.clone()));
+            stop.inspect(|s| s.store(true, SeqCst));
             continue;
         }
         let failure = run_body(test, &cx, options).await;
+        if failure.is_some() {
+            stop.inspect(|s| s.store(true, SeqCst));
+        }
         let report = failure.as_ref().map(|failure| {
             let (diagnostics, log_dir) = failure_report(test, &cx, failure, "");
             if options.keep {
@@ -472,6 +509,7 @@ pub async fn execute_shared(tests: &[&ConformanceTest], options: &RunOptions) ->
         .iter()
         .zip(ran)
         .map(|(clock, ran)| match ran {
+            Ran::Stopped => Outcome::not_run_after_failure(),
             Ran::NotRun(message) => Outcome {
                 shared_lattice: shared,
                 ..clock.outcome(Status::Error, Some(message), None, None)
@@ -503,6 +541,8 @@ pub async fn execute_shared(tests: &[&ConformanceTest], options: &RunOptions) ->
 
 /// What became of one test of [`execute_shared`] before its outcome is put together.
 enum Ran {
+    /// The run stopped at an earlier failure (`--fail-fast`) before it started.
+    Stopped,
     /// A fixture it needs is missing (the message says which).
     NotRun(String),
     /// Its body ran: the failure and its report if it failed, and what the body recorded.
